@@ -1,0 +1,39 @@
+# make run   — the whole service locally (Redis, API, a worker) on the local simulators
+# make test  — the test suite against a private throwaway Redis
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: run test lint openapi bench key docker-lint clean
+
+$(VENV)/.run: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.run requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.run
+	$(PY) -m scripts.run_local
+
+test: $(VENV)/.dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/hadolint Dockerfile
+
+openapi: $(VENV)/.run
+	$(PY) -m scripts.write_openapi openapi.yaml
+
+bench: $(VENV)/.dev
+	$(PY) -m bench
+
+key: $(VENV)/.run
+	$(PY) -m flask --app app keys create $(or $(TENANT),dev)
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

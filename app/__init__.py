@@ -1,0 +1,84 @@
+"""The HTTP side of the gateway: `create_app()` builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, request
+from flask_cors import CORS
+from flask_smorest import Api
+
+from workers.config import Config
+from workers.errors import GatewayError
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class UnsupportedMediaType(GatewayError):
+    status, kind, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    from app import errors
+    from app.backends import backends
+    from app.cli import register_cli
+    from app.jobs import jobs
+    from app.ops import ops
+    from app.service import Gateway
+
+    config = config or Config()
+    app = Flask(__name__)
+    app.config.update(flask_settings(config))
+    logging.basicConfig(level=config.LOG_LEVEL,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    api = Api(app)
+    app.extensions["gateway_api"] = api
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for blueprint in (jobs, backends, ops):
+        api.register_blueprint(blueprint)
+    errors.init_app(app)
+    if config.CORS_ORIGINS:
+        CORS(app, origins=config.CORS_ORIGINS, expose_headers=["Location", "X-Request-ID"])
+    app.extensions["gateway"] = gw = Gateway.from_config(config)
+    if config.API_KEYS:
+        gw.keys.register_from_env(config.API_KEYS)
+    app.before_request(_before)
+    app.after_request(_after)
+    register_cli(app)
+    return app
+
+
+def flask_settings(config: Config) -> dict[str, Any]:
+    return {
+        "MAX_CONTENT_LENGTH": config.MAX_BODY_BYTES,
+        "API_TITLE": "Quantum Jobs Gateway",
+        "API_VERSION": "1.0.0",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "API_SPEC_OPTIONS": {
+            "security": [{"bearerAuth": []}],
+            "info": {"description": "Everything qiskit_ibm_runtime.RuntimeJob offers, over HTTP. "
+                                    "Errors are RFC 9457 application/problem+json."},
+        },
+    }
+
+
+def _before() -> None:
+    sent = request.headers.get("X-Request-ID", "")
+    g.request_id = sent if REQUEST_ID.match(sent) else uuid.uuid4().hex
+    if request.method in BODY_METHODS and (request.content_length or request.headers.get(
+            "Transfer-Encoding")) and not request.is_json:
+        raise UnsupportedMediaType(f"Send JSON with 'Content-Type: application/json', not "
+                                   f"{request.mimetype or 'no content type'!r}.")
+
+
+def _after(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+    return response

@@ -1,0 +1,37 @@
+"""`flask --app app keys …` to manage API keys; `flask --app app openapi write` comes with smorest."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from app.service import gateway
+
+
+def register_cli(app: Flask) -> None:
+    keys = click.Group("keys", help="Create, list and revoke API keys.")
+
+    @keys.command("create")
+    @click.argument("tenant")
+    @click.option("--label", default="", help="A note to recognise the key by.")
+    def create(tenant: str, label: str) -> None:
+        """Create a key for TENANT and print it (it is shown only this once)."""
+        key_id, key = gateway().keys.create(tenant, label)
+        click.echo(f"key id {key_id} for tenant {tenant}:\n{key}")
+
+    @keys.command("list")
+    def list_keys() -> None:
+        """List key ids and tenants (never the keys: only their hashes are stored)."""
+        for record in gateway().keys.list():
+            click.echo(f"{record['key_id']}\t{record['tenant']}\t{record['created']}\t"
+                       f"{record['label']}")
+
+    @keys.command("revoke")
+    @click.argument("key_id")
+    def revoke(key_id: str) -> None:
+        """Revoke the key with KEY_ID."""
+        if not gateway().keys.revoke(key_id):
+            raise click.ClickException(f"no key with id {key_id}")
+        click.echo(f"revoked {key_id}")
+
+    app.cli.add_command(keys)

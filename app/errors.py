@@ -1,0 +1,86 @@
+"""Every error the API answers is RFC 9457 problem+json; this module is where they are made."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from flask import Flask, Response, g, json, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from workers.errors import GatewayError
+
+PROBLEM_BASE = "https://quantum-gateway.dev/problems/"
+log = logging.getLogger("gateway.api")
+
+# problem types of plain HTTP errors, by status
+HTTP_KINDS = {
+    400: "bad-request", 401: "unauthorized", 404: "not-found", 405: "method-not-allowed",
+    406: "not-acceptable", 409: "conflict", 413: "payload-too-large",
+    415: "unsupported-media-type", 422: "invalid-input", 429: "too-many-requests",
+    500: "internal-error", 503: "unavailable",
+}
+
+
+def problem(status: int, kind: str, title: str, detail: str = "", **extra: Any) -> Response:
+    body = {"type": PROBLEM_BASE + kind, "title": title, "status": status,
+            "detail": detail or title, "instance": request.path,
+            "request_id": g.get("request_id"), **extra}
+    response = Response(json.dumps(body), status, mimetype="application/problem+json")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="quantum-gateway"'
+    return response
+
+
+def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """webargs' nested {"json": {"pubs": {"0": {"shots": [...]}}}} -> {"pubs.0.shots": [...]}."""
+    if not isinstance(messages, dict):
+        items = messages if isinstance(messages, list) else [messages]
+        return {prefix or "_schema": [str(m) for m in items]}
+    out: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        top = not prefix and key in ("json", "query", "headers", "form")
+        path = prefix if top else (f"{prefix}.{key}" if prefix else str(key))
+        out.update(flatten(value, path))
+    return out
+
+
+def handle_gateway_error(exc: GatewayError) -> Response:
+    return problem(exc.status, exc.kind, exc.title, exc.detail, **exc.extra)
+
+
+def handle_http_exception(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    extra: dict[str, Any] = {}
+    detail = exc.description or ""
+    if "messages" in data:
+        extra["errors"] = flatten(data["messages"])
+        detail = "The request does not fit the schema; see errors."
+    if status == 405:
+        extra["allowed"] = sorted(exc.valid_methods or [])  # type: ignore[attr-defined]
+    response = problem(status, HTTP_KINDS.get(status, "http-error"), exc.name, detail, **extra)
+    if status == 405:
+        response.headers["Allow"] = ", ".join(extra["allowed"])
+    return response
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        return handle_http_exception(exc)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError("An unexpected error occurred; it is logged."))
+
+
+def handle_redis_down(exc: redis.exceptions.ConnectionError) -> Response:
+    log.error("Redis unreachable on %s %s: %s", request.method, request.path, exc)
+    return problem(503, "unavailable", "Service unavailable", "The job store does not answer; "
+                   "try again shortly.")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(redis.exceptions.ConnectionError, handle_redis_down)
+    app.register_error_handler(GatewayError, handle_gateway_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,93 @@
+"""Operations routes (no key needed): health, readiness, Prometheus metrics, the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app
+from flask_smorest import Blueprint
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from rq import Worker
+
+from app.service import Gateway, gateway
+
+ops = Blueprint("ops", __name__, description="Operations")
+PUBLIC: list[dict[str, list[str]]] = []  # OpenAPI security override: no key needed
+
+
+@ops.get("/healthz")
+@ops.doc(security=PUBLIC)
+@ops.response(200, description="The process is up")
+def healthz() -> Any:
+    """Liveness"""
+    return {"status": "ok"}
+
+
+@ops.get("/readyz")
+@ops.doc(security=PUBLIC)
+@ops.response(200, description="Redis answers and a worker is alive")
+@ops.alt_response(503, description="Not ready, with the reason")
+def readyz() -> Any:
+    """Readiness"""
+    checks = readiness(gateway())
+    ready = checks["redis"] == "ok" and checks["workers"] > 0
+    if not ready:
+        checks["reason"] = ("Redis does not answer" if checks["redis"] != "ok"
+                            else "no worker is alive")
+    return checks, 200 if ready else 503
+
+
+def readiness(gw: Gateway) -> dict[str, Any]:
+    checks: dict[str, Any] = {"redis": "ok", "workers": 0}
+    try:
+        gw.store.redis.ping()
+        checks["workers"] = Worker.count(connection=gw.store.raw, queue=gw.queue)
+    except Exception as exc:  # any Redis failure means not ready
+        checks["redis"] = f"error: {type(exc).__name__}"
+    checks["runtimes"] = {"local": "ok", "ibm_quantum": (
+        "configured" if gw.config.IBM_TOKEN else "not configured (no QISKIT_IBM_TOKEN): "
+        "local simulators only")}
+    return checks
+
+
+@ops.get("/metrics")
+@ops.doc(security=PUBLIC)
+@ops.response(200, description="Prometheus text format")
+def metrics() -> Any:
+    """Prometheus metrics (gateway-wide, read from Redis)"""
+    registry = CollectorRegistry()
+    registry.register(RedisCollector(gateway()))
+    return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4")
+
+
+class RedisCollector:
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+
+    def collect(self) -> Any:
+        store = self.gw.store
+        transitions = CounterMetricFamily(
+            "gateway_job_transitions", "Jobs entering each status", labels=["status"])
+        for status, count in sorted(store.redis.hgetall(f"{store.prefix}:stats:transitions").items()):
+            transitions.add_metric([status], float(count))
+        yield transitions
+        yield GaugeMetricFamily("gateway_queue_depth", "Jobs waiting in the queue",
+                                value=float(self.gw.queue.count))
+        yield GaugeMetricFamily("gateway_jobs_running", "Jobs running now",
+                                value=float(store.redis.zcard(f"{store.prefix}:running")))
+        yield GaugeMetricFamily("gateway_workers", "Live RQ workers", value=float(
+            Worker.count(connection=store.raw, queue=self.gw.queue)))
+
+
+@ops.get("/openapi.yaml")
+@ops.doc(security=PUBLIC)
+@ops.response(200, description="This API's OpenAPI document (YAML)")
+def openapi_yaml() -> Any:
+    """The OpenAPI document"""
+    return Response(openapi_document(), mimetype="application/yaml")
+
+
+def openapi_document() -> str:
+    """The spec generated from the code; `make openapi` writes the same text to openapi.yaml."""
+    return current_app.extensions["gateway_api"].spec.to_yaml()

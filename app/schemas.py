@@ -1,0 +1,150 @@
+"""All request and response schemas of the API; the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from workers.states import JobStatus
+
+PROGRAMS = ("sampler", "estimator")
+STATUSES = [s.value for s in JobStatus]
+TAG = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class OptionsSchema(StrictSchema):
+    seed = fields.Integer(strict=True, validate=validate.Range(min=0, max=2**32 - 1),
+                          metadata={"description": "seed of the simulator and transpiler"})
+    optimization_level = fields.Integer(strict=True, validate=validate.Range(min=0, max=3),
+                                        load_default=1)
+
+
+class PubSchema(StrictSchema):
+    circuit = fields.String(required=True, validate=validate.Length(min=1),
+                            metadata={"description": "OpenQASM 2 or 3 program"})
+    parameter_values = fields.Dict(
+        keys=fields.String(), values=fields.Raw(),
+        metadata={"description": "values by parameter name: a number or (nested) lists of them"})
+    shots = fields.Integer(strict=True, validate=validate.Range(min=1),
+                           metadata={"description": "sampler only; default GATEWAY_DEFAULT_SHOTS"})
+    observables = fields.Raw(metadata={
+        "description": "estimator only: a Pauli string, a {pauli: coefficient} object, "
+                       "or nested lists of these"})
+    precision = fields.Float(validate=validate.Range(min=0, min_inclusive=False),
+                             metadata={"description": "estimator only: target precision"})
+
+
+class JobSubmitSchema(StrictSchema):
+    program_id = fields.String(required=True, validate=validate.OneOf(PROGRAMS))
+    backend = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    pubs = fields.List(fields.Nested(PubSchema), required=True)
+    options = fields.Nested(OptionsSchema, load_default=lambda: {"optimization_level": 1})
+    tags = fields.List(TAG, validate=validate.Length(max=32), load_default=list)
+    session_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=128))
+
+    @validates_schema
+    def _program_fields(self, data: dict, **_: object) -> None:
+        for i, pub in enumerate(data.get("pubs") or []):
+            if data.get("program_id") == "estimator" and "observables" not in pub:
+                raise ValidationError({"pubs": {i: {"observables": ["required by the estimator"]}}})
+            if data.get("program_id") == "sampler" and "observables" in pub:
+                raise ValidationError({"pubs": {i: {"observables": ["the sampler takes none"]}}})
+
+
+class UsageEstimationSchema(Schema):
+    quantum_seconds = fields.Float()
+
+
+class JobSchema(Schema):
+    id = fields.String(required=True)
+    job_id = fields.Function(lambda job: job["id"], metadata={
+        "type": "string", "description": "same as id (RuntimeJob.job_id)"})
+    status = fields.String(validate=validate.OneOf(STATUSES), required=True)
+    final = fields.Method("_final", metadata={"type": "boolean"})
+    program_id = fields.String()
+    primitive_id = fields.Function(lambda job: job["program_id"], metadata={"type": "string"})
+    backend = fields.String()
+    provider = fields.String()
+    creation_date = fields.String(attribute="created", metadata={"format": "date-time"})
+    updated = fields.String(metadata={"format": "date-time"})
+    tags = fields.List(fields.String())
+    session_id = fields.String(allow_none=True, dump_default=None)
+    image = fields.String(dump_default="")
+    instance = fields.String(allow_none=True, dump_default=None)
+    version = fields.Integer(dump_default=2)
+    usage_estimation = fields.Nested(UsageEstimationSchema)
+    error_message = fields.String(allow_none=True, dump_default=None)
+
+    def _final(self, job: dict) -> bool:
+        return JobStatus(job["status"]).final
+
+
+class JobStatusSchema(Schema):
+    id = fields.String(required=True)
+    status = fields.String(validate=validate.OneOf(STATUSES), required=True)
+    final = fields.Boolean(required=True)
+
+
+class JobListArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    program_id = fields.String(validate=validate.OneOf(PROGRAMS))
+    backend = fields.String(validate=validate.Length(min=1, max=128))
+    tags = fields.List(TAG, validate=validate.Length(max=32))
+    session_id = fields.String(validate=validate.Length(min=1, max=128))
+    created_after = fields.AwareDateTime(default_timezone=None)
+    created_before = fields.AwareDateTime(default_timezone=None)
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class JobListSchema(Schema):
+    jobs = fields.List(fields.Nested(JobSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ResultArgsSchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "runtime"]))
+    wait = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=60))
+
+
+class WaitArgsSchema(Schema):
+    timeout = fields.Float(load_default=60.0, validate=validate.Range(min=0, max=60))
+
+
+class ResultSchema(Schema):
+    pub_results = fields.List(fields.Dict(), required=True)
+    metadata = fields.Dict()
+
+
+class BackendSchema(Schema):
+    name = fields.String(required=True)
+    provider = fields.String(validate=validate.OneOf(["local", "ibm_quantum"]), required=True)
+    num_qubits = fields.Integer(required=True)
+    basis_gates = fields.List(fields.String(), required=True)
+    simulated = fields.Boolean(required=True)
+    noisy = fields.Boolean()
+    operational = fields.Boolean()
+    description = fields.String()
+    version = fields.String()
+    processor_type = fields.Dict(allow_none=True)
+
+
+class BackendListSchema(Schema):
+    backends = fields.List(fields.Nested(BackendSchema), required=True)
+
+
+class ProblemSchema(Schema):
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    request_id = fields.String(allow_none=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))

@@ -1,0 +1,146 @@
+"""What the job views do, in plain functions over the store and the queue (no request objects)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from rq import Queue
+
+from workers import catalog, queueing
+from workers.circuits import Limits, build_pubs
+from workers.config import Config
+from workers.errors import (
+    BackendNotFound,
+    IdempotencyConflict,
+    InvalidJobInput,
+    JobCancelled,
+    JobFailed,
+    JobNotFinished,
+)
+from workers.keys import KeyStore
+from workers.local import estimate_quantum_seconds
+from workers.states import JobStatus
+from workers.store import JobStore, new_job_id
+
+
+@dataclass
+class Gateway:
+    """The long-lived parts of one API process (no per-process state beyond connections)."""
+
+    config: Config
+    store: JobStore
+    keys: KeyStore
+    queue: Queue
+
+    @classmethod
+    def from_config(cls, config: Config) -> Gateway:
+        store = JobStore(config.REDIS_URL, config.REDIS_PREFIX, config.JOB_RETENTION_SECONDS)
+        return cls(config, store, KeyStore(store.redis, config.REDIS_PREFIX),
+                   queueing.job_queue(store.raw, config.QUEUE_NAME))
+
+    @property
+    def limits(self) -> Limits:
+        c = self.config
+        return Limits(c.MAX_PUBS, c.MAX_SHOTS, c.MAX_QUBITS, c.MAX_PARAMETER_SETS, c.DEFAULT_SHOTS)
+
+
+def gateway() -> Gateway:
+    return current_app.extensions["gateway"]
+
+
+def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
+           idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
+    """Validate and queue a job; returns (job, created) — not created for a repeated request."""
+    inputs = validate_inputs(gw, payload)
+    job_id = new_job_id()
+    if idempotency_key:
+        body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        existing = gw.store.claim_idempotency_key(tenant, idempotency_key, job_id, body_hash)
+        if existing is not None:
+            return _repeated(gw, tenant, existing, body_hash), False
+    record = {
+        "id": job_id, "tenant": tenant, "program_id": payload["program_id"],
+        "backend": payload["backend"], "provider": "local", "status": JobStatus.QUEUED,
+        "tags": payload.get("tags", []), "session_id": payload.get("session_id"),
+        "options": inputs["options"], "attempts": 0, "rq_attempt": 1, "version": 2,
+        "usage_estimation": {
+            "quantum_seconds": estimate_quantum_seconds(inputs, payload["program_id"])},
+    }
+    limit = gw.config.JOB_TIME_LIMIT_SECONDS
+    job = gw.store.create(record, inputs, lambda pipe: queueing.enqueue(
+        gw.queue, job_id, 1, limit, pipeline=pipe))
+    return job, True
+
+
+def _repeated(gw: Gateway, tenant: str, existing: tuple[str, str], body_hash: str) -> dict:
+    job_id, stored_hash = existing
+    if stored_hash != body_hash:
+        raise IdempotencyConflict("This Idempotency-Key was used with another body.")
+    for _ in range(50):  # the first request may still be writing the job
+        job = gw.store.get(job_id)
+        if job is not None and job["tenant"] == tenant:
+            return job
+        time.sleep(0.02)
+    return gw.store.owned(tenant, job_id)
+
+
+def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> dict[str, Any]:
+    """Everything the worker needs, checked now so that bad input is a 422, not a failed job."""
+    try:
+        backend = catalog.backend_summary(payload["backend"])
+    except BackendNotFound as exc:
+        raise InvalidJobInput(exc.detail, errors={"backend": [exc.detail]}) from None
+    pubs = [dict(pub) for pub in payload["pubs"]]
+    for i, pub in enumerate(pubs):
+        if payload["program_id"] == "sampler":
+            pub["shots"] = pub.get("shots") or gw.config.DEFAULT_SHOTS
+            if pub["shots"] > gw.config.MAX_SHOTS:
+                message = f"at most {gw.config.MAX_SHOTS} shots per PUB (GATEWAY_MAX_SHOTS)"
+                raise InvalidJobInput(message, errors={f"pubs.{i}.shots": [message]})
+        if len(pub["circuit"]) > gw.config.MAX_CIRCUIT_CHARS:
+            message = f"a circuit has at most {gw.config.MAX_CIRCUIT_CHARS} characters"
+            raise InvalidJobInput(message, errors={f"pubs.{i}.circuit": [message]})
+    build_pubs(payload["program_id"], pubs, backend["num_qubits"], gw.limits)
+    return {"pubs": pubs, "options": payload.get("options") or {}}
+
+
+def result(gw: Gateway, tenant: str, job_id: str, wait: float, runtime_format: bool) -> bytes:
+    """The stored result (JSON bytes), waiting up to `wait` s for the job to finish."""
+    job = gw.store.owned(tenant, job_id)
+    status = job["status"]
+    if wait > 0 and not JobStatus(status).final:
+        status = gw.store.wait_final(job_id, wait) or status
+    if status == JobStatus.ERROR:
+        job = gw.store.owned(tenant, job_id)
+        raise JobFailed(job.get("error_message") or "The job failed.", job_status=status)
+    if status == JobStatus.CANCELLED:
+        raise JobCancelled("The job was cancelled; it has no result.", job_status=status)
+    data = gw.store.blob(job_id, ":runtime" if runtime_format else ":result")
+    if status != JobStatus.DONE or data is None:
+        raise JobNotFinished(f"The job is {status}.", job_status=status)
+    return data
+
+
+def encode_cursor(cursor: tuple[int, str] | None) -> str | None:
+    if cursor is None:
+        return None
+    return base64.urlsafe_b64encode(f"{cursor[0]}:{cursor[1]}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[int, str]:
+    try:
+        score, job_id = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split(":")
+        return int(score), job_id
+    except ValueError:
+        raise InvalidJobInput("malformed cursor", errors={"cursor": ["malformed cursor"]}) from None
+
+
+def micros(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1_000_000)

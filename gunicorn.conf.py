@@ -1,0 +1,15 @@
+"""gunicorn settings: gevent workers, so that thousands of open event streams and long polls
+wait on Redis without holding a thread each. `gunicorn 'app:create_app()'` reads this file."""
+
+from workers.config import Config
+
+_config = Config()
+bind = f"0.0.0.0:{_config.PORT}"
+workers = _config.WEB_PROCESSES
+worker_class = "gevent"
+worker_connections = _config.WEB_CONNECTIONS
+keepalive = 30
+graceful_timeout = 10
+accesslog = None
+errorlog = "-"
+loglevel = _config.LOG_LEVEL.lower()

@@ -1,0 +1,135 @@
+"""Turn submitted PUBs (OpenQASM text, parameter values, observables) into qiskit objects.
+
+Used by the web side to refuse bad input at submit time (422 with the parser's line and column)
+and by the workers to build what they run, so both agree on what a valid job is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from qiskit import QuantumCircuit, qasm2, qasm3
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.primitives.containers.sampler_pub import SamplerPub
+from qiskit.quantum_info import SparsePauliOp
+
+from workers.errors import InvalidJobInput
+
+_QASM2_POSITION = re.compile(r"<input>:(\d+),(\d+):\s*(.*)", re.S)
+_QASM3_POSITION = re.compile(r"^L?(\d+)[,:]C?(\d+):\s*(.*)", re.S)
+_HEADER = re.compile(r"^\s*(?://[^\n]*\n\s*|/\*.*?\*/\s*)*OPENQASM\s+([0-9.]+)\s*;", re.S)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_pubs: int
+    max_shots: int
+    max_qubits: int
+    max_parameter_sets: int
+    default_shots: int
+
+
+def parse_circuit(text: str, field: str) -> QuantumCircuit:
+    """Parse OpenQASM 2 or 3 (the header says which); InvalidJobInput with line and column."""
+    header = _HEADER.match(text)
+    if header is None:
+        _refuse(field, "not an OpenQASM program: it must start with 'OPENQASM 2.0;' or 'OPENQASM 3.0;'")
+    version = header.group(1)  # type: ignore[union-attr]
+    try:
+        if version.startswith("2"):
+            return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+        if version.startswith("3"):
+            return qasm3.loads(text)
+    except Exception as exc:  # the parsers raise several unrelated types
+        _refuse(field, *_describe_parse_error(exc))
+    _refuse(field, f"unsupported OpenQASM version {version}")
+    raise AssertionError("unreachable")
+
+
+def _describe_parse_error(exc: Exception) -> tuple[str, int | None, int | None]:
+    message = str(exc).strip().strip('"')
+    for pattern in (_QASM2_POSITION, _QASM3_POSITION):
+        found = pattern.match(message)
+        if found:
+            return found.group(3).strip(), int(found.group(1)), int(found.group(2))
+    cause = exc.__cause__
+    recognition = cause.args[0] if cause is not None and cause.args else None
+    token = getattr(recognition, "offendingToken", None)
+    if token is not None:
+        text = getattr(token, "text", "")
+        return f"syntax error at {text!r}", token.line, token.column + 1
+    node = getattr(exc, "node", None)
+    span = getattr(node, "span", None)
+    if span is not None:
+        return message, span.start_line, span.start_column + 1
+    return message or "the program does not parse", None, None
+
+
+def _refuse(field: str, message: str, line: int | None = None, column: int | None = None) -> None:
+    where = f" (line {line}, column {column})" if line is not None else ""
+    position = {"line": line, "column": column} if line is not None else {}
+    raise InvalidJobInput(f"{field}: {message}{where}", errors={field: [message + where]}, **position)
+
+
+def bind_parameters(circuit: QuantumCircuit, values: dict[str, Any] | None, field: str) -> dict:
+    """Check parameter names against the circuit: every one given, none unknown."""
+    values = values or {}
+    names = {p.name for p in circuit.parameters}
+    unknown = sorted(set(values) - names)
+    missing = sorted(names - set(values))
+    if unknown:
+        _refuse(field, f"unknown parameter(s) {', '.join(unknown)}; the circuit has {sorted(names)}")
+    if missing:
+        _refuse(field, f"no values for parameter(s) {', '.join(missing)}")
+    return {name: np.asarray(value, dtype=float) for name, value in values.items()}
+
+
+def coerce_observables(raw: Any, field: str) -> Any:
+    """A Pauli string, a {pauli: coefficient} object, or nested lists of these."""
+    if isinstance(raw, list):
+        if not raw:
+            _refuse(field, "observables must not be empty")
+        return [coerce_observables(item, f"{field}[{i}]") for i, item in enumerate(raw)]
+    try:
+        if isinstance(raw, str):
+            return SparsePauliOp(raw)
+        if isinstance(raw, dict) and raw:
+            return SparsePauliOp.from_list([(str(k), complex(v)) for k, v in raw.items()])
+    except (ValueError, TypeError) as exc:
+        _refuse(field, str(exc))
+    _refuse(field, "an observable is a Pauli string, a {pauli: coefficient} object or a list")
+    raise AssertionError("unreachable")
+
+
+def build_pubs(program_id: str, pubs: list[dict[str, Any]], num_qubits: int, limits: Limits) -> list:
+    """SamplerPub/EstimatorPub objects for the PUBs, or InvalidJobInput naming the field."""
+    if not pubs:
+        _refuse("pubs", "a job needs at least one PUB")
+    if len(pubs) > limits.max_pubs:
+        _refuse("pubs", f"at most {limits.max_pubs} PUBs per job (GATEWAY_MAX_PUBS)")
+    return [_build_pub(program_id, pub, f"pubs.{i}", num_qubits, limits) for i, pub in enumerate(pubs)]
+
+
+def _build_pub(program_id: str, pub: dict[str, Any], field: str, num_qubits: int, limits: Limits) -> Any:
+    circuit = parse_circuit(pub["circuit"], f"{field}.circuit")
+    cap = min(num_qubits, limits.max_qubits)
+    if circuit.num_qubits > cap:
+        _refuse(f"{field}.circuit", f"the circuit has {circuit.num_qubits} qubits; at most {cap} here")
+    values = bind_parameters(circuit, pub.get("parameter_values"), f"{field}.parameter_values")
+    try:
+        if program_id == "sampler":
+            if circuit.num_clbits == 0:
+                _refuse(f"{field}.circuit", "a sampler circuit must measure into classical bits")
+            shots = pub.get("shots") or limits.default_shots
+            built: Any = SamplerPub.coerce((circuit, values or None, shots))
+        else:
+            observables = coerce_observables(pub.get("observables"), f"{field}.observables")
+            built = EstimatorPub.coerce((circuit, observables, values or None, pub.get("precision")))
+    except ValueError as exc:
+        _refuse(field, str(exc))
+    if built.parameter_values.size > limits.max_parameter_sets:
+        _refuse(f"{field}.parameter_values", f"at most {limits.max_parameter_sets} parameter sets")
+    return built

@@ -1,0 +1,58 @@
+"""Every setting of the gateway, read from the environment in this one place.
+
+Both the web side (`app/`) and the workers import `Config`; nothing else reads `os.environ`.
+Each variable is listed, with its default, in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+class Config:
+    """Settings, with explicit conversions. Instantiate to read the environment now."""
+
+    def __init__(self) -> None:
+        self.REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        self.REDIS_PREFIX = os.environ.get("GATEWAY_REDIS_PREFIX", "gw")
+        self.API_KEYS = os.environ.get("GATEWAY_API_KEYS", "")
+        self.MAX_BODY_BYTES = _int("GATEWAY_MAX_BODY_BYTES", 5 * 1024 * 1024)
+        self.MAX_PUBS = _int("GATEWAY_MAX_PUBS", 100)
+        self.MAX_SHOTS = _int("GATEWAY_MAX_SHOTS", 100_000)
+        self.MAX_QUBITS = _int("GATEWAY_MAX_QUBITS", 32)
+        self.MAX_CIRCUIT_CHARS = _int("GATEWAY_MAX_CIRCUIT_CHARS", 1_000_000)
+        self.MAX_PARAMETER_SETS = _int("GATEWAY_MAX_PARAMETER_SETS", 10_000)
+        self.DEFAULT_SHOTS = _int("GATEWAY_DEFAULT_SHOTS", 1024)
+        self.JOB_RETENTION_SECONDS = _int("GATEWAY_JOB_RETENTION_SECONDS", 7 * 24 * 3600)
+        self.JOB_TIME_LIMIT_SECONDS = _float("GATEWAY_JOB_TIME_LIMIT_SECONDS", 600.0)
+        self.JOB_MAX_ATTEMPTS = _int("GATEWAY_JOB_MAX_ATTEMPTS", 2)
+        self.MAX_WAIT_SECONDS = _float("GATEWAY_MAX_WAIT_SECONDS", 60.0)
+        self.WORKER_LEASE_SECONDS = _float("GATEWAY_WORKER_LEASE_SECONDS", 10.0)
+        self.WORKER_PREWARM = _list("GATEWAY_WORKER_PREWARM", "aer_simulator,fake_manila")
+        self.QUEUE_NAME = os.environ.get("GATEWAY_QUEUE", "jobs")
+        self.CORS_ORIGINS = _list("GATEWAY_CORS_ORIGINS")
+        self.STREAM_TOKEN_SECONDS = _int("GATEWAY_STREAM_TOKEN_SECONDS", 300)
+        self.SSE_HEARTBEAT_SECONDS = _float("GATEWAY_SSE_HEARTBEAT_SECONDS", 15.0)
+        self.SECRET_KEY = os.environ.get("GATEWAY_SECRET_KEY", "")
+        self.LOG_LEVEL = os.environ.get("GATEWAY_LOG_LEVEL", "INFO")
+        self.PORT = _int("PORT", 8000)
+        self.WEB_PROCESSES = _int("GATEWAY_WEB_PROCESSES", 2)
+        self.WEB_CONNECTIONS = _int("GATEWAY_WEB_CONNECTIONS", 10_000)
+        self.WORKERS = _int("GATEWAY_WORKERS", 1)
+        self.REDIS_URL_SET = "REDIS_URL" in os.environ
+        self.IBM_TOKEN = os.environ.get("QISKIT_IBM_TOKEN", "")
+        self.IBM_INSTANCE = os.environ.get("QISKIT_IBM_INSTANCE", "")
+        self.IBM_CHANNEL = os.environ.get("QISKIT_IBM_CHANNEL", "ibm_quantum_platform")
+        self.IBM_URL = os.environ.get("QISKIT_IBM_URL", "")

@@ -1,0 +1,113 @@
+"""Runs simulations in a long-lived child process that the worker can kill.
+
+An RQ `SimpleWorker` does not fork per job (a fork costs more than a small simulation), but a
+simulation inside Aer's C++ cannot be interrupted. So the worker hands each job to one child
+process, forked once after the simulators were warmed and reused for every job; cancelling or
+timing out a job kills that child (the simulation really stops) and the next job forks a new one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from enum import Enum
+from multiprocessing.connection import Connection
+from typing import Any
+
+from workers.local import LocalRuntime
+
+PR_SET_PDEATHSIG = 1
+
+
+class Outcome(str, Enum):
+    FINISHED = "finished"  # the runtime reported its result or its error
+    STOPPED = "stopped"  # `keep_going` said no: cancelled or deleted
+    TIMED_OUT = "timed-out"
+    CRASHED = "crashed"  # the child process died
+
+
+class Executor:
+    def __init__(self, runtime: LocalRuntime, poll_seconds: float = 0.1) -> None:
+        self.runtime = runtime
+        self.poll_seconds = poll_seconds
+        self._process: Any = None
+        self._conn: Connection | None = None
+
+    def start(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            return
+        parent, child = multiprocessing.get_context("fork").Pipe()
+        self._process = multiprocessing.get_context("fork").Process(
+            target=_serve, args=(child, self.runtime), daemon=True, name="gateway-executor"
+        )
+        self._process.start()
+        child.close()
+        self._conn = parent
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.join(5)
+        self._process, self._conn = None, None
+
+    def run(
+        self,
+        job: dict[str, Any],
+        inputs: dict[str, Any],
+        on_message: Callable[[str, Any], None],
+        keep_going: Callable[[], bool],
+        time_limit: float,
+    ) -> tuple[Outcome, str]:
+        """Run one job; forward each message; stop the child when told to or over time."""
+        self.start()
+        assert self._conn is not None
+        self._conn.send((job, inputs))
+        deadline = time.monotonic() + time_limit
+        while True:
+            try:
+                if self._conn.poll(self.poll_seconds):
+                    kind, data = self._conn.recv()
+                    if kind == "end":
+                        return Outcome.FINISHED, ""
+                    on_message(kind, data)
+                    continue
+            except (EOFError, OSError):
+                code = self._process.exitcode if self._process is not None else None
+                self.stop()
+                return Outcome.CRASHED, f"the simulation process died (exit code {code})"
+            if not keep_going():
+                self.stop()
+                return Outcome.STOPPED, ""
+            if time.monotonic() > deadline:
+                self.stop()
+                return Outcome.TIMED_OUT, f"the job exceeded its time limit of {time_limit:g} s"
+
+
+def _serve(conn: Connection, runtime: LocalRuntime) -> None:
+    """The child: die with the worker, then run jobs one after another."""
+    try:
+        ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
+    while True:
+        try:
+            job, inputs = conn.recv()
+        except EOFError:
+            return
+        try:
+            runtime.run(job, inputs, lambda kind, data: conn.send((kind, data)))
+        except Exception as exc:  # any failure of a job is reported, never kills the child
+            conn.send(("error", {"message": describe_failure(exc)}))
+        conn.send(("end", None))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A person-readable cause: the exception's own words, its type, and where it came from."""
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    origin = f" (in {where.name}, {where.filename.rsplit('/', 1)[-1]}:{where.lineno})" if where else ""
+    return f"{type(exc).__name__}: {exc}{origin}"

@@ -1,0 +1,79 @@
+"""API keys: stored hashed in Redis, each belonging to one tenant.
+
+A key is `gw_<key id>_<secret>`; Redis holds only the SHA-256 of the whole key (the keys are
+random with 256 bits of entropy, so a fast hash is the right tool, unlike for passwords).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from typing import Any
+
+import redis
+
+from workers.store import now_iso
+
+TENANT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyStore:
+    def __init__(self, client: redis.Redis, prefix: str = "gw") -> None:
+        self.redis = client
+        self.by_digest = f"{prefix}:keys"
+        self.by_id = f"{prefix}:key-ids"
+
+    def create(self, tenant: str, label: str = "", key: str | None = None) -> tuple[str, str]:
+        """Register a key (a new random one unless given); returns (key id, key)."""
+        if not TENANT.match(tenant):
+            raise ValueError("a tenant name is 1-64 letters, digits, '.', '_' or '-'")
+        key_id = secrets.token_hex(4)
+        key = key or f"gw_{key_id}_{secrets.token_urlsafe(32)}"
+        record = {"tenant": tenant, "key_id": key_id, "label": label, "created": now_iso()}
+        existing = self.redis.hget(self.by_digest, digest(key))
+        if existing:  # registering the same key again (GATEWAY_API_KEYS at every start) is a no-op
+            old = json.loads(existing)  # type: ignore[arg-type]
+            if old["tenant"] != tenant:
+                raise ValueError("that key is registered to another tenant")
+            return old["key_id"], key
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(self.by_digest, digest(key), json.dumps(record))
+        pipe.hset(self.by_id, key_id, digest(key))
+        pipe.execute()
+        return key_id, key
+
+    def tenant_of(self, key: str) -> str | None:
+        found = self.redis.hget(self.by_digest, digest(key))
+        return json.loads(found)["tenant"] if found else None  # type: ignore[arg-type]
+
+    def list(self) -> list[dict[str, Any]]:
+        records = [json.loads(v) for v in self.redis.hvals(self.by_digest)]  # type: ignore[union-attr]
+        return sorted(records, key=lambda r: (r["tenant"], r["created"]))
+
+    def revoke(self, key_id: str) -> bool:
+        found = self.redis.hget(self.by_id, key_id)
+        if not found:
+            return False
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hdel(self.by_digest, found)  # type: ignore[arg-type]
+        pipe.hdel(self.by_id, key_id)
+        pipe.execute()
+        return True
+
+    def register_from_env(self, spec: str) -> int:
+        """`tenant:key,tenant2:key2` (GATEWAY_API_KEYS); returns how many keys it names."""
+        pairs = [item.split(":", 1) for item in spec.split(",") if item.strip()]
+        for pair in pairs:
+            if len(pair) != 2 or not pair[1].strip():
+                raise ValueError("GATEWAY_API_KEYS is a comma-separated list of tenant:key")
+            self.create(pair[0].strip(), "from GATEWAY_API_KEYS", pair[1].strip())
+        return len(pairs)
+
+    def count(self) -> int:
+        return int(self.redis.hlen(self.by_digest))  # type: ignore[arg-type]

@@ -1,0 +1,147 @@
+"""The local runtime: runs sampler and estimator jobs on Aer, PUB by PUB.
+
+`LocalRuntime.run` is called inside the executor process (see `executor.py`); it reports through
+`emit(kind, data)`: `log` lines, one `interim` per finished PUB, then one `result`.
+Simulators are built once per backend and kept: building a noisy one costs ~0.2 s, a run ~0.05 s.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from qiskit.primitives import PrimitiveResult
+from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
+from qiskit_aer import AerSimulator
+from qiskit_aer.primitives import EstimatorV2, SamplerV2
+
+from workers import catalog
+from workers.circuits import Limits, build_pubs
+
+Emit = Callable[[str, Any], None]
+# submissions were validated against the configured limits already; the worker re-parses freely
+UNLIMITED = Limits(10**9, 10**12, 10**6, 10**12, 1024)
+SECONDS_PER_SHOT = 250e-6
+DEFAULT_SHOTS = 1024  # repetition delay of IBM devices, for the quantum-seconds estimate
+
+
+class LocalRuntime:
+    def __init__(self) -> None:
+        self._simulators: dict[str, AerSimulator] = {}
+
+    def simulator(self, backend: str) -> AerSimulator:
+        if backend not in self._simulators:
+            catalog.backend_summary(backend)
+            if backend == catalog.IDEAL:
+                self._simulators[backend] = AerSimulator()
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    device = catalog.fake_backend(backend)
+                    self._simulators[backend] = AerSimulator.from_backend(device)
+        return self._simulators[backend]
+
+    def run(self, job: dict[str, Any], inputs: dict[str, Any], emit: Emit) -> None:
+        program, backend = job["program_id"], job["backend"]
+        options = inputs.get("options") or {}
+        started = time.monotonic()
+        simulator = self.simulator(backend)
+        pubs = build_pubs(program, inputs["pubs"], simulator.num_qubits or 10**6, UNLIMITED)
+        emit("log", f"parsed {len(pubs)} PUB(s) for the {program} on {backend}")
+        manager = generate_preset_pass_manager(
+            optimization_level=options.get("optimization_level", 1), backend=simulator,
+            seed_transpiler=options.get("seed"),
+        )
+        primitive = _primitive(program, simulator, options.get("seed"))
+        pub_results, circuits = [], []
+        for index, pub in enumerate(pubs):
+            transpiled = manager.run(pub.circuit)
+            circuits.append({"width": pub.circuit.num_qubits, "depth": pub.circuit.depth(),
+                             "transpiled_depth": transpiled.depth(), "size": transpiled.size()})
+            emit("log", f"PUB {index}: transpiled to depth {transpiled.depth()}, "
+                        f"{transpiled.size()} operations")
+            tic = time.monotonic()
+            pub_result = primitive.run([_retarget(program, pub, transpiled)]).result()[0]
+            emit("log", f"PUB {index}: ran in {time.monotonic() - tic:.3f} s")
+            pub_results.append(pub_result)
+            emit("interim", {"pub_index": index, "result": normalise_pub(pub_result)})
+        result = PrimitiveResult(pub_results, metadata={"version": 2})
+        seconds = time.monotonic() - started
+        emit("result", {
+            "result": normalise(result),
+            "runtime": _runtime_json(result),
+            "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),
+                        "quantum_seconds": estimate_quantum_seconds(inputs, program)}},
+        })
+
+
+def _primitive(program: str, simulator: AerSimulator, seed: int | None) -> Any:
+    if program == "sampler":
+        return SamplerV2.from_backend(simulator, seed=seed)
+    run_options = {"seed_simulator": seed} if seed is not None else {}
+    return EstimatorV2.from_backend(simulator, options={"run_options": run_options})
+
+
+def _retarget(program: str, pub: Any, transpiled: Any) -> Any:
+    """The PUB with its circuit replaced by the transpiled one (observables follow the layout)."""
+    if program == "sampler":
+        return (transpiled, pub.parameter_values, pub.shots)
+    observables = pub.observables.apply_layout(transpiled.layout)
+    return (transpiled, observables, pub.parameter_values, pub.precision)
+
+
+def estimate_quantum_seconds(inputs: dict[str, Any], program: str) -> float:
+    """What the job would cost on a device: executions × repetition delay (IBM's own rough model)."""
+    executions = 0
+    for pub in inputs.get("pubs", []):
+        sets = max((np.asarray(v).size for v in (pub.get("parameter_values") or {}).values()),
+                   default=1)
+        shots = pub.get("shots") or DEFAULT_SHOTS if program == "sampler" else DEFAULT_SHOTS
+        executions += sets * shots
+    return round(executions * SECONDS_PER_SHOT, 6)
+
+
+def normalise(result: PrimitiveResult) -> dict[str, Any]:
+    return {"pub_results": [normalise_pub(p) for p in result], "metadata": jsonable(result.metadata)}
+
+
+def normalise_pub(pub_result: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name, value in pub_result.data.items():
+        if hasattr(value, "get_counts"):  # BitArray: counts per parameter set
+            shape = list(value.shape)
+            counts = value.get_counts() if not shape else _counts_array(value, shape)
+            data[name] = {"counts": counts, "num_shots": value.num_shots, "num_bits": value.num_bits}
+            if shape:
+                data[name]["shape"] = shape
+        else:
+            data[name] = jsonable(value)
+    metadata = {k: v for k, v in pub_result.metadata.items() if k != "simulator_metadata"}
+    return {"data": data, "metadata": jsonable(metadata)}
+
+
+def _counts_array(bits: Any, shape: list[int]) -> Any:
+    flat = [bits.get_counts(loc=index) for index in np.ndindex(*shape)]
+    return np.array(flat, dtype=object).reshape(shape).tolist()
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _runtime_json(result: PrimitiveResult) -> str:
+    from qiskit_ibm_runtime.utils.json import RuntimeEncoder
+
+    return json.dumps(result, cls=RuntimeEncoder)

@@ -1,0 +1,36 @@
+-- Move a job to a new status, atomically, if the transition table allows it.
+-- KEYS[1] job hash, KEYS[2] job event stream, KEYS[3..] blobs to store with the change
+-- ARGV[1] to, ARGV[2] allowed-from (",A,B,"), ARGV[3] now (RFC 3339), ARGV[4] timestamp field or "",
+-- ARGV[5] extra hash fields (JSON object), ARGV[6] final ("1"/"0"), ARGV[7] retention seconds,
+-- ARGV[8] key prefix, ARGV[9] event data (JSON), ARGV[10] tenant event data (JSON),
+-- ARGV[11] kind of an event to log just before the status event ("" for none), ARGV[12] its data,
+-- ARGV[13..] blobs
+local job, events = KEYS[1], KEYS[2]
+local to, now, prefix = ARGV[1], ARGV[3], ARGV[8]
+local cur = redis.call('HGET', job, 'status')
+if not cur then return {'missing', ''} end
+if not string.find(ARGV[2], ',' .. cur .. ',', 1, true) then return {'refused', cur} end
+
+local tenant, score, id = unpack(redis.call('HMGET', job, 'tenant', 'score', 'id'))
+redis.call('HSET', job, 'status', to, 'updated', now)
+if ARGV[4] ~= '' then redis.call('HSET', job, ARGV[4], now) end
+for field, value in pairs(cjson.decode(ARGV[5])) do redis.call('HSET', job, field, value) end
+for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 10]) end
+
+local index = prefix .. ':t:' .. tenant .. ':status:'
+redis.call('ZREM', index .. cur, id)
+redis.call('ZADD', index .. to, score, id)
+if ARGV[11] ~= '' then redis.call('XADD', events, '*', 'kind', ARGV[11], 'data', ARGV[12]) end
+redis.call('XADD', events, '*', 'kind', 'status', 'data', ARGV[9])
+redis.call('XADD', prefix .. ':t:' .. tenant .. ':events', 'MAXLEN', '~', 10000, '*',
+  'kind', 'status', 'data', ARGV[10])
+redis.call('HINCRBY', prefix .. ':stats:transitions', to, 1)
+if ARGV[6] == '1' then
+  local ttl = tonumber(ARGV[7])
+  local base = prefix .. ':job:' .. id
+  for _, suffix in ipairs({'', ':inputs', ':result', ':runtime', ':events', ':logs', ':interim'}) do
+    redis.call('EXPIRE', base .. suffix, ttl)
+  end
+  redis.call('ZREM', prefix .. ':running', id)
+end
+return {'ok', cur}

@@ -1,0 +1,372 @@
+"""The Redis data model shared by the web side and the workers: one place owns every key.
+
+Keys (prefix `gw` by default):
+    {p}:job:{id}            hash: the job record (status, timestamps, tenant, backend, ...)
+    {p}:job:{id}:inputs     zlib-compressed JSON of the submitted program inputs
+    {p}:job:{id}:result     zlib-compressed JSON of the normalised result
+    {p}:job:{id}:runtime    zlib-compressed JSON in qiskit_ibm_runtime's RuntimeEncoder format
+    {p}:job:{id}:events     stream of events (status, interim, log, result, error)
+    {p}:job:{id}:logs       list of log lines
+    {p}:job:{id}:interim    list of interim results (JSON), one per finished PUB
+    {p}:t:{tenant}:{facet}  sorted sets indexing a tenant's jobs, scored by creation time (µs)
+    {p}:t:{tenant}:events   stream of every status change of the tenant's jobs
+    {p}:running             sorted set of running jobs; {p}:lease:{id} proves a worker holds one
+Everything about one job expires `retention` seconds after it reaches a final state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import redis
+from redis.client import Pipeline
+
+from workers.errors import JobNotFound
+from workers.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
+
+_LUA = Path(__file__).with_name("lua")
+JSON_FIELDS = ("tags", "options", "usage_estimation", "metrics", "backend_info")
+INDEXED_FACETS = ("program_id", "backend", "session_id")
+LIST_SCAN_BUDGET = 5000
+
+
+def now_iso() -> str:
+    """RFC 3339 UTC with milliseconds, as every timestamp of the API."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_to_micros(value: str) -> int:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return int(parsed.timestamp() * 1_000_000)
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def compress(document: Any) -> bytes:
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+
+
+@dataclass(frozen=True)
+class Transition:
+    ok: bool
+    previous: str  # status before the call ("" when the job does not exist)
+
+
+class JobStore:
+    """Reads and writes jobs; every status change is one atomic Lua call."""
+
+    def __init__(self, redis_url: str, prefix: str = "gw", retention: int = 7 * 24 * 3600) -> None:
+        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        self.raw = redis.Redis.from_url(redis_url)
+        self.prefix = prefix
+        self.retention = retention
+        self._transition = self.redis.register_script((_LUA / "transition.lua").read_text())
+        self._list = self.redis.register_script((_LUA / "list.lua").read_text())
+
+    # -- keys -----------------------------------------------------------------------------
+    def key(self, job_id: str, suffix: str = "") -> str:
+        return f"{self.prefix}:job:{job_id}{suffix}"
+
+    def index_key(self, tenant: str, facet: str, value: str = "") -> str:
+        return f"{self.prefix}:t:{tenant}:{facet}" + (f":{value}" if value else "")
+
+    def tenant_events_key(self, tenant: str) -> str:
+        return f"{self.prefix}:t:{tenant}:events"
+
+    def _index_keys(self, record: dict[str, Any]) -> list[str]:
+        tenant = record["tenant"]
+        keys = [self.index_key(tenant, "jobs"), self.index_key(tenant, "status", record["status"])]
+        keys += [self.index_key(tenant, f, record[f]) for f in INDEXED_FACETS if record.get(f)]
+        keys += [self.index_key(tenant, "tag", tag) for tag in record.get("tags") or []]
+        return keys
+
+    # -- create and read --------------------------------------------------------------------
+    def create(
+        self,
+        record: dict[str, Any],
+        inputs: dict[str, Any],
+        enqueue: Callable[[Pipeline], None] | None = None,
+    ) -> dict[str, Any]:
+        """Store a new job, index it and log its first status; `enqueue` joins the transaction."""
+        created = now_iso()
+        record = {**record, "created": created, "updated": created}
+        record["score"] = iso_to_micros(created)
+        if record["status"] == JobStatus.QUEUED:
+            record["queued"] = created
+        job_id, tenant = record["id"], record["tenant"]
+        event = json.dumps({"status": record["status"], "at": created})
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(self.key(job_id), mapping=_encode(record))
+        pipe.set(self.key(job_id, ":inputs"), compress(inputs))  # type: ignore[arg-type]
+        for index in self._index_keys(record):
+            pipe.zadd(index, {job_id: record["score"]})
+        pipe.xadd(self.key(job_id, ":events"), {"kind": "status", "data": event})
+        pipe.xadd(
+            self.tenant_events_key(tenant),
+            {"kind": "status", "data": _tenant_event(job_id, record["status"], created)},
+            maxlen=10000,
+            approximate=True,
+        )
+        pipe.hincrby(f"{self.prefix}:stats:transitions", record["status"], 1)
+        if enqueue is not None:
+            enqueue(pipe)
+        pipe.execute()
+        return _decode(_encode(record))
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        raw = self.redis.hgetall(self.key(job_id))
+        return _decode(raw) if raw else None
+
+    def owned(self, tenant: str, job_id: str) -> dict[str, Any]:
+        """The job if it exists and belongs to `tenant`; otherwise JobNotFound, alike for both."""
+        record = self.get(job_id) if _plausible_id(job_id) else None
+        if record is None or record["tenant"] != tenant:
+            raise JobNotFound(f"No job {job_id!r}.")
+        return record
+
+    def blob(self, job_id: str, suffix: str) -> bytes | None:
+        """Decompressed JSON bytes of `:inputs`, `:result` or `:runtime`."""
+        data = self.raw.get(self.key(job_id, suffix))
+        return zlib.decompress(data) if data else None  # type: ignore[arg-type]
+
+    def inputs(self, job_id: str) -> dict[str, Any]:
+        data = self.blob(job_id, ":inputs")
+        return json.loads(data) if data else {}
+
+    # -- status -----------------------------------------------------------------------------
+    def transition(
+        self,
+        job_id: str,
+        to: JobStatus,
+        fields: dict[str, Any] | None = None,
+        blobs: dict[str, bytes] | None = None,
+        event: tuple[str, Any] | None = None,
+    ) -> Transition:
+        """Move `job_id` to `to` if the table allows, with `fields`, `blobs` and an `event` first."""
+        now = now_iso()
+        allowed = "," + ",".join(s.value for s in ALLOWED_FROM[to]) + ","
+        blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
+        extra = _encode(fields or {})
+        job = self.redis.hget(self.key(job_id), "id") or job_id
+        ok, previous = self._transition(
+            keys=[self.key(job_id), self.key(job_id, ":events"), *blob_keys],
+            args=[
+                to.value, allowed, now, TIMESTAMP_FIELD.get(to, ""), json.dumps(extra),
+                "1" if to in FINAL_STATES else "0", self.retention, self.prefix,
+                json.dumps({"status": to.value, "at": now}), _tenant_event(job, to.value, now),
+                event[0] if event else "", json.dumps(event[1]) if event else "",
+                *(blobs or {}).values(),
+            ],
+        )
+        return Transition(ok == "ok", previous)
+
+    def status(self, job_id: str) -> str | None:
+        return self.redis.hget(self.key(job_id), "status")
+
+    def wait_final(self, job_id: str, timeout: float) -> str | None:
+        """Block on the job's event stream until it is final or `timeout` runs out; the status."""
+        deadline = time.monotonic() + timeout
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(self.key(job_id), "status")
+        pipe.xrevrange(self.key(job_id, ":events"), count=1)
+        status, last = pipe.execute()
+        last_id = last[0][0] if last else "0-0"
+        while status and status not in FINAL_STATES:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            reply = self.redis.xread(
+                {self.key(job_id, ":events"): last_id}, block=max(1, int(remaining * 1000))
+            )
+            for _stream, entries in reply or []:
+                for last_id, event in entries:
+                    if event.get("kind") == "status":
+                        status = json.loads(event["data"])["status"]
+            if not reply:
+                status = self.status(job_id)
+                break
+        return status
+
+    # -- events, logs, interim results --------------------------------------------------------
+    def append_event(self, job_id: str, kind: str, data: Any, pipe: Pipeline | None = None) -> None:
+        target = pipe if pipe is not None else self.redis
+        target.xadd(self.key(job_id, ":events"), {"kind": kind, "data": json.dumps(data)})
+
+    def events(self, job_id: str, after: str = "-", count: int = 1000) -> list[tuple[str, str, Any]]:
+        start = after if after == "-" else f"({after}"
+        entries = self.redis.xrange(self.key(job_id, ":events"), min=start, count=count)
+        return [(eid, e["kind"], json.loads(e["data"])) for eid, e in entries]
+
+    def add_log(self, job_id: str, line: str) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.rpush(self.key(job_id, ":logs"), line)
+        self.append_event(job_id, "log", {"line": line}, pipe)
+        pipe.execute()
+
+    def logs(self, job_id: str) -> list[str]:
+        return self.redis.lrange(self.key(job_id, ":logs"), 0, -1)
+
+    def add_interim(self, job_id: str, data: dict[str, Any]) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.rpush(self.key(job_id, ":interim"), json.dumps(data))
+        self.append_event(job_id, "interim", data, pipe)
+        pipe.execute()
+
+    def interim(self, job_id: str) -> list[Any]:
+        return [json.loads(item) for item in self.redis.lrange(self.key(job_id, ":interim"), 0, -1)]
+
+    # -- tags, delete, list -------------------------------------------------------------------
+    def set_tags(self, job_id: str, tags: list[str]) -> None:
+        """Replace the tags and their index entries in one transaction."""
+        record = self.get(job_id)
+        if record is None:
+            raise JobNotFound(f"No job {job_id!r}.")
+        pipe = self.redis.pipeline(transaction=True)
+        for tag in record["tags"]:
+            pipe.zrem(self.index_key(record["tenant"], "tag", tag), job_id)
+        for tag in tags:
+            pipe.zadd(self.index_key(record["tenant"], "tag", tag), {job_id: record["score"]})
+        pipe.hset(self.key(job_id), "tags", json.dumps(tags))
+        pipe.execute()
+
+    def delete(self, job_id: str) -> None:
+        record = self.get(job_id)
+        if record is None:
+            return
+        pipe = self.redis.pipeline(transaction=True)
+        for index in self._index_keys(record):
+            pipe.zrem(index, job_id)
+        for suffix in ("", ":inputs", ":result", ":runtime", ":events", ":logs", ":interim"):
+            pipe.delete(self.key(job_id, suffix))
+        pipe.zrem(f"{self.prefix}:running", job_id)
+        pipe.execute()
+
+    def list_jobs(
+        self, tenant: str, filters: dict[str, Any], cursor: tuple[int, str] | None, limit: int
+    ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
+        """A page of the tenant's jobs, newest first, and the cursor of the next page (or None)."""
+        indexes = [self.index_key(tenant, "jobs")]
+        if filters.get("status"):
+            indexes.append(self.index_key(tenant, "status", filters["status"]))
+        indexes += [self.index_key(tenant, f, filters[f]) for f in INDEXED_FACETS if filters.get(f)]
+        indexes += [self.index_key(tenant, "tag", tag) for tag in filters.get("tags") or []]
+        indexes = _smallest_first(self.redis, indexes)
+        after, before = filters.get("created_after"), filters.get("created_before")
+        reply = self._list(
+            keys=indexes,
+            args=[
+                before if before is not None else "+inf", after if after is not None else "-inf",
+                cursor[0] if cursor else "", cursor[1] if cursor else "", limit + 1,
+                f"{self.prefix}:job:", LIST_SCAN_BUDGET,
+            ],
+        )
+        return self._page(reply, limit)
+
+    def _page(self, reply: list[str], limit: int) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
+        pairs = list(zip(reply[0::2], reply[1::2]))
+        next_cursor = None
+        if len(reply) % 2 == 1:  # the scan budget ran out: resume from the last entry examined
+            next_cursor = (int(float(reply[-2])), reply[-1])
+            pairs = pairs[:-1]
+        elif len(pairs) > limit:
+            pairs = pairs[:limit]
+            next_cursor = (int(float(pairs[-1][1])), pairs[-1][0])
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id, _score in pairs:
+            pipe.hgetall(self.key(job_id))
+        jobs = [_decode(raw) for raw in pipe.execute() if raw]
+        return jobs, next_cursor
+
+    def claim_idempotency_key(self, tenant: str, key: str, job_id: str,
+                              body_hash: str) -> tuple[str, str] | None:
+        """Bind `key` to this job for a day; if it is bound already, (job id, body hash) of that."""
+        name = f"{self.prefix}:t:{tenant}:idem:{hashlib.sha256(key.encode()).hexdigest()}"
+        if self.redis.set(name, f"{job_id}|{body_hash}", nx=True, ex=24 * 3600):
+            return None
+        found = self.redis.get(name) or "|"
+        job, _, stored = found.partition("|")
+        return job, stored
+
+    # -- running jobs and leases -----------------------------------------------------------------
+    def hold_lease(self, job_id: str, worker: str, seconds: float) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(f"{self.prefix}:lease:{job_id}", worker, px=int(seconds * 1000))
+        pipe.zadd(f"{self.prefix}:running", {job_id: time.time()})
+        pipe.execute()
+
+    def release_lease(self, job_id: str) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.delete(f"{self.prefix}:lease:{job_id}")
+        pipe.zrem(f"{self.prefix}:running", job_id)
+        pipe.execute()
+
+    def claim_orphan(self, job_id: str) -> bool:
+        """True for exactly one caller: the sweeper that gets to recover this job."""
+        return bool(self.redis.zrem(f"{self.prefix}:running", job_id))
+
+    def set_field(self, job_id: str, field: str, value: Any) -> None:
+        self.redis.hset(self.key(job_id), field, _encode({field: value})[field])
+
+    def orphaned_jobs(self) -> Iterator[str]:
+        """Running jobs whose worker stopped renewing its lease."""
+        running = self.redis.zrange(f"{self.prefix}:running", 0, -1)
+        if not running:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in running:
+            pipe.exists(f"{self.prefix}:lease:{job_id}")
+        for job_id, held in zip(running, pipe.execute()):
+            if not held:
+                yield job_id
+
+
+def _smallest_first(client: redis.Redis, keys: list[str]) -> list[str]:
+    if len(keys) == 1:
+        return keys
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.zcard(key)
+    sizes = pipe.execute()
+    return [key for _size, key in sorted(zip(sizes, keys))]
+
+
+def _plausible_id(job_id: str) -> bool:
+    return 0 < len(job_id) <= 64 and all(c.isalnum() or c in "-_" for c in job_id)
+
+
+def _tenant_event(job_id: str, status: str, at: str) -> str:
+    return json.dumps({"job_id": job_id, "status": status, "at": at})
+
+
+def _encode(record: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for field, value in record.items():
+        if value is None:
+            continue
+        if isinstance(value, Enum):
+            value = value.value
+        out[field] = json.dumps(value) if field in JSON_FIELDS else str(value)
+    return out
+
+
+def _decode(raw: dict[str, str]) -> dict[str, Any]:
+    record: dict[str, Any] = dict(raw)
+    for field in JSON_FIELDS:
+        if field in record:
+            record[field] = json.loads(record[field])
+    record.setdefault("tags", [])
+    record["score"] = int(record.get("score", 0))
+    record["attempts"] = int(record.get("attempts", 0))
+    return record
