@@ -9,6 +9,9 @@ workers = _config.WEB_PROCESSES
 worker_class = "gevent"
 worker_connections = _config.WEB_CONNECTIONS
 keepalive = 30
+# gunicorn answers an over-long request line itself, in HTML; let the app answer it as a problem
+# (app/__init__.py caps the URL at MAX_URL_BYTES)
+limit_request_line = 0
 graceful_timeout = 10
 accesslog = None
 errorlog = "-"

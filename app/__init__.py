@@ -9,21 +9,26 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
-from flask_smorest import Api
 
 from workers.config import Config
 from workers.errors import GatewayError
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+MAX_URL_BYTES = 32 * 1024
 
 
 class UnsupportedMediaType(GatewayError):
     status, kind, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
+class UriTooLong(GatewayError):
+    status, kind, title = 414, "uri-too-long", "URI too long"
+
+
 def create_app(config: Config | None = None) -> Flask:
     from app import errors
+    from app.api import GatewayApi
     from app.backends import backends
     from app.cli import register_cli
     from app.jobs import jobs
@@ -35,7 +40,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.update(flask_settings(config))
     logging.basicConfig(level=config.LOG_LEVEL,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    api = Api(app)
+    api = GatewayApi(app)
     app.extensions["gateway_api"] = api
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blueprint in (jobs, backends, ops):
@@ -73,6 +78,8 @@ def flask_settings(config: Config) -> dict[str, Any]:
 def _before() -> None:
     sent = request.headers.get("X-Request-ID", "")
     g.request_id = sent if REQUEST_ID.match(sent) else uuid.uuid4().hex
+    if len(request.full_path) > MAX_URL_BYTES:
+        raise UriTooLong(f"The URL is over {MAX_URL_BYTES} bytes.")
     if request.method in BODY_METHODS and (request.content_length or request.headers.get(
             "Transfer-Encoding")) and not request.is_json:
         raise UnsupportedMediaType(f"Send JSON with 'Content-Type: application/json', not "

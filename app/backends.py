@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
+from app.api import GatewayBlueprint, problems
 from app.auth import auth_required
-from app.schemas import BackendListSchema, BackendSchema
+from app.schemas import BackendListSchema, BackendPropertiesSchema, BackendSchema
 from workers import catalog
 
-backends = Blueprint("backends", __name__, url_prefix="/v1/backends", description="Backends")
+backends = GatewayBlueprint("backends", __name__, url_prefix="/v1/backends", description="Backends")
 
 
 @backends.get("")
 @auth_required
 @backends.response(200, BackendListSchema)
+@problems(backends, 401)
 def list_backends() -> Any:
     """List the backends"""
     return {"backends": list(catalog.local_backends().values())}
@@ -24,6 +24,7 @@ def list_backends() -> Any:
 @backends.get("/<name>")
 @auth_required
 @backends.response(200, BackendSchema)
+@problems(backends, 401, 404)
 def get_backend(name: str) -> Any:
     """Read a backend"""
     return catalog.backend_summary(name)
@@ -31,7 +32,8 @@ def get_backend(name: str) -> Any:
 
 @backends.get("/<name>/properties")
 @auth_required
-@backends.response(200, description="The device's calibration data (null for ideal simulators)")
+@backends.response(200, BackendPropertiesSchema)
+@problems(backends, 401, 404)
 def get_properties(name: str) -> Any:
     """A backend's properties"""
     return {"backend": name, "properties": catalog.backend_properties(name)}

@@ -1,4 +1,4 @@
-"""`flask --app app keys …` to manage API keys; `flask --app app openapi write` comes with smorest."""
+"""`flask --app app keys …`: create, list and revoke API keys."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from workers.errors import GatewayError
 
 PROBLEM_BASE = "https://quantum-gateway.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("gateway.api")
 
 # problem types of plain HTTP errors, by status
@@ -27,7 +28,7 @@ def problem(status: int, kind: str, title: str, detail: str = "", **extra: Any) 
     body = {"type": PROBLEM_BASE + kind, "title": title, "status": status,
             "detail": detail or title, "instance": request.path,
             "request_id": g.get("request_id"), **extra}
-    response = Response(json.dumps(body), status, mimetype="application/problem+json")
+    response = Response(json.dumps(body), status, mimetype=PROBLEM_JSON)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="quantum-gateway"'
     return response
@@ -84,3 +85,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(GatewayError, handle_gateway_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
+

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Response, g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import service
+from app.api import GatewayBlueprint, problems
 from app.auth import auth_required
 from app.schemas import (
     JobListArgsSchema,
@@ -22,7 +22,7 @@ from app.schemas import (
 from app.service import gateway
 from workers.states import JobStatus
 
-jobs = Blueprint("jobs", __name__, url_prefix="/v1/jobs", description="Quantum jobs")
+jobs = GatewayBlueprint("jobs", __name__, url_prefix="/v1/jobs", description="Quantum jobs")
 
 
 @jobs.route("")
@@ -31,9 +31,7 @@ class Jobs(MethodView):
     @jobs.arguments(JobSubmitSchema)
     @jobs.response(202, JobSchema, headers={"Location": {"schema": {"type": "string"}}})
     @jobs.alt_response(200, schema=JobSchema, description="Repeated Idempotency-Key: the same job")
-    @jobs.alt_response(409, description="Idempotency-Key reused with another body")
-    @jobs.alt_response(413, description="Body over GATEWAY_MAX_BODY_BYTES")
-    @jobs.alt_response(422, description="Invalid input (with line and column for circuits)")
+    @problems(jobs, 400, 401, 409, 413, 415)
     def post(self, payload: dict[str, Any]) -> Any:
         """Submit a sampler or estimator job"""
         key = request.headers.get("Idempotency-Key")
@@ -43,6 +41,7 @@ class Jobs(MethodView):
     @auth_required
     @jobs.arguments(JobListArgsSchema, location="query", as_kwargs=True)
     @jobs.response(200, JobListSchema)
+    @problems(jobs, 401)
     def get(self, limit: int, cursor: str | None = None, **filters: Any) -> Any:
         """List the tenant's jobs, newest first"""
         filters["created_after"] = service.micros(filters.get("created_after"))
@@ -56,6 +55,7 @@ class Jobs(MethodView):
 class Job(MethodView):
     @auth_required
     @jobs.response(200, JobSchema)
+    @problems(jobs, 401, 404)
     def get(self, job_id: str) -> Any:
         """Read a job"""
         return gateway().store.owned(g.tenant, job_id)
@@ -64,6 +64,7 @@ class Job(MethodView):
 @jobs.get("/<job_id>/status")
 @auth_required
 @jobs.response(200, JobStatusSchema)
+@problems(jobs, 401, 404)
 def status(job_id: str) -> Any:
     """A job's status (status(), done(), in_final_state())"""
     job = gateway().store.owned(g.tenant, job_id)
@@ -74,7 +75,7 @@ def status(job_id: str) -> Any:
 @auth_required
 @jobs.arguments(ResultArgsSchema, location="query", as_kwargs=True)
 @jobs.response(200, ResultSchema)
-@jobs.alt_response(409, description="job-not-finished, job-failed or job-cancelled")
+@problems(jobs, 401, 404, 409)
 def result(job_id: str, format: str, wait: float) -> Any:
     """A job's result; `wait` blocks up to that many seconds for it"""
     data = service.result(gateway(), g.tenant, job_id, wait, format == "runtime")

@@ -1,18 +1,18 @@
-"""Operations routes (no key needed): health, readiness, Prometheus metrics, the OpenAPI document."""
+"""Operations routes, no key needed: health, readiness, Prometheus metrics, the OpenAPI document."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from rq import Worker
 
+from app.api import GatewayBlueprint
 from app.service import Gateway, gateway
 
-ops = Blueprint("ops", __name__, description="Operations")
+ops = GatewayBlueprint("ops", __name__, description="Operations")
 PUBLIC: list[dict[str, list[str]]] = []  # OpenAPI security override: no key needed
 
 
@@ -69,7 +69,8 @@ class RedisCollector:
         store = self.gw.store
         transitions = CounterMetricFamily(
             "gateway_job_transitions", "Jobs entering each status", labels=["status"])
-        for status, count in sorted(store.redis.hgetall(f"{store.prefix}:stats:transitions").items()):
+        counts = store.redis.hgetall(f"{store.prefix}:stats:transitions")
+        for status, count in sorted(counts.items()):
             transitions.add_metric([status], float(count))
         yield transitions
         yield GaugeMetricFamily("gateway_queue_depth", "Jobs waiting in the queue",

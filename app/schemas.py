@@ -140,6 +140,13 @@ class BackendListSchema(Schema):
     backends = fields.List(fields.Nested(BackendSchema), required=True)
 
 
+class BackendPropertiesSchema(Schema):
+    backend = fields.String(required=True)
+    properties = fields.Dict(allow_none=True, required=True, metadata={
+        "description": "calibration data as qiskit's BackendProperties.to_dict(); null for an "
+                       "ideal simulator"})
+
+
 class ProblemSchema(Schema):
     type = fields.String(required=True)
     title = fields.String(required=True)

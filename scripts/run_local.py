@@ -27,7 +27,7 @@ def main() -> None:
         print(f"Redis: {env['REDIS_URL']} (data in ./var/redis)")
     stop = _install_stop_handlers()
     try:
-        _announce_key(env["REDIS_URL"] if "REDIS_URL" in env else config.REDIS_URL, config)
+        _announce_key(env.get("REDIS_URL", config.REDIS_URL), config)
         children.append(subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
              "app:create_app()"], cwd=ROOT, env=env))

@@ -70,7 +70,8 @@ def server(env: dict[str, str], workers: list[subprocess.Popen]) -> Iterator[str
     """The API under gunicorn with two gevent processes; its base URL once it is ready."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "app:create_app()"],
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+         "app:create_app()"],
         cwd=ROOT, env={**env, "PORT": str(port), "GATEWAY_WEB_PROCESSES": "2"})
     base = f"http://127.0.0.1:{port}"
     wait_until_ready(base, process)

@@ -44,7 +44,8 @@ def local_backends() -> dict[str, dict[str, Any]]:
             "basis_gates": list(conf.basis_gates), "simulated": True, "noisy": True,
             "description": f"Noisy simulator replicating IBM's {name.removeprefix('fake_')} "
             f"({getattr(conf, 'description', '') or conf.n_qubits})",
-            "version": conf.backend_version, "processor_type": getattr(conf, "processor_type", None),
+            "version": conf.backend_version,
+            "processor_type": getattr(conf, "processor_type", None),
             "operational": True,
         }
     return summaries

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit, qasm2, qasm3
+from qiskit.exceptions import QiskitError
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.quantum_info import SparsePauliOp
@@ -36,7 +37,8 @@ def parse_circuit(text: str, field: str) -> QuantumCircuit:
     """Parse OpenQASM 2 or 3 (the header says which); InvalidJobInput with line and column."""
     header = _HEADER.match(text)
     if header is None:
-        _refuse(field, "not an OpenQASM program: it must start with 'OPENQASM 2.0;' or 'OPENQASM 3.0;'")
+        _refuse(field, "not an OpenQASM program: it must start with 'OPENQASM 2.0;' or "
+                       "'OPENQASM 3.0;'")
     version = header.group(1)  # type: ignore[union-attr]
     try:
         if version.startswith("2"):
@@ -50,11 +52,12 @@ def parse_circuit(text: str, field: str) -> QuantumCircuit:
 
 
 def _describe_parse_error(exc: Exception) -> tuple[str, int | None, int | None]:
+    """Message, line and 1-based column (every parser here counts columns from 0)."""
     message = str(exc).strip().strip('"')
     for pattern in (_QASM2_POSITION, _QASM3_POSITION):
         found = pattern.match(message)
         if found:
-            return found.group(3).strip(), int(found.group(1)), int(found.group(2))
+            return found.group(3).strip(), int(found.group(1)), int(found.group(2)) + 1
     cause = exc.__cause__
     recognition = cause.args[0] if cause is not None and cause.args else None
     token = getattr(recognition, "offendingToken", None)
@@ -71,7 +74,8 @@ def _describe_parse_error(exc: Exception) -> tuple[str, int | None, int | None]:
 def _refuse(field: str, message: str, line: int | None = None, column: int | None = None) -> None:
     where = f" (line {line}, column {column})" if line is not None else ""
     position = {"line": line, "column": column} if line is not None else {}
-    raise InvalidJobInput(f"{field}: {message}{where}", errors={field: [message + where]}, **position)
+    raise InvalidJobInput(f"{field}: {message}{where}", errors={field: [message + where]},
+                          **position)
 
 
 def bind_parameters(circuit: QuantumCircuit, values: dict[str, Any] | None, field: str) -> dict:
@@ -81,10 +85,17 @@ def bind_parameters(circuit: QuantumCircuit, values: dict[str, Any] | None, fiel
     unknown = sorted(set(values) - names)
     missing = sorted(names - set(values))
     if unknown:
-        _refuse(field, f"unknown parameter(s) {', '.join(unknown)}; the circuit has {sorted(names)}")
+        _refuse(field, f"unknown parameter(s) {', '.join(unknown)}; "
+                       f"the circuit has {sorted(names)}")
     if missing:
         _refuse(field, f"no values for parameter(s) {', '.join(missing)}")
-    return {name: np.asarray(value, dtype=float) for name, value in values.items()}
+    arrays = {}
+    for name, value in values.items():
+        try:
+            arrays[name] = np.asarray(value, dtype=float)
+        except (ValueError, TypeError):
+            _refuse(f"{field}.{name}", "values are a number or (nested, rectangular) lists of them")
+    return arrays
 
 
 def coerce_observables(raw: Any, field: str) -> Any:
@@ -92,32 +103,38 @@ def coerce_observables(raw: Any, field: str) -> Any:
     if isinstance(raw, list):
         if not raw:
             _refuse(field, "observables must not be empty")
-        return [coerce_observables(item, f"{field}[{i}]") for i, item in enumerate(raw)]
+        return [coerce_observables(item, f"{field}.{i}") for i, item in enumerate(raw)]
     try:
         if isinstance(raw, str):
             return SparsePauliOp(raw)
         if isinstance(raw, dict) and raw:
             return SparsePauliOp.from_list([(str(k), complex(v)) for k, v in raw.items()])
-    except (ValueError, TypeError) as exc:
-        _refuse(field, str(exc))
+    except (ValueError, TypeError, QiskitError) as exc:
+        _refuse(field, str(exc).strip("'\""))
     _refuse(field, "an observable is a Pauli string, a {pauli: coefficient} object or a list")
     raise AssertionError("unreachable")
 
 
-def build_pubs(program_id: str, pubs: list[dict[str, Any]], num_qubits: int, limits: Limits) -> list:
+def build_pubs(
+    program_id: str, pubs: list[dict[str, Any]], num_qubits: int, limits: Limits
+) -> list:
     """SamplerPub/EstimatorPub objects for the PUBs, or InvalidJobInput naming the field."""
     if not pubs:
         _refuse("pubs", "a job needs at least one PUB")
     if len(pubs) > limits.max_pubs:
         _refuse("pubs", f"at most {limits.max_pubs} PUBs per job (GATEWAY_MAX_PUBS)")
-    return [_build_pub(program_id, pub, f"pubs.{i}", num_qubits, limits) for i, pub in enumerate(pubs)]
+    return [_build_pub(program_id, pub, f"pubs.{i}", num_qubits, limits)
+            for i, pub in enumerate(pubs)]
 
 
-def _build_pub(program_id: str, pub: dict[str, Any], field: str, num_qubits: int, limits: Limits) -> Any:
+def _build_pub(
+    program_id: str, pub: dict[str, Any], field: str, num_qubits: int, limits: Limits
+) -> Any:
     circuit = parse_circuit(pub["circuit"], f"{field}.circuit")
     cap = min(num_qubits, limits.max_qubits)
     if circuit.num_qubits > cap:
-        _refuse(f"{field}.circuit", f"the circuit has {circuit.num_qubits} qubits; at most {cap} here")
+        _refuse(f"{field}.circuit",
+                f"the circuit has {circuit.num_qubits} qubits; at most {cap} here")
     values = bind_parameters(circuit, pub.get("parameter_values"), f"{field}.parameter_values")
     try:
         if program_id == "sampler":
@@ -127,9 +144,10 @@ def _build_pub(program_id: str, pub: dict[str, Any], field: str, num_qubits: int
             built: Any = SamplerPub.coerce((circuit, values or None, shots))
         else:
             observables = coerce_observables(pub.get("observables"), f"{field}.observables")
-            built = EstimatorPub.coerce((circuit, observables, values or None, pub.get("precision")))
-    except ValueError as exc:
-        _refuse(field, str(exc))
+            precision = pub.get("precision")
+            built = EstimatorPub.coerce((circuit, observables, values or None, precision))
+    except (ValueError, TypeError, QiskitError) as exc:
+        _refuse(field, str(exc).strip("'\""))
     if built.parameter_values.size > limits.max_parameter_sets:
         _refuse(f"{field}.parameter_values", f"at most {limits.max_parameter_sets} parameter sets")
     return built

@@ -6,7 +6,7 @@ from typing import Any
 
 
 class GatewayError(Exception):
-    """Base class: `status` is the HTTP status the web side answers with, `kind` the problem type."""
+    """Base class: `status` is the HTTP status to answer with, `kind` the problem type."""
 
     status = 400
     kind = "bad-request"

@@ -8,13 +8,14 @@ timing out a job kills that child (the simulation really stops) and the next job
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import signal
 import time
 import traceback
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -23,7 +24,7 @@ from workers.local import LocalRuntime
 PR_SET_PDEATHSIG = 1
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     FINISHED = "finished"  # the runtime reported its result or its error
     STOPPED = "stopped"  # `keep_going` said no: cancelled or deleted
     TIMED_OUT = "timed-out"
@@ -89,10 +90,8 @@ class Executor:
 
 def _serve(conn: Connection, runtime: LocalRuntime) -> None:
     """The child: die with the worker, then run jobs one after another."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
     while True:
         try:
@@ -109,5 +108,7 @@ def _serve(conn: Connection, runtime: LocalRuntime) -> None:
 def describe_failure(exc: BaseException) -> str:
     """A person-readable cause: the exception's own words, its type, and where it came from."""
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    origin = f" (in {where.name}, {where.filename.rsplit('/', 1)[-1]}:{where.lineno})" if where else ""
+    if where is None:
+        return f"{type(exc).__name__}: {exc}"
+    origin = f" (in {where.name}, {where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
     return f"{type(exc).__name__}: {exc}{origin}"

@@ -95,7 +95,7 @@ def _retarget(program: str, pub: Any, transpiled: Any) -> Any:
 
 
 def estimate_quantum_seconds(inputs: dict[str, Any], program: str) -> float:
-    """What the job would cost on a device: executions × repetition delay (IBM's own rough model)."""
+    """What the job would cost on a device: executions x repetition delay (a rough model)."""
     executions = 0
     for pub in inputs.get("pubs", []):
         sets = max((np.asarray(v).size for v in (pub.get("parameter_values") or {}).values()),
@@ -106,7 +106,8 @@ def estimate_quantum_seconds(inputs: dict[str, Any], program: str) -> float:
 
 
 def normalise(result: PrimitiveResult) -> dict[str, Any]:
-    return {"pub_results": [normalise_pub(p) for p in result], "metadata": jsonable(result.metadata)}
+    return {"pub_results": [normalise_pub(p) for p in result],
+            "metadata": jsonable(result.metadata)}
 
 
 def normalise_pub(pub_result: Any) -> dict[str, Any]:
@@ -115,7 +116,8 @@ def normalise_pub(pub_result: Any) -> dict[str, Any]:
         if hasattr(value, "get_counts"):  # BitArray: counts per parameter set
             shape = list(value.shape)
             counts = value.get_counts() if not shape else _counts_array(value, shape)
-            data[name] = {"counts": counts, "num_shots": value.num_shots, "num_bits": value.num_bits}
+            data[name] = {"counts": counts, "num_shots": value.num_shots,
+                          "num_bits": value.num_bits}
             if shape:
                 data[name]["shape"] = shape
         else:

@@ -6,10 +6,10 @@ atomically inside Redis: a job reaches exactly one final state and never leaves 
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     INITIALIZING = "INITIALIZING"
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"

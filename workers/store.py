@@ -23,7 +23,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ LIST_SCAN_BUDGET = 5000
 
 def now_iso() -> str:
     """RFC 3339 UTC with milliseconds, as every timestamp of the API."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def iso_to_micros(value: str) -> int:
@@ -108,7 +108,7 @@ class JobStore:
         job_id, tenant = record["id"], record["tenant"]
         event = json.dumps({"status": record["status"], "at": created})
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(self.key(job_id), mapping=_encode(record))
+        pipe.hset(self.key(job_id), mapping=_encode(record))  # type: ignore[arg-type]
         pipe.set(self.key(job_id, ":inputs"), compress(inputs))  # type: ignore[arg-type]
         for index in self._index_keys(record):
             pipe.zadd(index, {job_id: record["score"]})
@@ -154,7 +154,7 @@ class JobStore:
         blobs: dict[str, bytes] | None = None,
         event: tuple[str, Any] | None = None,
     ) -> Transition:
-        """Move `job_id` to `to` if the table allows, with `fields`, `blobs` and an `event` first."""
+        """Move `job_id` to `to` if the table allows, with `fields`, `blobs` and an `event`."""
         now = now_iso()
         allowed = "," + ",".join(s.value for s in ALLOWED_FROM[to]) + ","
         blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
@@ -191,7 +191,8 @@ class JobStore:
                 {self.key(job_id, ":events"): last_id}, block=max(1, int(remaining * 1000))
             )
             for _stream, entries in reply or []:
-                for last_id, event in entries:
+                for entry_id, event in entries:
+                    last_id = entry_id
                     if event.get("kind") == "status":
                         status = json.loads(event["data"])["status"]
             if not reply:
@@ -204,7 +205,9 @@ class JobStore:
         target = pipe if pipe is not None else self.redis
         target.xadd(self.key(job_id, ":events"), {"kind": kind, "data": json.dumps(data)})
 
-    def events(self, job_id: str, after: str = "-", count: int = 1000) -> list[tuple[str, str, Any]]:
+    def events(
+        self, job_id: str, after: str = "-", count: int = 1000
+    ) -> list[tuple[str, str, Any]]:
         start = after if after == "-" else f"({after}"
         entries = self.redis.xrange(self.key(job_id, ":events"), min=start, count=count)
         return [(eid, e["kind"], json.loads(e["data"])) for eid, e in entries]
@@ -274,8 +277,10 @@ class JobStore:
         )
         return self._page(reply, limit)
 
-    def _page(self, reply: list[str], limit: int) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
-        pairs = list(zip(reply[0::2], reply[1::2]))
+    def _page(
+        self, reply: list[str], limit: int
+    ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
+        pairs = list(zip(reply[0::2], reply[1::2], strict=False))
         next_cursor = None
         if len(reply) % 2 == 1:  # the scan budget ran out: resume from the last entry examined
             next_cursor = (int(float(reply[-2])), reply[-1])
@@ -327,7 +332,7 @@ class JobStore:
         pipe = self.redis.pipeline(transaction=False)
         for job_id in running:
             pipe.exists(f"{self.prefix}:lease:{job_id}")
-        for job_id, held in zip(running, pipe.execute()):
+        for job_id, held in zip(running, pipe.execute(), strict=False):
             if not held:
                 yield job_id
 
@@ -339,7 +344,7 @@ def _smallest_first(client: redis.Redis, keys: list[str]) -> list[str]:
     for key in keys:
         pipe.zcard(key)
     sizes = pipe.execute()
-    return [key for _size, key in sorted(zip(sizes, keys))]
+    return [key for _size, key in sorted(zip(sizes, keys, strict=False))]
 
 
 def _plausible_id(job_id: str) -> bool:

@@ -140,6 +140,6 @@ def recover_orphans(ctx: WorkerContext) -> None:
         if record["status"] == JobStatus.RUNNING:
             if not store.transition(job_id, JobStatus.QUEUED).ok:
                 continue
-            store.add_log(job_id, f"{_stamp()} WARNING the worker was lost; the job is queued again")
+            store.add_log(job_id, f"{_stamp()} WARNING worker lost; the job is queued again")
         queueing.enqueue(ctx.queue, job_id, attempts + 1, config.JOB_TIME_LIMIT_SECONDS)
         store.set_field(job_id, "rq_attempt", attempts + 1)

@@ -1,0 +1,1 @@
+"""RQ tasks, runtime adapters and the Redis data model: no Flask here."""
