@@ -11,15 +11,24 @@ from app import service
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required
 from app.schemas import (
+    BackendPropertiesSchema,
+    BackendSchema,
+    InputsSchema,
+    InterimResultsSchema,
     JobListArgsSchema,
     JobListSchema,
     JobSchema,
     JobStatusSchema,
     JobSubmitSchema,
+    MetricsSchema,
+    QueueInfoSchema,
     ResultArgsSchema,
     ResultSchema,
+    TagsSchema,
+    WaitArgsSchema,
 )
 from app.service import gateway
+from workers import catalog
 from workers.states import JobStatus
 
 jobs = GatewayBlueprint("jobs", __name__, url_prefix="/v1/jobs", description="Quantum jobs")
@@ -59,6 +68,112 @@ class Job(MethodView):
     def get(self, job_id: str) -> Any:
         """Read a job"""
         return gateway().store.owned(g.tenant, job_id)
+
+    @auth_required
+    @jobs.response(204)
+    @problems(jobs, 401, 404)
+    def delete(self, job_id: str) -> Any:
+        """Delete a job, its result, events and logs (cancelling it first if needed)"""
+        service.delete(gateway(), g.tenant, job_id)
+        return "", 204
+
+
+@jobs.post("/<job_id>/cancel")
+@auth_required
+@jobs.response(200, JobSchema)
+@problems(jobs, 401, 404, 409)
+def cancel(job_id: str) -> Any:
+    """Cancel a job (cancel()); a final job answers 409 invalid-state"""
+    return service.cancel(gateway(), g.tenant, job_id)
+
+
+@jobs.get("/<job_id>/wait")
+@auth_required
+@jobs.arguments(WaitArgsSchema, location="query", as_kwargs=True)
+@jobs.response(200, JobSchema)
+@problems(jobs, 401, 404, 409)
+def wait(job_id: str, timeout: float) -> Any:
+    """Wait until the job is final (wait_for_final_state(timeout))"""
+    return service.wait(gateway(), g.tenant, job_id, timeout)
+
+
+@jobs.get("/<job_id>/logs")
+@auth_required
+@jobs.response(200, {"type": "string"}, content_type="text/plain",
+               description="The job's log lines")
+@problems(jobs, 401, 404, 409)
+def logs(job_id: str) -> Any:
+    """A final job's log (logs())"""
+    return Response(service.logs(gateway(), g.tenant, job_id), 200, mimetype="text/plain")
+
+
+@jobs.get("/<job_id>/metrics")
+@auth_required
+@jobs.response(200, MetricsSchema)
+@problems(jobs, 401, 404)
+def metrics(job_id: str) -> Any:
+    """Timestamps, usage and sizes of a job (metrics())"""
+    return service.metrics(gateway(), g.tenant, job_id)
+
+
+@jobs.get("/<job_id>/queue")
+@auth_required
+@jobs.response(200, QueueInfoSchema)
+@problems(jobs, 401, 404)
+def queue_info(job_id: str) -> Any:
+    """Position in the queue and estimated times (queue_info(), queue_position())"""
+    return service.queue_info(gateway(), g.tenant, job_id)
+
+
+@jobs.put("/<job_id>/tags")
+@auth_required
+@jobs.arguments(TagsSchema)
+@jobs.response(200, TagsSchema)
+@problems(jobs, 400, 401, 404, 415)
+def tags(payload: dict[str, Any], job_id: str) -> Any:
+    """Replace a job's tags (update_tags())"""
+    store = gateway().store
+    store.owned(g.tenant, job_id)
+    store.set_tags(job_id, payload["tags"])
+    return {"tags": payload["tags"]}
+
+
+@jobs.get("/<job_id>/interim-results")
+@auth_required
+@jobs.response(200, InterimResultsSchema)
+@problems(jobs, 401, 404)
+def interim_results(job_id: str) -> Any:
+    """What the job has published so far, one entry per finished PUB (interim_results())"""
+    gateway().store.owned(g.tenant, job_id)
+    return {"interim_results": gateway().store.interim(job_id)}
+
+
+@jobs.get("/<job_id>/inputs")
+@auth_required
+@jobs.response(200, InputsSchema)
+@problems(jobs, 401, 404)
+def inputs(job_id: str) -> Any:
+    """The submitted program inputs (inputs)"""
+    gateway().store.owned(g.tenant, job_id)
+    return gateway().store.inputs(job_id)
+
+
+@jobs.get("/<job_id>/backend")
+@auth_required
+@jobs.response(200, BackendSchema)
+@problems(jobs, 401, 404)
+def backend(job_id: str) -> Any:
+    """The backend the job runs on (backend())"""
+    return catalog.backend_summary(gateway().store.owned(g.tenant, job_id)["backend"])
+
+
+@jobs.get("/<job_id>/properties")
+@auth_required
+@jobs.response(200, BackendPropertiesSchema)
+@problems(jobs, 401, 404)
+def properties(job_id: str) -> Any:
+    """The backend properties the job ran against (properties())"""
+    return service.job_properties(gateway(), g.tenant, job_id)
 
 
 @jobs.get("/<job_id>/status")

@@ -118,6 +118,55 @@ class WaitArgsSchema(Schema):
     timeout = fields.Float(load_default=60.0, validate=validate.Range(min=0, max=60))
 
 
+class TagsSchema(StrictSchema):
+    tags = fields.List(TAG, required=True, validate=validate.Length(max=32))
+
+
+class TimestampsSchema(Schema):
+    created = fields.String(allow_none=True, metadata={"format": "date-time"})
+    queued = fields.String(allow_none=True, metadata={"format": "date-time"})
+    running = fields.String(allow_none=True, metadata={"format": "date-time"})
+    finished = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class UsageSchema(Schema):
+    seconds = fields.Float(allow_none=True, metadata={"description": "seconds the runtime worked"})
+    quantum_seconds = fields.Float(allow_none=True)
+
+
+class CircuitMetricsSchema(Schema):
+    width = fields.Integer()
+    depth = fields.Integer()
+    transpiled_depth = fields.Integer()
+    size = fields.Integer()
+
+
+class MetricsSchema(Schema):
+    timestamps = fields.Nested(TimestampsSchema, required=True)
+    usage = fields.Nested(UsageSchema, required=True)
+    usage_estimation = fields.Nested(UsageEstimationSchema, allow_none=True)
+    num_pubs = fields.Integer(required=True)
+    num_shots = fields.Integer(required=True)
+    circuits = fields.List(fields.Nested(CircuitMetricsSchema))
+    attempts = fields.Integer()
+
+
+class QueueInfoSchema(Schema):
+    position = fields.Integer(allow_none=True, required=True,
+                              metadata={"description": "1 = next; null once running or final"})
+    estimated_start_time = fields.String(allow_none=True, metadata={"format": "date-time"})
+    estimated_completion_time = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class InterimResultsSchema(Schema):
+    interim_results = fields.List(fields.Dict(), required=True)
+
+
+class InputsSchema(Schema):
+    pubs = fields.List(fields.Dict(), required=True)
+    options = fields.Dict()
+
+
 class ResultSchema(Schema):
     pub_results = fields.List(fields.Dict(), required=True)
     metadata = fields.Dict()

@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from rq import Queue
 
 from workers import catalog, queueing
-from workers.circuits import Limits, build_pubs
+from workers.circuits import Limits, build_pubs, count_shots, estimate_quantum_seconds
 from workers.config import Config
 from workers.errors import (
     BackendNotFound,
     IdempotencyConflict,
     InvalidJobInput,
+    InvalidJobState,
     JobCancelled,
     JobFailed,
     JobNotFinished,
 )
 from workers.keys import KeyStore
-from workers.local import estimate_quantum_seconds
 from workers.states import JobStatus
 from workers.store import JobStore, new_job_id
+
+TIMESTAMPS = ("created", "queued", "running", "finished")
 
 
 @dataclass
@@ -58,7 +61,7 @@ def gateway() -> Gateway:
 def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
            idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
     """Validate and queue a job; returns (job, created) — not created for a repeated request."""
-    inputs = validate_inputs(gw, payload)
+    inputs, pubs = validate_inputs(gw, payload)
     job_id = new_job_id()
     if idempotency_key:
         body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -70,8 +73,8 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "backend": payload["backend"], "provider": "local", "status": JobStatus.QUEUED,
         "tags": payload.get("tags", []), "session_id": payload.get("session_id"),
         "options": inputs["options"], "attempts": 0, "rq_attempt": 1, "version": 2,
-        "usage_estimation": {
-            "quantum_seconds": estimate_quantum_seconds(inputs, payload["program_id"])},
+        "num_pubs": len(pubs), "num_shots": count_shots(pubs),
+        "usage_estimation": {"quantum_seconds": estimate_quantum_seconds(pubs)},
     }
     limit = gw.config.JOB_TIME_LIMIT_SECONDS
     job = gw.store.create(record, inputs, lambda pipe: queueing.enqueue(
@@ -91,7 +94,7 @@ def _repeated(gw: Gateway, tenant: str, existing: tuple[str, str], body_hash: st
     return gw.store.owned(tenant, job_id)
 
 
-def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> dict[str, Any]:
+def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any], list]:
     """Everything the worker needs, checked now so that bad input is a 422, not a failed job."""
     try:
         backend = catalog.backend_summary(payload["backend"])
@@ -107,8 +110,8 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> dict[str, Any]:
         if len(pub["circuit"]) > gw.config.MAX_CIRCUIT_CHARS:
             message = f"a circuit has at most {gw.config.MAX_CIRCUIT_CHARS} characters"
             raise InvalidJobInput(message, errors={f"pubs.{i}.circuit": [message]})
-    build_pubs(payload["program_id"], pubs, backend["num_qubits"], gw.limits)
-    return {"pubs": pubs, "options": payload.get("options") or {}}
+    built = build_pubs(payload["program_id"], pubs, backend["num_qubits"], gw.limits)
+    return {"pubs": pubs, "options": payload.get("options") or {}}, built
 
 
 def result(gw: Gateway, tenant: str, job_id: str, wait: float, runtime_format: bool) -> bytes:
@@ -144,3 +147,95 @@ def decode_cursor(text: str) -> tuple[int, str]:
 
 def micros(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1_000_000)
+
+
+def cancel(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
+    """Cancel a job that is not final; a running job's simulation is killed by its worker."""
+    job = gw.store.owned(tenant, job_id)
+    change = gw.store.transition(job_id, JobStatus.CANCELLED)
+    if not change.ok:
+        raise InvalidJobState(f"The job is {change.previous or 'gone'}; only a job that is not "
+                              "final can be cancelled.", job_status=change.previous or None)
+    if change.previous in (JobStatus.QUEUED, JobStatus.INITIALIZING):
+        queueing.remove(gw.queue, job_id, int(job.get("rq_attempt", 1)))
+    return gw.store.owned(tenant, job_id)
+
+
+def delete(gw: Gateway, tenant: str, job_id: str) -> None:
+    job = gw.store.owned(tenant, job_id)
+    if not JobStatus(job["status"]).final:
+        with contextlib.suppress(InvalidJobState):  # it became final meanwhile: delete it anyway
+            cancel(gw, tenant, job_id)
+    gw.store.delete(job_id)
+
+
+def wait(gw: Gateway, tenant: str, job_id: str, timeout: float) -> dict[str, Any]:
+    gw.store.owned(tenant, job_id)
+    status = gw.store.wait_final(job_id, timeout)
+    job = gw.store.owned(tenant, job_id)
+    if status is None or not JobStatus(job["status"]).final:
+        raise JobNotFinished(f"The job is still {job['status']} after {timeout:g} s.",
+                             job_status=job["status"])
+    return job
+
+
+def logs(gw: Gateway, tenant: str, job_id: str) -> str:
+    job = gw.store.owned(tenant, job_id)
+    if not JobStatus(job["status"]).final:
+        raise JobNotFinished(f"Logs are available once the job is final; it is {job['status']}.",
+                             job_status=job["status"])
+    return "".join(line + "\n" for line in gw.store.logs(job_id))
+
+
+def metrics(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
+    job = gw.store.owned(tenant, job_id)
+    produced = job.get("metrics") or {}
+    usage = produced.get("usage") or {"seconds": None, "quantum_seconds": None}
+    return {
+        "timestamps": {name: job.get(name) for name in TIMESTAMPS},
+        "usage": usage,
+        "usage_estimation": job.get("usage_estimation"),
+        "num_pubs": int(job.get("num_pubs", 0)),
+        "num_shots": int(job.get("num_shots", 0)),
+        "circuits": produced.get("circuits", []),
+        "attempts": job["attempts"],
+    }
+
+
+def queue_info(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
+    """Position in the queue (1 = next) and estimated times from the workers' recent pace."""
+    job = gw.store.owned(tenant, job_id)
+    status = JobStatus(job["status"])
+    average, workers, running = gw.store.recent_pace(), worker_count(gw), gw.store.running_count()
+    if status.final:
+        return {"position": None, "estimated_start_time": job.get("running"),
+                "estimated_completion_time": job.get("finished")}
+    if status == JobStatus.RUNNING:
+        return {"position": None, "estimated_start_time": job.get("running"),
+                "estimated_completion_time": _later(job.get("running"), average)}
+    position = queueing.position(gw.queue, job_id, int(job.get("rq_attempt", 1)))
+    ahead = (position or 1) - 1 + running
+    start = _later(None, ahead * average / max(workers, 1))
+    return {"position": position, "estimated_start_time": start,
+            "estimated_completion_time": _later(start, average)}
+
+
+def worker_count(gw: Gateway) -> int:
+    from rq import Worker
+
+    return int(Worker.count(connection=gw.store.raw, queue=gw.queue))
+
+
+def _later(moment: str | None, seconds: float) -> str:
+    base = datetime.fromisoformat(moment.replace("Z", "+00:00")) if moment else datetime.now(UTC)
+    later = base + timedelta(seconds=seconds)
+    return later.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def job_properties(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
+    job = gw.store.owned(tenant, job_id)
+    snapshot = gw.store.properties_snapshot(job.get("properties_ref"))
+    if snapshot is None and not job.get("properties_ref"):
+        # not run yet: what the job will run against
+        return {"backend": job["backend"], "properties": catalog.backend_properties(job["backend"])}
+    return {"backend": job["backend"], "properties": snapshot}

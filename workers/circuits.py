@@ -21,6 +21,8 @@ from workers.errors import InvalidJobInput
 
 _QASM2_POSITION = re.compile(r"<input>:(\d+),(\d+):\s*(.*)", re.S)
 _QASM3_POSITION = re.compile(r"^L?(\d+)[,:]C?(\d+):\s*(.*)", re.S)
+SECONDS_PER_EXECUTION = 250e-6  # repetition delay of IBM devices, for quantum-seconds estimates
+ESTIMATOR_EXECUTIONS = 1024  # shots an estimator PUB is reckoned to cost
 _HEADER = re.compile(r"^\s*(?://[^\n]*\n\s*|/\*.*?\*/\s*)*OPENQASM\s+([0-9.]+)\s*;", re.S)
 
 
@@ -151,3 +153,17 @@ def _build_pub(
     if built.parameter_values.size > limits.max_parameter_sets:
         _refuse(f"{field}.parameter_values", f"at most {limits.max_parameter_sets} parameter sets")
     return built
+
+
+def count_shots(pubs: list[Any]) -> int:
+    """Sampler shots over all PUBs and parameter sets (estimator PUBs have none)."""
+    return sum(int(np.prod(pub.shape)) * pub.shots for pub in pubs if isinstance(pub, SamplerPub))
+
+
+def estimate_quantum_seconds(pubs: list[Any]) -> float:
+    """What the job would cost on a device: executions x repetition delay (a rough model)."""
+    executions = 0
+    for pub in pubs:
+        per_set = pub.shots if isinstance(pub, SamplerPub) else ESTIMATOR_EXECUTIONS
+        executions += int(np.prod(pub.shape)) * per_set
+    return round(executions * SECONDS_PER_EXECUTION, 6)

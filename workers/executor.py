@@ -49,6 +49,10 @@ class Executor:
         child.close()
         self._conn = parent
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.kill()

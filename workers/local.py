@@ -20,7 +20,7 @@ from qiskit_aer import AerSimulator
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
 from workers import catalog
-from workers.circuits import Limits, build_pubs
+from workers.circuits import Limits, build_pubs, estimate_quantum_seconds
 
 Emit = Callable[[str, Any], None]
 # submissions were validated against the configured limits already; the worker re-parses freely
@@ -75,7 +75,7 @@ class LocalRuntime:
             "result": normalise(result),
             "runtime": _runtime_json(result),
             "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),
-                        "quantum_seconds": estimate_quantum_seconds(inputs, program)}},
+                        "quantum_seconds": estimate_quantum_seconds(pubs)}},
         })
 
 
@@ -92,17 +92,6 @@ def _retarget(program: str, pub: Any, transpiled: Any) -> Any:
         return (transpiled, pub.parameter_values, pub.shots)
     observables = pub.observables.apply_layout(transpiled.layout)
     return (transpiled, observables, pub.parameter_values, pub.precision)
-
-
-def estimate_quantum_seconds(inputs: dict[str, Any], program: str) -> float:
-    """What the job would cost on a device: executions x repetition delay (a rough model)."""
-    executions = 0
-    for pub in inputs.get("pubs", []):
-        sets = max((np.asarray(v).size for v in (pub.get("parameter_values") or {}).values()),
-                   default=1)
-        shots = pub.get("shots") or DEFAULT_SHOTS if program == "sampler" else DEFAULT_SHOTS
-        executions += sets * shots
-    return round(executions * SECONDS_PER_SHOT, 6)
 
 
 def normalise(result: PrimitiveResult) -> dict[str, Any]:

@@ -38,6 +38,7 @@ _LUA = Path(__file__).with_name("lua")
 JSON_FIELDS = ("tags", "options", "usage_estimation", "metrics", "backend_info")
 INDEXED_FACETS = ("program_id", "backend", "session_id")
 LIST_SCAN_BUDGET = 5000
+BLOCK_SLICE_SECONDS = 2.0
 
 
 def now_iso() -> str:
@@ -187,9 +188,9 @@ class JobStore:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            reply = self.redis.xread(
-                {self.key(job_id, ":events"): last_id}, block=max(1, int(remaining * 1000))
-            )
+            # short blocks: well under the client's socket timeout, and a deleted job is noticed
+            block = max(1, int(min(remaining, BLOCK_SLICE_SECONDS) * 1000))
+            reply = self.redis.xread({self.key(job_id, ":events"): last_id}, block=block)
             for _stream, entries in reply or []:
                 for entry_id, event in entries:
                     last_id = entry_id
@@ -197,7 +198,6 @@ class JobStore:
                         status = json.loads(event["data"])["status"]
             if not reply:
                 status = self.status(job_id)
-                break
         return status
 
     # -- events, logs, interim results --------------------------------------------------------
@@ -303,6 +303,33 @@ class JobStore:
         found = self.redis.get(name) or "|"
         job, _, stored = found.partition("|")
         return job, stored
+
+    # -- worker pace and device snapshots ------------------------------------------------------
+    def record_duration(self, seconds: float) -> None:
+        """Remember how long a job ran; queue estimates use the recent average."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.lpush(f"{self.prefix}:stats:durations", round(seconds, 4))
+        pipe.ltrim(f"{self.prefix}:stats:durations", 0, 49)
+        pipe.execute()
+
+    def recent_pace(self, default: float = 1.0) -> float:
+        """Average run time of the last 50 jobs, in seconds."""
+        recent = [float(x) for x in self.redis.lrange(f"{self.prefix}:stats:durations", 0, -1)]
+        return sum(recent) / len(recent) if recent else default
+
+    def running_count(self) -> int:
+        return int(self.redis.zcard(f"{self.prefix}:running"))
+
+    def save_properties(self, properties: dict[str, Any]) -> str:
+        """Store a device-properties snapshot once per content; returns its reference."""
+        blob = compress(properties)
+        ref = hashlib.sha256(blob).hexdigest()[:32]
+        self.raw.set(f"{self.prefix}:props:{ref}", blob, ex=2 * self.retention)
+        return ref
+
+    def properties_snapshot(self, ref: str | None) -> dict[str, Any] | None:
+        data = self.raw.get(f"{self.prefix}:props:{ref}") if ref else None
+        return json.loads(zlib.decompress(data)) if data else None  # type: ignore[arg-type]
 
     # -- running jobs and leases -----------------------------------------------------------------
     def hold_lease(self, job_id: str, worker: str, seconds: float) -> None:

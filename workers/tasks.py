@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import time
@@ -11,7 +12,7 @@ from typing import Any
 
 from rq import Queue
 
-from workers import queueing
+from workers import catalog, queueing
 from workers.config import Config
 from workers.executor import Executor, Outcome
 from workers.local import LocalRuntime
@@ -63,13 +64,28 @@ def run_job(job_id: str) -> None:
         store.release_lease(job_id)
         return  # cancelled before it started
     store.add_log(job_id, f"{_stamp()} INFO running on {ctx.name} (attempt {attempt})")
+    started = time.monotonic()
     try:
+        _snapshot_properties(store, job_id, record["backend"])
         _execute(ctx, job_id, record)
     except Exception as exc:  # a bug here must fail the job, not leave it RUNNING
         log.exception("job %s failed in the worker", job_id)
         _fail(store, job_id, f"internal error in the worker: {type(exc).__name__}: {exc}")
     finally:
         store.release_lease(job_id)
+        store.record_duration(time.monotonic() - started)
+
+
+def _snapshot_properties(store: JobStore, job_id: str, backend: str) -> None:
+    """Keep the device properties the job runs against (shared by jobs on the same data)."""
+    properties = _properties_of(backend)
+    if properties is not None:
+        store.set_field(job_id, "properties_ref", store.save_properties(properties))
+
+
+@functools.cache
+def _properties_of(backend: str) -> dict[str, Any] | None:
+    return catalog.backend_properties(backend)
 
 
 def _execute(ctx: WorkerContext, job_id: str, record: dict[str, Any]) -> None:
@@ -92,6 +108,8 @@ def _execute(ctx: WorkerContext, job_id: str, record: dict[str, Any]) -> None:
         elif kind == "error":
             _fail(store, job_id, data["message"])
 
+    ctx.executor.start()
+    store.add_log(job_id, f"{_stamp()} INFO simulating in process {ctx.executor.pid}")
     outcome, reason = ctx.executor.run(
         record, store.inputs(job_id), on_message, keep_going, ctx.config.JOB_TIME_LIMIT_SECONDS
     )
