@@ -29,6 +29,7 @@ BELL_QASM2 = ('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; '
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A throwaway Redis of the test session's own, never one the user runs."""
     process, url = start_redis(tmp_path_factory.mktemp("redis"), persist=False)
+    os.environ["TEST_REDIS_URL"] = url  # for tests that look inside Redis
     yield url
     process.terminate()
     process.wait(10)

@@ -13,7 +13,6 @@ from typing import Any
 from workers.errors import BackendNotFound
 
 IDEAL = "aer_simulator"
-IDEAL_QUBITS = 32
 IDEAL_BASIS = ["cx", "id", "rz", "sx", "x", "h", "measure", "reset", "delay"]
 
 
@@ -29,9 +28,11 @@ def _fake_backends() -> dict[str, Any]:
 @cache
 def local_backends() -> dict[str, dict[str, Any]]:
     """name -> summary (`provider`, `num_qubits`, `basis_gates`, `simulated`, ...), sorted."""
+    from qiskit_aer import AerSimulator
+
     summaries = {
-        IDEAL: {
-            "name": IDEAL, "provider": "local", "num_qubits": IDEAL_QUBITS,
+        IDEAL: {  # as wide as a state vector fits in this host's memory
+            "name": IDEAL, "provider": "local", "num_qubits": AerSimulator().num_qubits,
             "basis_gates": IDEAL_BASIS, "simulated": True, "noisy": False,
             "description": "Ideal (noise-free) Aer simulator", "version": "",
             "processor_type": None, "operational": True,

@@ -50,7 +50,7 @@ class LocalRuntime:
         options = inputs.get("options") or {}
         started = time.monotonic()
         simulator = self.simulator(backend)
-        pubs = build_pubs(program, inputs["pubs"], simulator.num_qubits or 10**6, UNLIMITED)
+        pubs = build_pubs(program, inputs["pubs"], UNLIMITED.max_qubits, UNLIMITED)
         emit("log", f"parsed {len(pubs)} PUB(s) for the {program} on {backend}")
         manager = generate_preset_pass_manager(
             optimization_level=options.get("optimization_level", 1), backend=simulator,

@@ -1,0 +1,192 @@
+"""One scenario per RuntimeJob operation, through HTTP, with the session's real workers."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import httpx
+
+from tests.conftest import BELL_QASM3, result_of, sampler_job, slow_circuit, submit
+
+LONG = slow_circuit(22, 50)  # ~15 s: long enough to cancel while running
+TWO_PUBS = {"program_id": "sampler", "backend": "aer_simulator", "pubs": [
+    {"circuit": BELL_QASM3, "shots": 100}, {"circuit": BELL_QASM3, "shots": 200}]}
+TOO_BIG = ('OPENQASM 3.0; include "stdgates.inc"; qubit[32] q; bit[32] c; '
+           + "".join(f"rx(0.3) q[{i}];" for i in range(32)) + "c = measure q;")
+
+
+def wait_for_status(http: httpx.Client, job_id: str, wanted: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if http.get(f"/v1/jobs/{job_id}/status").json()["status"] == wanted:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never became {wanted}")
+
+
+def executor_pid(http: httpx.Client, job_id: str) -> int:
+    """The simulation process a running job's worker logs (read from its event stream)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for line in _log_lines(job_id):
+            found = re.search(r"simulating in process (\d+)", line)
+            if found:
+                return int(found.group(1))
+        time.sleep(0.05)
+    raise AssertionError("the worker never logged its executor process")
+
+
+def _log_lines(job_id: str) -> list[str]:
+    import redis
+
+    client = redis.Redis.from_url(os.environ.get("TEST_REDIS_URL", ""), decode_responses=True)
+    return client.lrange(f"gw:job:{job_id}:logs", 0, -1)
+
+
+def test_cancel_a_running_job_stops_its_simulation(client: httpx.Client) -> None:
+    job = submit(client, sampler_job(LONG, shots=10))
+    wait_for_status(client, job["id"], "RUNNING")
+    pid = executor_pid(client, job["id"])
+    cancelled = client.post(f"/v1/jobs/{job['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELLED"
+    deadline = time.monotonic() + 2
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{pid}"), "the simulation process outlived the cancel by 2 s"
+    gone = client.get(f"/v1/jobs/{job['id']}/result")
+    assert gone.status_code == 409 and gone.json()["type"].endswith("/job-cancelled")
+    again = client.post(f"/v1/jobs/{job['id']}/cancel")
+    assert again.status_code == 409 and again.json()["job_status"] == "CANCELLED"
+    assert result_of(client, submit(client, sampler_job())["id"])  # the worker is free again
+
+
+def test_queue_position_and_cancelling_a_queued_job(client: httpx.Client) -> None:
+    blockers = [submit(client, sampler_job(LONG, shots=10)) for _ in range(2)]
+    for blocker in blockers:
+        wait_for_status(client, blocker["id"], "RUNNING")
+    first, second = submit(client, sampler_job()), submit(client, sampler_job())
+    info = client.get(f"/v1/jobs/{second['id']}/queue").json()
+    assert client.get(f"/v1/jobs/{first['id']}/queue").json()["position"] == 1
+    assert info["position"] == 2
+    assert info["estimated_start_time"] < info["estimated_completion_time"]
+    assert client.post(f"/v1/jobs/{first['id']}/cancel").json()["status"] == "CANCELLED"
+    assert client.get(f"/v1/jobs/{second['id']}/queue").json()["position"] == 1
+    for blocker in blockers:
+        client.post(f"/v1/jobs/{blocker['id']}/cancel")
+    assert client.get(f"/v1/jobs/{second['id']}/wait", params={"timeout": 30}).json()[
+        "status"] == "DONE"
+    assert client.get(f"/v1/jobs/{second['id']}/queue").json()["position"] is None
+    assert client.get(f"/v1/jobs/{first['id']}/status").json()["status"] == "CANCELLED"
+
+
+def test_wait_returns_the_final_job_or_409(client: httpx.Client) -> None:
+    job = submit(client, sampler_job(slow_circuit(20, 30), shots=10))
+    early = client.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 0})
+    assert early.status_code == 409 and early.json()["type"].endswith("/job-not-finished")
+    assert early.json()["job_status"] in ("QUEUED", "RUNNING")
+    done = client.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60})
+    assert done.status_code == 200 and done.json()["status"] == "DONE"
+
+
+def test_logs_metrics_inputs_backend_and_properties(client: httpx.Client) -> None:
+    body = {**sampler_job(backend="fake_manila", shots=512), "options": {"seed": 3}}
+    job = submit(client, body)
+    result_of(client, job["id"])
+    logs = client.get(f"/v1/jobs/{job['id']}/logs")
+    assert logs.headers["content-type"].startswith("text/plain")
+    assert "transpiled to depth" in logs.text and "finished in" in logs.text
+    metrics = client.get(f"/v1/jobs/{job['id']}/metrics").json()
+    stamps = metrics["timestamps"]
+    assert stamps["created"] <= stamps["queued"] <= stamps["running"] <= stamps["finished"]
+    assert metrics["num_pubs"] == 1 and metrics["num_shots"] == 512
+    assert metrics["usage"]["seconds"] > 0 and metrics["usage"]["quantum_seconds"] > 0
+    assert metrics["circuits"][0]["width"] == 2 and metrics["circuits"][0]["transpiled_depth"] > 0
+    inputs = client.get(f"/v1/jobs/{job['id']}/inputs").json()
+    assert inputs["pubs"][0]["circuit"] == BELL_QASM3 and inputs["options"]["seed"] == 3
+    backend = client.get(f"/v1/jobs/{job['id']}/backend").json()
+    assert backend["name"] == "fake_manila" and backend["num_qubits"] == 5
+    properties = client.get(f"/v1/jobs/{job['id']}/properties").json()
+    assert properties["properties"]["backend_name"] == "ibmq_manila"  # the device it replicates
+    assert len(properties["properties"]["qubits"]) == 5
+
+
+def test_logs_before_the_end_are_409(client: httpx.Client) -> None:
+    job = submit(client, sampler_job(slow_circuit(20, 30), shots=10))
+    early = client.get(f"/v1/jobs/{job['id']}/logs")
+    assert early.status_code == 409 and early.json()["type"].endswith("/job-not-finished")
+    client.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60})
+
+
+def test_a_failed_job_carries_its_real_cause(client: httpx.Client) -> None:
+    # 32 qubits fit the 127-qubit device and the gateway's limit, not a state vector in memory
+    job = submit(client, sampler_job(TOO_BIG, backend="fake_sherbrooke", shots=1))
+    final = client.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60}).json()
+    assert final["status"] == "ERROR"
+    assert "Insufficient memory" in final["error_message"]
+    failed = client.get(f"/v1/jobs/{job['id']}/result")
+    assert failed.status_code == 409 and failed.json()["type"].endswith("/job-failed")
+    assert "Insufficient memory" in failed.json()["detail"]
+    assert "Insufficient memory" in client.get(f"/v1/jobs/{job['id']}/logs").text
+
+
+def test_interim_results_one_per_pub(client: httpx.Client) -> None:
+    job = submit(client, TWO_PUBS)
+    final = result_of(client, job["id"])
+    interim = client.get(f"/v1/jobs/{job['id']}/interim-results").json()["interim_results"]
+    assert [item["pub_index"] for item in interim] == [0, 1]
+    assert [item["result"] for item in interim] == final["pub_results"]
+
+
+def test_tags_replace_and_list_filters_see_them_at_once(client: httpx.Client) -> None:
+    job = submit(client, {**sampler_job(), "tags": ["old", "keep"]})
+    replaced = client.put(f"/v1/jobs/{job['id']}/tags", json={"tags": ["new", "keep"]})
+    assert replaced.json() == {"tags": ["new", "keep"]}
+    ids = lambda **q: [j["id"] for j in client.get("/v1/jobs", params=q).json()["jobs"]]  # noqa: E731
+    assert ids(tags=["new", "keep"]) == [job["id"]]
+    assert ids(tags=["old"]) == []
+    assert ids(tags=["new", "other"]) == []
+    assert client.get(f"/v1/jobs/{job['id']}").json()["tags"] == ["new", "keep"]
+    for bad in ({"tags": "x"}, {"tags": [""]}, {"tags": ["a"] * 33}, {"tags": [1]}, {}):
+        assert client.put(f"/v1/jobs/{job['id']}/tags", json=bad).status_code == 422
+
+
+def test_list_filters_and_pages_without_skips_or_repeats(client: httpx.Client) -> None:
+    made = [submit(client, {**sampler_job(), "session_id": "s1" if i % 2 else None})
+            for i in range(7)]
+    estimator = submit(client, {"program_id": "estimator", "backend": "aer_simulator",
+                                "pubs": [{"circuit": BELL_QASM3, "observables": "ZZ"}]})
+    seen, cursor = [], None
+    while True:
+        page = client.get("/v1/jobs", params={"limit": 3, "program_id": "sampler",
+                                              **({"cursor": cursor} if cursor else {})}).json()
+        seen += [j["id"] for j in page["jobs"]]
+        submit(client, sampler_job())  # new jobs arrive between pages
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [j["id"] for j in reversed(made)]
+    sessions = client.get("/v1/jobs", params={"session_id": "s1"}).json()["jobs"]
+    assert [j["id"] for j in sessions] == [j["id"] for j in reversed(made) if j["session_id"]]
+    assert [j["id"] for j in client.get("/v1/jobs", params={"program_id": "estimator"}).json()[
+        "jobs"]] == [estimator["id"]]
+    middle = made[3]["creation_date"]
+    before = client.get("/v1/jobs", params={"created_before": middle, "limit": 100}).json()
+    assert all(j["creation_date"] <= middle for j in before["jobs"]) and before["jobs"]
+    result_of(client, estimator["id"])
+    done = client.get("/v1/jobs", params={"status": "DONE", "program_id": "estimator"}).json()
+    assert [j["id"] for j in done["jobs"]] == [estimator["id"]]
+
+
+def test_delete_removes_everything_and_cancels_first(client: httpx.Client) -> None:
+    finished = submit(client, sampler_job())
+    result_of(client, finished["id"])
+    running = submit(client, sampler_job(LONG, shots=10))
+    wait_for_status(client, running["id"], "RUNNING")
+    for job in (finished, running):
+        assert client.delete(f"/v1/jobs/{job['id']}").status_code == 204
+        assert client.get(f"/v1/jobs/{job['id']}").status_code == 404
+        assert client.delete(f"/v1/jobs/{job['id']}").status_code == 404
+    assert client.get("/v1/jobs").json()["jobs"] == []
+    assert result_of(client, submit(client, sampler_job())["id"])  # workers are free again

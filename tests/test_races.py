@@ -1,0 +1,155 @@
+"""Races end in one final state; dead workers and overlong jobs do not leave jobs RUNNING."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import redis
+from rq.registry import StartedJobRegistry
+
+from scripts.local_redis import free_port
+from tests.conftest import (
+    ROOT,
+    result_of,
+    sampler_job,
+    slow_circuit,
+    start_worker,
+    stop,
+    submit,
+    wait_until_ready,
+)
+from tests.test_operations import wait_for_status
+from workers.queueing import job_queue
+from workers.states import JobStatus
+from workers.store import JobStore
+
+FINAL = {"DONE", "ERROR", "CANCELLED"}
+
+
+def final_status_events(redis_url: str, job_id: str) -> list[str]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    events = client.xrange(f"gw:job:{job_id}:events")
+    statuses = [json.loads(e["data"])["status"] for _, e in events if e["kind"] == "status"]
+    return [s for s in statuses if s in FINAL]
+
+
+def test_concurrent_transitions_have_one_winner(redis_url: str) -> None:
+    store = JobStore(redis_url)
+    for _ in range(20):
+        job = store.create({"id": f"race{time.time_ns()}", "tenant": "racers",
+                            "program_id": "sampler", "backend": "aer_simulator",
+                            "status": JobStatus.QUEUED}, {"pubs": []})
+        store.transition(job["id"], JobStatus.RUNNING)
+        targets = [JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED] * 4
+        with ThreadPoolExecutor(len(targets)) as pool:
+            outcomes = list(pool.map(store.transition, [job["id"]] * len(targets), targets))
+        outcomes = [change.ok for change in outcomes]
+        assert outcomes.count(True) == 1
+        assert final_status_events(redis_url, job["id"]) == [store.status(job["id"])]
+
+
+def test_two_cancels_at_once_one_wins(client: httpx.Client) -> None:
+    job = submit(client, sampler_job(slow_circuit(22, 50), shots=10))
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: client.post(f"/v1/jobs/{job['id']}/cancel"), range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert client.get(f"/v1/jobs/{job['id']}/status").json()["status"] == "CANCELLED"
+
+
+def test_cancel_racing_the_finish_ends_in_one_state(client: httpx.Client, redis_url: str) -> None:
+    outcomes = set()
+    for _ in range(12):
+        job = submit(client, sampler_job(shots=50))
+        wait_for_status(client, job["id"], "RUNNING")
+        answer = client.post(f"/v1/jobs/{job['id']}/cancel")
+        expected = "CANCELLED" if answer.status_code == 200 else "DONE"
+        assert answer.status_code in (200, 409)
+        final = client.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 30}).json()["status"]
+        assert final == expected
+        time.sleep(0.2)  # a late worker write would show now
+        assert client.get(f"/v1/jobs/{job['id']}/status").json()["status"] == expected
+        assert final_status_events(redis_url, job["id"]) == [expected]
+        outcomes.add(expected)
+    assert "CANCELLED" in outcomes  # the race was really run (DONE shows up when the worker wins)
+
+
+@pytest.fixture(scope="module")
+def stack(env: dict[str, str], redis_url: str) -> Iterator[dict]:
+    """An API and workers of their own (Redis database 1), for killing workers at will."""
+    own = {**env, "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/1",
+           "GATEWAY_API_KEYS": "racer:race-key-0001", "GATEWAY_WORKER_LEASE_SECONDS": "2",
+           "GATEWAY_JOB_TIME_LIMIT_SECONDS": "8", "GATEWAY_JOB_MAX_ATTEMPTS": "2"}
+    port = free_port()
+    api = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+                            "app:create_app()"], cwd=ROOT,
+                           env={**own, "PORT": str(port), "GATEWAY_WEB_PROCESSES": "1"})
+    workers = [start_worker(own)]
+    base = f"http://127.0.0.1:{port}"
+    wait_until_ready(base, api)
+    http = httpx.Client(base_url=base, headers={"Authorization": "Bearer race-key-0001"},
+                        timeout=90)
+    yield {"http": http, "workers": workers, "env": own}
+    http.close()
+    for process in [api, *workers]:
+        stop(process)
+
+
+def test_a_worker_killed_mid_job_is_recovered(stack: dict) -> None:
+    http: httpx.Client = stack["http"]
+    job = submit(http, sampler_job(slow_circuit(20, 30), shots=10))
+    wait_for_status(http, job["id"], "RUNNING")
+    victim = stack["workers"].pop()
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    stack["workers"].append(start_worker(stack["env"]))
+    final = http.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60}).json()
+    assert final["status"] == "DONE"
+    assert http.get(f"/v1/jobs/{job['id']}/metrics").json()["attempts"] == 2
+    assert "worker lost" in http.get(f"/v1/jobs/{job['id']}/logs").text
+    # RQ later files the killed worker's job as abandoned; the gateway's record stays DONE
+    raw = redis.Redis.from_url(stack["env"]["REDIS_URL"])
+    StartedJobRegistry(queue=job_queue(raw, "jobs")).cleanup(time.time() + 10**6)
+    assert http.get(f"/v1/jobs/{job['id']}/status").json()["status"] == "DONE"
+
+
+def test_a_job_dies_with_its_second_worker_after_the_last_attempt(stack: dict) -> None:
+    http: httpx.Client = stack["http"]
+    job = submit(http, sampler_job(slow_circuit(22, 50), shots=10))
+    for attempt in (1, 2):
+        wait_for_attempt(http, job["id"], attempt)
+        victim = stack["workers"].pop()
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        stack["workers"].append(start_worker(stack["env"]))
+    final = http.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60}).json()
+    assert final["status"] == "ERROR"
+    assert "worker running this job was lost" in final["error_message"]
+
+
+def wait_for_attempt(http: httpx.Client, job_id: str, attempt: int) -> None:
+    """Until the job runs its `attempt`-th time (a dead worker's job still shows RUNNING)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = http.get(f"/v1/jobs/{job_id}").json()
+        if job["status"] == "RUNNING" and http.get(f"/v1/jobs/{job_id}/metrics").json()[
+                "attempts"] == attempt:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"attempt {attempt} never started")
+
+
+def test_a_job_over_its_time_limit_ends_in_error_and_frees_the_worker(stack: dict) -> None:
+    http: httpx.Client = stack["http"]
+    job = submit(http, sampler_job(slow_circuit(22, 50), shots=10))
+    final = http.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60}).json()
+    assert final["status"] == "ERROR"
+    assert "exceeded its time limit of 8 s" in final["error_message"]
+    assert result_of(http, submit(http, sampler_job())["id"])
