@@ -32,8 +32,10 @@ openapi: $(VENV)/.run
 bench: $(VENV)/.dev
 	$(PY) -m bench
 
+# a key for TENANT on the Redis of a running `make run` (or REDIS_URL)
 key: $(VENV)/.run
-	$(PY) -m flask --app app keys create $(or $(TENANT),dev)
+	REDIS_URL=$${REDIS_URL:-$$(cat var/redis.url 2>/dev/null)} \
+	  $(PY) -m flask --app app keys create $(or $(TENANT),dev)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -24,6 +24,7 @@ def main() -> None:
     if not config.REDIS_URL_SET:
         redis_process, env["REDIS_URL"] = start_redis(ROOT / "var" / "redis")
         children.append(redis_process)
+        (ROOT / "var" / "redis.url").write_text(env["REDIS_URL"])  # for `make key`
         print(f"Redis: {env['REDIS_URL']} (data in ./var/redis)")
     stop = _install_stop_handlers()
     try:

@@ -25,7 +25,7 @@ class Config:
     """Settings, with explicit conversions. Instantiate to read the environment now."""
 
     def __init__(self) -> None:
-        self.REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        self.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
         self.REDIS_PREFIX = os.environ.get("GATEWAY_REDIS_PREFIX", "gw")
         self.API_KEYS = os.environ.get("GATEWAY_API_KEYS", "")
         self.MAX_BODY_BYTES = _int("GATEWAY_MAX_BODY_BYTES", 5 * 1024 * 1024)
@@ -51,7 +51,7 @@ class Config:
         self.WEB_PROCESSES = _int("GATEWAY_WEB_PROCESSES", 2)
         self.WEB_CONNECTIONS = _int("GATEWAY_WEB_CONNECTIONS", 10_000)
         self.WORKERS = _int("GATEWAY_WORKERS", 1)
-        self.REDIS_URL_SET = "REDIS_URL" in os.environ
+        self.REDIS_URL_SET = bool(os.environ.get("REDIS_URL"))
         self.IBM_TOKEN = os.environ.get("QISKIT_IBM_TOKEN", "")
         self.IBM_INSTANCE = os.environ.get("QISKIT_IBM_INSTANCE", "")
         self.IBM_CHANNEL = os.environ.get("QISKIT_IBM_CHANNEL", "ibm_quantum_platform")
