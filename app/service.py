@@ -77,8 +77,13 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "usage_estimation": {"quantum_seconds": estimate_quantum_seconds(pubs)},
     }
     limit = gw.config.JOB_TIME_LIMIT_SECONDS
-    job = gw.store.create(record, inputs, lambda pipe: queueing.enqueue(
-        gw.queue, job_id, 1, limit, pipeline=pipe))
+    try:
+        job = gw.store.create(record, inputs, lambda pipe: queueing.enqueue(
+            gw.queue, job_id, 1, limit, pipeline=pipe))
+    except Exception:
+        if idempotency_key:  # nothing was created: the client may retry with the same key
+            gw.store.release_idempotency_key(tenant, idempotency_key)
+        raise
     return job, True
 
 

@@ -190,3 +190,18 @@ def test_delete_removes_everything_and_cancels_first(client: httpx.Client) -> No
         assert client.delete(f"/v1/jobs/{job['id']}").status_code == 404
     assert client.get("/v1/jobs").json()["jobs"] == []
     assert result_of(client, submit(client, sampler_job())["id"])  # workers are free again
+
+
+def test_idempotency_key_returns_the_same_job_or_409(
+        client: httpx.Client, other_client: httpx.Client) -> None:
+    key = {"Idempotency-Key": "order-42"}
+    first = client.post("/v1/jobs", json=sampler_job(shots=64), headers=key)
+    again = client.post("/v1/jobs", json=sampler_job(shots=64), headers=key)
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["location"] == f"/v1/jobs/{first.json()['id']}"
+    other = client.post("/v1/jobs", json=sampler_job(shots=65), headers=key)
+    assert other.status_code == 409 and other.json()["type"].endswith("/idempotency-conflict")
+    elsewhere = other_client.post("/v1/jobs", json=sampler_job(shots=64), headers=key)
+    assert elsewhere.status_code == 202 and elsewhere.json()["id"] != first.json()["id"]
+    assert len(client.get("/v1/jobs").json()["jobs"]) == 1

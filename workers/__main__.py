@@ -18,12 +18,18 @@ from workers.tasks import WorkerContext, context, recover_orphans
 log = logging.getLogger("gateway.worker")
 
 
+PRUNE_EVERY_SECONDS = 600
+
+
 def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
+    """Recover the jobs of dead workers; now and then, prune indexes of expired jobs."""
     while not stop.wait(ctx.config.WORKER_LEASE_SECONDS / 2):
         try:
             recover_orphans(ctx)
+            if ctx.store.take_turn("prune-indexes", PRUNE_EVERY_SECONDS):
+                ctx.store.prune_indexes()
         except Exception:  # the sweeper must outlive a Redis hiccup
-            log.exception("sweeping orphaned jobs failed")
+            log.exception("sweeping failed")
 
 
 def main() -> None:

@@ -297,12 +297,40 @@ class JobStore:
     def claim_idempotency_key(self, tenant: str, key: str, job_id: str,
                               body_hash: str) -> tuple[str, str] | None:
         """Bind `key` to this job for a day; if it is bound already, (job id, body hash) of that."""
-        name = f"{self.prefix}:t:{tenant}:idem:{hashlib.sha256(key.encode()).hexdigest()}"
+        name = self._idempotency_key(tenant, key)
         if self.redis.set(name, f"{job_id}|{body_hash}", nx=True, ex=24 * 3600):
             return None
         found = self.redis.get(name) or "|"
         job, _, stored = found.partition("|")
         return job, stored
+
+    def prune_indexes(self, batch: int = 1000) -> int:
+        """Drop index entries of expired jobs (listing drops them too, but only from the indexes
+        it walks). Looks only at entries older than the retention; returns how many it removed."""
+        horizon = (time.time() - self.retention) * 1_000_000
+        removed = 0
+        for key in self.redis.scan_iter(match=f"{self.prefix}:t:*", count=500, _type="zset"):
+            old = self.redis.zrangebyscore(key, "-inf", horizon, start=0, num=batch)
+            if not old:
+                continue
+            pipe = self.redis.pipeline(transaction=False)
+            for job_id in old:
+                pipe.exists(self.key(job_id))
+            gone = [job_id for job_id, alive in zip(old, pipe.execute(), strict=True) if not alive]
+            if gone:
+                removed += int(self.redis.zrem(key, *gone))
+        return removed
+
+    def take_turn(self, chore: str, seconds: float) -> bool:
+        """True for one caller per `seconds` across all workers (periodic chores)."""
+        return bool(self.redis.set(f"{self.prefix}:turn:{chore}", "1", nx=True,
+                                   px=int(seconds * 1000)))
+
+    def release_idempotency_key(self, tenant: str, key: str) -> None:
+        self.redis.delete(self._idempotency_key(tenant, key))
+
+    def _idempotency_key(self, tenant: str, key: str) -> str:
+        return f"{self.prefix}:t:{tenant}:idem:{hashlib.sha256(key.encode()).hexdigest()}"
 
     # -- worker pace and device snapshots ------------------------------------------------------
     def record_duration(self, seconds: float) -> None:

@@ -17,6 +17,9 @@ while found < limit and examined < budget do
     local after_cursor = cscore == '' or tonumber(score) < tonumber(cscore) or id < cid
     if after_cursor then
       local keep = redis.call('EXISTS', ARGV[6] .. id) == 1
+      if not keep then  -- the job expired (retention): drop it from these indexes
+        for k = 1, #KEYS do redis.call('ZREM', KEYS[k], id) end
+      end
       for k = 2, #KEYS do
         if keep and not redis.call('ZSCORE', KEYS[k], id) then keep = false end
       end

@@ -1,0 +1,26 @@
+"""The Redis data model on its own: retention, and the indexes that must forget expired jobs."""
+
+from __future__ import annotations
+
+import time
+
+from workers.states import JobStatus
+from workers.store import JobStore
+
+
+def test_final_jobs_expire_and_leave_no_index_entries(redis_url: str) -> None:
+    store = JobStore(redis_url, prefix="retention-test", retention=1)
+    record = {"id": f"r{time.time_ns()}", "tenant": "ret", "program_id": "sampler",
+              "backend": "aer_simulator", "status": JobStatus.QUEUED, "tags": ["a"]}
+    store.create(record, {"pubs": []})
+    store.transition(record["id"], JobStatus.RUNNING)
+    store.transition(record["id"], JobStatus.DONE, blobs={":result": b"x"})
+    assert store.list_jobs("ret", {}, None, 10)[0][0]["id"] == record["id"]
+    time.sleep(1.3)
+    assert store.get(record["id"]) is None and store.blob(record["id"], ":result") is None
+    assert store.list_jobs("ret", {}, None, 10) == ([], None)  # listing drops what it walks
+    tag_index = store.index_key("ret", "tag", "a")
+    assert store.redis.zcard(tag_index) == 1  # not walked yet
+    store.retention = 0  # everything is past the horizon now
+    assert store.prune_indexes() >= 1
+    assert store.redis.zcard(tag_index) == 0
