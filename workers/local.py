@@ -7,6 +7,7 @@ Simulators are built once per backend and kept: building a noisy one costs ~0.2 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import warnings
@@ -45,6 +46,13 @@ class LocalRuntime:
                     self._simulators[backend] = AerSimulator.from_backend(device)
         return self._simulators[backend]
 
+    @functools.lru_cache(maxsize=128)  # noqa: B019 (one runtime per process, kept for its life)
+    def pass_manager(self, backend: str, level: int, seed: int | None) -> Any:
+        """Built once per backend and options: AerSimulator builds a new Target per access."""
+        target = self.simulator(backend).target
+        return generate_preset_pass_manager(optimization_level=level, target=target,
+                                            seed_transpiler=seed)
+
     def run(self, job: dict[str, Any], inputs: dict[str, Any], emit: Emit) -> None:
         program, backend = job["program_id"], job["backend"]
         options = inputs.get("options") or {}
@@ -52,12 +60,10 @@ class LocalRuntime:
         simulator = self.simulator(backend)
         pubs = build_pubs(program, inputs["pubs"], UNLIMITED.max_qubits, UNLIMITED)
         emit("log", f"parsed {len(pubs)} PUB(s) for the {program} on {backend}")
-        manager = generate_preset_pass_manager(
-            optimization_level=options.get("optimization_level", 1), backend=simulator,
-            seed_transpiler=options.get("seed"),
-        )
+        manager = self.pass_manager(backend, options.get("optimization_level", 1),
+                                    options.get("seed"))
         primitive = _primitive(program, simulator, options.get("seed"))
-        pub_results, circuits = [], []
+        pub_results, normalised, circuits = [], [], []
         for index, pub in enumerate(pubs):
             transpiled = manager.run(pub.circuit)
             circuits.append({"width": pub.circuit.num_qubits, "depth": pub.circuit.depth(),
@@ -68,11 +74,12 @@ class LocalRuntime:
             pub_result = primitive.run([_retarget(program, pub, transpiled)]).result()[0]
             emit("log", f"PUB {index}: ran in {time.monotonic() - tic:.3f} s")
             pub_results.append(pub_result)
-            emit("interim", {"pub_index": index, "result": normalise_pub(pub_result)})
+            normalised.append(normalise_pub(pub_result))
+            emit("interim", {"pub_index": index, "result": normalised[-1]})
         result = PrimitiveResult(pub_results, metadata={"version": 2})
         seconds = time.monotonic() - started
         emit("result", {
-            "result": normalise(result),
+            "result": {"pub_results": normalised, "metadata": jsonable(result.metadata)},
             "runtime": _runtime_json(result),
             "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),
                         "quantum_seconds": estimate_quantum_seconds(pubs)}},
@@ -95,6 +102,7 @@ def _retarget(program: str, pub: Any, transpiled: Any) -> Any:
 
 
 def normalise(result: PrimitiveResult) -> dict[str, Any]:
+    """The API's JSON form of a primitive result (for results not built PUB by PUB)."""
     return {"pub_results": [normalise_pub(p) for p in result],
             "metadata": jsonable(result.metadata)}
 
