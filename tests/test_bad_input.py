@@ -129,3 +129,30 @@ def test_bad_input_creates_nothing_and_the_worker_keeps_going(client: httpx.Clie
     assert client.get("/v1/jobs").json()["jobs"] == []
     good = submit(client, sampler_job())
     assert result_of(client, good["id"])["pub_results"][0]["data"]["c"]["num_shots"] == 1024
+
+
+def test_another_tenant_cannot_touch_a_job(
+        client: httpx.Client, other_client: httpx.Client) -> None:
+    job = submit(client, {**sampler_job(), "tags": ["mine"]})
+    result_of(client, job["id"])
+    base = f"/v1/jobs/{job['id']}"
+    for method, path, body in (("POST", "/cancel", None), ("DELETE", "", None),
+                               ("PUT", "/tags", {"tags": ["theirs"]}), ("GET", "/logs", None),
+                               ("GET", "/metrics", None), ("GET", "/queue", None),
+                               ("GET", "/inputs", None), ("GET", "/wait", None),
+                               ("GET", "/interim-results", None), ("GET", "/properties", None),
+                               ("GET", "/backend", None)):
+        answer = other_client.request(method, base + path, json=body)
+        problem(answer, 404, "job-not-found")
+    mine = client.get(base).json()
+    assert mine["status"] == "DONE" and mine["tags"] == ["mine"]
+
+
+def test_bad_parameters_of_job_operations_are_422(client: httpx.Client) -> None:
+    job = submit(client, sampler_job())
+    for query in ("timeout=-1", "timeout=61", "timeout=x", "colour=blue"):
+        problem(client.get(f"/v1/jobs/{job['id']}/wait?{query}"), 422, "invalid-input")
+    problem(client.put(f"/v1/jobs/{job['id']}/tags", content=b"[",
+                       headers={"Content-Type": "application/json"}), 400, "bad-request")
+    problem(client.post(f"/v1/jobs/{job['id']}/cancel", content=b"x",
+                        headers={"Content-Type": "text/plain"}), 415, "unsupported-media-type")
