@@ -24,3 +24,19 @@ def test_final_jobs_expire_and_leave_no_index_entries(redis_url: str) -> None:
     store.retention = 0  # everything is past the horizon now
     assert store.prune_indexes() >= 1
     assert store.redis.zcard(tag_index) == 0
+
+
+def test_rq_carries_only_the_job_id_as_json(redis_url: str) -> None:
+    import json
+    import zlib
+
+    import redis
+
+    from workers import queueing
+
+    raw = redis.Redis.from_url(redis_url)
+    queue = queueing.job_queue(raw, "json-check")
+    queueing.enqueue(queue, "abc123", 1, 60)
+    data = raw.hget("rq:job:abc123-1", "data")
+    assert json.loads(zlib.decompress(data)) == ["workers.tasks.run_job", None, ["abc123"], {}]
+    queue.empty()
