@@ -102,14 +102,19 @@ def stack(env: dict[str, str], redis_url: str) -> Iterator[dict]:
         stop(process)
 
 
-def test_a_worker_killed_mid_job_is_recovered(stack: dict) -> None:
-    http: httpx.Client = stack["http"]
-    job = submit(http, sampler_job(slow_circuit(20, 30), shots=10))
-    wait_for_status(http, job["id"], "RUNNING")
+def kill_a_worker_and_start_another(stack: dict) -> None:
+    """SIGKILL the stack's worker (its executor child dies with it) and start a fresh one."""
     victim = stack["workers"].pop()
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     stack["workers"].append(start_worker(stack["env"]))
+
+
+def test_a_worker_killed_mid_job_is_recovered(stack: dict) -> None:
+    http: httpx.Client = stack["http"]
+    job = submit(http, sampler_job(slow_circuit(20, 30), shots=10))
+    wait_for_status(http, job["id"], "RUNNING")
+    kill_a_worker_and_start_another(stack)
     final = http.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60}).json()
     assert final["status"] == "DONE"
     assert http.get(f"/v1/jobs/{job['id']}/metrics").json()["attempts"] == 2
@@ -125,10 +130,7 @@ def test_a_job_dies_with_its_second_worker_after_the_last_attempt(stack: dict) -
     job = submit(http, sampler_job(slow_circuit(22, 50), shots=10))
     for attempt in (1, 2):
         wait_for_attempt(http, job["id"], attempt)
-        victim = stack["workers"].pop()
-        victim.send_signal(signal.SIGKILL)
-        victim.wait()
-        stack["workers"].append(start_worker(stack["env"]))
+        kill_a_worker_and_start_another(stack)
     final = http.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60}).json()
     assert final["status"] == "ERROR"
     assert "worker running this job was lost" in final["error_message"]
