@@ -58,3 +58,9 @@ class Unauthorized(GatewayError):
 
 class ServiceUnavailable(GatewayError):
     status, kind, title = 503, "unavailable", "Service unavailable"
+
+
+class InvalidEventId(GatewayError):
+    """A well-formed Last-Event-ID this stream never issued (it is ahead of the stream)."""
+
+    status, kind, title = 422, "invalid-input", "Invalid event id"

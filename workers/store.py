@@ -11,6 +11,7 @@ Keys (prefix `gw` by default):
     {p}:t:{tenant}:{facet}  sorted sets indexing a tenant's jobs, scored by creation time (µs)
     {p}:t:{tenant}:events   stream of every status change of the tenant's jobs
     {p}:running             sorted set of running jobs; {p}:lease:{id} proves a worker holds one
+    {p}:stream-token:{sha}  a browser's short-lived event-stream token (only its SHA-256), with TTL
 Everything about one job expires `retention` seconds after it reaches a final state.
 """
 
@@ -390,6 +391,13 @@ class JobStore:
         for job_id, held in zip(running, pipe.execute(), strict=False):
             if not held:
                 yield job_id
+
+    # -- live event streams (read by workers/event_hub.py) ---------------------------------------
+    def event_stream_key(self, job_id: str) -> str:
+        return self.key(job_id, ":events")
+
+    def stream_token_key(self, token_digest: str) -> str:
+        return f"{self.prefix}:stream-token:{token_digest}"
 
 
 def _smallest_first(client: redis.Redis, keys: list[str]) -> list[str]:
