@@ -31,6 +31,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.api import GatewayApi
     from app.backends import backends
     from app.cli import register_cli
+    from app.events import events
     from app.jobs import jobs
     from app.ops import ops
     from app.service import Gateway
@@ -43,7 +44,9 @@ def create_app(config: Config | None = None) -> Flask:
     api = GatewayApi(app)
     app.extensions["gateway_api"] = api
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blueprint in (jobs, backends, ops):
+    api.spec.components.security_scheme("streamToken", {"type": "apiKey", "in": "query",
+                                                        "name": "token"})
+    for blueprint in (jobs, events, backends, ops):
         api.register_blueprint(blueprint)
     errors.init_app(app)
     if config.CORS_ORIGINS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from workers.events import valid_event_id
 from workers.states import JobStatus
 
 PROGRAMS = ("sampler", "estimator")
@@ -204,3 +205,34 @@ class ProblemSchema(Schema):
     instance = fields.String()
     request_id = fields.String(allow_none=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+# -- live events (server-sent events) ------------------------------------------------------------
+def _event_id(value: str) -> None:
+    if value and not valid_event_id(value):
+        raise ValidationError("an event id is '<milliseconds>-<sequence>', as sent in 'id:'")
+
+
+def _event_id_field(data_key: str | None = None) -> fields.String:
+    return fields.String(validate=_event_id, data_key=data_key, metadata={
+        "description": "resume after this event (the `id:` of the last event received)",
+        "example": "1732441502123-0"})
+
+
+class EventStreamArgsSchema(Schema):
+    token = fields.String(validate=validate.Length(min=1, max=128), metadata={
+        "description": "a stream token from the matching `POST …/token` call, instead of the "
+                       "Authorization header (for EventSource, which cannot send headers)"})
+    last_event_id = _event_id_field()
+
+
+class LastEventIdSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    last_event_id_header = _event_id_field(data_key="Last-Event-ID")
+
+
+class StreamTokenSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "send as `?token=`"})
+    expires_at = fields.String(required=True, metadata={"format": "date-time"})

@@ -1,0 +1,127 @@
+"""/v1/jobs/{id}/events and /v1/events: live events as server-sent events, and browser tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Response, current_app, g, request
+
+from app import sse
+from app.api import GatewayBlueprint, problems
+from app.auth import auth_required, authenticate, bearer_key
+from app.schemas import EventStreamArgsSchema, LastEventIdSchema, StreamTokenSchema
+from app.service import gateway
+from workers.errors import Unauthorized
+from workers.event_hub import EventHub
+from workers.events import START
+from workers.stream_tokens import TENANT_SCOPE, StreamTokens, job_scope
+
+events = GatewayBlueprint("events", __name__, url_prefix="/v1",
+                          description="Live events (server-sent events)")
+STREAM_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"streamToken": []}]
+NO_STORE = {"Cache-Control": "no-store"}  # a token response is a credential
+STREAM_DOC = (
+    "`text/event-stream`. Each event has an `id:` (resume with `Last-Event-ID`), an `event:` "
+    "(its kind) and a JSON `data:`. Comments (`: heartbeat`) come at least every "
+    "GATEWAY_SSE_HEARTBEAT_SECONDS; `retry:` is sent first.")
+JOB_KINDS = ("Kinds: `status` {status, at}; `log` {line}; `interim` {pub_index, result}, one per "
+             "finished PUB; `result` (the result, or {href, bytes} when large); `error` {message}. "
+             "Replays from the start (or after Last-Event-ID), then live; ends after the status "
+             "event of a final status.")
+TENANT_KINDS = ("Kind `status` {job_id, status, at} for every status change of the tenant's "
+                "jobs; replays what is kept (the newest ~10,000), then live; does not end.")
+
+
+def hub() -> EventHub:
+    """This process's event hub, made on first use (its reader starts in the serving process)."""
+    found = current_app.extensions.get("event_hub")
+    if found is None:
+        found = current_app.extensions["event_hub"] = EventHub(gateway().config.REDIS_URL)
+    return found
+
+
+def tokens() -> StreamTokens:
+    return StreamTokens(gateway().store, gateway().config.STREAM_TOKEN_SECONDS)
+
+
+def stream_auth(scope_of: Callable[[dict[str, Any]], str]) -> Callable[..., Any]:
+    """Bearer key, or `?token=` issued for this very stream. Sets g.tenant and g.still_authorized
+    (asked at each heartbeat, so that revoking a key ends its open streams)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = request.args.get("token")
+            if token is None:
+                g.tenant = tenant = authenticate()
+                key, keys = bearer_key() or "", gateway().keys
+                g.still_authorized = lambda: keys.tenant_of(key) == tenant
+            else:  # a token only opens a stream; reconnecting needs a live one
+                g.tenant = tokens().tenant_for(token, scope_of(kwargs))
+                if g.tenant is None:
+                    raise Unauthorized("The stream token is unknown, expired, or for another "
+                                       "stream; ask for a new one.")
+                g.still_authorized = lambda: True
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def resume_point(token: str | None = None, last_event_id: str | None = None,
+                 last_event_id_header: str | None = None) -> str:
+    """Where to resume: EventSource's reconnect header wins over the query parameter."""
+    return last_event_id_header or last_event_id or START
+
+
+@events.get("/jobs/<job_id>/events")
+@events.doc(security=STREAM_SECURITY, description=f"{STREAM_DOC} {JOB_KINDS}")
+@stream_auth(lambda view_args: job_scope(view_args["job_id"]))
+@events.arguments(EventStreamArgsSchema, location="query", as_kwargs=True)
+@events.arguments(LastEventIdSchema, location="headers", as_kwargs=True)
+@events.response(200, {"type": "string"}, content_type="text/event-stream",
+                 description="The job's events, replayed then live")
+@events.alt_response(204, description="The job is final and Last-Event-ID is its last event: "
+                                      "nothing more will come (EventSource stops reconnecting)")
+@problems(events, 401, 404)
+def job_events(job_id: str, **resume: str | None) -> Any:
+    """Stream a job's events (stream_results())"""
+    stream = sse.job_stream(gateway(), hub(), g.tenant, job_id, resume_point(**resume),
+                            g.still_authorized)
+    return sse.response(stream) if stream else Response(status=204)
+
+
+@events.post("/jobs/<job_id>/events/token")
+@auth_required
+@events.response(201, StreamTokenSchema, description="A token for `?token=` on this job's events")
+@problems(events, 401, 404)
+def job_events_token(job_id: str) -> Any:
+    """A short-lived token that opens this job's event stream (for browsers' EventSource)"""
+    gateway().store.owned(g.tenant, job_id)
+    return tokens().issue(g.tenant, job_scope(job_id)), 201, NO_STORE
+
+
+@events.get("/events")
+@events.doc(security=STREAM_SECURITY, description=f"{STREAM_DOC} {TENANT_KINDS}")
+@stream_auth(lambda _view_args: TENANT_SCOPE)
+@events.arguments(EventStreamArgsSchema, location="query", as_kwargs=True)
+@events.arguments(LastEventIdSchema, location="headers", as_kwargs=True)
+@events.response(200, {"type": "string"}, content_type="text/event-stream",
+                 description="Status changes of all the tenant's jobs, replayed then live")
+@problems(events, 401)
+def tenant_events(**resume: str | None) -> Any:
+    """Stream the status changes of all the tenant's jobs (for dashboards)"""
+    return sse.response(sse.tenant_stream(gateway(), hub(), g.tenant, resume_point(**resume),
+                                          g.still_authorized))
+
+
+@events.post("/events/token")
+@auth_required
+@events.response(201, StreamTokenSchema, description="A token for `?token=` on /v1/events")
+@problems(events, 401)
+def tenant_events_token() -> Any:
+    """A short-lived token that opens the tenant's event stream (for browsers' EventSource)"""
+    return tokens().issue(g.tenant, TENANT_SCOPE), 201, NO_STORE

@@ -1,0 +1,110 @@
+"""What the event views do: open a job's or a tenant's stream, and serve it as text/event-stream."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gevent
+import gevent.monkey
+import gevent.socket
+import redis
+from flask import Response, request
+
+from app.service import Gateway
+from workers.errors import InvalidEventId, JobNotFound
+from workers.event_hub import EventHub
+from workers.events import Event, EventStream, id_order
+from workers.states import JobStatus
+
+log = logging.getLogger("gateway.events")
+RETRY_MS = 3000  # how long EventSource waits before reconnecting (it then sends Last-Event-ID)
+HEARTBEAT = b": heartbeat\n\n"
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def job_stream(gw: Gateway, hub: EventHub, tenant: str, job_id: str, after: str,
+               still_authorized: Callable[[], bool]) -> EventStream | None:
+    """The job's events after `after`; None when the job is final and the client has them all."""
+    gw.store.owned(tenant, job_id)
+    status = gw.store.status(job_id)  # read before the tail: a final status implies its event
+    if status is None:
+        raise JobNotFound(f"No job {job_id!r}.")
+    key = gw.store.event_stream_key(job_id)
+    tail = _check_position(hub, key, after)
+    if JobStatus(status).final and id_order(after) >= id_order(tail):
+        return None
+
+    def still_wanted() -> bool:  # a deleted or expired job ends its stream
+        return still_authorized() and gw.store.status(job_id) is not None
+
+    return EventStream(hub, key, after, is_last=Event.ends_job,
+                       heartbeat=gw.config.SSE_HEARTBEAT_SECONDS, still_wanted=still_wanted)
+
+
+def tenant_stream(gw: Gateway, hub: EventHub, tenant: str, after: str,
+                  still_authorized: Callable[[], bool]) -> EventStream:
+    """Every status change of the tenant's jobs after `after`; it does not end by itself."""
+    key = gw.store.tenant_events_key(tenant)
+    _check_position(hub, key, after)
+    return EventStream(hub, key, after, is_last=lambda _event: False,
+                       heartbeat=gw.config.SSE_HEARTBEAT_SECONDS, still_wanted=still_authorized)
+
+
+def _check_position(hub: EventHub, key: str, after: str) -> str:
+    """The stream's newest id; InvalidEventId when `after` is beyond it (never issued here)."""
+    tail = hub.tail(key)
+    if id_order(after) > id_order(tail):
+        message = f"this stream has no event {after!r}; its newest is {tail!r}"
+        raise InvalidEventId(message, errors={"Last-Event-ID": [message]})
+    return tail
+
+
+def response(stream: EventStream) -> Response:
+    """The stream as text/event-stream: `retry:` first, then events and heartbeat comments."""
+    if request.method == "HEAD":
+        return Response(mimetype="text/event-stream", headers=SSE_HEADERS)
+    environ = request.environ  # the body runs after the request context is gone
+
+    def body() -> Iterator[bytes]:
+        stop_watching = watch_for_hangup(environ, stream.interrupt)
+        events = stream.follow()
+        try:
+            yield f"retry: {RETRY_MS}\n\n".encode()
+            for event in events:
+                yield HEARTBEAT if event is None else event.frame
+        except redis.RedisError as exc:  # the client reconnects with Last-Event-ID and resumes
+            log.warning("event stream %s cut short: Redis error %s", stream.key, type(exc).__name__)
+        finally:
+            events.close()  # leaves the hub now, not whenever it is collected
+            stop_watching()
+
+    return Response(body(), mimetype="text/event-stream", headers=SSE_HEADERS)
+
+
+def watch_for_hangup(environ: dict[str, Any], on_hangup: Callable[[], None]) -> Callable[[], None]:
+    """Call `on_hangup` as soon as the client closes the connection; returns a stop function.
+
+    Without this a quiet stream would notice a departed client only when its next heartbeat
+    fails to write, up to GATEWAY_SSE_HEARTBEAT_SECONDS later. Under gunicorn's gevent worker the
+    client's socket is in the environ, and it turns readable when the client closes it (an SSE
+    client sends nothing after its request). Elsewhere this does nothing."""
+    sock = environ.get("gunicorn.socket")
+    if not isinstance(sock, gevent.socket.socket) or not gevent.monkey.is_module_patched("socket"):
+        return lambda: None
+    watcher = gevent.spawn(_await_hangup, sock, on_hangup)
+    return lambda: watcher.kill(block=True)
+
+
+def _await_hangup(sock: gevent.socket.socket, on_hangup: Callable[[], None]) -> None:
+    try:
+        gevent.socket.wait_read(sock.fileno())
+        if sock.recv(1, socket.MSG_PEEK):
+            return  # the client sent bytes (a pipelined request), not a hang-up: writes will tell
+    except ValueError:
+        return  # a socket that cannot peek (TLS): rely on failing writes
+    except OSError:
+        pass  # reset by the peer: gone
+    on_hangup()
