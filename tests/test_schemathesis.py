@@ -11,7 +11,8 @@ from schemathesis.checks import positive_data_acceptance
 from tests.conftest import new_tenant, sampler_job, submit
 from workers.keys import KeyStore
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+# the tenant's event stream never ends by design: a whole-body read of it would wait forever
+schema = schemathesis.pytest.from_fixture("api_schema").exclude(method="GET", path="/v1/events")
 
 
 @pytest.fixture(scope="module")
