@@ -1,9 +1,11 @@
-"""One reader per process for every live event stream it serves: the fan-out hub.
+"""A few readers per process for every live event stream it serves: the fan-out hub.
 
 Why a hub: a blocking XREAD per open stream would hold one Redis connection per listener (2,000
 streams = 2,000 connections, and a hundred listeners on one job = a hundred identical reads of each
-event). Here one reader greenlet (a thread outside gevent) issues one XREAD over every stream that
-has listeners in this process, and hands each new entry, parsed and framed once, to all of them.
+event). Here a reader greenlet (a thread outside gevent) issues one XREAD over up to
+STREAMS_PER_READER streams that have listeners in this process, and hands each new entry, parsed
+and framed once, to all of them. Readers are added as streams are: an event re-issues only its
+own reader's XREAD, so its cost does not grow with every stream the process holds.
 
 Nothing here outlives a connection: the hub only remembers, per stream, up to which id it has
 read for the listeners it has now. Events live in Redis, so any process can serve any stream and
@@ -16,13 +18,14 @@ delivers everything after the boundary: no gap, and repeats are dropped by id.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import os
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -31,8 +34,10 @@ from redis.retry import Retry
 from workers.events import PAGE, Event
 
 log = logging.getLogger("gateway.events")
+STREAMS_PER_READER = 200  # bounds the XREAD an event re-issues; more streams, more readers
 READ_COUNT = 500  # entries per stream per XREAD: bounds one reply, the next read goes on
 MAX_PENDING = 2000  # entries queued for one listener before it must re-read from Redis instead
+READ_CONNECTIONS = 50  # per process, for replays: each holds one only for one XRANGE
 WAKE_ATTEMPTS = 100  # x 10 ms: how long a join keeps nudging a reader that is between reads
 
 
@@ -55,9 +60,10 @@ class Listener:
             self.pending.extend(events)
         self.wake.set()
 
-    def take(self, timeout: float) -> list[Event]:
-        """What arrived, waiting up to `timeout` s for something (an empty list if nothing did)."""
-        self.wake.wait(max(0.0, timeout))
+    def take(self) -> list[Event]:
+        """What arrived, waiting until something did or the hub's ticker called (then [])."""
+        if not self.pending:
+            self.wake.wait()
         self.wake.clear()  # before draining, so a delivery racing with the drain wakes us again
         taken = list(self.pending)
         self.pending.clear()
@@ -66,26 +72,91 @@ class Listener:
 
 @dataclass(eq=False)
 class Topic:
-    """A stream some listeners of this process follow, and how far the hub has read it."""
+    """A stream some listeners of this process follow, and how far its reader has read it."""
 
     key: str
     last_id: str
+    reader: Reader
     listeners: set[Listener] = field(default_factory=set)
 
 
+class Reader:
+    """One blocking XREAD, in its own greenlet, over a share of the hub's topics."""
+
+    def __init__(self, hub: EventHub) -> None:
+        self.hub = hub
+        self.topics: dict[str, Topic] = {}  # guarded by the hub's lock
+        self.generation = 0  # bumped when a topic is added
+        self.read_generation = 0  # the generation of the XREAD under way
+        self.changed = threading.Event()
+        self.client_id: int | None = None
+        threading.Thread(target=self._run, name="event-reader", daemon=True).start()
+
+    def nudge(self, target: int) -> None:
+        """Make the XREAD include a new topic now rather than after its block timeout.
+
+        CLIENT UNBLOCK ends a blocked XREAD early. If the reader is between two reads (nothing to
+        unblock), its next read includes the topic: wait until it says so, nudging again."""
+        self.changed.set()
+        for _ in range(WAKE_ATTEMPTS):
+            if self.read_generation >= target:
+                return
+            if self.client_id is not None and self.hub.redis.client_unblock(self.client_id):
+                return
+            time.sleep(0.01)
+
+    def _run(self) -> None:
+        connection: redis.Redis | None = None
+        block_ms = int(self.hub.block_seconds * 1000)
+        while True:
+            wanted = self._snapshot()
+            if not wanted:
+                self.changed.wait(self.hub.block_seconds)
+                self.changed.clear()  # the next snapshot sees whatever set it
+                continue
+            try:
+                connection = connection or self._connect()
+                reply = connection.xread({k: t.last_id for k, t in wanted.items()},
+                                         count=READ_COUNT, block=block_ms)
+            except redis.RedisError as exc:  # listeners keep their heartbeats; retry shortly
+                log.warning("event hub: Redis read failed (%s); retrying", type(exc).__name__)
+                connection, self.client_id = None, None
+                time.sleep(0.5)
+                continue
+            for key, entries in reply or []:
+                self.hub.deliver(wanted[key], [Event.from_entry(i, f) for i, f in entries])
+
+    def _snapshot(self) -> dict[str, Topic]:
+        with self.hub.lock:
+            self.read_generation = self.generation
+            return dict(self.topics)
+
+    def _connect(self) -> redis.Redis:
+        """A connection of its own, with no silent reconnect, so that its client id stays true."""
+        connection = redis.Redis.from_url(
+            self.hub.redis_url, decode_responses=True, single_connection_client=True,
+            socket_timeout=self.hub.block_seconds + 10, socket_keepalive=True,
+            retry=Retry(NoBackoff(), 0))
+        self.client_id = int(connection.client_id())
+        return connection
+
+
 class EventHub:
-    """Multiplexes this process's listeners onto one blocking XREAD (started on first use)."""
+    """Multiplexes this process's listeners onto a few blocking XREADs (started on first use)."""
 
     def __init__(self, redis_url: str, block_seconds: float = 5.0) -> None:
         self.redis_url = redis_url
         self.block_seconds = block_seconds
-        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
-        self._lock = threading.Lock()
+        # replays and catch-ups wait their turn for a connection rather than fail (redis-py's
+        # default pool raises past 100), and cannot starve the other routes of theirs
+        self.redis = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+            redis_url, decode_responses=True, max_connections=READ_CONNECTIONS, timeout=20))
+        self.lock = threading.Lock()
         self._topics: dict[str, Topic] = {}
-        self._generation = 0  # bumped when a stream is added
-        self._read_generation = 0  # the generation the reader's current XREAD covers
-        self._changed = threading.Event()
-        self._reader_id: int | None = None
+        self._readers: list[Reader] = []
+        self._alarms: list[tuple[float, int, Listener]] = []  # a heap, by time
+        self._alarm_order = itertools.count()  # breaks ties: listeners do not compare
+        self._alarms_changed = threading.Event()
         self._pid: int | None = None
 
     # -- reading from Redis directly (replay, catch-up) -----------------------------------------
@@ -102,100 +173,78 @@ class EventHub:
     # -- listeners --------------------------------------------------------------------------------
     def join(self, key: str, position: str) -> tuple[Listener, str]:
         """Follow `key` from `position`; the boundary after which the hub delivers."""
-        self._ensure_reader()
         listener = Listener(key)
-        with self._lock:
+        with self.lock:
+            self._forget_parent_process()
             topic = self._topics.get(key)
             if topic is None:
-                topic = self._topics[key] = Topic(key, position)
-                self._generation += 1
+                topic = self._topics[key] = Topic(key, position, self._reader_with_room())
+                topic.reader.topics[key] = topic
+                topic.reader.generation += 1
             topic.listeners.add(listener)
-            boundary, target = topic.last_id, self._generation
-        self._changed.set()
-        self._nudge_reader(target)
+            boundary, reader, target = topic.last_id, topic.reader, topic.reader.generation
+        reader.nudge(target)
         return listener, boundary
 
     def leave(self, listener: Listener) -> None:
-        with self._lock:
+        with self.lock:
             topic = self._topics.get(listener.key)
             if topic is not None:
                 topic.listeners.discard(listener)
                 if not topic.listeners:  # gone from the next XREAD; no need to interrupt this one
                     del self._topics[listener.key]
+                    del topic.reader.topics[listener.key]
 
-    def counts(self) -> tuple[int, int]:
-        """(streams read, listeners served) by this process now."""
-        with self._lock:
-            return len(self._topics), sum(len(t.listeners) for t in self._topics.values())
-
-    def _nudge_reader(self, target: int) -> None:
-        """Make the reader's XREAD include a new stream now rather than after its block timeout.
-
-        CLIENT UNBLOCK ends a blocked XREAD early. If the reader is between two reads (nothing to
-        unblock), its next read includes the stream: wait until it says so, nudging again."""
-        for _ in range(WAKE_ATTEMPTS):
-            if self._read_generation >= target:
-                return
-            reader_id = self._reader_id
-            if reader_id is not None and self.redis.client_unblock(reader_id):
-                return
-            time.sleep(0.01)
-
-    # -- the reader -----------------------------------------------------------------------------
-    def _ensure_reader(self) -> None:
-        """Start the reader in this process (again after a fork: a thread does not survive one)."""
-        if self._pid == os.getpid():
-            return
-        with self._lock:
-            if self._pid == os.getpid():
-                return
-            self._topics.clear()
-            self._pid = os.getpid()
-            threading.Thread(target=self._run, name="event-hub", daemon=True).start()
-
-    def _run(self) -> None:
-        reader: redis.Redis | None = None
-        while True:
-            wanted = self._snapshot()
-            if not wanted:
-                self._changed.wait(self.block_seconds)
-                self._changed.clear()  # the next snapshot sees whatever set it
-                continue
-            try:
-                reader = reader or self._connect_reader()
-                reply = reader.xread({k: t.last_id for k, t in wanted.items()},
-                                     count=READ_COUNT, block=int(self.block_seconds * 1000))
-            except redis.RedisError as exc:  # listeners keep their heartbeats; retry shortly
-                log.warning("event hub: Redis read failed (%s); retrying", type(exc).__name__)
-                reader, self._reader_id = None, None
-                time.sleep(0.5)
-                continue
-            self._dispatch(wanted, reply)
-
-    def _snapshot(self) -> dict[str, Topic]:
-        with self._lock:
-            self._read_generation = self._generation
-            return dict(self._topics)
-
-    def _connect_reader(self) -> redis.Redis:
-        """A connection of its own, with no silent reconnect, so that its client id stays true."""
-        reader = redis.Redis.from_url(
-            self.redis_url, decode_responses=True, single_connection_client=True,
-            socket_timeout=self.block_seconds + 10, socket_keepalive=True,
-            retry=Retry(NoBackoff(), 0))
-        self._reader_id = int(reader.client_id())
-        return reader
-
-    def _dispatch(self, wanted: dict[str, Topic], reply: list[Any] | None) -> None:
-        for key, entries in reply or []:
-            events = [Event.from_entry(eid, fields) for eid, fields in entries]
-            if events:
-                self._deliver(wanted[key], events)
-
-    def _deliver(self, topic: Topic, events: list[Event]) -> None:
-        with self._lock:
-            if self._topics.get(topic.key) is not topic:
+    def deliver(self, topic: Topic, events: list[Event]) -> None:
+        """A reader's new entries of `topic`, to each of its listeners."""
+        with self.lock:
+            if not events or self._topics.get(topic.key) is not topic:
                 return  # everyone left (or left and came back as a new topic) meanwhile
             topic.last_id = events[-1].id  # XREAD answers entries after last_id, in order
             for listener in topic.listeners:
                 listener.deliver(events)
+
+    # -- heartbeats: one timer per process, not one per stream ----------------------------------
+    def wake_at(self, listener: Listener, when: float) -> None:
+        """Wake `listener` at `when` (time.monotonic()), so that it can send a heartbeat.
+
+        A stream waits for events with no timeout of its own: a timeout per wait would cost a
+        timer per event per listener, and hot streams wait once per event."""
+        with self.lock:
+            self._forget_parent_process()
+            heapq.heappush(self._alarms, (when, next(self._alarm_order), listener))
+            earliest = self._alarms[0][2] is listener
+        if earliest:
+            self._alarms_changed.set()
+
+    def _ring_alarms(self) -> None:
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                while self._alarms and self._alarms[0][0] <= now:
+                    heapq.heappop(self._alarms)[2].wake.set()
+                delay = self._alarms[0][0] - now if self._alarms else 60.0
+            self._alarms_changed.wait(delay)
+            self._alarms_changed.clear()  # the heap is read again right after
+
+    def counts(self) -> tuple[int, int, int]:
+        """(streams read, listeners served, readers) in this process now."""
+        with self.lock:
+            listeners = sum(len(t.listeners) for t in self._topics.values())
+            return len(self._topics), listeners, len(self._readers)
+
+    def _reader_with_room(self) -> Reader:
+        reader = min(self._readers, key=lambda r: len(r.topics), default=None)
+        if reader is None or len(reader.topics) >= STREAMS_PER_READER:
+            reader = Reader(self)
+            self._readers.append(reader)
+        return reader
+
+    def _forget_parent_process(self) -> None:
+        """After a fork the readers' threads are gone: start afresh in this process."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._topics.clear()
+            self._readers.clear()
+            self._alarms.clear()
+            threading.Thread(target=self._ring_alarms, name="event-alarms", daemon=True).start()

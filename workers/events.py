@@ -7,9 +7,10 @@ to every gateway process on every host: resume after this entry of the stream in
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -47,6 +48,10 @@ class Event:
         return cls(event_id, fields.get("kind", "message"), fields.get("data", "null"))
 
     @cached_property
+    def order(self) -> tuple[int, int]:
+        return id_order(self.id)
+
+    @cached_property
     def frame(self) -> bytes:
         """The text/event-stream form, made once and shared by every listener of the process."""
         data = "".join(f"data: {line}\n" for line in self.data.split("\n"))
@@ -60,14 +65,17 @@ class Event:
 class EventStream:
     """One listener: the stored events after `after`, then live ones, until `is_last(event)`.
 
-    Iterating yields events, and None whenever a heartbeat is due (every `heartbeat` s), after
-    asking `still_wanted()` (False ends the stream: job deleted, key revoked). `interrupt()`, from
-    whoever sees the client go away, ends it at once. Leaving the loop always leaves the hub."""
+    `follow()` yields batches of events (what arrived together, written together), and an empty
+    batch whenever a heartbeat is due (every `heartbeat` s). Every `recheck` s, at a heartbeat, it
+    asks `still_wanted()`: False (job deleted, key revoked) ends the stream. `interrupt()`, from
+    whoever sees the client go away, ends it at once. Leaving the loop, however it happens,
+    leaves the hub."""
 
     def __init__(self, hub: EventHub, key: str, after: str, *, is_last: Callable[[Event], bool],
-                 heartbeat: float, still_wanted: Callable[[], bool]) -> None:
-        self.hub, self.key, self.position = hub, key, after
+                 heartbeat: float, still_wanted: Callable[[], bool], recheck: float = 60.0) -> None:
+        self.hub, self.key, self.position, self.order = hub, key, after, id_order(after)
         self.is_last, self.heartbeat, self.still_wanted = is_last, heartbeat, still_wanted
+        self.recheck = recheck
         self.listener: Listener | None = None
         self.finished = False
 
@@ -76,61 +84,68 @@ class EventStream:
         if self.listener is not None:
             self.listener.wake.set()
 
-    def __iter__(self) -> Iterator[Event | None]:
-        return self.follow()
-
-    def follow(self) -> Generator[Event | None, None, None]:
-        beat_at = time.monotonic() + self.heartbeat
+    def follow(self) -> Generator[list[Event], None, None]:
+        # the first beat comes early by a random part: streams opened together (a reconnect
+        # storm) would otherwise beat, and re-check, together forever
+        beat_at = time.monotonic() + self.heartbeat * random.uniform(0.5, 1.0)
+        checked_at = time.monotonic()
         try:
             while not self.finished:
                 if self.listener is None or self.listener.lagging:
-                    yield from self._emit_pages(self._catch_up())
+                    yield from self._catch_up()
+                    if self.listener is not None:
+                        self.hub.wake_at(self.listener, beat_at)
                 else:
-                    yield from self._emit(self.listener.take(beat_at - time.monotonic()))
-                if not self.finished and time.monotonic() >= beat_at:
+                    batch = self._accept(self.listener.take())
+                    if batch:
+                        yield batch
+                if self.finished or time.monotonic() < beat_at:
+                    continue
+                if time.monotonic() - checked_at >= self.recheck:
                     if not self.still_wanted():
                         return
-                    yield None
-                    beat_at = time.monotonic() + self.heartbeat
+                    checked_at = time.monotonic()
+                yield []
+                beat_at = time.monotonic() + self.heartbeat
+                if self.listener is not None:
+                    self.hub.wake_at(self.listener, beat_at)
         finally:
             self._leave()
 
     def _catch_up(self) -> Iterator[list[Event]]:
-        """Pages of what Redis holds after our position, then join the hub and read up to where
-        it starts delivering. (Re-run from scratch when the listener lagged.)"""
+        """What Redis holds after our position, then join the hub and read up to where it starts
+        delivering. (Run again from scratch when the listener lagged.)"""
         self._leave()
         yield from self._pages("+")
+        if self.finished:
+            return
         self.listener, boundary = self.hub.join(self.key, self.position)
-        if id_order(boundary) > id_order(self.position):
+        if id_order(boundary) > self.order:
             yield from self._pages(boundary)
 
     def _pages(self, until: str) -> Iterator[list[Event]]:
-        while True:
-            page = self.hub.read(self.key, self.position, until)  # position moves as we emit
-            yield page
-            if len(page) < PAGE or self.finished:
+        while not self.finished:
+            page = self.hub.read(self.key, self.position, until)
+            batch = self._accept(page)  # moves the position: the next page starts after it
+            if batch:
+                yield batch
+            if len(page) < PAGE:
                 return
 
-    def _emit_pages(self, pages: Iterable[list[Event]]) -> Iterator[Event]:
-        for page in pages:
-            yield from self._emit(page)
-            if self.finished:
-                return
-
-    def _emit(self, events: list[Event]) -> Iterator[Event]:
+    def _accept(self, events: list[Event]) -> list[Event]:
+        """The events not sent yet, up to the last one this stream sends."""
+        batch = []
         for event in events:
             if self.finished:
-                return
-            if id_order(event.id) <= id_order(self.position):
+                break
+            if event.order <= self.order:
                 continue  # already sent: the hub and a catch-up read may overlap
-            self.position = event.id
-            yield event
-            if self.is_last(event):
-                self.finished = True
-                return
+            self.position, self.order = event.id, event.order
+            batch.append(event)
+            self.finished = self.is_last(event)
+        return batch
 
     def _leave(self) -> None:
         if self.listener is not None:
             self.hub.leave(self.listener)
             self.listener = None
-
