@@ -48,7 +48,7 @@ def tokens() -> StreamTokens:
 
 def stream_auth(scope_of: Callable[[dict[str, Any]], str]) -> Callable[..., Any]:
     """Bearer key, or `?token=` issued for this very stream. Sets g.tenant and g.still_authorized
-    (asked at each heartbeat, so that revoking a key ends its open streams)."""
+    (asked about once a minute, so that revoking a key ends its open streams)."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
