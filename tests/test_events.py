@@ -96,6 +96,8 @@ def test_resuming_after_any_event_gives_exactly_the_tail(live: tuple) -> None:
     # after the final event there is nothing more: 204 tells EventSource to stop reconnecting
     done = http.get(path, headers={"Last-Event-ID": events[-1].id})
     assert done.status_code == 204 and done.content == b""
+    head = http.head(path)
+    assert head.status_code == 200 and head.headers["content-type"].startswith("text/event-stream")
 
 
 def test_fifty_listeners_on_one_job_get_identical_streams(client: httpx.Client) -> None:
