@@ -69,9 +69,15 @@ class Transition:
 class JobStore:
     """Reads and writes jobs; every status change is one atomic Lua call."""
 
-    def __init__(self, redis_url: str, prefix: str = "gw", retention: int = 7 * 24 * 3600) -> None:
-        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
-        self.raw = redis.Redis.from_url(redis_url)
+    def __init__(self, redis_url: str, prefix: str = "gw", retention: int = 7 * 24 * 3600,
+                 max_connections: int = 1000) -> None:
+        # blocking pools: under load a request waits for a connection instead of failing (the
+        # default pool refuses the 101st); long polls hold one per waiter for <= 2 s at a time
+        self.redis = redis.Redis(decode_responses=True, connection_pool=(
+            redis.BlockingConnectionPool.from_url(
+                redis_url, decode_responses=True, max_connections=max_connections, timeout=20)))
+        self.raw = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
+            redis_url, max_connections=max_connections, timeout=20))
         self.prefix = prefix
         self.retention = retention
         self._transition = self.redis.register_script((_LUA / "transition.lua").read_text())
