@@ -1,0 +1,192 @@
+"""What the gateway keeps in Redis about IBM Quantum, beside the jobs themselves (`store.py`).
+
+Keys (prefix `gw` by default), all owned by this module:
+    {p}:ibm:following           sorted set: IBM jobs not final here, scored by when their next
+                                step is due (epoch seconds); the sweeper re-attaches overdue ones
+    {p}:ibm:chains              hash job id -> the token of the one task chain that follows it
+    {p}:ibm:attempts            hash job id -> submissions tried (a retry first looks by tag)
+    {p}:ibm:failures            hash job id -> upstream failures in a row (for the backoff)
+    {p}:ibm:pace                sorted set of recent job creations (the submission limiter)
+    {p}:ibm:pause               epoch ms before which no job is created (after a 429)
+    {p}:ibm:health              hash: status (ok | unhealthy), reason, at
+    {p}:ibm:backends            hash name -> summary JSON of the account's devices
+    {p}:ibm:backend:{name}      hash configuration, properties (JSON, as IBM sends them)
+    {p}:ibm:backends:refreshed  epoch seconds of the last refresh; {p}:ibm:backends:lock
+    {p}:t:{tenant}:ibm-import:{runtime id}  the gateway job that follows an imported job
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import redis
+from redis.client import Pipeline
+
+from workers.store import now_iso
+
+# One atomic step of the sliding-window limiter; Redis' own clock, so hosts need not agree.
+_PACE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+if paused > now then return paused - now end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+"""
+
+# Give an overdue job a new chain token (for exactly one sweeper) and a new due time.
+_REATTACH = """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due or tonumber(due) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+return 1
+"""
+
+
+# Write fields onto a job record only while it exists (a deleted job must not come back).
+_SET_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+COUNTERS = ("attempts", "failures")
+
+
+class IbmState:
+    def __init__(self, client: redis.Redis, prefix: str = "gw") -> None:
+        self.redis = client
+        self.prefix = prefix
+        self.following_key = f"{prefix}:ibm:following"
+        self.chains_key = f"{prefix}:ibm:chains"
+        self._pace = client.register_script(_PACE)
+        self._reattach = client.register_script(_REATTACH)
+        self._set_if_exists = client.register_script(_SET_IF_EXISTS)
+
+    # -- following jobs ----------------------------------------------------------------------
+    def follow(self, job_id: str, due: float, pipe: Pipeline | None = None) -> str:
+        """Start a new chain for the job (replacing any other); its token."""
+        chain = uuid.uuid4().hex[:12]
+        target = pipe if pipe is not None else self.redis.pipeline(transaction=True)
+        target.zadd(self.following_key, {job_id: due})
+        target.hset(self.chains_key, job_id, chain)
+        if pipe is None:
+            target.execute()
+        return chain
+
+    def chain_of(self, job_id: str) -> str | None:
+        return self.redis.hget(self.chains_key, job_id)  # type: ignore[return-value]
+
+    def due(self, job_id: str, at: float) -> None:
+        self.redis.zadd(self.following_key, {job_id: at}, xx=True)
+
+    def forget(self, job_id: str) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zrem(self.following_key, job_id)
+        pipe.hdel(self.chains_key, job_id)
+        for counter in COUNTERS:
+            pipe.hdel(f"{self.prefix}:ibm:{counter}", job_id)
+        pipe.execute()
+
+    def count(self, counter: str, job_id: str) -> int:
+        """Add one to the job's `attempts` or `failures`; the new value."""
+        return int(self.redis.hincrby(f"{self.prefix}:ibm:{counter}", job_id, 1))  # type: ignore[arg-type]
+
+    def counted(self, counter: str, job_id: str) -> int:
+        return int(self.redis.hget(f"{self.prefix}:ibm:{counter}", job_id) or 0)  # type: ignore[arg-type]
+
+    def reset(self, counter: str, job_id: str) -> None:
+        self.redis.hdel(f"{self.prefix}:ibm:{counter}", job_id)
+
+    def annotate(self, job_key: str, fields: dict[str, str]) -> bool:
+        """Set fields on the job record at `job_key` if it still exists."""
+        flat = [item for pair in fields.items() for item in pair]
+        return bool(self._set_if_exists(keys=[job_key], args=flat))
+
+    def overdue(self, older_than: float) -> list[str]:
+        return self.redis.zrangebyscore(self.following_key, "-inf", older_than)  # type: ignore[return-value]
+
+    def reattach(self, job_id: str, older_than: float, due: float) -> str | None:
+        """A new chain token if this caller won the overdue job, else None."""
+        chain = uuid.uuid4().hex[:12]
+        won = self._reattach(keys=[self.following_key, self.chains_key],
+                             args=[job_id, older_than, due, chain])
+        return chain if won else None
+
+    def following(self) -> int:
+        return int(self.redis.zcard(self.following_key))  # type: ignore[arg-type]
+
+    # -- pacing job creations ----------------------------------------------------------------
+    def pace(self, limit: int, window_seconds: float) -> float:
+        """Take a creation slot: 0 when granted now, else the seconds to wait for one."""
+        wait_ms = self._pace(keys=[f"{self.prefix}:ibm:pace", f"{self.prefix}:ibm:pause"],
+                             args=[int(window_seconds * 1000), limit, uuid.uuid4().hex])
+        return int(wait_ms) / 1000  # type: ignore[arg-type]
+
+    def pause(self, seconds: float) -> None:
+        """IBM said 429: no job creation from any worker for `seconds`."""
+        until = int((time.time() + seconds) * 1000)
+        self.redis.set(f"{self.prefix}:ibm:pause", until, px=int(seconds * 1000) + 1000)
+
+    # -- account health ------------------------------------------------------------------------
+    def set_health(self, healthy: bool, reason: str = "") -> None:
+        self.redis.hset(f"{self.prefix}:ibm:health", mapping={
+            "status": "ok" if healthy else "unhealthy", "reason": reason, "at": now_iso()})
+
+    def health(self) -> dict[str, str]:
+        return self.redis.hgetall(f"{self.prefix}:ibm:health")  # type: ignore[return-value]
+
+    # -- the account's backends ------------------------------------------------------------------
+    def save_backends(self, devices: list[dict[str, Any]]) -> None:
+        """Replace the cached devices: each a summary plus its configuration and properties."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(f"{self.prefix}:ibm:backends")
+        for device in devices:
+            name = device["summary"]["name"]
+            pipe.hset(f"{self.prefix}:ibm:backends", name, json.dumps(device["summary"]))
+            pipe.hset(f"{self.prefix}:ibm:backend:{name}", mapping={
+                "configuration": json.dumps(device["configuration"]),
+                "properties": json.dumps(device["properties"])})
+        pipe.set(f"{self.prefix}:ibm:backends:refreshed", time.time())
+        pipe.execute()
+
+    def backends(self) -> list[dict[str, Any]]:
+        found = self.redis.hgetall(f"{self.prefix}:ibm:backends")
+        return [json.loads(found[name]) for name in sorted(found)]  # type: ignore[index,arg-type]
+
+    def backend(self, name: str) -> dict[str, Any] | None:
+        found = self.redis.hget(f"{self.prefix}:ibm:backends", name)
+        return json.loads(found) if found else None  # type: ignore[arg-type]
+
+    def backend_document(self, name: str, kind: str) -> Any:
+        """`configuration` or `properties` of a device, as IBM sent them (None if unknown)."""
+        found = self.redis.hget(f"{self.prefix}:ibm:backend:{name}", kind)
+        return json.loads(found) if found else None  # type: ignore[arg-type]
+
+    def backends_age(self) -> float:
+        refreshed = self.redis.get(f"{self.prefix}:ibm:backends:refreshed")
+        return time.time() - float(refreshed) if refreshed else float("inf")  # type: ignore[arg-type]
+
+    def claim_refresh(self, seconds: float) -> bool:
+        """True for one caller per `seconds`: the one that schedules the next refresh."""
+        return bool(self.redis.set(f"{self.prefix}:ibm:backends:lock", 1, nx=True,
+                                   ex=max(1, int(seconds))))
+
+    # -- imports -------------------------------------------------------------------------------
+    def claim_import(self, tenant: str, runtime_job_id: str, job_id: str,
+                     seconds: int) -> str | None:
+        """Bind the upstream job to this gateway job; if bound already, the gateway job's id."""
+        name = f"{self.prefix}:t:{tenant}:ibm-import:{runtime_job_id}"
+        if self.redis.set(name, job_id, nx=True, ex=seconds):
+            return None
+        return self.redis.get(name)  # type: ignore[return-value]
