@@ -2,7 +2,8 @@
 
 A `SimpleWorker` (no fork per job): qiskit is imported and the simulators are warmed once, and the
 simulations themselves run in the killable executor process (`executor.py`). A sweeper thread
-re-queues or fails the jobs of workers that died.
+re-queues or fails the jobs of workers that died. The worker also takes the short IBM Quantum
+tasks (`workers/ibm/tasks.py`), from their own queue, first.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from workers.ibm import tasks as ibm_tasks
 from workers.tasks import WorkerContext, context, recover_orphans
 
 log = logging.getLogger("gateway.worker")
@@ -30,6 +32,10 @@ def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
                 ctx.store.prune_indexes()
         except Exception:  # the sweeper must outlive a Redis hiccup
             log.exception("sweeping failed")
+        try:
+            ibm_tasks.sweep()
+        except Exception:
+            log.exception("sweeping IBM Quantum jobs failed")
 
 
 def main() -> None:
@@ -40,7 +46,8 @@ def main() -> None:
     ctx.executor.start()  # fork before any thread starts
     stop = threading.Event()
     threading.Thread(target=sweep_forever, args=(ctx, stop), daemon=True, name="sweeper").start()
-    worker = SimpleWorker([ctx.queue], connection=ctx.store.raw, serializer=JSONSerializer)
+    queues = [ibm_tasks.context().queue, ctx.queue]
+    worker = SimpleWorker(queues, connection=ctx.store.raw, serializer=JSONSerializer)
     try:
         worker.work(with_scheduler=True, logging_level=ctx.config.LOG_LEVEL)
     finally:

@@ -1,0 +1,50 @@
+"""The account's devices as the gateway lists them: a summary like a local backend's, plus the
+configuration and properties IBM sent, ready to be cached in Redis as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from typing import Any
+
+from workers.ibm.account import Account
+
+
+def describe_all(account: Account) -> list[dict[str, Any]]:
+    return [describe(account, backend) for backend in account.devices()]
+
+
+def describe(account: Account, backend: Any) -> dict[str, Any]:
+    conf = backend.configuration()
+    status = account.call(f"reading the status of {backend.name}", backend.status)
+    properties = backend.properties()
+    summary = {
+        "name": backend.name, "provider": "ibm_quantum", "num_qubits": conf.n_qubits,
+        "basis_gates": list(conf.basis_gates), "simulated": bool(conf.simulator),
+        "noisy": not conf.simulator, "description": getattr(conf, "description", "") or "",
+        "version": str(conf.backend_version),
+        "processor_type": getattr(conf, "processor_type", None),
+        "operational": bool(status.operational), "status_msg": status.status_msg,
+        "pending_jobs": status.pending_jobs,
+    }
+    return {"summary": plain(summary), "configuration": plain(conf.to_dict()),
+            "properties": plain(properties.to_dict()) if properties is not None else None}
+
+
+def plain(document: Any) -> Any:
+    """JSON-safe: datetimes as RFC 3339 text, complex numbers as [real, imaginary], dataclasses
+    as objects."""
+    return json.loads(json.dumps(document, default=_plain_value))
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,205 @@
+"""RQ tasks for IBM Quantum jobs: short steps, rescheduled with RQ's scheduler, never a wait.
+
+Each IBM job is followed by one chain of `advance` tasks (its token is in `IbmState`): a step
+submits the job when the pace allows, or looks at it upstream, then schedules the next step.
+Every worker's sweeper re-attaches jobs whose next step is long overdue (their worker died) and
+schedules the refresh of the account's devices.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from redis.client import Pipeline
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from workers.config import Config
+from workers.ibm import follow, submit
+from workers.ibm.account import Account, Trouble, UpstreamError, account
+from workers.ibm.devices import describe_all
+from workers.ibm.state import IbmState
+from workers.states import JobStatus
+from workers.store import JobStore
+
+log = logging.getLogger("gateway.ibm")
+ADVANCE = "workers.ibm.tasks.advance"
+REFRESH = "workers.ibm.tasks.refresh_backends"
+TASK_TIMEOUT = 300  # a step makes a few requests; the client retries 5xx itself for ~15 s
+MAX_FAILURES = 20  # upstream failures in a row before a job is given up (~1.5 h of backoff)
+DEFAULT_PAUSE = 60.0  # after a 429 without Retry-After: IBM counts creations per minute
+
+
+@dataclass
+class Ibm:
+    """What IBM tasks need, made once per process (workers and web alike)."""
+
+    config: Config
+    store: JobStore
+    state: IbmState
+    queue: Queue
+    account: Account
+
+    @classmethod
+    def build(cls, config: Config, store: JobStore) -> Ibm:
+        queue = Queue(config.IBM_QUEUE, connection=store.raw, serializer=JSONSerializer)
+        return cls(config, store, IbmState(store.redis, config.REDIS_PREFIX), queue,
+                   account(config))
+
+    def start(self, job_id: str, pipe: Pipeline | None = None) -> None:
+        """Follow a new job from now on (in `pipe`'s transaction when given)."""
+        chain = self.state.follow(job_id, time.time(), pipe)
+        enqueue(self.queue, ADVANCE, [job_id, chain], pipe=pipe)
+
+
+_ibm: Ibm | None = None
+
+
+def context() -> Ibm:
+    global _ibm
+    if _ibm is None:
+        config = Config()
+        _ibm = Ibm.build(config, JobStore(config.REDIS_URL, config.REDIS_PREFIX,
+                                          config.JOB_RETENTION_SECONDS))
+    return _ibm
+
+
+def enqueue(queue: Queue, task: str, args: list[Any], delay: float = 0.0,
+            pipe: Pipeline | None = None) -> None:
+    options: dict[str, Any] = {"job_timeout": TASK_TIMEOUT, "result_ttl": 0, "failure_ttl": 3600}
+    if delay > 0:
+        queue.enqueue_in(timedelta(seconds=delay), task, *args, **options)
+        return
+    data = Queue.prepare_data(task, args=args, timeout=TASK_TIMEOUT, result_ttl=0,
+                              failure_ttl=3600)
+    queue.enqueue_many([data], pipeline=pipe)
+
+
+# -- the step ------------------------------------------------------------------------------------
+def advance(job_id: str, chain: str) -> None:
+    """RQ entry point: one step for one job, then the next one scheduled. Never raises."""
+    ibm = context()
+    if ibm.state.chain_of(job_id) != chain:
+        return  # the sweeper gave this job to a newer chain
+    record = ibm.store.get(job_id)
+    if record is None or JobStatus(record["status"]).final:
+        ibm.state.forget(job_id)
+        return
+    ibm.state.due(job_id, time.time() + TASK_TIMEOUT)  # the sweeper waits while this step runs
+    try:
+        delay = step(ibm, record)
+        ibm.state.reset("failures", job_id)
+    except UpstreamError as err:
+        delay = handle(ibm, record, err)
+    except Exception as exc:  # a bug must fail the job, not leave it followed forever
+        log.exception("IBM job %s failed in the worker", job_id)
+        message = ibm.account.redact(f"internal error in the worker: {type(exc).__name__}: {exc}")
+        follow.fail(ibm.store, job_id, message)
+        delay = None
+    if delay is None:
+        ibm.state.forget(job_id)
+    else:
+        ibm.state.due(job_id, time.time() + delay)
+        enqueue(ibm.queue, ADVANCE, [job_id, chain], delay)
+
+
+def step(ibm: Ibm, record: dict[str, Any]) -> float | None:
+    if record.get("runtime_job_id"):
+        return follow.look(ibm.store, ibm.account, ibm.config, record)
+    return send(ibm, record)
+
+
+def send(ibm: Ibm, record: dict[str, Any]) -> float | None:
+    """Create the upstream job when the pace allows; its id is saved before anything else."""
+    job_id = record["id"]
+    wait = ibm.state.pace(ibm.config.IBM_SUBMITS_PER_WINDOW, ibm.config.IBM_SUBMIT_WINDOW_SECONDS)
+    if wait > 0:
+        return wait + random.uniform(0, 0.25)
+    if ibm.state.counted("attempts", job_id):  # an earlier try may have reached IBM
+        found = ibm.account.find_tagged(submit.gateway_tag(job_id))
+        if found:
+            adopt(ibm, job_id, found, "found on IBM Quantum, created by an earlier try")
+            return ibm.config.IBM_POLL_MIN_SECONDS
+    ibm.state.count("attempts", job_id)
+    upstream = submit.send(ibm.account, record, ibm.store.inputs(job_id))
+    adopt(ibm, job_id, upstream.job_id(), f"submitted to {record['backend']}")
+    if ibm.store.status(job_id) == JobStatus.CANCELLED:  # cancelled while it was being sent
+        ibm.account.call("cancelling", upstream.cancel)
+    return ibm.config.IBM_POLL_MIN_SECONDS
+
+
+def adopt(ibm: Ibm, job_id: str, runtime_job_id: str, how: str) -> None:
+    ibm.state.annotate(ibm.store.key(job_id), {"runtime_job_id": runtime_job_id})
+    ibm.store.add_log(job_id, f"{follow.stamp()} INFO IBM Quantum job {runtime_job_id}: {how}")
+    ibm.state.set_health(True)
+
+
+def handle(ibm: Ibm, record: dict[str, Any], err: UpstreamError) -> float | None:
+    """What an upstream failure means for the job: wait and retry, or fail it."""
+    job_id = record["id"]
+    if err.kind == Trouble.AUTH:
+        ibm.state.set_health(False, f"IBM Quantum refused the credentials (HTTP {err.status})")
+        follow.fail(ibm.store, job_id, f"IBM Quantum refused the gateway's credentials (HTTP "
+                    f"{err.status}); QISKIT_IBM_TOKEN or QISKIT_IBM_INSTANCE needs attention. "
+                    f"{err.message}")
+        return None
+    if err.kind == Trouble.RATE_LIMITED:
+        pause = err.retry_after or DEFAULT_PAUSE
+        if not record.get("runtime_job_id"):
+            ibm.state.pause(pause)
+        ibm.store.add_log(job_id, f"{follow.stamp()} WARNING IBM Quantum asked to slow down "
+                                  f"(HTTP 429); trying again in {pause:.0f} s")
+        return pause + random.uniform(0, 1)
+    if err.kind != Trouble.TRANSIENT:
+        follow.fail(ibm.store, job_id, err.message)
+        return None
+    failures = ibm.state.count("failures", job_id)
+    if failures > MAX_FAILURES:
+        follow.fail(ibm.store, job_id, f"IBM Quantum failed {failures} times in a row; "
+                                       f"giving up. Last: {err.message}")
+        return None
+    delay = backoff(ibm.config, failures)
+    ibm.store.add_log(job_id, f"{follow.stamp()} WARNING {err.message}; trying again in "
+                              f"{delay:.0f} s")
+    return delay
+
+
+def backoff(config: Config, failures: int) -> float:
+    """Exponential, capped, with full jitter over its upper half."""
+    ceiling = min(config.IBM_POLL_MAX_SECONDS, config.IBM_POLL_MIN_SECONDS * 2 ** failures)
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+# -- the account's devices and the sweeper ---------------------------------------------------------
+def refresh_backends() -> None:
+    """RQ entry point: fetch the account's devices into the cache the API lists them from."""
+    ibm = context()
+    try:
+        ibm.state.save_backends(describe_all(ibm.account))
+        ibm.state.set_health(True)
+    except UpstreamError as err:
+        if err.kind == Trouble.AUTH:
+            ibm.state.set_health(False, f"IBM Quantum refused the credentials (HTTP {err.status})")
+        log.warning("refreshing IBM Quantum backends failed: %s", err.message)
+
+
+def sweep() -> None:
+    """Called by every worker's sweeper thread: re-attach lost jobs, keep the devices fresh."""
+    ibm = context()
+    if not ibm.account.configured:
+        return
+    grace = ibm.config.IBM_REATTACH_SECONDS
+    now = time.time()
+    for job_id in ibm.state.overdue(now - grace):
+        chain = ibm.state.reattach(job_id, now - grace, now + grace)
+        if chain is not None:
+            log.info("re-attaching IBM job %s", job_id)
+            enqueue(ibm.queue, ADVANCE, [job_id, chain])
+    every = ibm.config.IBM_BACKENDS_REFRESH_SECONDS
+    if ibm.state.backends_age() > every and ibm.state.claim_refresh(min(every, 60)):
+        enqueue(ibm.queue, REFRESH, [])
