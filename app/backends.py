@@ -1,13 +1,19 @@
-"""/v1/backends: what jobs can run on."""
+"""/v1/backends: what jobs can run on: local simulators, and IBM Quantum devices if configured."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from app import ibm
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required
-from app.schemas import BackendListSchema, BackendPropertiesSchema, BackendSchema
-from workers import catalog
+from app.schemas import (
+    BackendConfigurationSchema,
+    BackendListSchema,
+    BackendPropertiesSchema,
+    BackendSchema,
+)
+from app.service import gateway
 
 backends = GatewayBlueprint("backends", __name__, url_prefix="/v1/backends", description="Backends")
 
@@ -18,7 +24,7 @@ backends = GatewayBlueprint("backends", __name__, url_prefix="/v1/backends", des
 @problems(backends, 401)
 def list_backends() -> Any:
     """List the backends"""
-    return {"backends": list(catalog.local_backends().values())}
+    return {"backends": ibm.backends(gateway())}
 
 
 @backends.get("/<name>")
@@ -27,7 +33,7 @@ def list_backends() -> Any:
 @problems(backends, 401, 404)
 def get_backend(name: str) -> Any:
     """Read a backend"""
-    return catalog.backend_summary(name)
+    return ibm.backend_summary(gateway(), name)
 
 
 @backends.get("/<name>/properties")
@@ -36,4 +42,14 @@ def get_backend(name: str) -> Any:
 @problems(backends, 401, 404)
 def get_properties(name: str) -> Any:
     """A backend's properties"""
-    return {"backend": name, "properties": catalog.backend_properties(name)}
+    return {"backend": name, "properties": ibm.backend_document(gateway(), name, "properties")}
+
+
+@backends.get("/<name>/configuration")
+@auth_required
+@backends.response(200, BackendConfigurationSchema)
+@problems(backends, 401, 404)
+def get_configuration(name: str) -> Any:
+    """A backend's configuration"""
+    return {"backend": name,
+            "configuration": ibm.backend_document(gateway(), name, "configuration")}

@@ -7,13 +7,14 @@ from typing import Any
 from flask import Response, g, request
 from flask.views import MethodView
 
-from app import service
+from app import ibm, service
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required
 from app.schemas import (
     BackendPropertiesSchema,
     BackendSchema,
     InputsSchema,
+    JobImportSchema,
     InterimResultsSchema,
     JobListArgsSchema,
     JobListSchema,
@@ -58,6 +59,18 @@ class Jobs(MethodView):
         position = service.decode_cursor(cursor) if cursor else None
         found, after = gateway().store.list_jobs(g.tenant, filters, position, limit)
         return {"jobs": found, "next_cursor": service.encode_cursor(after)}
+
+
+@jobs.post("/import")
+@auth_required
+@jobs.arguments(JobImportSchema)
+@jobs.response(201, JobSchema, headers={"Location": {"schema": {"type": "string"}}})
+@jobs.alt_response(200, schema=JobSchema, description="Imported before: the same job")
+@problems(jobs, 401, 404, 415, 502, 503)
+def import_job(payload: dict[str, Any]) -> Any:
+    """Follow a job submitted to IBM Quantum elsewhere (QiskitRuntimeService.job(job_id))"""
+    job, created = ibm.import_job(gateway(), g.tenant, payload["runtime_job_id"])
+    return job, 201 if created else 200, {"Location": f"/v1/jobs/{job['id']}"}
 
 
 @jobs.route("/<job_id>")

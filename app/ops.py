@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from rq import Worker
 
+from app import ibm
 from app.api import GatewayBlueprint
 from app.service import Gateway, gateway
 
@@ -45,9 +46,7 @@ def readiness(gw: Gateway) -> dict[str, Any]:
         checks["workers"] = Worker.count(connection=gw.store.raw, queue=gw.queue)
     except Exception as exc:  # any Redis failure means not ready
         checks["redis"] = f"error: {type(exc).__name__}"
-    checks["runtimes"] = {"local": "ok", "ibm_quantum": (
-        "configured" if gw.config.IBM_TOKEN else "not configured (no QISKIT_IBM_TOKEN): "
-        "local simulators only")}
+    checks["runtimes"] = {"local": "ok", "ibm_quantum": ibm.readiness(gw)}
     return checks
 
 

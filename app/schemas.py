@@ -79,9 +79,16 @@ class JobSchema(Schema):
     version = fields.Integer(dump_default=2)
     usage_estimation = fields.Nested(UsageEstimationSchema)
     error_message = fields.String(allow_none=True, dump_default=None)
+    runtime_job_id = fields.String(metadata={
+        "description": "IBM Quantum jobs: the job's id on IBM Quantum, once it was sent there"})
 
     def _final(self, job: dict) -> bool:
         return JobStatus(job["status"]).final
+
+
+class JobImportSchema(StrictSchema):
+    runtime_job_id = fields.String(required=True, validate=validate.Length(min=1, max=128),
+                                   metadata={"description": "the job's id on IBM Quantum"})
 
 
 class JobStatusSchema(Schema):
@@ -184,6 +191,8 @@ class BackendSchema(Schema):
     description = fields.String()
     version = fields.String()
     processor_type = fields.Dict(allow_none=True)
+    pending_jobs = fields.Integer(metadata={"description": "IBM Quantum devices: jobs queued"})
+    status_msg = fields.String(metadata={"description": "IBM Quantum devices: e.g. active"})
 
 
 class BackendListSchema(Schema):

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from rq import Queue
 
+from app import ibm
 from workers import catalog, queueing
 from workers.circuits import Limits, build_pubs, count_shots, estimate_quantum_seconds
 from workers.config import Config
@@ -26,6 +27,7 @@ from workers.errors import (
     JobFailed,
     JobNotFinished,
 )
+from workers.ibm.submit import check_uniform
 from workers.keys import KeyStore
 from workers.states import JobStatus
 from workers.store import JobStore, new_job_id
@@ -68,18 +70,20 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         existing = gw.store.claim_idempotency_key(tenant, idempotency_key, job_id, body_hash)
         if existing is not None:
             return _repeated(gw, tenant, existing, body_hash), False
+    provider = ibm.backend_summary(gw, payload["backend"])["provider"]
     record = {
         "id": job_id, "tenant": tenant, "program_id": payload["program_id"],
-        "backend": payload["backend"], "provider": "local", "status": JobStatus.QUEUED,
+        "backend": payload["backend"], "provider": provider, "status": JobStatus.QUEUED,
         "tags": payload.get("tags", []), "session_id": payload.get("session_id"),
         "options": inputs["options"], "attempts": 0, "rq_attempt": 1, "version": 2,
         "num_pubs": len(pubs), "num_shots": count_shots(pubs),
         "usage_estimation": {"quantum_seconds": estimate_quantum_seconds(pubs)},
     }
     limit = gw.config.JOB_TIME_LIMIT_SECONDS
+    enqueue = ((lambda pipe: ibm.ibm(gw).start(job_id, pipe)) if provider == ibm.PROVIDER
+               else (lambda pipe: queueing.enqueue(gw.queue, job_id, 1, limit, pipeline=pipe)))
     try:
-        job = gw.store.create(record, inputs, lambda pipe: queueing.enqueue(
-            gw.queue, job_id, 1, limit, pipeline=pipe))
+        job = gw.store.create(record, inputs, enqueue)
     except Exception:
         if idempotency_key:  # nothing was created: the client may retry with the same key
             gw.store.release_idempotency_key(tenant, idempotency_key)
@@ -102,7 +106,7 @@ def _repeated(gw: Gateway, tenant: str, existing: tuple[str, str], body_hash: st
 def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any], list]:
     """Everything the worker needs, checked now so that bad input is a 422, not a failed job."""
     try:
-        backend = catalog.backend_summary(payload["backend"])
+        backend = ibm.backend_summary(gw, payload["backend"])
     except BackendNotFound as exc:
         raise InvalidJobInput(exc.detail, errors={"backend": [exc.detail]}) from None
     pubs = [dict(pub) for pub in payload["pubs"]]
@@ -116,6 +120,8 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
             message = f"a circuit has at most {gw.config.MAX_CIRCUIT_CHARS} characters"
             raise InvalidJobInput(message, errors={f"pubs.{i}.circuit": [message]})
     built = build_pubs(payload["program_id"], pubs, backend["num_qubits"], gw.limits)
+    if backend["provider"] == ibm.PROVIDER:
+        check_uniform(payload["program_id"], pubs)
     return {"pubs": pubs, "options": payload.get("options") or {}}, built
 
 

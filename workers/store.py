@@ -13,6 +13,7 @@ Keys (prefix `gw` by default):
     {p}:running             sorted set of running jobs; {p}:lease:{id} proves a worker holds one
     {p}:stream-token:{sha}  a browser's short-lived event-stream token (only its SHA-256), with TTL
 Everything about one job expires `retention` seconds after it reaches a final state.
+The IBM Quantum side's own keys ({p}:ibm:*) are owned by `workers/ibm/state.py`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,175 @@
+"""What the views do for IBM Quantum: backends from the cache, import, and the operations that
+go upstream while a job is not final here (cancel, tags, live metrics). Plain functions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+
+from workers import catalog
+from workers.errors import BackendNotFound, GatewayError, InvalidJobState, JobNotFound
+from workers.ibm import follow, submit
+from workers.ibm.account import Trouble, UpstreamError
+from workers.ibm.devices import plain
+from workers.ibm.tasks import Ibm
+from workers.states import JobStatus
+from workers.store import new_job_id
+
+if TYPE_CHECKING:
+    from app.service import Gateway
+
+PROVIDER = "ibm_quantum"
+
+
+class IbmUnavailable(GatewayError):
+    status, kind, title = 503, "ibm-unavailable", "IBM Quantum is not available"
+
+
+class UpstreamFailed(GatewayError):
+    status, kind, title = 502, "upstream-error", "IBM Quantum did not do it"
+
+
+def ibm(gw: Gateway) -> Ibm:
+    """This process's IBM side, made on first use."""
+    found = current_app.extensions.get("ibm")
+    if found is None:
+        found = current_app.extensions["ibm"] = Ibm.build(gw.config, gw.store)
+    return found
+
+
+# -- backends ------------------------------------------------------------------------------------
+def backends(gw: Gateway) -> list[dict[str, Any]]:
+    local = list(catalog.local_backends().values())
+    return local + (ibm(gw).state.backends() if gw.config.IBM_TOKEN else [])
+
+
+def backend_summary(gw: Gateway, name: str) -> dict[str, Any]:
+    """A local backend, else one of the account's devices (from the cache)."""
+    try:
+        return catalog.backend_summary(name)
+    except BackendNotFound:
+        found = ibm(gw).state.backend(name) if gw.config.IBM_TOKEN else None
+        if found is None:
+            raise
+        return found
+
+
+def backend_document(gw: Gateway, name: str, kind: str) -> Any:
+    """`properties` or `configuration` of a backend (None for the ideal simulator)."""
+    if backend_summary(gw, name)["provider"] == PROVIDER:
+        return ibm(gw).state.backend_document(name, kind)
+    if kind == "properties":
+        return catalog.backend_properties(name)
+    if name == catalog.IDEAL:
+        return None
+    return plain(catalog.fake_backend(name).configuration().to_dict())
+
+
+def readiness(gw: Gateway) -> dict[str, Any]:
+    if not gw.config.IBM_TOKEN:
+        return {"status": "not configured", "reason": "no QISKIT_IBM_TOKEN: local simulators only"}
+    side = ibm(gw)
+    health = side.state.health()
+    return {"status": health.get("status", "unknown"), "reason": health.get("reason", ""),
+            "since": health.get("at"), "backends": [b["name"] for b in side.state.backends()],
+            "jobs_followed": side.state.following()}
+
+
+# -- import ----------------------------------------------------------------------------------------
+def import_job(gw: Gateway, tenant: str, runtime_job_id: str) -> tuple[dict[str, Any], bool]:
+    """Follow a job submitted to IBM Quantum elsewhere; (the job, whether it is new here)."""
+    side = _configured(gw)
+    upstream = _upstream(side, runtime_job_id)
+    tagged = submit.tagged_job_id(upstream.tags or [])
+    if tagged is not None:  # sent by this gateway: only its own tenant may see it
+        return gw.store.owned(tenant, tagged), False
+    job_id = new_job_id()
+    retention = gw.config.JOB_RETENTION_SECONDS
+    existing = side.state.claim_import(tenant, runtime_job_id, job_id, retention)
+    if existing is not None and gw.store.get(existing) is not None:
+        return gw.store.owned(tenant, existing), False
+    status = follow.upstream_status(side.account.call("reading the job status", upstream.status))
+    record: dict[str, Any] = {
+        "id": job_id, "tenant": tenant, "program_id": upstream.primitive_id or "executor",
+        "backend": _backend_name(upstream), "provider": PROVIDER,
+        "status": JobStatus.RUNNING if status == JobStatus.RUNNING else JobStatus.QUEUED,
+        "tags": list(upstream.tags or []),
+        "options": {}, "attempts": 0, "version": 2, "runtime_job_id": runtime_job_id,
+        "imported": 1,
+    }
+    job = gw.store.create(record, {}, lambda pipe: side.start(job_id, pipe))
+    return job, True
+
+
+def _configured(gw: Gateway) -> Ibm:
+    if not gw.config.IBM_TOKEN:
+        raise IbmUnavailable("This gateway has no IBM Quantum account (QISKIT_IBM_TOKEN).")
+    return ibm(gw)
+
+
+def _upstream(side: Ibm, runtime_job_id: str) -> Any:
+    try:
+        return side.account.job(runtime_job_id)
+    except UpstreamError as err:
+        raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
+
+
+def _backend_name(upstream: Any) -> str:
+    try:
+        return upstream.backend(timeout=0).name
+    except Exception:  # no backend recorded upstream yet: it is known once the job is final
+        return ""
+
+
+def _problem(err: UpstreamError, not_found: str) -> GatewayError:
+    if err.kind == Trouble.NOT_FOUND:
+        return JobNotFound(not_found)
+    if err.kind == Trouble.CONFLICT:
+        return InvalidJobState(err.message)
+    return UpstreamFailed(err.message, upstream=err.kind.value)
+
+
+# -- operations that go upstream ------------------------------------------------------------------
+def cancel(gw: Gateway, job: dict[str, Any]) -> None:
+    """Cancel upstream first (when it was sent), then here."""
+    side = _configured(gw)
+    runtime_job_id = job.get("runtime_job_id")
+    if runtime_job_id:
+        upstream = _upstream(side, runtime_job_id)
+        try:
+            side.account.call("cancelling the job", upstream.cancel)
+        except UpstreamError as err:
+            if err.kind == Trouble.CONFLICT:  # final upstream: the follower will tell
+                side.start(job["id"])
+            raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
+    gw.store.add_log(job["id"], f"{follow.stamp()} INFO cancelled through the gateway")
+    if not gw.store.transition(job["id"], JobStatus.CANCELLED).ok:
+        raise InvalidJobState(f"The job is {gw.store.status(job['id'])}.")
+
+
+def update_tags(gw: Gateway, job: dict[str, Any], tags: list[str]) -> None:
+    """Replace the tags upstream (keeping the gateway's own tag) and here."""
+    runtime_job_id = job.get("runtime_job_id")
+    if runtime_job_id:
+        side = _configured(gw)
+        upstream = _upstream(side, runtime_job_id)
+        mark = [] if job.get("imported") else [submit.gateway_tag(job["id"])]
+        try:
+            side.account.call("updating the tags", upstream.update_tags, [*tags, *mark])
+        except UpstreamError as err:
+            raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
+    gw.store.set_tags(job["id"], tags)
+
+
+def live_metrics(gw: Gateway, job: dict[str, Any]) -> dict[str, Any] | None:
+    """IBM's metrics of a job that is not final here (None before it was sent)."""
+    runtime_job_id = job.get("runtime_job_id")
+    if not runtime_job_id or JobStatus(job["status"]).final:
+        return None
+    side = _configured(gw)
+    upstream = _upstream(side, runtime_job_id)
+    try:
+        return follow.summarise_metrics(side.account.call("reading the metrics", upstream.metrics))
+    except UpstreamError as err:
+        raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
