@@ -1,0 +1,364 @@
+"""Scenarios against IBM Quantum, played by the local stand-in (`ibm_standin.py`): the gateway's
+own workers and API, configured with QISKIT_IBM_* as in production, pointed at it."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import time
+import uuid
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from tests.conftest import ROOT, free_port, sampler_job, stop, wait_until_ready
+from tests.ibm_standin import CRN, DEVICE, Call, Standin
+from workers.ibm.state import IbmState
+from workers.keys import KeyStore
+from workers.store import JobStore
+
+TOKEN = f"standin-key-{uuid.uuid4().hex}"
+WINDOW = 4.0  # the gateway creates at most 2 jobs per WINDOW s; the stand-in refuses more than
+#               2 per WINDOW / 2 s with a 429, so a gateway that did not pace would be caught
+
+
+@dataclass
+class Deployment:
+    """Two workers and the API, configured for IBM Quantum; every output kept in `logs`."""
+
+    env: dict[str, str]
+    logs: Path
+    keys: KeyStore
+    base: str = ""
+    workers: list[subprocess.Popen] = field(default_factory=list)
+    responses: list[str] = field(default_factory=list)
+
+    def launch(self, name: str, args: list[str], **env: str) -> subprocess.Popen:
+        out = (self.logs / f"{name}-{uuid.uuid4().hex[:6]}.log").open("w")
+        return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**self.env, **env},
+                                stdout=out, stderr=subprocess.STDOUT)
+
+    def start_workers(self) -> None:
+        self.workers = [self.launch("worker", ["-m", "workers"]) for _ in range(2)]
+
+    def stop_workers(self) -> None:
+        for process in self.workers:
+            stop(process)
+
+    def client(self) -> httpx.Client:
+        """A fresh tenant's client; every answer it gets is kept for the token check."""
+        _, key = self.keys.create(f"t-{uuid.uuid4().hex[:12]}")
+
+        def keep(response: httpx.Response) -> None:
+            response.read()
+            self.responses.append(f"{response.headers}\n{response.text}")
+
+        return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {key}"},
+                            timeout=90, event_hooks={"response": [keep]})
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[Standin]:
+    server = Standin(TOKEN).serve()
+    server.creation_limit = (2, WINDOW / 2)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def deployment(env: dict[str, str], redis_url: str, keys: KeyStore, standin: Standin,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    ibm_env = {
+        **env, "QISKIT_IBM_TOKEN": TOKEN, "QISKIT_IBM_INSTANCE": CRN,
+        "QISKIT_IBM_URL": standin.api_url, "IAM_URL": standin.iam_url,
+        "QISKIT_FUNCTIONS_EXPERIMENTAL": "1",  # the client skips IBM Cloud's global catalog
+        "GATEWAY_LOG_LEVEL": "DEBUG", "GATEWAY_QUEUE": "ibm-test-jobs",
+        "GATEWAY_IBM_QUEUE": "ibm-test-steps", "GATEWAY_WORKER_PREWARM": "",
+        "GATEWAY_IBM_POLL_MIN_SECONDS": "0.5", "GATEWAY_IBM_POLL_MAX_SECONDS": "2",
+        "GATEWAY_IBM_SUBMITS_PER_WINDOW": "2", "GATEWAY_IBM_SUBMIT_WINDOW_SECONDS": str(WINDOW),
+        "GATEWAY_IBM_REATTACH_SECONDS": "3", "GATEWAY_IBM_BACKENDS_REFRESH_SECONDS": "3600",
+    }
+    deployed = Deployment(ibm_env, tmp_path_factory.mktemp("ibm-logs"), keys)
+    deployed.start_workers()
+    port = free_port()
+    web = deployed.launch("web", ["-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+                                  "app:create_app()"], PORT=str(port), GATEWAY_WEB_PROCESSES="1")
+    deployed.base = f"http://127.0.0.1:{port}"
+    wait_until_ready(deployed.base, web)
+    devices = IbmState(redis.Redis.from_url(redis_url, decode_responses=True))
+    wait_for(devices.backends, what="the workers to cache the account's devices")
+    yield deployed
+    stop(web)
+    deployed.stop_workers()
+
+
+@pytest.fixture
+def client(deployment: Deployment) -> Iterator[httpx.Client]:
+    with deployment.client() as http:
+        yield http
+
+
+@pytest.fixture
+def store(redis_url: str) -> JobStore:
+    return JobStore(redis_url)
+
+
+def wait_for(check: Callable[[], Any], seconds: float = 60, what: str = "it") -> Any:
+    """Poll until `check()` gives something true; fail the test after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"waited {seconds:g} s for {what}")
+
+
+def ibm_bell(shots: int = 1000, **fields: Any) -> dict[str, Any]:
+    return {**sampler_job(backend=DEVICE, shots=shots), **fields}
+
+
+def submit(http: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    response = http.post("/v1/jobs", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def final(http: httpx.Client, job_id: str, seconds: float = 60) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        job = http.get(f"/v1/jobs/{job_id}").json()
+        return job if job["final"] else None
+    return wait_for(done, seconds, f"job {job_id} to finish")
+
+
+def runtime_id(http: httpx.Client, job_id: str) -> str:
+    return wait_for(lambda: http.get(f"/v1/jobs/{job_id}").json().get("runtime_job_id"),
+                    what=f"job {job_id} to reach IBM Quantum")
+
+
+def calls_about(calls: list[Call], upstream_id: str) -> Counter[str]:
+    return Counter(f"{c.method} {c.path.replace(upstream_id, '{id}')}" for c in calls
+                   if upstream_id in c.path)
+
+
+# -- scenarios -----------------------------------------------------------------------------------
+def test_the_account_devices_are_listed_beside_the_local_backends(
+        client: httpx.Client, deployment: Deployment) -> None:
+    listed = wait_for(lambda: {b["name"]: b for b in client.get("/v1/backends").json()["backends"]
+                               if b["provider"] == "ibm_quantum"}, what="the devices cache")
+    device = listed[DEVICE]
+    assert device["num_qubits"] == 5 and not device["simulated"] and device["operational"]
+    assert client.get("/v1/backends/fake_manila").json()["provider"] == "local"
+    properties = client.get(f"/v1/backends/{DEVICE}/properties").json()["properties"]
+    assert properties["backend_name"] == DEVICE and len(properties["qubits"]) == 5
+    configuration = client.get(f"/v1/backends/{DEVICE}/configuration").json()["configuration"]
+    assert configuration["coupling_map"]
+    ready = httpx.get(f"{deployment.base}/readyz").json()["runtimes"]["ibm_quantum"]
+    assert ready["status"] == "ok" and ready["backends"] == [DEVICE]
+
+
+def test_bell_job_on_the_device_from_submit_to_counts(
+        client: httpx.Client, standin: Standin, store: JobStore) -> None:
+    mark = standin.mark()
+    job = submit(client, ibm_bell(shots=1000))
+    assert job["provider"] == "ibm_quantum" and job["status"] == "QUEUED"
+    data = client.get(f"/v1/jobs/{job['id']}/result", params={"wait": 60}).json()
+    counts = data["pub_results"][0]["data"]["c"]["counts"]
+    assert sum(counts.values()) == 1000
+    assert (counts.get("00", 0) + counts.get("11", 0)) / 1000 > 0.8, counts  # Manila's noise
+    upstream_id = client.get(f"/v1/jobs/{job['id']}").json()["runtime_job_id"]
+    assert standin.jobs[upstream_id].tags == [f"gateway-job:{job['id']}"]
+    kinds = [(kind, data.get("status")) for _, kind, data in store.events(job["id"])]
+    statuses = [status for kind, status in kinds if kind == "status"]
+    assert statuses == ["QUEUED", "RUNNING", "DONE"] and ("result", None) in kinds
+
+    about_job = calls_about(standin.calls_since(mark), upstream_id)
+    everything = Counter(f"{c.method} {c.path}" for c in standin.calls_since(mark))
+    print(f"\nupstream calls for one Bell job, submit to final: {sum(everything.values())} "
+          f"({dict(everything)}); naming the job: {dict(about_job)}")
+    assert everything["POST /api/v1/jobs"] == 1
+    for once in ("results", "metrics", "logs"):
+        assert about_job[f"GET /api/v1/jobs/{{id}}/{once}"] == 1
+
+
+def test_jobs_wait_in_the_gateway_for_the_pace_ibm_allows(
+        client: httpx.Client, standin: Standin) -> None:
+    mark = standin.mark()
+    jobs = [submit(client, ibm_bell(shots=100)) for _ in range(5)]
+    for job in jobs:
+        assert final(client, job["id"], 90)["status"] == "DONE"
+    creations = [c for c in standin.calls_since(mark) if c.path == "/api/v1/jobs"
+                 and c.method == "POST"]
+    assert [c.status for c in creations] == [200] * 5  # none refused with 429, none repeated
+    per_job = Counter(str(calls_about(standin.calls_since(mark), client.get(
+        f"/v1/jobs/{job['id']}").json()["runtime_job_id"])) for job in jobs)
+    print(f"\nupstream calls naming each job, for 5 jobs: {dict(per_job)}")
+
+
+def test_a_job_held_queued_is_cancelled_upstream(client: httpx.Client, standin: Standin) -> None:
+    standin.hold_new_jobs = True
+    try:
+        job = submit(client, ibm_bell())
+        upstream_id = runtime_id(client, job["id"])
+    finally:
+        standin.hold_new_jobs = False
+    assert client.get(f"/v1/jobs/{job['id']}/status").json()["status"] == "QUEUED"
+    standin.cancel(upstream_id)  # from IBM's side, e.g. its web console
+    assert final(client, job["id"])["status"] == "CANCELLED"
+    answer = client.get(f"/v1/jobs/{job['id']}/result")
+    assert answer.status_code == 409 and answer.json()["type"].endswith("/job-cancelled")
+
+
+def test_an_upstream_503_burst_is_survived(
+        client: httpx.Client, standin: Standin, store: JobStore) -> None:
+    standin.hold_new_jobs = True
+    try:
+        job = submit(client, ibm_bell(shots=200))
+        upstream_id = runtime_id(client, job["id"])
+    finally:
+        standin.hold_new_jobs = False
+    # six in a row outlast the client's own five retries: the gateway's backoff takes over
+    standin.fail("GET", rf"/api/v1/jobs/{upstream_id}$", 503, count=6)
+    standin.release(upstream_id)
+    assert final(client, job["id"], 90)["status"] == "DONE"
+    assert any("trying again" in line for line in store.logs(job["id"])), store.logs(job["id"])
+
+
+def test_a_submission_lost_in_transit_is_not_sent_twice(
+        client: httpx.Client, standin: Standin, store: JobStore) -> None:
+    standin.fail("POST", r"/api/v1/jobs$", 0, count=1)  # created, but the answer never comes
+    job = submit(client, ibm_bell(shots=100))
+    assert final(client, job["id"], 90)["status"] == "DONE"
+    assert len(standin.job_tagged(f"gateway-job:{job['id']}")) == 1
+    assert any("earlier try" in line for line in store.logs(job["id"]))
+
+
+def test_a_restart_and_a_lost_worker_lose_no_job(
+        client: httpx.Client, standin: Standin, deployment: Deployment, redis_url: str) -> None:
+    standin.hold_new_jobs = True
+    try:
+        job = submit(client, ibm_bell(shots=100))
+        upstream_id = runtime_id(client, job["id"])
+    finally:
+        standin.hold_new_jobs = False
+    deployment.stop_workers()  # everything restarts while the job waits in IBM's queue
+    # and the task that followed it is lost, as if its worker had died in the middle of it
+    IbmState(redis.Redis.from_url(redis_url, decode_responses=True)).follow(
+        job["id"], time.time() - 60)
+    standin.release(upstream_id)
+    deployment.start_workers()
+    assert final(client, job["id"], 90)["status"] == "DONE"
+
+
+def test_an_imported_private_job_is_read_once_upstream_then_only_here(
+        client: httpx.Client, other_tenant: httpx.Client, standin: Standin,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    upstream_id = submit_elsewhere(standin, monkeypatch)
+    answer = client.post("/v1/jobs/import", json={"runtime_job_id": upstream_id})
+    assert answer.status_code == 201, answer.text
+    job = answer.json()
+    assert job["provider"] == "ibm_quantum" and job["runtime_job_id"] == upstream_id
+    again = client.post("/v1/jobs/import", json={"runtime_job_id": upstream_id})
+    assert again.status_code == 200 and again.json()["id"] == job["id"]
+    result = client.get(f"/v1/jobs/{job['id']}/result", params={"wait": 60}).json()
+    assert sum(result["pub_results"][0]["data"]["c"]["counts"].values()) == 300
+    assert standin.jobs[upstream_id].result_reads == 1  # a private result reads only once
+
+    mark = standin.mark()
+    for _ in range(20):
+        for path in ("", "/status", "/result", "/result?format=runtime"):
+            assert client.get(f"/v1/jobs/{job['id']}{path}").status_code == 200
+    assert standin.calls_since(mark) == []  # 80 reads, no request to IBM
+    assert other_tenant.get(f"/v1/jobs/{job['id']}").status_code == 404
+    unknown = client.post("/v1/jobs/import", json={"runtime_job_id": "dnosuchjob0000000000"})
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+
+
+def test_an_upstream_401_fails_the_job_clearly_and_marks_the_account(
+        client: httpx.Client, standin: Standin, deployment: Deployment) -> None:
+    standin.refuse_all = True
+    try:
+        job = submit(client, ibm_bell(shots=100))
+        failed = final(client, job["id"])
+        ready = httpx.get(f"{deployment.base}/readyz").json()
+    finally:
+        standin.refuse_all = False
+    assert failed["status"] == "ERROR"
+    assert "refused the gateway's credentials (HTTP 401)" in failed["error_message"]
+    assert ready["runtimes"]["ibm_quantum"]["status"] == "unhealthy"
+    assert ready["runtimes"]["local"] == "ok"  # the local simulators carry on
+    answer = client.get(f"/v1/jobs/{job['id']}/result")
+    assert answer.status_code == 409 and "credentials" in answer.json()["detail"]
+
+
+def test_the_token_is_in_no_response_event_log_line_or_stored_value(
+        deployment: Deployment, standin: Standin, redis_url: str) -> None:
+    assert standin.seen_tokens == {TOKEN}  # the gateway did use it, with IAM only
+    assert deployment.responses and not [r for r in deployment.responses if TOKEN in r]
+    logs = {path.name: path.read_text() for path in deployment.logs.iterdir()}
+    assert any("/api/v1/jobs" in text for text in logs.values())  # upstream traffic was logged
+    assert [name for name, text in logs.items() if TOKEN in text] == []
+    assert [key for key, value in redis_values(redis_url) if TOKEN.encode() in value] == []
+
+
+# -- helpers --------------------------------------------------------------------------------------
+@pytest.fixture
+def other_tenant(deployment: Deployment) -> Iterator[httpx.Client]:
+    with deployment.client() as http:
+        yield http
+
+
+def submit_elsewhere(standin: Standin, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A private Bell job sent to the stand-in by someone's own qiskit-ibm-runtime, not the
+    gateway; its id."""
+    from qiskit import QuantumCircuit
+    from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
+    from qiskit_ibm_runtime import QiskitRuntimeService
+    from qiskit_ibm_runtime.executor_sampler import Sampler
+
+    monkeypatch.setenv("IAM_URL", standin.iam_url)
+    monkeypatch.setenv("QISKIT_FUNCTIONS_EXPERIMENTAL", "1")
+    service = QiskitRuntimeService(channel="ibm_quantum_platform", token=TOKEN, instance=CRN,
+                                   url=standin.api_url)
+    backend = service.backend(DEVICE)
+    bell = QuantumCircuit(2, 2)
+    bell.h(0)
+    bell.cx(0, 1)
+    bell.measure([0, 1], [0, 1])
+    isa = generate_preset_pass_manager(optimization_level=1, target=backend.target).run(bell)
+    sampler = Sampler(mode=backend, options={"environment": {"private": True}})
+    time.sleep(WINDOW / 2)  # the stand-in's own creation limit applies to everyone
+    return sampler.run([isa], shots=300).job_id()
+
+
+def redis_values(redis_url: str) -> Iterator[tuple[bytes, bytes]]:
+    """Every key of the test Redis with its value(s) as bytes (compressed blobs inflated)."""
+    raw = redis.Redis.from_url(redis_url)
+    for key in raw.scan_iter(count=1000):
+        kind = raw.type(key)
+        if kind == b"string":
+            value = raw.get(key) or b""
+            with contextlib.suppress(zlib.error):
+                value = zlib.decompress(value)
+        elif kind == b"hash":
+            value = b" ".join(k + b"=" + v for k, v in raw.hgetall(key).items())
+        elif kind == b"list":
+            value = b" ".join(raw.lrange(key, 0, -1))
+        elif kind == b"zset":
+            value = b" ".join(raw.zrange(key, 0, -1))
+        elif kind == b"set":
+            value = b" ".join(raw.smembers(key))
+        elif kind == b"stream":
+            value = b" ".join(v for _, entry in raw.xrange(key) for v in entry.values())
+        else:
+            value = b""
+        yield key, value
