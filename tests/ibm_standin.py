@@ -273,13 +273,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)
             return
-        if fault:
+        if fault:  # echoing the key (IBM does not) proves the gateway keeps it out of its logs
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
-            self._answer(status, {"errors": [{"code": status, "message": "stand-in fault"}]},
+            message = f"stand-in fault for API key {standin.token}"
+            self._answer(status, {"errors": [{"code": status, "message": message}]},
                          headers=headers)
         elif not path.startswith("/identity/") and not standin.authorised(
                 self.headers.get("Authorization", "")):
-            status = 401  # IBM does not echo the key; this one does, to prove the gateway hides it
+            status = 401
             message = f"Unauthorized: API key {standin.token} is not valid"
             self._answer(401, {"errors": [{"code": 401, "message": message}]})
         else:

@@ -153,6 +153,7 @@ def account(config: Config | None = None) -> Account:
     global _account
     if _account is None:
         _account = Account(config or Config())
+        redact_logs(_account.config.IBM_TOKEN)
     return _account
 
 

@@ -72,6 +72,7 @@ def finish(store: JobStore, account: Account, record: dict[str, Any], job: Any,
     else:
         store.add_log(job_id, f"{stamp()} INFO cancelled on IBM Quantum")
         store.transition(job_id, JobStatus.CANCELLED, fields={"metrics": metrics})
+    account.drop_job(record["runtime_job_id"])
 
 
 def _done(store: JobStore, job_id: str, result: Any, metrics: dict[str, Any]) -> None:
