@@ -15,6 +15,7 @@ from typing import Any
 
 from workers.config import Config
 from workers.ibm.account import Account
+from workers.ibm.context import Ibm
 from workers.ibm.devices import plain
 from workers.local import jsonable, normalise
 from workers.states import JobStatus
@@ -24,17 +25,20 @@ LARGE_RESULT_BYTES = 64 * 1024  # as for local jobs: larger results are linked, 
 PENDING = (JobStatus.INITIALIZING, JobStatus.QUEUED, JobStatus.RUNNING)
 
 
-def look(store: JobStore, account: Account, config: Config, record: dict[str, Any]) -> float | None:
+def look(ibm: Ibm, record: dict[str, Any]) -> float | None:
     """Check the upstream job once; the seconds until the next look, None once it is final."""
-    job = account.job(record["runtime_job_id"])
-    status = upstream_status(account.call("reading the job status", job.status))
+    job = ibm.account.job(record["runtime_job_id"])
+    status = upstream_status(ibm.account.call("reading the job status", job.status))
     if status == JobStatus.RUNNING and record["status"] == JobStatus.QUEUED:
-        store.transition(record["id"], JobStatus.RUNNING)
-        store.add_log(record["id"], f"{stamp()} INFO running on {record['backend']}")
-        record = store.get(record["id"]) or record
+        ibm.snapshot_properties(record["id"], record["backend"])
+        ibm.store.transition(record["id"], JobStatus.RUNNING)
+        ibm.store.add_log(record["id"], f"{stamp()} INFO running on {record['backend']}")
+        record = ibm.store.get(record["id"]) or record
     if status in PENDING:
-        return next_look(config, record, status)
-    finish(store, account, record, job, status)
+        return next_look(ibm.config, record, status)
+    if not record.get("properties_ref"):  # it ran between two looks
+        ibm.snapshot_properties(record["id"], record["backend"])
+    finish(ibm.store, ibm.account, record, job, status)
     return None
 
 

@@ -11,7 +11,8 @@ Keys (prefix `gw` by default), all owned by this module:
     {p}:ibm:health              hash: status (ok | unhealthy), reason, at
     {p}:ibm:backends            hash name -> summary JSON of the account's devices
     {p}:ibm:backend:{name}      hash configuration, properties (JSON, as IBM sends them)
-    {p}:ibm:backends:refreshed  epoch seconds of the last refresh; {p}:ibm:backends:lock
+    {p}:ibm:backends:refreshed  epoch seconds of the last refresh
+    {p}:ibm:live:{job id}       IBM's metrics of a job not final, kept a few seconds
     {p}:t:{tenant}:ibm-import:{runtime id}  the gateway job that follows an imported job
 """
 
@@ -177,10 +178,14 @@ class IbmState:
         refreshed = self.redis.get(f"{self.prefix}:ibm:backends:refreshed")
         return time.time() - float(refreshed) if refreshed else float("inf")  # type: ignore[arg-type]
 
-    def claim_refresh(self, seconds: float) -> bool:
-        """True for one caller per `seconds`: the one that schedules the next refresh."""
-        return bool(self.redis.set(f"{self.prefix}:ibm:backends:lock", 1, nx=True,
-                                   ex=max(1, int(seconds))))
+    # -- IBM's metrics of jobs that are not final ------------------------------------------------
+    def live_metrics(self, job_id: str) -> dict[str, Any] | None:
+        found = self.redis.get(f"{self.prefix}:ibm:live:{job_id}")
+        return json.loads(found) if found else None  # type: ignore[arg-type]
+
+    def keep_live_metrics(self, job_id: str, metrics: dict[str, Any], seconds: float) -> None:
+        self.redis.set(f"{self.prefix}:ibm:live:{job_id}", json.dumps(metrics),
+                       px=int(seconds * 1000))
 
     # -- imports -------------------------------------------------------------------------------
     def claim_import(self, tenant: str, runtime_job_id: str, job_id: str,

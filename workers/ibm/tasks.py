@@ -11,73 +11,18 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
-
-from redis.client import Pipeline
-from rq import Queue
-from rq.serializers import JSONSerializer
 
 from workers.config import Config
 from workers.ibm import follow, submit
-from workers.ibm.account import Account, Trouble, UpstreamError, account
+from workers.ibm.account import Trouble, UpstreamError
+from workers.ibm.context import ADVANCE, REFRESH, TASK_TIMEOUT, Ibm, context, enqueue
 from workers.ibm.devices import describe_all
-from workers.ibm.state import IbmState
 from workers.states import JobStatus
-from workers.store import JobStore
 
 log = logging.getLogger("gateway.ibm")
-ADVANCE = "workers.ibm.tasks.advance"
-REFRESH = "workers.ibm.tasks.refresh_backends"
-TASK_TIMEOUT = 300  # a step makes a few requests; the client retries 5xx itself for ~15 s
 MAX_FAILURES = 20  # upstream failures in a row before a job is given up (~1.5 h of backoff)
 DEFAULT_PAUSE = 60.0  # after a 429 without Retry-After: IBM counts creations per minute
-
-
-@dataclass
-class Ibm:
-    """What IBM tasks need, made once per process (workers and web alike)."""
-
-    config: Config
-    store: JobStore
-    state: IbmState
-    queue: Queue
-    account: Account
-
-    @classmethod
-    def build(cls, config: Config, store: JobStore) -> Ibm:
-        queue = Queue(config.IBM_QUEUE, connection=store.raw, serializer=JSONSerializer)
-        return cls(config, store, IbmState(store.redis, config.REDIS_PREFIX), queue,
-                   account(config))
-
-    def start(self, job_id: str, pipe: Pipeline | None = None) -> None:
-        """Follow a new job from now on (in `pipe`'s transaction when given)."""
-        chain = self.state.follow(job_id, time.time(), pipe)
-        enqueue(self.queue, ADVANCE, [job_id, chain], pipe=pipe)
-
-
-_ibm: Ibm | None = None
-
-
-def context() -> Ibm:
-    global _ibm
-    if _ibm is None:
-        config = Config()
-        _ibm = Ibm.build(config, JobStore(config.REDIS_URL, config.REDIS_PREFIX,
-                                          config.JOB_RETENTION_SECONDS))
-    return _ibm
-
-
-def enqueue(queue: Queue, task: str, args: list[Any], delay: float = 0.0,
-            pipe: Pipeline | None = None) -> None:
-    options: dict[str, Any] = {"job_timeout": TASK_TIMEOUT, "result_ttl": 0, "failure_ttl": 3600}
-    if delay > 0:
-        queue.enqueue_in(timedelta(seconds=delay), task, *args, **options)
-        return
-    data = Queue.prepare_data(task, args=args, timeout=TASK_TIMEOUT, result_ttl=0,
-                              failure_ttl=3600)
-    queue.enqueue_many([data], pipeline=pipe)
 
 
 # -- the step ------------------------------------------------------------------------------------
@@ -110,7 +55,7 @@ def advance(job_id: str, chain: str) -> None:
 
 def step(ibm: Ibm, record: dict[str, Any]) -> float | None:
     if record.get("runtime_job_id"):
-        return follow.look(ibm.store, ibm.account, ibm.config, record)
+        return follow.look(ibm, record)
     return send(ibm, record)
 
 
@@ -201,5 +146,5 @@ def sweep() -> None:
             log.info("re-attaching IBM job %s", job_id)
             enqueue(ibm.queue, ADVANCE, [job_id, chain])
     every = ibm.config.IBM_BACKENDS_REFRESH_SECONDS
-    if ibm.state.backends_age() > every and ibm.state.claim_refresh(min(every, 60)):
+    if ibm.state.backends_age() > every and ibm.store.take_turn("ibm-backends", min(every, 60)):
         enqueue(ibm.queue, REFRESH, [])
