@@ -32,7 +32,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.backends import backends
     from app.cli import register_cli
     from app.events import events
-    from app.jobs import jobs
+    from app.jobs import JobIdConverter, jobs
     from app.ops import ops
     from app.service import Gateway
 
@@ -42,6 +42,8 @@ def create_app(config: Config | None = None) -> Flask:
     logging.basicConfig(level=config.LOG_LEVEL,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     api = GatewayApi(app)
+    app.url_map.converters["job_id"] = JobIdConverter
+    api.register_converter(JobIdConverter, lambda _converter: {"type": "string", "minLength": 1})
     app.extensions["gateway_api"] = api
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("streamToken", {"type": "apiKey", "in": "query",

@@ -11,8 +11,8 @@ from workers import catalog
 from workers.errors import BackendNotFound, GatewayError, InvalidJobState, JobNotFound
 from workers.ibm import follow, submit
 from workers.ibm.account import Trouble, UpstreamError
+from workers.ibm.context import Ibm
 from workers.ibm.devices import plain
-from workers.ibm.tasks import Ibm
 from workers.states import JobStatus
 from workers.store import new_job_id
 
@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 PROVIDER = "ibm_quantum"
 
 
-class IbmUnavailable(GatewayError):
-    status, kind, title = 503, "ibm-unavailable", "IBM Quantum is not available"
+class IbmNotConfigured(GatewayError):
+    """No upstream job can be found from a gateway without an account: a 404 of its own kind."""
+
+    status, kind, title = 404, "ibm-not-configured", "No IBM Quantum account is configured"
 
 
 class UpstreamFailed(GatewayError):
@@ -66,14 +68,17 @@ def backend_document(gw: Gateway, name: str, kind: str) -> Any:
     return plain(catalog.fake_backend(name).configuration().to_dict())
 
 
-def readiness(gw: Gateway) -> dict[str, Any]:
+def readiness(gw: Gateway) -> tuple[str, dict[str, Any] | None]:
+    """The account's state in a few words, and the details when one is configured."""
     if not gw.config.IBM_TOKEN:
-        return {"status": "not configured", "reason": "no QISKIT_IBM_TOKEN: local simulators only"}
+        return "not configured (no QISKIT_IBM_TOKEN): local simulators only", None
     side = ibm(gw)
     health = side.state.health()
-    return {"status": health.get("status", "unknown"), "reason": health.get("reason", ""),
-            "since": health.get("at"), "backends": [b["name"] for b in side.state.backends()],
-            "jobs_followed": side.state.following()}
+    status = health.get("status", "unknown (not reached yet)")
+    if health.get("reason"):
+        status = f"{status}: {health['reason']}"
+    return status, {"since": health.get("at"), "jobs_followed": side.state.following(),
+                    "backends": [b["name"] for b in side.state.backends()]}
 
 
 # -- import ----------------------------------------------------------------------------------------
@@ -104,7 +109,7 @@ def import_job(gw: Gateway, tenant: str, runtime_job_id: str) -> tuple[dict[str,
 
 def _configured(gw: Gateway) -> Ibm:
     if not gw.config.IBM_TOKEN:
-        raise IbmUnavailable("This gateway has no IBM Quantum account (QISKIT_IBM_TOKEN).")
+        raise IbmNotConfigured("This gateway has no IBM Quantum account (QISKIT_IBM_TOKEN).")
     return ibm(gw)
 
 
@@ -130,46 +135,66 @@ def _problem(err: UpstreamError, not_found: str) -> GatewayError:
     return UpstreamFailed(err.message, upstream=err.kind.value)
 
 
-# -- operations that go upstream ------------------------------------------------------------------
-def cancel(gw: Gateway, job: dict[str, Any]) -> None:
-    """Cancel upstream first (when it was sent), then here."""
-    side = _configured(gw)
+# -- operations that go upstream while the job is not final here ---------------------------------
+LIVE_METRICS_SECONDS = 10.0  # however many clients ask, IBM is asked at most this often per job
+
+
+def is_ibm(job: dict[str, Any]) -> bool:
+    return job.get("provider") == PROVIDER
+
+
+def cancel_upstream(gw: Gateway, job: dict[str, Any]) -> None:
+    """Cancel on IBM Quantum first (once it was sent there); the caller then cancels here."""
     runtime_job_id = job.get("runtime_job_id")
-    if runtime_job_id:
-        upstream = _upstream(side, runtime_job_id)
-        try:
-            side.account.call("cancelling the job", upstream.cancel)
-        except UpstreamError as err:
-            if err.kind == Trouble.CONFLICT:  # final upstream: the follower will tell
-                side.start(job["id"])
-            raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
-    gw.store.add_log(job["id"], f"{follow.stamp()} INFO cancelled through the gateway")
-    if not gw.store.transition(job["id"], JobStatus.CANCELLED).ok:
-        raise InvalidJobState(f"The job is {gw.store.status(job['id'])}.")
+    if not runtime_job_id:
+        return  # still waiting for its turn: the sender sees it cancelled and never sends it
+    side = _configured(gw)
+    try:
+        side.account.call("cancelling the job", _upstream(side, runtime_job_id).cancel)
+    except UpstreamError as err:
+        if err.kind == Trouble.CONFLICT:  # final on IBM already: look now, report what it was
+            side.start(job["id"])
+        raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
+    gw.store.add_log(job["id"], f"{follow.stamp()} INFO cancelled on IBM Quantum by the gateway")
 
 
 def update_tags(gw: Gateway, job: dict[str, Any], tags: list[str]) -> None:
-    """Replace the tags upstream (keeping the gateway's own tag) and here."""
+    """Replace the tags on IBM Quantum (keeping the gateway's own tag), then here."""
     runtime_job_id = job.get("runtime_job_id")
     if runtime_job_id:
         side = _configured(gw)
-        upstream = _upstream(side, runtime_job_id)
         mark = [] if job.get("imported") else [submit.gateway_tag(job["id"])]
         try:
-            side.account.call("updating the tags", upstream.update_tags, [*tags, *mark])
+            side.account.call("updating the tags", _upstream(side, runtime_job_id).update_tags,
+                              [*tags, *mark])
         except UpstreamError as err:
             raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
     gw.store.set_tags(job["id"], tags)
 
 
 def live_metrics(gw: Gateway, job: dict[str, Any]) -> dict[str, Any] | None:
-    """IBM's metrics of a job that is not final here (None before it was sent)."""
+    """IBM's metrics of an IBM job that is not final here; None for any other job."""
     runtime_job_id = job.get("runtime_job_id")
-    if not runtime_job_id or JobStatus(job["status"]).final:
+    if not is_ibm(job) or not runtime_job_id or JobStatus(job["status"]).final:
         return None
     side = _configured(gw)
-    upstream = _upstream(side, runtime_job_id)
+    kept = side.state.live_metrics(job["id"])
+    if kept is not None:
+        return kept
     try:
-        return follow.summarise_metrics(side.account.call("reading the metrics", upstream.metrics))
+        upstream = side.account.call("reading the metrics", _upstream(side, runtime_job_id).metrics)
     except UpstreamError as err:
         raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
+    metrics = follow.summarise_metrics(upstream)
+    side.state.keep_live_metrics(job["id"], metrics, LIVE_METRICS_SECONDS)
+    return metrics
+
+
+def queue_info(gw: Gateway, job: dict[str, Any]) -> dict[str, Any]:
+    """IBM's own queue position and estimates while the job waits there."""
+    upstream = (live_metrics(gw, job) or {}).get("upstream") or {}
+    final = JobStatus(job["status"]).final
+    return {"position": None if final else upstream.get("position_in_queue"),
+            "estimated_start_time": job.get("running") or upstream.get("estimated_start_time"),
+            "estimated_completion_time": job.get("finished")
+            or upstream.get("estimated_completion_time")}

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, g, request
 from flask.views import MethodView
+from werkzeug.routing import BaseConverter
 
 from app import ibm, service
 from app.api import GatewayBlueprint, problems
@@ -14,8 +15,8 @@ from app.schemas import (
     BackendPropertiesSchema,
     BackendSchema,
     InputsSchema,
-    JobImportSchema,
     InterimResultsSchema,
+    JobImportSchema,
     JobListArgsSchema,
     JobListSchema,
     JobSchema,
@@ -29,7 +30,6 @@ from app.schemas import (
     WaitArgsSchema,
 )
 from app.service import gateway
-from workers import catalog
 from workers.states import JobStatus
 
 jobs = GatewayBlueprint("jobs", __name__, url_prefix="/v1/jobs", description="Quantum jobs")
@@ -66,14 +66,20 @@ class Jobs(MethodView):
 @jobs.arguments(JobImportSchema)
 @jobs.response(201, JobSchema, headers={"Location": {"schema": {"type": "string"}}})
 @jobs.alt_response(200, schema=JobSchema, description="Imported before: the same job")
-@problems(jobs, 401, 404, 415, 502, 503)
+@problems(jobs, 401, 404, 415, 502)
 def import_job(payload: dict[str, Any]) -> Any:
     """Follow a job submitted to IBM Quantum elsewhere (QiskitRuntimeService.job(job_id))"""
     job, created = ibm.import_job(gateway(), g.tenant, payload["runtime_job_id"])
     return job, 201 if created else 200, {"Location": f"/v1/jobs/{job['id']}"}
 
 
-@jobs.route("/<job_id>")
+class JobIdConverter(BaseConverter):
+    """A job id in a path: any segment but `import`, so that /v1/jobs/import is POST only."""
+
+    regex = r"(?!import$)[^/]+"
+
+
+@jobs.route("/<job_id:job_id>")
 class Job(MethodView):
     @auth_required
     @jobs.response(200, JobSchema)
@@ -145,9 +151,8 @@ def queue_info(job_id: str) -> Any:
 @problems(jobs, 400, 401, 404, 415)
 def tags(payload: dict[str, Any], job_id: str) -> Any:
     """Replace a job's tags (update_tags())"""
-    store = gateway().store
-    store.owned(g.tenant, job_id)
-    store.set_tags(job_id, payload["tags"])
+    job = gateway().store.owned(g.tenant, job_id)
+    ibm.update_tags(gateway(), job, payload["tags"])  # IBM's copy first, for an IBM job
     return {"tags": payload["tags"]}
 
 
@@ -177,7 +182,7 @@ def inputs(job_id: str) -> Any:
 @problems(jobs, 401, 404)
 def backend(job_id: str) -> Any:
     """The backend the job runs on (backend())"""
-    return catalog.backend_summary(gateway().store.owned(g.tenant, job_id)["backend"])
+    return ibm.backend_summary(gateway(), gateway().store.owned(g.tenant, job_id)["backend"])
 
 
 @jobs.get("/<job_id>/properties")

@@ -46,7 +46,10 @@ def readiness(gw: Gateway) -> dict[str, Any]:
         checks["workers"] = Worker.count(connection=gw.store.raw, queue=gw.queue)
     except Exception as exc:  # any Redis failure means not ready
         checks["redis"] = f"error: {type(exc).__name__}"
-    checks["runtimes"] = {"local": "ok", "ibm_quantum": ibm.readiness(gw)}
+    status, detail = ibm.readiness(gw)
+    checks["runtimes"] = {"local": "ok", "ibm_quantum": status}
+    if detail is not None:
+        checks["ibm_quantum"] = detail
     return checks
 
 

@@ -157,6 +157,8 @@ class MetricsSchema(Schema):
     num_shots = fields.Integer(required=True)
     circuits = fields.List(fields.Nested(CircuitMetricsSchema))
     attempts = fields.Integer()
+    upstream = fields.Dict(allow_none=True, metadata={
+        "description": "IBM Quantum jobs: IBM's own metrics (timestamps, usage, queue position)"})
 
 
 class QueueInfoSchema(Schema):
@@ -197,6 +199,13 @@ class BackendSchema(Schema):
 
 class BackendListSchema(Schema):
     backends = fields.List(fields.Nested(BackendSchema), required=True)
+
+
+class BackendConfigurationSchema(Schema):
+    backend = fields.String(required=True)
+    configuration = fields.Dict(allow_none=True, required=True, metadata={
+        "description": "the device configuration as IBM Quantum sends it (for fake devices, "
+                       "the one shipped with qiskit-ibm-runtime); null for an ideal simulator"})
 
 
 class BackendPropertiesSchema(Schema):

@@ -15,7 +15,7 @@ from flask import current_app
 from rq import Queue
 
 from app import ibm
-from workers import catalog, queueing
+from workers import queueing
 from workers.circuits import Limits, build_pubs, count_shots, estimate_quantum_seconds
 from workers.config import Config
 from workers.errors import (
@@ -163,6 +163,8 @@ def micros(moment: datetime | None) -> int | None:
 def cancel(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     """Cancel a job that is not final; a running job's simulation is killed by its worker."""
     job = gw.store.owned(tenant, job_id)
+    if ibm.is_ibm(job) and not JobStatus(job["status"]).final:
+        ibm.cancel_upstream(gw, job)  # IBM first: if it refuses, the job is not cancelled here
     change = gw.store.transition(job_id, JobStatus.CANCELLED)
     if not change.ok:
         raise InvalidJobState(f"The job is {change.previous or 'gone'}; only a job that is not "
@@ -200,7 +202,7 @@ def logs(gw: Gateway, tenant: str, job_id: str) -> str:
 
 def metrics(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     job = gw.store.owned(tenant, job_id)
-    produced = job.get("metrics") or {}
+    produced = job.get("metrics") or ibm.live_metrics(gw, job) or {}
     usage = produced.get("usage") or {"seconds": None, "quantum_seconds": None}
     return {
         "timestamps": {name: job.get(name) for name in TIMESTAMPS},
@@ -210,12 +212,15 @@ def metrics(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
         "num_shots": int(job.get("num_shots", 0)),
         "circuits": produced.get("circuits", []),
         "attempts": job["attempts"],
+        "upstream": produced.get("upstream"),
     }
 
 
 def queue_info(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     """Position in the queue (1 = next) and estimated times from the workers' recent pace."""
     job = gw.store.owned(tenant, job_id)
+    if ibm.is_ibm(job):
+        return ibm.queue_info(gw, job)
     status = JobStatus(job["status"])
     average, workers, running = gw.store.recent_pace(), worker_count(gw), gw.store.running_count()
     if status.final:
@@ -248,5 +253,6 @@ def job_properties(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     snapshot = gw.store.properties_snapshot(job.get("properties_ref"))
     if snapshot is None and not job.get("properties_ref"):
         # not run yet: what the job will run against
-        return {"backend": job["backend"], "properties": catalog.backend_properties(job["backend"])}
+        return {"backend": job["backend"],
+                "properties": ibm.backend_document(gw, job["backend"], "properties")}
     return {"backend": job["backend"], "properties": snapshot}

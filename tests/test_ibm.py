@@ -19,7 +19,7 @@ import httpx
 import pytest
 import redis
 
-from tests.conftest import ROOT, free_port, sampler_job, stop, wait_until_ready
+from tests.conftest import ROOT, free_port, new_tenant, sampler_job, stop, wait_until_ready
 from tests.ibm_standin import CRN, DEVICE, Call, Standin
 from workers.ibm.state import IbmState
 from workers.keys import KeyStore
@@ -161,8 +161,8 @@ def test_the_account_devices_are_listed_beside_the_local_backends(
     assert properties["backend_name"] == DEVICE and len(properties["qubits"]) == 5
     configuration = client.get(f"/v1/backends/{DEVICE}/configuration").json()["configuration"]
     assert configuration["coupling_map"]
-    ready = httpx.get(f"{deployment.base}/readyz").json()["runtimes"]["ibm_quantum"]
-    assert ready["status"] == "ok" and ready["backends"] == [DEVICE]
+    ready = httpx.get(f"{deployment.base}/readyz").json()
+    assert ready["runtimes"]["ibm_quantum"] == "ok" and ready["ibm_quantum"]["backends"] == [DEVICE]
 
 
 def test_bell_job_on_the_device_from_submit_to_counts(
@@ -203,28 +203,52 @@ def test_jobs_wait_in_the_gateway_for_the_pace_ibm_allows(
     print(f"\nupstream calls naming each job, for 5 jobs: {dict(per_job)}")
 
 
-def test_a_job_held_queued_is_cancelled_upstream(client: httpx.Client, standin: Standin) -> None:
+def held_job(client: httpx.Client, standin: Standin, **fields: Any) -> tuple[dict, str]:
+    """A job IBM keeps in its queue until released: (the gateway's job, IBM's id)."""
     standin.hold_new_jobs = True
     try:
-        job = submit(client, ibm_bell())
-        upstream_id = runtime_id(client, job["id"])
+        job = submit(client, ibm_bell(**fields))
+        return job, runtime_id(client, job["id"])
     finally:
         standin.hold_new_jobs = False
-    assert client.get(f"/v1/jobs/{job['id']}/status").json()["status"] == "QUEUED"
+
+
+def test_a_job_held_queued_is_cancelled_through_the_gateway(
+        client: httpx.Client, standin: Standin) -> None:
+    job, upstream_id = held_job(client, standin, tags=["before"])
+    queue = client.get(f"/v1/jobs/{job['id']}/queue").json()
+    assert queue["position"] == 1  # IBM's own queue position, from its metrics
+    metrics = client.get(f"/v1/jobs/{job['id']}/metrics").json()
+    assert metrics["upstream"]["position_in_queue"] == 1
+    assert client.get(f"/v1/jobs/{job['id']}/backend").json()["provider"] == "ibm_quantum"
+
+    answer = client.put(f"/v1/jobs/{job['id']}/tags", json={"tags": ["after", "x"]})
+    assert answer.status_code == 200 and answer.json() == {"tags": ["after", "x"]}
+    assert sorted(standin.jobs[upstream_id].tags) == sorted(
+        ["after", "x", f"gateway-job:{job['id']}"])  # the gateway keeps its own mark
+    assert client.get("/v1/jobs", params={"tags": "after"}).json()["jobs"][0]["id"] == job["id"]
+
+    cancelled = client.post(f"/v1/jobs/{job['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELLED"
+    assert standin.jobs[upstream_id].status == "Cancelled"
+    mark = standin.mark()
+    again = client.post(f"/v1/jobs/{job['id']}/cancel")
+    assert again.status_code == 409 and standin.calls_since(mark) == []  # final here: no IBM
+
+
+def test_a_job_cancelled_on_ibm_quantum_is_cancelled_here(
+        client: httpx.Client, standin: Standin) -> None:
+    job, upstream_id = held_job(client, standin)
     standin.cancel(upstream_id)  # from IBM's side, e.g. its web console
     assert final(client, job["id"])["status"] == "CANCELLED"
     answer = client.get(f"/v1/jobs/{job['id']}/result")
     assert answer.status_code == 409 and answer.json()["type"].endswith("/job-cancelled")
+    assert "cancelled" in client.get(f"/v1/jobs/{job['id']}/logs").text
 
 
 def test_an_upstream_503_burst_is_survived(
         client: httpx.Client, standin: Standin, store: JobStore) -> None:
-    standin.hold_new_jobs = True
-    try:
-        job = submit(client, ibm_bell(shots=200))
-        upstream_id = runtime_id(client, job["id"])
-    finally:
-        standin.hold_new_jobs = False
+    job, upstream_id = held_job(client, standin, shots=200)
     # six in a row outlast the client's own five retries: the gateway's backoff takes over
     standin.fail("GET", rf"/api/v1/jobs/{upstream_id}$", 503, count=6)
     standin.release(upstream_id)
@@ -243,12 +267,7 @@ def test_a_submission_lost_in_transit_is_not_sent_twice(
 
 def test_a_restart_and_a_lost_worker_lose_no_job(
         client: httpx.Client, standin: Standin, deployment: Deployment, redis_url: str) -> None:
-    standin.hold_new_jobs = True
-    try:
-        job = submit(client, ibm_bell(shots=100))
-        upstream_id = runtime_id(client, job["id"])
-    finally:
-        standin.hold_new_jobs = False
+    job, upstream_id = held_job(client, standin, shots=100)
     deployment.stop_workers()  # everything restarts while the job waits in IBM's queue
     # and the task that followed it is lost, as if its worker had died in the middle of it
     IbmState(redis.Redis.from_url(redis_url, decode_responses=True)).follow(
@@ -273,10 +292,15 @@ def test_an_imported_private_job_is_read_once_upstream_then_only_here(
     assert standin.jobs[upstream_id].result_reads == 1  # a private result reads only once
 
     mark = standin.mark()
-    for _ in range(20):
-        for path in ("", "/status", "/result", "/result?format=runtime"):
-            assert client.get(f"/v1/jobs/{job['id']}{path}").status_code == 200
+    reads = ("", "/status", "/result", "/result?format=runtime", "/logs", "/metrics", "/queue",
+             "/properties")
+    for _ in range(10):
+        for path in reads:
+            assert client.get(f"/v1/jobs/{job['id']}{path}").status_code == 200, path
     assert standin.calls_since(mark) == []  # 80 reads, no request to IBM
+    assert "completed" in client.get(f"/v1/jobs/{job['id']}/logs").text  # IBM's own log
+    metrics = client.get(f"/v1/jobs/{job['id']}/metrics").json()
+    assert metrics["usage"]["quantum_seconds"] == 1 and metrics["upstream"]["timestamps"]
     assert other_tenant.get(f"/v1/jobs/{job['id']}").status_code == 404
     unknown = client.post("/v1/jobs/import", json={"runtime_job_id": "dnosuchjob0000000000"})
     assert unknown.status_code == 404
@@ -294,10 +318,21 @@ def test_an_upstream_401_fails_the_job_clearly_and_marks_the_account(
         standin.refuse_all = False
     assert failed["status"] == "ERROR"
     assert "refused the gateway's credentials (HTTP 401)" in failed["error_message"]
-    assert ready["runtimes"]["ibm_quantum"]["status"] == "unhealthy"
+    assert ready["runtimes"]["ibm_quantum"].startswith("unhealthy: IBM Quantum refused")
     assert ready["runtimes"]["local"] == "ok"  # the local simulators carry on
     answer = client.get(f"/v1/jobs/{job['id']}/result")
     assert answer.status_code == 409 and "credentials" in answer.json()["detail"]
+
+
+def test_a_gateway_without_an_account_lists_only_local_backends_and_imports_nothing(
+        keys: KeyStore, server: str) -> None:
+    with new_tenant(keys, server) as http:  # the session's gateway: no QISKIT_IBM_* at all
+        providers = {b["provider"] for b in http.get("/v1/backends").json()["backends"]}
+        answer = http.post("/v1/jobs/import", json={"runtime_job_id": "d0123456789abcdef012"})
+        refused = http.post("/v1/jobs", json=ibm_bell())
+    assert providers == {"local"}
+    assert answer.status_code == 404 and answer.json()["type"].endswith("/ibm-not-configured")
+    assert refused.status_code == 422 and "backend" in refused.json()["errors"]
 
 
 def test_the_token_is_in_no_response_event_log_line_or_stored_value(
