@@ -10,9 +10,9 @@ from flask import current_app
 from workers import catalog
 from workers.errors import BackendNotFound, GatewayError, InvalidJobState, JobNotFound
 from workers.ibm import follow, submit
-from workers.ibm.account import Trouble, UpstreamError
 from workers.ibm.context import Ibm
 from workers.ibm.devices import plain
+from workers.ibm.trouble import Trouble, UpstreamError
 from workers.states import JobStatus
 from workers.store import new_job_id
 
@@ -94,7 +94,7 @@ def import_job(gw: Gateway, tenant: str, runtime_job_id: str) -> tuple[dict[str,
     existing = side.state.claim_import(tenant, runtime_job_id, job_id, retention)
     if existing is not None and gw.store.get(existing) is not None:
         return gw.store.owned(tenant, existing), False
-    status = follow.upstream_status(side.account.call("reading the job status", upstream.status))
+    status = follow.upstream_status(_ask(side, "reading the job status", upstream.status))
     record: dict[str, Any] = {
         "id": job_id, "tenant": tenant, "program_id": upstream.primitive_id or "executor",
         "backend": _backend_name(upstream), "provider": PROVIDER,
@@ -114,10 +114,15 @@ def _configured(gw: Gateway) -> Ibm:
 
 
 def _upstream(side: Ibm, runtime_job_id: str) -> Any:
+    return _ask(side, "reading the job", side.account.job, runtime_job_id)
+
+
+def _ask(side: Ibm, what: str, action: Any, *args: Any) -> Any:
+    """Call IBM Quantum; its failures as the problems the API answers with."""
     try:
-        return side.account.job(runtime_job_id)
+        return side.account.call(what, action, *args)
     except UpstreamError as err:
-        raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
+        raise _problem(err, "IBM Quantum has no such job.") from None
 
 
 def _backend_name(upstream: Any) -> str:
@@ -150,11 +155,10 @@ def cancel_upstream(gw: Gateway, job: dict[str, Any]) -> None:
         return  # still waiting for its turn: the sender sees it cancelled and never sends it
     side = _configured(gw)
     try:
-        side.account.call("cancelling the job", _upstream(side, runtime_job_id).cancel)
-    except UpstreamError as err:
-        if err.kind == Trouble.CONFLICT:  # final on IBM already: look now, report what it was
-            side.start(job["id"])
-        raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
+        _ask(side, "cancelling the job", _upstream(side, runtime_job_id).cancel)
+    except InvalidJobState:  # final on IBM already: look now, to report what it was
+        side.start(job["id"])
+        raise
     gw.store.add_log(job["id"], f"{follow.stamp()} INFO cancelled on IBM Quantum by the gateway")
 
 
@@ -164,11 +168,8 @@ def update_tags(gw: Gateway, job: dict[str, Any], tags: list[str]) -> None:
     if runtime_job_id:
         side = _configured(gw)
         mark = [] if job.get("imported") else [submit.gateway_tag(job["id"])]
-        try:
-            side.account.call("updating the tags", _upstream(side, runtime_job_id).update_tags,
-                              [*tags, *mark])
-        except UpstreamError as err:
-            raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
+        _ask(side, "updating the tags", _upstream(side, runtime_job_id).update_tags,
+             [*tags, *mark])
     gw.store.set_tags(job["id"], tags)
 
 
@@ -181,11 +182,8 @@ def live_metrics(gw: Gateway, job: dict[str, Any]) -> dict[str, Any] | None:
     kept = side.state.live_metrics(job["id"])
     if kept is not None:
         return kept
-    try:
-        upstream = side.account.call("reading the metrics", _upstream(side, runtime_job_id).metrics)
-    except UpstreamError as err:
-        raise _problem(err, f"IBM Quantum has no job {runtime_job_id!r}.") from None
-    metrics = follow.summarise_metrics(upstream)
+    metrics = follow.summarise_metrics(
+        _ask(side, "reading the metrics", _upstream(side, runtime_job_id).metrics))
     side.state.keep_live_metrics(job["id"], metrics, LIVE_METRICS_SECONDS)
     return metrics
 

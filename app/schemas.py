@@ -87,8 +87,10 @@ class JobSchema(Schema):
 
 
 class JobImportSchema(StrictSchema):
-    runtime_job_id = fields.String(required=True, validate=validate.Length(min=1, max=128),
-                                   metadata={"description": "the job's id on IBM Quantum"})
+    runtime_job_id = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$",
+                                                error="an IBM Quantum job id: letters and digits"),
+        metadata={"description": "the job's id on IBM Quantum"})
 
 
 class JobStatusSchema(Schema):

@@ -198,9 +198,12 @@ def test_jobs_wait_in_the_gateway_for_the_pace_ibm_allows(
     creations = [c for c in standin.calls_since(mark) if c.path == "/api/v1/jobs"
                  and c.method == "POST"]
     assert [c.status for c in creations] == [200] * 5  # none refused with 429, none repeated
-    per_job = Counter(str(calls_about(standin.calls_since(mark), client.get(
-        f"/v1/jobs/{job['id']}").json()["runtime_job_id"])) for job in jobs)
-    print(f"\nupstream calls naming each job, for 5 jobs: {dict(per_job)}")
+    everything = Counter(f"{c.method} {c.path}" for c in standin.calls_since(mark)
+                         if "/api/v1/jobs/" not in c.path)
+    per_job = Counter(sum(calls_about(standin.calls_since(mark), client.get(
+        f"/v1/jobs/{job['id']}").json()["runtime_job_id"]).values()) for job in jobs)
+    print(f"\n5 paced jobs: calls naming one job -> how many jobs: {dict(per_job)}; "
+          f"other calls for all 5: {dict(everything)}")
 
 
 def held_job(client: httpx.Client, standin: Standin, **fields: Any) -> tuple[dict, str]:
@@ -302,6 +305,8 @@ def test_an_imported_private_job_is_read_once_upstream_then_only_here(
     metrics = client.get(f"/v1/jobs/{job['id']}/metrics").json()
     assert metrics["usage"]["quantum_seconds"] == 1 and metrics["upstream"]["timestamps"]
     assert other_tenant.get(f"/v1/jobs/{job['id']}").status_code == 404
+    odd = client.post("/v1/jobs/import", json={"runtime_job_id": "x/../../backends"})
+    assert odd.status_code == 422  # never put into an upstream URL
     unknown = client.post("/v1/jobs/import", json={"runtime_job_id": "dnosuchjob0000000000"})
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"

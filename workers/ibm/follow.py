@@ -61,18 +61,23 @@ def next_look(config: Config, record: dict[str, Any], status: JobStatus) -> floa
 
 def finish(store: JobStore, account: Account, record: dict[str, Any], job: Any,
            status: JobStatus) -> None:
-    """Fetch what a final job left (the result last: a private job's result reads only once)."""
+    """Fetch what a final job left, then store it all: a failed fetch is simply tried again at
+    the next look. The result is fetched last, as a private job's result reads only once."""
     job_id = record["id"]
     metrics = summarise_metrics(account.call("reading the job metrics", job.metrics))
-    for line in str(account.call("reading the job logs", job.logs)).splitlines():
+    lines = str(account.call("reading the job logs", job.logs)).splitlines()
+    outcome: Any = None
+    if status == JobStatus.DONE:
+        outcome = account.call("reading the result", job.result)
+    elif status == JobStatus.ERROR:
+        outcome = account.call("reading the error", job.error_message) or "the job failed"
+    for line in lines:
         if line.strip():
             store.add_log(job_id, account.redact(line))
     if status == JobStatus.DONE:
-        result = account.call("reading the result", job.result)
-        _done(store, job_id, result, metrics)
+        _done(store, job_id, outcome, metrics)
     elif status == JobStatus.ERROR:
-        message = account.call("reading the error", job.error_message) or "the job failed"
-        fail(store, job_id, f"IBM Quantum: {account.redact(str(message))}", metrics)
+        fail(store, job_id, f"IBM Quantum: {account.redact(str(outcome))}", metrics)
     else:
         store.add_log(job_id, f"{stamp()} INFO cancelled on IBM Quantum")
         store.transition(job_id, JobStatus.CANCELLED, fields={"metrics": metrics})

@@ -15,13 +15,13 @@ from typing import Any
 
 from workers.config import Config
 from workers.ibm import follow, submit
-from workers.ibm.account import Trouble, UpstreamError
 from workers.ibm.context import ADVANCE, REFRESH, TASK_TIMEOUT, Ibm, context, enqueue
 from workers.ibm.devices import describe_all
+from workers.ibm.trouble import Trouble, UpstreamError
 from workers.states import JobStatus
 
 log = logging.getLogger("gateway.ibm")
-MAX_FAILURES = 20  # upstream failures in a row before a job is given up (~1.5 h of backoff)
+MAX_FAILURES = 20  # upstream failures in a row before a job is given up (about an hour)
 DEFAULT_PAUSE = 60.0  # after a 429 without Retry-After: IBM counts creations per minute
 
 
@@ -131,6 +131,8 @@ def refresh_backends() -> None:
         if err.kind == Trouble.AUTH:
             ibm.state.set_health(False, f"IBM Quantum refused the credentials (HTTP {err.status})")
         log.warning("refreshing IBM Quantum backends failed: %s", err.message)
+    except Exception:  # logged here (redacted), not left to RQ's failed-job registry in Redis
+        log.exception("refreshing IBM Quantum backends failed")
 
 
 def sweep() -> None:
