@@ -42,9 +42,9 @@ class Deployment:
     responses: list[str] = field(default_factory=list)
 
     def launch(self, name: str, args: list[str], **env: str) -> subprocess.Popen:
-        out = (self.logs / f"{name}-{uuid.uuid4().hex[:6]}.log").open("w")
-        return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**self.env, **env},
-                                stdout=out, stderr=subprocess.STDOUT)
+        with (self.logs / f"{name}-{uuid.uuid4().hex[:6]}.log").open("w") as out:
+            return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**self.env, **env},
+                                    stdout=out, stderr=subprocess.STDOUT)
 
     def start_workers(self) -> None:
         self.workers = [self.launch("worker", ["-m", "workers"]) for _ in range(2)]
