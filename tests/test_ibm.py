@@ -20,6 +20,7 @@ import pytest
 import redis
 
 from tests.conftest import ROOT, free_port, new_tenant, sampler_job, stop, wait_until_ready
+from tests.events_helpers import read_stream
 from tests.ibm_standin import CRN, DEVICE, Call, Standin
 from workers.ibm.state import IbmState
 from workers.keys import KeyStore
@@ -166,7 +167,7 @@ def test_the_account_devices_are_listed_beside_the_local_backends(
 
 
 def test_bell_job_on_the_device_from_submit_to_counts(
-        client: httpx.Client, standin: Standin, store: JobStore) -> None:
+        client: httpx.Client, standin: Standin) -> None:
     mark = standin.mark()
     job = submit(client, ibm_bell(shots=1000))
     assert job["provider"] == "ibm_quantum" and job["status"] == "QUEUED"
@@ -176,9 +177,11 @@ def test_bell_job_on_the_device_from_submit_to_counts(
     assert (counts.get("00", 0) + counts.get("11", 0)) / 1000 > 0.8, counts  # Manila's noise
     upstream_id = client.get(f"/v1/jobs/{job['id']}").json()["runtime_job_id"]
     assert standin.jobs[upstream_id].tags == [f"gateway-job:{job['id']}"]
-    kinds = [(kind, data.get("status")) for _, kind, data in store.events(job["id"])]
-    statuses = [status for kind, status in kinds if kind == "status"]
-    assert statuses == ["QUEUED", "RUNNING", "DONE"] and ("result", None) in kinds
+    events = read_stream(client, f"/v1/jobs/{job['id']}/events")  # as for a local job
+    assert [e.data["status"] for e in events if e.kind == "status"] == [
+        "QUEUED", "RUNNING", "DONE"]
+    assert events[-2].kind == "result" and events[-2].data == data
+    assert any(e.kind == "log" and "submitted to" in e.data["line"] for e in events)
 
     about_job = calls_about(standin.calls_since(mark), upstream_id)
     everything = Counter(f"{c.method} {c.path}" for c in standin.calls_since(mark))
