@@ -219,6 +219,15 @@ def held_job(client: httpx.Client, standin: Standin, **fields: Any) -> tuple[dic
         standin.hold_new_jobs = False
 
 
+def test_a_429_is_honoured_with_its_retry_after(
+        client: httpx.Client, standin: Standin, store: JobStore) -> None:
+    standin.fail("POST", r"/api/v1/jobs$", 429, count=1, retry_after=1)
+    job = submit(client, ibm_bell(shots=100))
+    assert final(client, job["id"], 60)["status"] == "DONE"
+    assert any("(HTTP 429); trying again in 1 s" in line for line in store.logs(job["id"]))
+    assert len(standin.job_tagged(f"gateway-job:{job['id']}")) == 1
+
+
 def test_a_job_held_queued_is_cancelled_through_the_gateway(
         client: httpx.Client, standin: Standin) -> None:
     job, upstream_id = held_job(client, standin, tags=["before"])
