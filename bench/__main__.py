@@ -1,5 +1,128 @@
-"""`python -m bench` (make bench): every benchmark, one after another."""
+"""`python -m bench [--quick]`: figures 1, 2, 3 and 5 of the benchmark (and 4 when
+`bench/events.py` is there), printed as one table and written to `bench/RESULTS.md`.
 
-from bench import events
+Starts its own Redis, API (gunicorn, gevent) and workers on 127.0.0.1 and stops them at the end.
+"""
 
-events.main()
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import end_to_end, load, redis_cost, status_reads, throughput
+from bench.end_to_end import BELL_QASM3
+from bench.report import RESULTS, Report, Row, machine
+from bench.stack import FLOOR_APP, ROOT, Stack
+
+EVENTS = Path(__file__).with_name("events.py")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long each figure measures; `--quick` is a smoke run, not a result."""
+
+    e2e_repeats: int = 15
+    read_rounds: int = 3
+    read_seconds: float = 5.0
+    throughput_window: float = 3.0
+    cost_jobs: int = 10
+
+
+QUICK = Budget(e2e_repeats=4, read_rounds=1, read_seconds=2.0, throughput_window=1.0,
+               cost_jobs=3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs, to try the bench out")
+    args = parser.parse_args()
+    budget = QUICK if args.quick else Budget()
+    generator = load.generator_name()
+    if "fallback" in generator:
+        print("wrk is not installed: using the pure-Python load generator (figure 1's ratio "
+              "still holds). For wrk: `sudo apt-get install wrk` or `brew install wrk`.",
+              file=sys.stderr)
+    started = time.monotonic()
+    report = Report()
+    with Stack() as stack:
+        redis_version = str(stack.redis.info("server")["redis_version"])
+        measure_all(stack, budget, report)
+    add_events(report)
+    text = report.markdown(machine(redis_version), generator)
+    RESULTS.write_text(text)
+    print(report.table())
+    print(f"\n{len(report.rows)} rows in {time.monotonic() - started:.0f} s; "
+          f"written with the machine's description to {RESULTS.relative_to(ROOT)}")
+
+
+def measure_all(stack: Stack, budget: Budget, report: Report) -> None:
+    key = stack.new_key("bench")
+    gateway, _ = stack.start_api()
+    floor, _ = stack.start_api(FLOOR_APP)
+    worker = stack.start_workers(1)
+    with httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {key}"},
+                      timeout=60) as http:
+        _progress("2 end to end")
+        add(report, end_to_end.measure(http, budget.e2e_repeats))
+        _progress("5 Redis cost")
+        add(report, redis_cost.measure(stack.redis, http, budget.cost_jobs))
+        job_id = finished_job(http)
+    _progress("1 status reads")
+    add(report, status_reads.measure(gateway, floor, key, job_id, budget.read_rounds,
+                                     budget.read_seconds))
+    stack.stop(worker)
+    _progress("3 throughput")
+    add(report, throughput.measure(stack, budget.throughput_window))
+    report.rows.sort(key=lambda row: row.figure)
+
+
+def add(report: Report, figure: tuple[list[Row], str]) -> None:
+    rows, note = figure
+    report.rows += rows
+    report.notes.append(note)
+
+
+def finished_job(http: httpx.Client) -> str:
+    """A DONE fake_manila job: the biggest record a status read returns."""
+    body = {"program_id": "sampler", "backend": "fake_manila", "pubs": [{"circuit": BELL_QASM3}]}
+    job = http.post("/v1/jobs", json=body).raise_for_status().json()
+    http.get(f"/v1/jobs/{job['id']}/result", params={"wait": 30}).raise_for_status()
+    return str(job["id"])
+
+
+def add_events(report: Report) -> None:
+    """Figure 4 is the events bench's (`bench/events.py`, with the events feature); include it.
+
+    It may offer `measure() -> (rows, note)`; otherwise what `python -m bench.events` prints is
+    included as it is. A failure there is reported, and does not cost the other figures."""
+    if not EVENTS.exists():
+        report.notes.append("**4 events.** Not measured: `bench/events.py` (the events "
+                            "feature's bench) is not in this tree.")
+        return
+    _progress("4 events")
+    try:
+        module = importlib.import_module("bench.events")
+        if callable(getattr(module, "measure", None)):
+            add(report, module.measure())
+            return
+        printed = subprocess.run([sys.executable, "-m", "bench.events"], cwd=ROOT, check=True,
+                                 capture_output=True, text=True, timeout=600).stdout
+        report.sections.append(f"## 4 events (from `python -m bench.events`)\n\n{printed}")
+    except Exception as exc:  # one figure failing must not lose the others
+        report.rows.append(Row("4 events", "bench/events.py failed", type(exc).__name__,
+                               "", "", "", "**miss**"))
+
+
+def _progress(figure: str) -> None:
+    print(f"measuring figure {figure} ...", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Figure 3: tiny jobs per second with 1, 2 and 4 workers, against RQ no-op jobs per second.
+
+A queue is filled well ahead of the workers, and the rate is how fast its length falls once all
+workers are busy (in a steady state, jobs started per second = jobs finished per second). Each
+worker class is measured with the same class and count for the gateway's job and for RQ's no-op:
+`SimpleWorker` (what the gateway runs: `python -m workers`) and `rq.Worker` (a fork per job).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rq import Queue, Worker
+
+from app import service
+from app.service import Gateway
+from bench.end_to_end import BELL_QASM3
+from bench.report import Row, verdict
+from bench.stack import Stack
+from bench.worker import NOOP
+from workers import queueing
+
+GOAL = 0.5
+COUNTS = (1, 2, 4)
+TINY_JOB = {"program_id": "sampler", "backend": "aer_simulator",
+            "pubs": [{"circuit": BELL_QASM3, "shots": 128}]}
+NOOP_QUEUE = "bench-noop"
+
+
+@dataclass
+class Rates:
+    gateway: float
+    noop: float
+
+
+def dequeue_rate(stack: Stack, queue: Queue, fill: Callable[[], None], window: float) -> float:
+    """Fill the queue, then measure how fast it empties over `window` seconds."""
+    fill()
+    time.sleep(0.3)  # every worker has a job by now
+    t1, n1 = time.monotonic(), stack.redis.llen(queue.key)
+    t2, n2 = t1, n1
+    while t2 - t1 < window and n2 > 8:  # stop before the queue runs dry
+        time.sleep(0.05)
+        t2, n2 = time.monotonic(), stack.redis.llen(queue.key)
+    if t2 - t1 < 0.5:
+        print(f"figure 3: {queue.name} ran dry after {t2 - t1:.2f} s; fill it more",
+              file=sys.stderr)
+    queue.empty()
+    _wait_idle(queue)
+    return (n1 - n2) / (t2 - t1)
+
+
+def _wait_idle(queue: Queue, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if all(w.get_state() == "idle" for w in Worker.all(connection=queue.connection)):
+            return
+        time.sleep(0.05)
+
+
+def gateway_fill(gw: Gateway, count: int) -> Callable[[], None]:
+    def fill() -> None:
+        for _ in range(count):
+            service.submit(gw, "bench-throughput", TINY_JOB, None)
+
+    return fill
+
+
+def noop_fill(queue: Queue, count: int) -> Callable[[], None]:
+    def fill() -> None:
+        for start in range(0, count, 500):
+            jobs = [Queue.prepare_data(NOOP, result_ttl=0, failure_ttl=3600)
+                    for _ in range(min(500, count - start))]
+            with queue.connection.pipeline() as pipe:
+                queue.enqueue_many(jobs, pipeline=pipe)
+                pipe.execute()
+
+    return fill
+
+
+def measure_class(stack: Stack, kind: str, gw: Gateway, window: float,
+                  fills: tuple[int, int]) -> dict[int, Rates]:
+    """Start workers of one class 1, 2, then 4 at a time and measure both queues at each."""
+    jobs_queue, noop_queue = gw.queue, queueing.job_queue(gw.store.raw, NOOP_QUEUE)
+    gateway_workers: list[subprocess.Popen] = []
+    noop_workers: list[subprocess.Popen] = []
+    rates = {}
+    for count in COUNTS:
+        more = count - len(gateway_workers)
+        if kind == "simple":  # the gateway's own worker, and the same class doing no-ops
+            gateway_workers += stack.start_workers(more)
+            noop_workers += stack.start_workers(more, ["-m", "bench.worker", "simple", NOOP_QUEUE])
+        else:  # the same processes serve both queues
+            gateway_workers += stack.start_workers(
+                more, ["-m", "bench.worker", "fork", jobs_queue.name, NOOP_QUEUE])
+        rates[count] = Rates(
+            dequeue_rate(stack, jobs_queue, gateway_fill(gw, fills[0]), window),
+            dequeue_rate(stack, noop_queue, noop_fill(noop_queue, fills[1]), window))
+    stack.stop(gateway_workers + noop_workers)
+    return rates
+
+
+def measure(stack: Stack, window: float) -> tuple[list[Row], str]:
+    gw = Gateway.from_config(stack.config)
+    simple = measure_class(stack, "simple", gw, window, (120 + int(200 * window), 4000))
+    forked = measure_class(stack, "fork", gw, window, (60 + int(60 * window), 1000))
+    rows = []
+    for count in COUNTS:
+        s = simple[count]
+        rows.append(Row("3 throughput", f"tiny jobs/s, {count} SimpleWorker(s)",
+                        f"{s.gateway:.1f} jobs/s", f"{s.noop:.0f} RQ no-op jobs/s",
+                        f"{s.gateway / s.noop:.2f}", f"≥ {GOAL}",
+                        verdict(s.gateway / s.noop >= GOAL)))
+    for count in COUNTS:
+        f, s = forked[count], simple[count]
+        rows.append(Row("3 throughput", f"tiny jobs/s, {count} rq.Worker(s) (fork per job)",
+                        f"{f.gateway:.1f} jobs/s", f"{f.noop:.0f} RQ no-op jobs/s",
+                        f"{f.gateway / f.noop:.2f}",
+                        f"(SimpleWorker: {s.gateway / f.gateway:.1f} times)", "info"))
+    note = ("**3 throughput.** A tiny job is a Bell circuit, 128 shots, on `aer_simulator`, "
+            "submitted through the gateway's own `service.submit` (so the API is not in the "
+            "measure). The no-op is an RQ job of `bench.worker.noop`, JSON-serialised like the "
+            "gateway's. Workers are warm (qiskit imported, simulators built) whatever their job, "
+            "since a fork's cost grows with the parent's memory. With `rq.Worker` the gateway's "
+            "task simulates inside the forked horse (no executor process: killing the horse "
+            f"would stop it). Each rate is over ~{window:g} s of a full queue; machine: 2 cores "
+            "shared, so 4 workers cannot be faster than 2.")
+    return rows, note

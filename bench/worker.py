@@ -1,0 +1,69 @@
+"""`python -m bench.worker {simple|fork} QUEUE...`: the RQ workers of figure 3's comparisons.
+
+The process is made to look like the gateway's worker (qiskit imported, simulators warm, the same
+Redis connection and serializer), because what a fork costs grows with the parent's memory; so a
+comparison differs only in the worker class and in the job. `noop` is the RQ baseline's job.
+
+With `fork` (`rq.Worker`, a work horse forked per job) the gateway's task runs its simulation in
+the horse itself: killing the horse stops it, so the design would need no executor process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from rq import SimpleWorker, Worker
+from rq.serializers import JSONSerializer
+
+from workers import queueing
+from workers.executor import Outcome, describe_failure
+from workers.local import LocalRuntime
+from workers.tasks import context
+
+NOOP = "bench.worker.noop"
+
+
+def noop() -> None:
+    """The job of the RQ baselines: nothing at all."""
+
+
+class InlineExecutor:
+    """The executor's interface, running the job in the calling process (the forked horse)."""
+
+    def __init__(self, runtime: LocalRuntime) -> None:
+        self.runtime = runtime
+        self.pid = os.getpid()
+
+    def start(self) -> None:
+        self.pid = os.getpid()
+
+    def stop(self) -> None:
+        pass
+
+    def run(self, job: dict[str, Any], inputs: dict[str, Any],
+            on_message: Callable[[str, Any], None], keep_going: Callable[[], bool],
+            time_limit: float) -> tuple[Outcome, str]:
+        try:
+            self.runtime.run(job, inputs, on_message)
+        except Exception as exc:
+            on_message("error", {"message": describe_failure(exc)})
+        return Outcome.FINISHED, ""
+
+
+def main(kind: str, queue_names: list[str]) -> None:
+    ctx = context()
+    if kind == "fork":
+        ctx.executor = InlineExecutor(ctx.executor.runtime)  # type: ignore[assignment]
+    else:
+        ctx.executor.start()
+    worker_class = Worker if kind == "fork" else SimpleWorker
+    queues = [queueing.job_queue(ctx.store.raw, name) for name in queue_names]
+    worker = worker_class(queues, connection=ctx.store.raw, serializer=JSONSerializer)
+    worker.work(with_scheduler=True, logging_level=ctx.config.LOG_LEVEL)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])
