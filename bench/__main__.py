@@ -42,6 +42,8 @@ QUICK = Budget(e2e_repeats=4, read_rounds=1, read_seconds=2.0, throughput_window
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs, to try the bench out")
+    parser.add_argument("--figures", default="1,2,3,4,5", type=lambda text: set(text.split(",")),
+                        help="which figures, e.g. 2,3 (default: all)")
     args = parser.parse_args()
     budget = QUICK if args.quick else Budget()
     generator = load.generator_name()
@@ -53,8 +55,9 @@ def main() -> None:
     report = Report()
     with Stack() as stack:
         redis_version = str(stack.redis.info("server")["redis_version"])
-        measure_all(stack, budget, report)
-    add_events(report)
+        measure_all(stack, budget, report, args.figures)
+    if "4" in args.figures:
+        add_events(report)
     text = report.markdown(machine(redis_version), generator)
     RESULTS.write_text(text)
     print(report.table())
@@ -62,24 +65,29 @@ def main() -> None:
           f"written with the machine's description to {RESULTS.relative_to(ROOT)}")
 
 
-def measure_all(stack: Stack, budget: Budget, report: Report) -> None:
+def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str]) -> None:
+    """Figures 2 and 5 first, with one worker; 1 reads a job they ran; 3 starts its own."""
     key = stack.new_key("bench")
     gateway, _ = stack.start_api()
-    floor, _ = stack.start_api(FLOOR_APP)
     worker = stack.start_workers(1)
     with httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {key}"},
                       timeout=60) as http:
-        _progress("2 end to end")
-        add(report, end_to_end.measure(http, budget.e2e_repeats))
-        _progress("5 Redis cost")
-        add(report, redis_cost.measure(stack.redis, http, budget.cost_jobs))
+        if "2" in figures:
+            _progress("2 end to end")
+            add(report, end_to_end.measure(http, budget.e2e_repeats))
+        if "5" in figures:
+            _progress("5 Redis cost")
+            add(report, redis_cost.measure(stack.redis, http, budget.cost_jobs))
         job_id = finished_job(http)
-    _progress("1 status reads")
-    add(report, status_reads.measure(gateway, floor, key, job_id, budget.read_rounds,
-                                     budget.read_seconds))
+    if "1" in figures:
+        _progress("1 status reads")
+        floor, _ = stack.start_api(FLOOR_APP)
+        add(report, status_reads.measure(gateway, floor, key, job_id, budget.read_rounds,
+                                         budget.read_seconds))
     stack.stop(worker)
-    _progress("3 throughput")
-    add(report, throughput.measure(stack, budget.throughput_window))
+    if "3" in figures:
+        _progress("3 throughput")
+        add(report, throughput.measure(stack, budget.throughput_window))
     report.rows.sort(key=lambda row: row.figure)
 
 

@@ -28,6 +28,7 @@ Emit = Callable[[str, Any], None]
 UNLIMITED = Limits(10**9, 10**12, 10**6, 10**12, 1024)
 SECONDS_PER_SHOT = 250e-6
 DEFAULT_SHOTS = 1024  # repetition delay of IBM devices, for the quantum-seconds estimate
+DEFAULT_OPTIMIZATION_LEVEL = 1
 
 
 class LocalRuntime:
@@ -46,6 +47,11 @@ class LocalRuntime:
                     self._simulators[backend] = AerSimulator.from_backend(device)
         return self._simulators[backend]
 
+    def prewarm(self, backend: str) -> None:
+        """Build what a job on `backend` with default options needs, before the first job: in
+        the worker, so that every executor process it forks starts with it."""
+        self.pass_manager(backend, DEFAULT_OPTIMIZATION_LEVEL, None)
+
     @functools.lru_cache(maxsize=128)  # noqa: B019 (one runtime per process, kept for its life)
     def pass_manager(self, backend: str, level: int, seed: int | None) -> Any:
         """Built once per backend and options: AerSimulator builds a new Target per access."""
@@ -60,8 +66,9 @@ class LocalRuntime:
         simulator = self.simulator(backend)
         pubs = build_pubs(program, inputs["pubs"], UNLIMITED.max_qubits, UNLIMITED)
         emit("log", f"parsed {len(pubs)} PUB(s) for the {program} on {backend}")
-        manager = self.pass_manager(backend, options.get("optimization_level", 1),
-                                    options.get("seed"))
+        manager = self.pass_manager(
+            backend, options.get("optimization_level", DEFAULT_OPTIMIZATION_LEVEL),
+            options.get("seed"))
         primitive = _primitive(program, simulator, options.get("seed"))
         pub_results, normalised, circuits = [], [], []
         for index, pub in enumerate(pubs):

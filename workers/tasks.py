@@ -43,7 +43,7 @@ def context() -> WorkerContext:
         store = JobStore(config.REDIS_URL, config.REDIS_PREFIX, config.JOB_RETENTION_SECONDS)
         runtime = LocalRuntime()
         for backend in config.WORKER_PREWARM:
-            runtime.simulator(backend)
+            runtime.prewarm(backend)
         _context = WorkerContext(
             config, store, queueing.job_queue(store.raw, config.QUEUE_NAME),
             Executor(runtime), f"{socket.gethostname()}:{id(runtime):x}",
