@@ -24,6 +24,7 @@ IDLE_SECONDS = 2.0
 class Sample:
     at: float
     calls: Counter[str]
+    round_trips: int
     net_bytes: int
     cpu_seconds: float
     memory: int
@@ -36,7 +37,8 @@ def sample(client: redis.Redis) -> Sample:
     info = client.info()
     for own in ("info", "ping"):  # the bench's own questions, not the jobs'
         calls.pop(own, None)
-    return Sample(time.monotonic(), calls, info["total_net_input_bytes"] +
+    return Sample(time.monotonic(), calls, info["total_reads_processed"],
+                  info["total_net_input_bytes"] +
                   info["total_net_output_bytes"], info["used_cpu_user"] + info["used_cpu_sys"],
                   info["used_memory"])
 
@@ -44,6 +46,7 @@ def sample(client: redis.Redis) -> Sample:
 @dataclass
 class Cost:
     commands: Counter[str]
+    round_trips: float
     net_bytes: float
     cpu_seconds: float
     memory: float
@@ -55,6 +58,7 @@ def per_job(before: Sample, after: Sample, idle: Cost, idle_seconds: float, jobs
                                - idle.commands[name] * scale) / jobs for name in after.calls})
     return Cost(
         Counter({k: v for k, v in commands.items() if v > 0.05}),
+        (after.round_trips - before.round_trips - idle.round_trips * scale) / jobs,
         (after.net_bytes - before.net_bytes - idle.net_bytes * scale) / jobs,
         (after.cpu_seconds - before.cpu_seconds - idle.cpu_seconds * scale) / jobs,
         (after.memory - before.memory) / jobs,
@@ -65,7 +69,8 @@ def idle_cost(client: redis.Redis) -> Cost:
     before = sample(client)
     time.sleep(IDLE_SECONDS)
     after = sample(client)
-    return Cost(after.calls - before.calls, after.net_bytes - before.net_bytes,
+    return Cost(after.calls - before.calls, after.round_trips - before.round_trips,
+                after.net_bytes - before.net_bytes,
                 after.cpu_seconds - before.cpu_seconds, 0.0)
 
 
@@ -87,7 +92,8 @@ def measure(client: redis.Redis, http: httpx.Client, jobs: int) -> tuple[list[Ro
         capacity = 1 / cost.cpu_seconds if cost.cpu_seconds > 0 else float("inf")
         rows.append(Row(
             "5 Redis cost", f"per job, submit → result ({backend})",
-            f"{sum(cost.commands.values()):.0f} commands, {cost.net_bytes / 1024:.1f} KiB "
+            f"{cost.round_trips:.0f} round trips, {sum(cost.commands.values()):.0f} commands, "
+            f"{cost.net_bytes / 1024:.1f} KiB "
             f"on the wire, {cost.memory / 1024:.1f} KiB kept",
             f"{cost.cpu_seconds * 1e6:.0f} µs of Redis CPU", f"≈ {capacity:,.0f} jobs/s",
             "(report)", "info"))
@@ -95,8 +101,10 @@ def measure(client: redis.Redis, http: httpx.Client, jobs: int) -> tuple[list[Ro
         details.append(f"{backend}: {top}")
     note = (f"**5 Redis cost.** {jobs} sequential jobs per backend (Bell, 1024 shots) through "
             "the API and one worker: submit, run, `result?wait`. Per job, from `INFO "
-            "commandstats` deltas with the idle background subtracted; commands inside Lua "
-            "scripts count. The ratio column is what one Redis core carries if Redis CPU is "
-            "the limit (1 / CPU per job); the memory kept is held for the retention period "
-            f"(`GATEWAY_JOB_RETENTION_SECONDS`). Commands per job — {'; '.join(details)}.")
+            "commandstats` and `INFO stats` deltas with the idle background subtracted; "
+            "round trips are Redis's read events (a pipeline is one), and commands inside Lua "
+            "scripts count as commands. The ratio column is what one Redis core carries if "
+            "Redis CPU is the limit (1 / CPU per job); the memory kept is held for the "
+            "retention period (`GATEWAY_JOB_RETENTION_SECONDS`). Commands per job — "
+            f"{'; '.join(details)}.")
     return rows, note
