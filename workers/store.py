@@ -61,6 +61,11 @@ def compress(document: Any) -> bytes:
     return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
 
 
+def properties_ref(blob: bytes) -> str:
+    """The reference of a properties snapshot: derived from its content, so shared."""
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class Transition:
     ok: bool
@@ -150,6 +155,15 @@ class JobStore:
         data = self.raw.get(self.key(job_id, suffix))
         return zlib.decompress(data) if data else None  # type: ignore[arg-type]
 
+    def get_with_inputs(self, job_id: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """The record and its inputs, in one round trip (what a worker reads to run a job)."""
+        pipe = self.raw.pipeline(transaction=False)
+        pipe.hgetall(self.key(job_id))
+        pipe.get(self.key(job_id, ":inputs"))
+        raw, data = pipe.execute()
+        record = _decode({k.decode(): v.decode() for k, v in raw.items()}) if raw else None
+        return record, json.loads(zlib.decompress(data)) if data else {}
+
     def inputs(self, job_id: str) -> dict[str, Any]:
         data = self.blob(job_id, ":inputs")
         return json.loads(data) if data else {}
@@ -162,21 +176,24 @@ class JobStore:
         fields: dict[str, Any] | None = None,
         blobs: dict[str, bytes] | None = None,
         event: tuple[str, Any] | None = None,
+        logs: list[str] | None = None,
     ) -> Transition:
-        """Move `job_id` to `to` if the table allows, with `fields`, `blobs` and an `event`."""
+        """Move `job_id` to `to` if the table allows, with `fields`, `blobs`, log lines and an
+        `event` (logged in that order before the status event), all in one round trip."""
         now = now_iso()
         allowed = "," + ",".join(s.value for s in ALLOWED_FROM[to]) + ","
         blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
         extra = _encode(fields or {})
-        job = self.redis.hget(self.key(job_id), "id") or job_id
+        lines = json.dumps([[line, json.dumps({"line": line})] for line in logs or []],
+                           ensure_ascii=False)
         ok, previous = self._transition(
             keys=[self.key(job_id), self.key(job_id, ":events"), *blob_keys],
             args=[
                 to.value, allowed, now, TIMESTAMP_FIELD.get(to, ""), json.dumps(extra),
                 "1" if to in FINAL_STATES else "0", self.retention, self.prefix,
-                json.dumps({"status": to.value, "at": now}), _tenant_event(job, to.value, now),
+                json.dumps({"status": to.value, "at": now}), _tenant_event(job_id, to.value, now),
                 event[0] if event else "", json.dumps(event[1]) if event else "",
-                *(blobs or {}).values(),
+                lines, *(blobs or {}).values(),
             ],
         )
         return Transition(ok == "ok", previous)
@@ -220,10 +237,11 @@ class JobStore:
         entries = self.redis.xrange(self.key(job_id, ":events"), min=start, count=count)
         return [(eid, e["kind"], json.loads(e["data"])) for eid, e in entries]
 
-    def add_log(self, job_id: str, line: str) -> None:
+    def add_log(self, job_id: str, *lines: str) -> None:
         pipe = self.redis.pipeline(transaction=True)
-        pipe.rpush(self.key(job_id, ":logs"), line)
-        self.append_event(job_id, "log", {"line": line}, pipe)
+        for line in lines:
+            pipe.rpush(self.key(job_id, ":logs"), line)
+            self.append_event(job_id, "log", {"line": line}, pipe)
         pipe.execute()
 
     def logs(self, job_id: str) -> list[str]:
@@ -341,13 +359,6 @@ class JobStore:
         return f"{self.prefix}:t:{tenant}:idem:{hashlib.sha256(key.encode()).hexdigest()}"
 
     # -- worker pace and device snapshots ------------------------------------------------------
-    def record_duration(self, seconds: float) -> None:
-        """Remember how long a job ran; queue estimates use the recent average."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.lpush(f"{self.prefix}:stats:durations", round(seconds, 4))
-        pipe.ltrim(f"{self.prefix}:stats:durations", 0, 49)
-        pipe.execute()
-
     def recent_pace(self, default: float = 1.0) -> float:
         """Average run time of the last 50 jobs, in seconds."""
         recent = [float(x) for x in self.redis.lrange(f"{self.prefix}:stats:durations", 0, -1)]
@@ -359,9 +370,16 @@ class JobStore:
     def save_properties(self, properties: dict[str, Any]) -> str:
         """Store a device-properties snapshot once per content; returns its reference."""
         blob = compress(properties)
-        ref = hashlib.sha256(blob).hexdigest()[:32]
-        self.raw.set(f"{self.prefix}:props:{ref}", blob, ex=2 * self.retention)
+        ref = properties_ref(blob)
+        self.keep_properties(ref, blob)
         return ref
+
+    def keep_properties(self, ref: str, blob: bytes) -> None:
+        """Make sure snapshot `ref` (content `blob`) lives for twice the retention from now: one
+        EXPIRE when it is there already (the common case), rather than sending it again."""
+        name, ttl = f"{self.prefix}:props:{ref}", 2 * self.retention
+        if not self.raw.expire(name, ttl):
+            self.raw.set(name, blob, ex=ttl)
 
     def properties_snapshot(self, ref: str | None) -> dict[str, Any] | None:
         data = self.raw.get(f"{self.prefix}:props:{ref}") if ref else None
@@ -374,10 +392,14 @@ class JobStore:
         pipe.zadd(f"{self.prefix}:running", {job_id: time.time()})
         pipe.execute()
 
-    def release_lease(self, job_id: str) -> None:
+    def release_lease(self, job_id: str, ran_for: float | None = None) -> None:
+        """Let go of a job; with `ran_for`, remember how long it ran (for queue estimates)."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.delete(f"{self.prefix}:lease:{job_id}")
         pipe.zrem(f"{self.prefix}:running", job_id)
+        if ran_for is not None:
+            pipe.lpush(f"{self.prefix}:stats:durations", round(ran_for, 4))
+            pipe.ltrim(f"{self.prefix}:stats:durations", 0, 49)
         pipe.execute()
 
     def claim_orphan(self, job_id: str) -> bool:

@@ -17,7 +17,7 @@ from workers.config import Config
 from workers.executor import Executor, Outcome
 from workers.local import LocalRuntime
 from workers.states import JobStatus
-from workers.store import JobStore, compress
+from workers.store import JobStore, Transition, compress, properties_ref
 
 log = logging.getLogger("gateway.worker")
 LARGE_RESULT_BYTES = 64 * 1024  # larger results are linked from the `result` event, not inlined
@@ -55,7 +55,7 @@ def run_job(job_id: str) -> None:
     """RQ entry point. Never raises: the gateway's record, not RQ's registries, is the truth."""
     ctx = context()
     store, config = ctx.store, ctx.config
-    record = store.get(job_id)
+    record, inputs = store.get_with_inputs(job_id)
     if record is None:
         return  # deleted while queued
     store.hold_lease(job_id, ctx.name, config.WORKER_LEASE_SECONDS)
@@ -63,32 +63,41 @@ def run_job(job_id: str) -> None:
     if not store.transition(job_id, JobStatus.RUNNING, {"attempts": attempt}).ok:
         store.release_lease(job_id)
         return  # cancelled before it started
-    store.add_log(job_id, f"{_stamp()} INFO running on {ctx.name} (attempt {attempt})")
     started = time.monotonic()
     try:
+        ctx.executor.start()
+        store.add_log(job_id, f"{_stamp()} INFO running on {ctx.name} (attempt {attempt})",
+                      f"{_stamp()} INFO simulating in process {ctx.executor.pid}")
         _snapshot_properties(store, job_id, record["backend"])
-        _execute(ctx, job_id, record)
+        _execute(ctx, job_id, record, inputs)
     except Exception as exc:  # a bug here must fail the job, not leave it RUNNING
         log.exception("job %s failed in the worker", job_id)
         _fail(store, job_id, f"internal error in the worker: {type(exc).__name__}: {exc}")
     finally:
-        store.release_lease(job_id)
-        store.record_duration(time.monotonic() - started)
+        store.release_lease(job_id, ran_for=time.monotonic() - started)
 
 
 def _snapshot_properties(store: JobStore, job_id: str, backend: str) -> None:
     """Keep the device properties the job runs against (shared by jobs on the same data)."""
-    properties = _properties_of(backend)
-    if properties is not None:
-        store.set_field(job_id, "properties_ref", store.save_properties(properties))
+    snapshot = _properties_snapshot(backend)
+    if snapshot is not None:
+        ref, blob = snapshot
+        store.keep_properties(ref, blob)
+        store.set_field(job_id, "properties_ref", ref)
 
 
 @functools.cache
-def _properties_of(backend: str) -> dict[str, Any] | None:
-    return catalog.backend_properties(backend)
+def _properties_snapshot(backend: str) -> tuple[str, bytes] | None:
+    """(reference, compressed blob) of the backend's properties: computed once per process."""
+    properties = catalog.backend_properties(backend)
+    if properties is None:
+        return None
+    blob = compress(properties)
+    return properties_ref(blob), blob
 
 
-def _execute(ctx: WorkerContext, job_id: str, record: dict[str, Any]) -> None:
+def _execute(ctx: WorkerContext, job_id: str, record: dict[str, Any],
+             inputs: dict[str, Any]) -> None:
     store = ctx.store
     last_renewal = [time.monotonic()]
 
@@ -108,10 +117,8 @@ def _execute(ctx: WorkerContext, job_id: str, record: dict[str, Any]) -> None:
         elif kind == "error":
             _fail(store, job_id, data["message"])
 
-    ctx.executor.start()
-    store.add_log(job_id, f"{_stamp()} INFO simulating in process {ctx.executor.pid}")
     outcome, reason = ctx.executor.run(
-        record, store.inputs(job_id), on_message, keep_going, ctx.config.JOB_TIME_LIMIT_SECONDS
+        record, inputs, on_message, keep_going, ctx.config.JOB_TIME_LIMIT_SECONDS
     )
     if outcome in (Outcome.TIMED_OUT, Outcome.CRASHED):
         _fail(store, job_id, reason)
@@ -123,18 +130,26 @@ def _finish(store: JobStore, job_id: str, data: dict[str, Any]) -> None:
     result = compress(data["result"])
     event = data["result"] if len(result) <= LARGE_RESULT_BYTES else {
         "href": f"/v1/jobs/{job_id}/result", "bytes": len(result)}
-    store.add_log(job_id, f"{_stamp()} INFO finished in {data['metrics']['usage']['seconds']} s")
-    store.transition(
+    line = f"{_stamp()} INFO finished in {data['metrics']['usage']['seconds']} s"
+    change = store.transition(
         job_id, JobStatus.DONE, fields={"metrics": data["metrics"]},
         blobs={":result": result, ":runtime": zlib.compress(data["runtime"].encode(), 6)},
-        event=("result", event),
+        event=("result", event), logs=[line],
     )
+    _log_anyway(store, job_id, change, line)
 
 
 def _fail(store: JobStore, job_id: str, message: str) -> None:
-    store.add_log(job_id, f"{_stamp()} ERROR {message}")
-    store.transition(job_id, JobStatus.ERROR, fields={"error_message": message},
-                     event=("error", {"message": message}))
+    line = f"{_stamp()} ERROR {message}"
+    change = store.transition(job_id, JobStatus.ERROR, fields={"error_message": message},
+                              event=("error", {"message": message}), logs=[line])
+    _log_anyway(store, job_id, change, line)
+
+
+def _log_anyway(store: JobStore, job_id: str, change: Transition, line: str) -> None:
+    """A line that went with a refused change (the job was made final meanwhile): log it still."""
+    if not change.ok and change.previous:
+        store.add_log(job_id, line)
 
 
 def _stamp() -> str:

@@ -4,7 +4,7 @@
 -- ARGV[5] extra hash fields (JSON object), ARGV[6] final ("1"/"0"), ARGV[7] retention seconds,
 -- ARGV[8] key prefix, ARGV[9] event data (JSON), ARGV[10] tenant event data (JSON),
 -- ARGV[11] kind of an event to log just before the status event ("" for none), ARGV[12] its data,
--- ARGV[13..] blobs
+-- ARGV[13] log lines to append first, as JSON [[line, its event data], ...], ARGV[14..] blobs
 local job, events = KEYS[1], KEYS[2]
 local to, now, prefix = ARGV[1], ARGV[3], ARGV[8]
 local cur = redis.call('HGET', job, 'status')
@@ -15,11 +15,15 @@ local tenant, score, id = unpack(redis.call('HMGET', job, 'tenant', 'score', 'id
 redis.call('HSET', job, 'status', to, 'updated', now)
 if ARGV[4] ~= '' then redis.call('HSET', job, ARGV[4], now) end
 for field, value in pairs(cjson.decode(ARGV[5])) do redis.call('HSET', job, field, value) end
-for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 10]) end
+for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 11]) end
 
 local index = prefix .. ':t:' .. tenant .. ':status:'
 redis.call('ZREM', index .. cur, id)
 redis.call('ZADD', index .. to, score, id)
+for _, line in ipairs(cjson.decode(ARGV[13])) do
+  redis.call('RPUSH', job .. ':logs', line[1])
+  redis.call('XADD', events, '*', 'kind', 'log', 'data', line[2])
+end
 if ARGV[11] ~= '' then redis.call('XADD', events, '*', 'kind', ARGV[11], 'data', ARGV[12]) end
 redis.call('XADD', events, '*', 'kind', 'status', 'data', ARGV[9])
 redis.call('XADD', prefix .. ':t:' .. tenant .. ':events', 'MAXLEN', '~', 10000, '*',
