@@ -6,6 +6,7 @@ and by the workers to build what they run, so both agree on what a valid job is.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ _QASM3_POSITION = re.compile(r"^L?(\d+)[,:]C?(\d+):\s*(.*)", re.S)
 SECONDS_PER_EXECUTION = 250e-6  # repetition delay of IBM devices, for quantum-seconds estimates
 ESTIMATOR_EXECUTIONS = 1024  # shots an estimator PUB is reckoned to cost
 _HEADER = re.compile(r"^\s*(?://[^\n]*\n\s*|/\*.*?\*/\s*)*OPENQASM\s+([0-9.]+)\s*;", re.S)
+PARSED_CACHE_SIZE = 256  # programs remembered per process
+PARSED_CACHE_MAX_CHARS = 64 * 1024  # longer ones are parsed every time: they would fill memory
 
 
 @dataclass(frozen=True)
@@ -36,21 +39,41 @@ class Limits:
 
 
 def parse_circuit(text: str, field: str) -> QuantumCircuit:
-    """Parse OpenQASM 2 or 3 (the header says which); InvalidJobInput with line and column."""
+    """Parse OpenQASM 2 or 3 (the header says which); InvalidJobInput with line and column.
+
+    A program is parsed once per process and copied after: clients send the same text again and
+    again (parameter sweeps, repeated runs), and parsing OpenQASM 3 takes ~2 ms, more than
+    simulating a small circuit. Refused programs are not remembered."""
+    try:
+        if len(text) > PARSED_CACHE_MAX_CHARS:
+            return _parse(text)
+        return _parse_once(text).copy()
+    except _Unparsable as exc:
+        _refuse(field, *exc.args)
+        raise AssertionError("unreachable") from None
+
+
+class _Unparsable(Exception):
+    """(message, line, column) of a program the parsers refuse; the caller names the field."""
+
+
+def _parse(text: str) -> QuantumCircuit:
     header = _HEADER.match(text)
     if header is None:
-        _refuse(field, "not an OpenQASM program: it must start with 'OPENQASM 2.0;' or "
-                       "'OPENQASM 3.0;'")
-    version = header.group(1)  # type: ignore[union-attr]
+        raise _Unparsable("not an OpenQASM program: it must start with 'OPENQASM 2.0;' or "
+                          "'OPENQASM 3.0;'")
+    version = header.group(1)
     try:
         if version.startswith("2"):
             return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
         if version.startswith("3"):
             return qasm3.loads(text)
     except Exception as exc:  # the parsers raise several unrelated types
-        _refuse(field, *_describe_parse_error(exc))
-    _refuse(field, f"unsupported OpenQASM version {version}")
-    raise AssertionError("unreachable")
+        raise _Unparsable(*_describe_parse_error(exc)) from None
+    raise _Unparsable(f"unsupported OpenQASM version {version}")
+
+
+_parse_once = functools.lru_cache(maxsize=PARSED_CACHE_SIZE)(_parse)
 
 
 def _describe_parse_error(exc: Exception) -> tuple[str, int | None, int | None]:
