@@ -29,13 +29,13 @@ class Budget:
     """How long each figure measures; `--quick` is a smoke run, not a result."""
 
     e2e_repeats: int = 15
-    read_rounds: int = 3
-    read_seconds: float = 5.0
+    read_rounds: int = 8
+    read_seconds: float = 2.0
     throughput_window: float = 3.0
     cost_jobs: int = 10
 
 
-QUICK = Budget(e2e_repeats=4, read_rounds=1, read_seconds=2.0, throughput_window=1.0,
+QUICK = Budget(e2e_repeats=4, read_rounds=2, read_seconds=1.0, throughput_window=1.0,
                cost_jobs=3)
 
 

@@ -43,8 +43,9 @@ class Stack:
     def _environment(self) -> dict[str, str]:
         # the bench's own settings only: none of the caller's GATEWAY_* or IBM credentials
         base = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "QISKIT_IBM"))}
+        path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
         return {**base, "REDIS_URL": self.redis_url, "GATEWAY_LOG_LEVEL": "WARNING",
-                "GATEWAY_WEB_PROCESSES": str(self.web_processes), "PYTHONPATH": str(ROOT)}
+                "GATEWAY_WEB_PROCESSES": str(self.web_processes), "PYTHONPATH": path}
 
     def _config(self) -> Config:
         """The settings the stack's processes read (Config reads only the environment)."""
