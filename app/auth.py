@@ -27,7 +27,7 @@ def authenticate() -> str:
     key = bearer_key()
     if key is None:
         raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-    tenant = gateway().keys.tenant_of(key)
+    tenant = gateway().tenants.tenant_of(key)
     if tenant is None:
         raise Unauthorized("The API key is not valid (unknown or revoked).")
     return tenant

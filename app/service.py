@@ -15,6 +15,7 @@ from flask import current_app
 from rq import Queue
 
 from app import ibm
+from app.tenants import TenantCache
 from workers import queueing
 from workers.circuits import Limits, build_pubs, count_shots, estimate_quantum_seconds
 from workers.config import Config
@@ -37,17 +38,20 @@ TIMESTAMPS = ("created", "queued", "running", "finished")
 
 @dataclass
 class Gateway:
-    """The long-lived parts of one API process (no per-process state beyond connections)."""
+    """The long-lived parts of one API process (no per-process state beyond connections and
+    the tenants of recent keys, which revocations clear at once: see `app/tenants.py`)."""
 
     config: Config
     store: JobStore
     keys: KeyStore
+    tenants: TenantCache
     queue: Queue
 
     @classmethod
     def from_config(cls, config: Config) -> Gateway:
         store = JobStore(config.REDIS_URL, config.REDIS_PREFIX, config.JOB_RETENTION_SECONDS)
-        return cls(config, store, KeyStore(store.redis, config.REDIS_PREFIX),
+        keys = KeyStore(store.redis, config.REDIS_PREFIX)
+        return cls(config, store, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
                    queueing.job_queue(store.raw, config.QUEUE_NAME))
 
     @property

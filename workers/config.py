@@ -43,6 +43,7 @@ class Config:
         self.WORKER_PREWARM = _list("GATEWAY_WORKER_PREWARM", "aer_simulator,fake_manila")
         self.QUEUE_NAME = os.environ.get("GATEWAY_QUEUE", "jobs")
         self.CORS_ORIGINS = _list("GATEWAY_CORS_ORIGINS")
+        self.KEY_CACHE_SECONDS = _float("GATEWAY_KEY_CACHE_SECONDS", 5.0)
         self.STREAM_TOKEN_SECONDS = _int("GATEWAY_STREAM_TOKEN_SECONDS", 300)
         self.SSE_HEARTBEAT_SECONDS = _float("GATEWAY_SSE_HEARTBEAT_SECONDS", 15.0)
         self.SECRET_KEY = os.environ.get("GATEWAY_SECRET_KEY", "")

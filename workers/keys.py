@@ -28,6 +28,7 @@ class KeyStore:
         self.redis = client
         self.by_digest = f"{prefix}:keys"
         self.by_id = f"{prefix}:key-ids"
+        self.revocations = f"{prefix}:keys:revoked"  # pub/sub: digests of revoked keys
 
     def create(self, tenant: str, label: str = "", key: str | None = None) -> tuple[str, str]:
         """Register a key (a new random one unless given); returns (key id, key)."""
@@ -63,6 +64,7 @@ class KeyStore:
         pipe = self.redis.pipeline(transaction=True)
         pipe.hdel(self.by_digest, found)  # type: ignore[arg-type]
         pipe.hdel(self.by_id, key_id)
+        pipe.publish(self.revocations, found)  # type: ignore[arg-type]  # to every API process
         pipe.execute()
         return True
 
