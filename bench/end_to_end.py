@@ -45,7 +45,7 @@ def gateway_runner(http: httpx.Client, backend: str, new_text: bool = False) -> 
     return run
 
 
-def library_runner(backend: str) -> Callable[[], float]:
+def library_runner(backend: str, shots: int = SHOTS) -> Callable[[], float]:
     from qiskit import QuantumCircuit
     from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
     from qiskit_aer import AerSimulator
@@ -64,7 +64,7 @@ def library_runner(backend: str) -> Callable[[], float]:
         circuit.h(0)
         circuit.cx(0, 1)
         circuit.measure([0, 1], [0, 1])
-        sampler.run([manager.run(circuit)], shots=SHOTS).result()
+        sampler.run([manager.run(circuit)], shots=shots).result()
         return time.perf_counter() - tic
 
     return run
