@@ -36,20 +36,27 @@ class InlineExecutor:
     def __init__(self, runtime: LocalRuntime) -> None:
         self.runtime = runtime
         self.pid = os.getpid()
+        self.busy = False
+        self._job: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     def start(self) -> None:
         self.pid = os.getpid()
 
     def stop(self) -> None:
-        pass
+        self._job, self.busy = None, False
 
-    def run(self, job: dict[str, Any], inputs: dict[str, Any],
-            on_message: Callable[[str, Any], None], keep_going: Callable[[], bool],
-            time_limit: float) -> tuple[Outcome, str]:
+    def submit(self, job: dict[str, Any], inputs: dict[str, Any], time_limit: float) -> None:
+        self.start()
+        self._job, self.busy = (job, inputs), True
+
+    def follow(self, on_message: Callable[[str, Any], None],
+               keep_going: Callable[[], bool]) -> tuple[Outcome, str]:
+        assert self._job is not None
         try:
-            self.runtime.run(job, inputs, on_message)
+            self.runtime.run(*self._job, on_message)
         except Exception as exc:
             on_message("error", {"message": describe_failure(exc)})
+        self.stop()
         return Outcome.FINISHED, ""
 
 

@@ -37,6 +37,8 @@ class Executor:
         self.poll_seconds = poll_seconds
         self._process: Any = None
         self._conn: Connection | None = None
+        self._deadline: float | None = None  # of the job in the child; None when idle
+        self._time_limit = 0.0
 
     def start(self) -> None:
         if self._process is not None and self._process.is_alive():
@@ -53,30 +55,46 @@ class Executor:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    @property
+    def busy(self) -> bool:
+        return self._deadline is not None
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.kill()
             self._process.join(5)
-        self._process, self._conn = None, None
+        self._process, self._conn, self._deadline = None, None, None
 
-    def run(
-        self,
-        job: dict[str, Any],
-        inputs: dict[str, Any],
-        on_message: Callable[[str, Any], None],
-        keep_going: Callable[[], bool],
-        time_limit: float,
-    ) -> tuple[Outcome, str]:
-        """Run one job; forward each message; stop the child when told to or over time."""
+    def submit(self, job: dict[str, Any], inputs: dict[str, Any], time_limit: float) -> None:
+        """Hand one job to the child, which starts on it at once; `follow` sees it through."""
         self.start()
         assert self._conn is not None
         self._conn.send((job, inputs))
-        deadline = time.monotonic() + time_limit
+        self._deadline, self._time_limit = time.monotonic() + time_limit, time_limit
+
+    def follow(
+        self, on_message: Callable[[str, Any], None], keep_going: Callable[[], bool]
+    ) -> tuple[Outcome, str]:
+        """Forward the submitted job's messages; stop the child when told to or over time.
+
+        Should `on_message` raise, the child is stopped too: the rest of this job's messages
+        must not be read as the next job's."""
+        try:
+            return self._follow(on_message, keep_going)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _follow(
+        self, on_message: Callable[[str, Any], None], keep_going: Callable[[], bool]
+    ) -> tuple[Outcome, str]:
+        assert self._conn is not None and self._deadline is not None
         while True:
             try:
                 if self._conn.poll(self.poll_seconds):
                     kind, data = self._conn.recv()
                     if kind == "end":
+                        self._deadline = None
                         return Outcome.FINISHED, ""
                     on_message(kind, data)
                     continue
@@ -87,9 +105,10 @@ class Executor:
             if not keep_going():
                 self.stop()
                 return Outcome.STOPPED, ""
-            if time.monotonic() > deadline:
+            if time.monotonic() > self._deadline:
                 self.stop()
-                return Outcome.TIMED_OUT, f"the job exceeded its time limit of {time_limit:g} s"
+                return Outcome.TIMED_OUT, (f"the job exceeded its time limit of "
+                                           f"{self._time_limit:g} s")
 
 
 def _serve(conn: Connection, runtime: LocalRuntime) -> None:

@@ -177,9 +177,11 @@ class JobStore:
         blobs: dict[str, bytes] | None = None,
         event: tuple[str, Any] | None = None,
         logs: list[str] | None = None,
+        lease: tuple[str, float] | None = None,
     ) -> Transition:
         """Move `job_id` to `to` if the table allows, with `fields`, `blobs`, log lines and an
-        `event` (logged in that order before the status event), all in one round trip."""
+        `event` (logged in that order before the status event), all in one round trip. With
+        `lease` (worker, seconds), the worker takes the job's lease if the change is made."""
         now = now_iso()
         allowed = "," + ",".join(s.value for s in ALLOWED_FROM[to]) + ","
         blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
@@ -193,7 +195,7 @@ class JobStore:
                 "1" if to in FINAL_STATES else "0", self.retention, self.prefix,
                 json.dumps({"status": to.value, "at": now}), _tenant_event(job_id, to.value, now),
                 event[0] if event else "", json.dumps(event[1]) if event else "",
-                lines, *(blobs or {}).values(),
+                lines, _lease(lease), *(blobs or {}).values(),
             ],
         )
         return Transition(ok == "ok", previous)
@@ -441,6 +443,13 @@ def _smallest_first(client: redis.Redis, keys: list[str]) -> list[str]:
 
 def _plausible_id(job_id: str) -> bool:
     return 0 < len(job_id) <= 64 and all(c.isalnum() or c in "-_" for c in job_id)
+
+
+def _lease(lease: tuple[str, float] | None) -> str:
+    if lease is None:
+        return ""
+    worker, seconds = lease
+    return json.dumps({"worker": worker, "ms": str(int(seconds * 1000)), "at": str(time.time())})
 
 
 def _tenant_event(job_id: str, status: str, at: str) -> str:

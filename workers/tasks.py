@@ -58,20 +58,22 @@ def run_job(job_id: str) -> None:
     record, inputs = store.get_with_inputs(job_id)
     if record is None:
         return  # deleted while queued
-    store.hold_lease(job_id, ctx.name, config.WORKER_LEASE_SECONDS)
     attempt = record["attempts"] + 1
-    if not store.transition(job_id, JobStatus.RUNNING, {"attempts": attempt}).ok:
-        store.release_lease(job_id)
+    lease = (ctx.name, config.WORKER_LEASE_SECONDS)
+    if not store.transition(job_id, JobStatus.RUNNING, {"attempts": attempt}, lease=lease).ok:
         return  # cancelled before it started
     started = time.monotonic()
     try:
-        ctx.executor.start()
+        # the simulation starts now, and runs while the worker logs and snapshots
+        ctx.executor.submit(record, inputs, config.JOB_TIME_LIMIT_SECONDS)
         store.add_log(job_id, f"{_stamp()} INFO running on {ctx.name} (attempt {attempt})",
                       f"{_stamp()} INFO simulating in process {ctx.executor.pid}")
         _snapshot_properties(store, job_id, record["backend"])
-        _execute(ctx, job_id, record, inputs)
+        _execute(ctx, job_id)
     except Exception as exc:  # a bug here must fail the job, not leave it RUNNING
         log.exception("job %s failed in the worker", job_id)
+        if ctx.executor.busy:  # its messages must not be read as the next job's
+            ctx.executor.stop()
         _fail(store, job_id, f"internal error in the worker: {type(exc).__name__}: {exc}")
     finally:
         store.release_lease(job_id, ran_for=time.monotonic() - started)
@@ -96,8 +98,7 @@ def _properties_snapshot(backend: str) -> tuple[str, bytes] | None:
     return properties_ref(blob), blob
 
 
-def _execute(ctx: WorkerContext, job_id: str, record: dict[str, Any],
-             inputs: dict[str, Any]) -> None:
+def _execute(ctx: WorkerContext, job_id: str) -> None:
     store = ctx.store
     last_renewal = [time.monotonic()]
 
@@ -117,9 +118,7 @@ def _execute(ctx: WorkerContext, job_id: str, record: dict[str, Any],
         elif kind == "error":
             _fail(store, job_id, data["message"])
 
-    outcome, reason = ctx.executor.run(
-        record, inputs, on_message, keep_going, ctx.config.JOB_TIME_LIMIT_SECONDS
-    )
+    outcome, reason = ctx.executor.follow(on_message, keep_going)
     if outcome in (Outcome.TIMED_OUT, Outcome.CRASHED):
         _fail(store, job_id, reason)
     elif outcome == Outcome.STOPPED:

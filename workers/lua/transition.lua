@@ -4,7 +4,8 @@
 -- ARGV[5] extra hash fields (JSON object), ARGV[6] final ("1"/"0"), ARGV[7] retention seconds,
 -- ARGV[8] key prefix, ARGV[9] event data (JSON), ARGV[10] tenant event data (JSON),
 -- ARGV[11] kind of an event to log just before the status event ("" for none), ARGV[12] its data,
--- ARGV[13] log lines to append first, as JSON [[line, its event data], ...], ARGV[14..] blobs
+-- ARGV[13] log lines to append first, as JSON [[line, its event data], ...],
+-- ARGV[14] a lease to take, as JSON {"worker", "ms", "at"} ("" for none), ARGV[15..] blobs
 local job, events = KEYS[1], KEYS[2]
 local to, now, prefix = ARGV[1], ARGV[3], ARGV[8]
 local cur = redis.call('HGET', job, 'status')
@@ -15,7 +16,13 @@ local tenant, score, id = unpack(redis.call('HMGET', job, 'tenant', 'score', 'id
 redis.call('HSET', job, 'status', to, 'updated', now)
 if ARGV[4] ~= '' then redis.call('HSET', job, ARGV[4], now) end
 for field, value in pairs(cjson.decode(ARGV[5])) do redis.call('HSET', job, field, value) end
-for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 11]) end
+for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 12]) end
+
+if ARGV[14] ~= '' then  -- before anyone can see the job RUNNING, its worker holds the lease
+  local lease = cjson.decode(ARGV[14])
+  redis.call('SET', prefix .. ':lease:' .. id, lease.worker, 'PX', lease.ms)
+  redis.call('ZADD', prefix .. ':running', lease.at, id)
+end
 
 local index = prefix .. ':t:' .. tenant .. ':status:'
 redis.call('ZREM', index .. cur, id)
