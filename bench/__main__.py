@@ -22,6 +22,7 @@ from bench.report import RESULTS, Report, Row, machine
 from bench.stack import FLOOR_APP, ROOT, Stack
 
 EVENTS = Path(__file__).with_name("events.py")
+ALL_FIGURES = ("1", "2", "3", "4", "5")
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ QUICK = Budget(e2e_repeats=4, read_rounds=2, read_seconds=1.0, throughput_window
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs, to try the bench out")
-    parser.add_argument("--figures", default="1,2,3,4,5", type=lambda text: set(text.split(",")),
+    parser.add_argument("--figures", default=",".join(ALL_FIGURES),
+                        type=lambda text: set(text.split(",")),
                         help="which figures, e.g. 2,3 (default: all)")
     args = parser.parse_args()
     budget = QUICK if args.quick else Budget()
@@ -58,11 +60,13 @@ def main() -> None:
         measure_all(stack, budget, report, args.figures)
     if "4" in args.figures:
         add_events(report)
-    text = report.markdown(machine(redis_version), generator)
-    RESULTS.write_text(text)
     print(report.table())
-    print(f"\n{len(report.rows)} rows in {time.monotonic() - started:.0f} s; "
-          f"written with the machine's description to {RESULTS.relative_to(ROOT)}")
+    took = f"\n{len(report.rows)} rows in {time.monotonic() - started:.0f} s"
+    if args.quick or args.figures != set(ALL_FIGURES):  # a partial run is not a result
+        print(f"{took}; {RESULTS.relative_to(ROOT)} is written by full runs only")
+        return
+    RESULTS.write_text(report.markdown(machine(redis_version), generator))
+    print(f"{took}; written with the machine's description to {RESULTS.relative_to(ROOT)}")
 
 
 def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str]) -> None:

@@ -112,6 +112,8 @@ def measure(http: httpx.Client, repeats: int) -> tuple[list[Row], str]:
             "gateway's default) made once; each run builds the circuit, transpiles and samples. "
             "The gateway remembers the programs it parsed (API and worker); the last row sends "
             "a program text it has never seen, so it parses twice (~2 ms each for OpenQASM 3). "
+            "The library runs with OMP_WAIT_POLICY=PASSIVE like the workers (the bench imports "
+            "`workers`, which sets it): on a shared machine that is its faster setting too. "
             f"The two alternate, {repeats} runs each after {WARM_UP} warm-up runs; "
             f"quartiles (ms): {'; '.join(details)}.")
     return rows, note
