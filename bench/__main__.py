@@ -1,5 +1,5 @@
-"""`python -m bench [--quick]`: figures 1, 2, 3 and 5 of the benchmark (and 4 when
-`bench/events.py` is there), printed as one table and written to `bench/RESULTS.md`.
+"""`python -m bench [--quick] [--figures 1,2,...]` (make bench): the benchmark's figures 1 to 5,
+printed as one table and written to `bench/RESULTS.md` with the machine's description.
 
 Starts its own Redis, API (gunicorn, gevent) and workers on 127.0.0.1 and stops them at the end.
 """
@@ -7,7 +7,6 @@ Starts its own Redis, API (gunicorn, gevent) and workers on 127.0.0.1 and stops 
 from __future__ import annotations
 
 import argparse
-import importlib
 import subprocess
 import sys
 import time
@@ -60,6 +59,8 @@ def main() -> None:
         measure_all(stack, budget, report, args.figures)
     if "4" in args.figures:
         add_events(report)
+    report.rows.sort(key=lambda row: row.figure)  # stable: each figure's rows keep their order
+    report.notes.sort()
     print(report.table())
     took = f"\n{len(report.rows)} rows in {time.monotonic() - started:.0f} s"
     if args.quick or args.figures != set(ALL_FIGURES):  # a partial run is not a result
@@ -92,7 +93,6 @@ def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str])
     if "3" in figures:
         _progress("3 throughput")
         add(report, throughput.measure(stack, budget.throughput_window))
-    report.rows.sort(key=lambda row: row.figure)
 
 
 def add(report: Report, figure: tuple[list[Row], str]) -> None:
@@ -110,26 +110,27 @@ def finished_job(http: httpx.Client) -> str:
 
 
 def add_events(report: Report) -> None:
-    """Figure 4 is the events bench's (`bench/events.py`, with the events feature); include it.
-
-    It may offer `measure() -> (rows, note)`; otherwise what `python -m bench.events` prints is
-    included as it is. A failure there is reported, and does not cost the other figures."""
+    """Figure 4 is `python -m bench.events` (the event streams' own bench, with its own API and
+    Redis): its rows join the table. A failure there does not cost the other figures."""
     if not EVENTS.exists():
-        report.notes.append("**4 events.** Not measured: `bench/events.py` (the events "
-                            "feature's bench) is not in this tree.")
+        report.notes.append("**4 events.** Not measured: `bench/events.py` is not in this tree.")
         return
     _progress("4 events")
     try:
-        module = importlib.import_module("bench.events")
-        if callable(getattr(module, "measure", None)):
-            add(report, module.measure())
-            return
         printed = subprocess.run([sys.executable, "-m", "bench.events"], cwd=ROOT, check=True,
                                  capture_output=True, text=True, timeout=600).stdout
-        report.sections.append(f"## 4 events (from `python -m bench.events`)\n\n{printed}")
-    except Exception as exc:  # one figure failing must not lose the others
-        report.rows.append(Row("4 events", "bench/events.py failed", type(exc).__name__,
-                               "", "", "", "**miss**"))
+    except (subprocess.SubprocessError, OSError) as exc:
+        report.rows.append(Row("4 events", "`python -m bench.events` failed",
+                               type(exc).__name__, "", "", "", "**miss**"))
+        return
+    for line in printed.splitlines():
+        cells = [cell.strip() for cell in line.split(" | ")]
+        if len(cells) == 3 and cells[0] not in ("measure", "---"):
+            report.rows.append(Row("4 events", cells[0], cells[1], "", "", cells[2], "see goal"))
+    setup = next((line.removeprefix("bench.events: ") for line in printed.splitlines()
+                  if line.startswith("bench.events:")), "")
+    report.notes.append(f"**4 events.** From `python -m bench.events` ({setup}); its docstring "
+                        "says what each row measures.")
 
 
 def _progress(figure: str) -> None:

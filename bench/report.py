@@ -31,7 +31,6 @@ class Row:
 class Report:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # one paragraph per figure, under the table
-    sections: list[str] = field(default_factory=list)  # markdown another bench module produced
 
     def table(self) -> str:
         head = ("figure", "measure", "value", "baseline", "ratio", "goal", "result")
@@ -48,8 +47,6 @@ class Report:
                  "## Figures", "", self.table(), ""]
         if self.notes:
             parts += ["## How each figure was measured", "", *_paragraphs(self.notes)]
-        for section in self.sections:
-            parts += [section.rstrip(), ""]
         return "\n".join(parts)
 
 
