@@ -128,10 +128,10 @@ def measure(stack: Stack, window: float) -> tuple[list[Row], str]:
                         f"{s.gateway / s.noop:.2f}", f"≥ {GOAL}",
                         verdict(s.gateway / s.noop >= GOAL)))
     noop = 1 / simple[1].noop
-    rows.append(Row("3 throughput", "best ratio possible with 1 worker: RQ's no-op cycle plus "
-                    "the library's own tiny job", f"{library * 1000:.1f} ms library per job",
-                    f"{noop * 1000:.1f} ms per RQ no-op", f"{noop / (noop + library):.2f}",
-                    "(ceiling)", "info"))
+    rows.append(Row("3 throughput", "for scale, 1 worker: RQ's no-op cycle plus the "
+                    "library's own time for the tiny job", f"{library * 1000:.1f} ms library "
+                    "per job", f"{noop * 1000:.1f} ms per RQ no-op",
+                    f"{noop / (noop + library):.2f}", "(a rough ceiling)", "info"))
     for count in COUNTS:
         f, s = forked[count], simple[count]
         rows.append(Row("3 throughput", f"tiny jobs/s, {count} rq.Worker(s) (fork per job)",
@@ -145,8 +145,10 @@ def measure(stack: Stack, window: float) -> tuple[list[Row], str]:
             "since a fork's cost grows with the parent's memory. With `rq.Worker` the gateway's "
             "task simulates inside the forked horse (no executor process: killing the horse "
             f"would stop it). Each rate is over ~{window:g} s of a full queue; machine: 2 cores "
-            "shared, so 4 workers cannot be faster than 2. The ceiling row: a gateway that added "
-            "nothing to RQ's cycle and to the library's own time for the job (measured in the "
-            "bench process, warm, same circuit and shots, median of "
-            f"{LIBRARY_RUNS}) would reach this ratio with one worker.")
+            "shared, so 4 workers cannot be faster than 2: there the rate is set by the CPU each "
+            "job takes (worker, executor and Redis together), not by latency. The 'for scale' row: "
+            "a gateway that added nothing to RQ's cycle and to the library's own time for the "
+            "job (measured in the bench process, warm, same circuit and shots, median of "
+            f"{LIBRARY_RUNS}, at another moment of the run, so only roughly) would reach about "
+            "this ratio with one worker.")
     return rows, note
