@@ -31,12 +31,13 @@ class Budget:
     e2e_repeats: int = 15
     read_rounds: int = 8
     read_seconds: float = 2.0
-    throughput_window: float = 3.0
+    throughput_window: float = 1.5
+    throughput_rounds: int = 3
     cost_jobs: int = 10
 
 
 QUICK = Budget(e2e_repeats=4, read_rounds=2, read_seconds=1.0, throughput_window=1.0,
-               cost_jobs=3)
+               throughput_rounds=1, cost_jobs=3)
 
 
 def main() -> None:
@@ -92,7 +93,8 @@ def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str])
     stack.stop(worker)
     if "3" in figures:
         _progress("3 throughput")
-        add(report, throughput.measure(stack, budget.throughput_window))
+        add(report, throughput.measure(stack, budget.throughput_window,
+                                       budget.throughput_rounds))
 
 
 def add(report: Report, figure: tuple[list[Row], str]) -> None:
