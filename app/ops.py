@@ -7,11 +7,10 @@ from typing import Any
 from flask import Response, current_app
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from rq import Worker
 
 from app import ibm
 from app.api import GatewayBlueprint
-from app.service import Gateway, gateway
+from app.service import Gateway, gateway, worker_count
 
 ops = GatewayBlueprint("ops", __name__, description="Operations")
 PUBLIC: list[dict[str, list[str]]] = []  # OpenAPI security override: no key needed
@@ -43,7 +42,7 @@ def readiness(gw: Gateway) -> dict[str, Any]:
     checks: dict[str, Any] = {"redis": "ok", "workers": 0}
     try:
         gw.store.redis.ping()
-        checks["workers"] = Worker.count(connection=gw.store.raw, queue=gw.queue)
+        checks["workers"] = worker_count(gw)
     except Exception as exc:  # any Redis failure means not ready
         checks["redis"] = f"error: {type(exc).__name__}"
     status, detail = ibm.readiness(gw)
@@ -80,7 +79,7 @@ class RedisCollector:
         yield GaugeMetricFamily("gateway_jobs_running", "Jobs running now",
                                 value=float(store.redis.zcard(f"{store.prefix}:running")))
         yield GaugeMetricFamily("gateway_workers", "Live RQ workers", value=float(
-            Worker.count(connection=store.raw, queue=self.gw.queue)))
+            worker_count(self.gw)))
 
 
 @ops.get("/openapi.yaml")

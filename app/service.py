@@ -31,7 +31,7 @@ from workers.errors import (
 from workers.ibm.submit import check_uniform
 from workers.keys import KeyStore
 from workers.states import JobStatus
-from workers.store import JobStore, new_job_id
+from workers.store import JobStore, new_job_id, rfc3339
 
 TIMESTAMPS = ("created", "queued", "running", "finished")
 
@@ -249,7 +249,7 @@ def worker_count(gw: Gateway) -> int:
 def _later(moment: str | None, seconds: float) -> str:
     base = datetime.fromisoformat(moment.replace("Z", "+00:00")) if moment else datetime.now(UTC)
     later = base + timedelta(seconds=seconds)
-    return later.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rfc3339(later)
 
 
 def job_properties(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:

@@ -45,7 +45,12 @@ BLOCK_SLICE_SECONDS = 2.0
 
 def now_iso() -> str:
     """RFC 3339 UTC with milliseconds, as every timestamp of the API."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rfc3339(datetime.now(UTC))
+
+
+def rfc3339(moment: datetime) -> str:
+    """A UTC moment as the API writes timestamps: milliseconds and a Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def iso_to_micros(value: str) -> int:
