@@ -19,7 +19,7 @@ from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from workers import queueing
-from workers.executor import Outcome, describe_failure
+from workers.executor import Batch, Outcome, describe_failure
 from workers.local import LocalRuntime
 from workers.tasks import context
 
@@ -49,14 +49,17 @@ class InlineExecutor:
         self.start()
         self._job, self.busy = (job, inputs), True
 
-    def follow(self, on_message: Callable[[str, Any], None],
+    def follow(self, on_messages: Callable[[Batch], None],
                keep_going: Callable[[], bool]) -> tuple[Outcome, str]:
         assert self._job is not None
+        batch: Batch = []
         try:
-            self.runtime.run(*self._job, on_message)
+            self.runtime.run(*self._job, lambda kind, data: batch.append((kind, data)))
         except Exception as exc:
-            on_message("error", {"message": describe_failure(exc)})
+            batch.append(("error", {"message": describe_failure(exc)}))
         self.stop()
+        if batch:
+            on_messages(batch)
         return Outcome.FINISHED, ""
 
 

@@ -22,6 +22,8 @@ from typing import Any
 from workers.local import LocalRuntime
 
 PR_SET_PDEATHSIG = 1
+FINAL_KINDS = ("result", "error")  # the messages that end a job's batch at once
+Batch = list[tuple[str, Any]]  # messages from the child, in order: (kind, data)
 
 
 class Outcome(StrEnum):
@@ -32,9 +34,11 @@ class Outcome(StrEnum):
 
 
 class Executor:
-    def __init__(self, runtime: LocalRuntime, poll_seconds: float = 0.1) -> None:
+    def __init__(self, runtime: LocalRuntime, poll_seconds: float = 0.1,
+                 flush_seconds: float = 0.05) -> None:
         self.runtime = runtime
         self.poll_seconds = poll_seconds
+        self.flush_seconds = flush_seconds
         self._process: Any = None
         self._conn: Connection | None = None
         self._deadline: float | None = None  # of the job in the child; None when idle
@@ -73,35 +77,52 @@ class Executor:
         self._deadline, self._time_limit = time.monotonic() + time_limit, time_limit
 
     def follow(
-        self, on_message: Callable[[str, Any], None], keep_going: Callable[[], bool]
+        self, on_messages: Callable[[Batch], None], keep_going: Callable[[], bool]
     ) -> tuple[Outcome, str]:
         """Forward the submitted job's messages; stop the child when told to or over time.
 
-        Should `on_message` raise, the child is stopped too: the rest of this job's messages
-        must not be read as the next job's."""
+        Messages are handed on in batches, each one Redis write for the worker: a batch goes
+        when it holds the job's `result` or `error`, or `flush_seconds` after its first
+        message. Should `on_messages` raise, the child is stopped too: the rest of this job's
+        messages must not be read as the next job's."""
         try:
-            return self._follow(on_message, keep_going)
+            return self._follow(on_messages, keep_going)
         except BaseException:
             self.stop()
             raise
 
     def _follow(
-        self, on_message: Callable[[str, Any], None], keep_going: Callable[[], bool]
+        self, on_messages: Callable[[Batch], None], keep_going: Callable[[], bool]
     ) -> tuple[Outcome, str]:
         assert self._conn is not None and self._deadline is not None
+        batch: Batch = []
+        flush_at, next_check = 0.0, time.monotonic() + self.poll_seconds
         while True:
+            wake = min(next_check, flush_at) if batch else next_check
             try:
-                if self._conn.poll(self.poll_seconds):
-                    kind, data = self._conn.recv()
-                    if kind == "end":
-                        self._deadline = None
-                        return Outcome.FINISHED, ""
-                    on_message(kind, data)
-                    continue
+                ready = self._conn.poll(max(0.0, wake - time.monotonic()))
+                message = self._conn.recv() if ready else None
             except (EOFError, OSError):
                 code = self._process.exitcode if self._process is not None else None
                 self.stop()
+                if batch:
+                    on_messages(batch)  # what it said before it died
                 return Outcome.CRASHED, f"the simulation process died (exit code {code})"
+            if message is not None:
+                if message[0] == "end":
+                    self._deadline = None
+                    if batch:
+                        on_messages(batch)
+                    return Outcome.FINISHED, ""
+                if not batch:
+                    flush_at = time.monotonic() + self.flush_seconds
+                batch.append(message)
+            if batch and (batch[-1][0] in FINAL_KINDS or time.monotonic() >= flush_at):
+                on_messages(batch)
+                batch = []
+            if time.monotonic() < next_check:
+                continue
+            next_check = time.monotonic() + self.poll_seconds
             if not keep_going():
                 self.stop()
                 return Outcome.STOPPED, ""

@@ -23,7 +23,7 @@ import json
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -41,6 +41,7 @@ JSON_FIELDS = ("tags", "options", "usage_estimation", "metrics", "backend_info")
 INDEXED_FACETS = ("program_id", "backend", "session_id")
 LIST_SCAN_BUDGET = 5000
 BLOCK_SLICE_SECONDS = 2.0
+Appends = Sequence[tuple[str, Any]]  # ("log", line) or ("interim", result), in order
 
 
 def now_iso() -> str:
@@ -181,18 +182,19 @@ class JobStore:
         fields: dict[str, Any] | None = None,
         blobs: dict[str, bytes] | None = None,
         event: tuple[str, Any] | None = None,
-        logs: list[str] | None = None,
+        appends: Appends = (),
         lease: tuple[str, float] | None = None,
+        ran_for: float | None = None,
     ) -> Transition:
-        """Move `job_id` to `to` if the table allows, with `fields`, `blobs`, log lines and an
-        `event` (logged in that order before the status event), all in one round trip. With
-        `lease` (worker, seconds), the worker takes the job's lease if the change is made."""
+        """Move `job_id` to `to` if the table allows, with `fields`, `blobs`, `appends` (log
+        lines and interim results) and an `event`, all in one round trip. A final change logs
+        appends and event before its status event (a client that stops reading at a final status
+        has seen everything), others after it. With `lease` (worker, seconds), the worker takes
+        the job's lease; a final change drops it, remembering `ran_for` (for queue estimates)."""
         now = now_iso()
         allowed = "," + ",".join(s.value for s in ALLOWED_FROM[to]) + ","
         blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
         extra = _encode(fields or {})
-        lines = json.dumps([[line, json.dumps({"line": line})] for line in logs or []],
-                           ensure_ascii=False)
         ok, previous = self._transition(
             keys=[self.key(job_id), self.key(job_id, ":events"), *blob_keys],
             args=[
@@ -200,7 +202,8 @@ class JobStore:
                 "1" if to in FINAL_STATES else "0", self.retention, self.prefix,
                 json.dumps({"status": to.value, "at": now}), _tenant_event(job_id, to.value, now),
                 event[0] if event else "", json.dumps(event[1]) if event else "",
-                lines, _lease(lease), *(blobs or {}).values(),
+                _appends(appends), _lease(lease),
+                "" if ran_for is None else str(round(ran_for, 4)), *(blobs or {}).values(),
             ],
         )
         return Transition(ok == "ok", previous)
@@ -244,21 +247,19 @@ class JobStore:
         entries = self.redis.xrange(self.key(job_id, ":events"), min=start, count=count)
         return [(eid, e["kind"], json.loads(e["data"])) for eid, e in entries]
 
-    def add_log(self, job_id: str, *lines: str) -> None:
+    def append(self, job_id: str, appends: Appends) -> None:
+        """Log lines and interim results, each with its event, in one transaction."""
         pipe = self.redis.pipeline(transaction=True)
-        for line in lines:
-            pipe.rpush(self.key(job_id, ":logs"), line)
-            self.append_event(job_id, "log", {"line": line}, pipe)
+        for suffix, item, kind, data in _append_entries(appends):
+            pipe.rpush(self.key(job_id, suffix), item)
+            pipe.xadd(self.key(job_id, ":events"), {"kind": kind, "data": data})
         pipe.execute()
+
+    def add_log(self, job_id: str, *lines: str) -> None:
+        self.append(job_id, [("log", line) for line in lines])
 
     def logs(self, job_id: str) -> list[str]:
         return self.redis.lrange(self.key(job_id, ":logs"), 0, -1)
-
-    def add_interim(self, job_id: str, data: dict[str, Any]) -> None:
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.rpush(self.key(job_id, ":interim"), json.dumps(data))
-        self.append_event(job_id, "interim", data, pipe)
-        pipe.execute()
 
     def interim(self, job_id: str) -> list[Any]:
         return [json.loads(item) for item in self.redis.lrange(self.key(job_id, ":interim"), 0, -1)]
@@ -448,6 +449,22 @@ def _smallest_first(client: redis.Redis, keys: list[str]) -> list[str]:
 
 def _plausible_id(job_id: str) -> bool:
     return 0 < len(job_id) <= 64 and all(c.isalnum() or c in "-_" for c in job_id)
+
+
+def _append_entries(appends: Appends) -> list[tuple[str, str, str, str]]:
+    """(list suffix, item, event kind, event data) of each log line or interim result."""
+    entries = []
+    for kind, value in appends:
+        if kind == "log":
+            entries.append((":logs", value, "log", json.dumps({"line": value})))
+        else:
+            data = json.dumps(value)
+            entries.append((":interim", data, "interim", data))
+    return entries
+
+
+def _appends(appends: Appends) -> str:
+    return json.dumps(_append_entries(appends), ensure_ascii=False)
 
 
 def _lease(lease: tuple[str, float] | None) -> str:

@@ -14,10 +14,10 @@ from rq import Queue
 
 from workers import catalog, queueing
 from workers.config import Config
-from workers.executor import Executor, Outcome
+from workers.executor import Batch, Executor, Outcome
 from workers.local import LocalRuntime
 from workers.states import JobStatus
-from workers.store import JobStore, Transition, compress, properties_ref
+from workers.store import Appends, JobStore, Transition, compress, properties_ref
 
 log = logging.getLogger("gateway.worker")
 LARGE_RESULT_BYTES = 64 * 1024  # larger results are linked from the `result` event, not inlined
@@ -59,33 +59,40 @@ def run_job(job_id: str) -> None:
     if record is None:
         return  # deleted while queued
     attempt = record["attempts"] + 1
-    lease = (ctx.name, config.WORKER_LEASE_SECONDS)
-    if not store.transition(job_id, JobStatus.RUNNING, {"attempts": attempt}, lease=lease).ok:
+    ctx.executor.start()
+    fields: dict[str, Any] = {"attempts": attempt}
+    ref = _keep_properties(store, record["backend"])
+    if ref is not None:
+        fields["properties_ref"] = ref
+    logs = [("log", f"{_stamp()} INFO running on {ctx.name} (attempt {attempt})"),
+            ("log", f"{_stamp()} INFO simulating in process {ctx.executor.pid}")]
+    if not store.transition(job_id, JobStatus.RUNNING, fields, appends=logs,
+                            lease=(ctx.name, config.WORKER_LEASE_SECONDS)).ok:
         return  # cancelled before it started
     started = time.monotonic()
+    made_final = False  # by this worker: the final change let go of the lease too
     try:
-        # the simulation starts now, and runs while the worker logs and snapshots
         ctx.executor.submit(record, inputs, config.JOB_TIME_LIMIT_SECONDS)
-        store.add_log(job_id, f"{_stamp()} INFO running on {ctx.name} (attempt {attempt})",
-                      f"{_stamp()} INFO simulating in process {ctx.executor.pid}")
-        _snapshot_properties(store, job_id, record["backend"])
-        _execute(ctx, job_id)
+        made_final = _execute(ctx, job_id, started)
     except Exception as exc:  # a bug here must fail the job, not leave it RUNNING
         log.exception("job %s failed in the worker", job_id)
         if ctx.executor.busy:  # its messages must not be read as the next job's
             ctx.executor.stop()
-        _fail(store, job_id, f"internal error in the worker: {type(exc).__name__}: {exc}")
+        made_final = _fail(store, job_id, f"internal error in the worker: "
+                                          f"{type(exc).__name__}: {exc}").ok
     finally:
-        store.release_lease(job_id, ran_for=time.monotonic() - started)
+        if not made_final:
+            store.release_lease(job_id, ran_for=time.monotonic() - started)
 
 
-def _snapshot_properties(store: JobStore, job_id: str, backend: str) -> None:
+def _keep_properties(store: JobStore, backend: str) -> str | None:
     """Keep the device properties the job runs against (shared by jobs on the same data)."""
     snapshot = _properties_snapshot(backend)
-    if snapshot is not None:
-        ref, blob = snapshot
-        store.keep_properties(ref, blob)
-        store.set_field(job_id, "properties_ref", ref)
+    if snapshot is None:
+        return None
+    ref, blob = snapshot
+    store.keep_properties(ref, blob)
+    return ref
 
 
 @functools.cache
@@ -98,9 +105,11 @@ def _properties_snapshot(backend: str) -> tuple[str, bytes] | None:
     return properties_ref(blob), blob
 
 
-def _execute(ctx: WorkerContext, job_id: str) -> None:
+def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
+    """Follow the job in the executor to its end; True when this worker made it final."""
     store = ctx.store
     last_renewal = [time.monotonic()]
+    made_final = [False]
 
     def keep_going() -> bool:
         if time.monotonic() - last_renewal[0] > ctx.config.WORKER_LEASE_SECONDS / 4:
@@ -108,47 +117,58 @@ def _execute(ctx: WorkerContext, job_id: str) -> None:
             last_renewal[0] = time.monotonic()
         return store.status(job_id) == JobStatus.RUNNING
 
-    def on_message(kind: str, data: Any) -> None:
-        if kind == "log":
-            store.add_log(job_id, f"{_stamp()} INFO {data}")
-        elif kind == "interim":
-            store.add_interim(job_id, data)
-        elif kind == "result":
-            _finish(store, job_id, data)
+    def on_messages(batch: Batch) -> None:
+        """Log lines and interim results, with the result or error when the batch ends the job:
+        one Redis write per batch."""
+        appends = [("log", f"{_stamp()} INFO {data}") if kind == "log" else (kind, data)
+                   for kind, data in batch if kind in ("log", "interim")]
+        kind, data = batch[-1]
+        ran_for = time.monotonic() - started
+        if kind == "result":
+            made_final[0] = _finish(store, job_id, data, appends, ran_for).ok
         elif kind == "error":
-            _fail(store, job_id, data["message"])
+            made_final[0] = _fail(store, job_id, data["message"], appends, ran_for).ok
+        else:
+            store.append(job_id, appends)
 
-    outcome, reason = ctx.executor.follow(on_message, keep_going)
+    outcome, reason = ctx.executor.follow(on_messages, keep_going)
     if outcome in (Outcome.TIMED_OUT, Outcome.CRASHED):
-        _fail(store, job_id, reason)
-    elif outcome == Outcome.STOPPED:
+        return _fail(store, job_id, reason, ran_for=time.monotonic() - started).ok
+    if outcome == Outcome.STOPPED:
         log.info("job %s stopped: %s", job_id, store.status(job_id) or "deleted")
+    return made_final[0]
 
 
-def _finish(store: JobStore, job_id: str, data: dict[str, Any]) -> None:
+def _finish(store: JobStore, job_id: str, data: dict[str, Any], appends: Appends = (),
+            ran_for: float | None = None) -> Transition:
     result = compress(data["result"])
     event = data["result"] if len(result) <= LARGE_RESULT_BYTES else {
         "href": f"/v1/jobs/{job_id}/result", "bytes": len(result)}
-    line = f"{_stamp()} INFO finished in {data['metrics']['usage']['seconds']} s"
+    appends = [*appends, ("log", f"{_stamp()} INFO finished in "
+                                 f"{data['metrics']['usage']['seconds']} s")]
     change = store.transition(
         job_id, JobStatus.DONE, fields={"metrics": data["metrics"]},
         blobs={":result": result, ":runtime": zlib.compress(data["runtime"].encode(), 6)},
-        event=("result", event), logs=[line],
+        event=("result", event), appends=appends, ran_for=ran_for,
     )
-    _log_anyway(store, job_id, change, line)
+    _append_anyway(store, job_id, change, appends)
+    return change
 
 
-def _fail(store: JobStore, job_id: str, message: str) -> None:
-    line = f"{_stamp()} ERROR {message}"
+def _fail(store: JobStore, job_id: str, message: str, appends: Appends = (),
+          ran_for: float | None = None) -> Transition:
+    appends = [*appends, ("log", f"{_stamp()} ERROR {message}")]
     change = store.transition(job_id, JobStatus.ERROR, fields={"error_message": message},
-                              event=("error", {"message": message}), logs=[line])
-    _log_anyway(store, job_id, change, line)
+                              event=("error", {"message": message}), appends=appends,
+                              ran_for=ran_for)
+    _append_anyway(store, job_id, change, appends)
+    return change
 
 
-def _log_anyway(store: JobStore, job_id: str, change: Transition, line: str) -> None:
-    """A line that went with a refused change (the job was made final meanwhile): log it still."""
+def _append_anyway(store: JobStore, job_id: str, change: Transition, appends: Appends) -> None:
+    """What went with a refused change (the job was made final meanwhile): keep it still."""
     if not change.ok and change.previous:
-        store.add_log(job_id, line)
+        store.append(job_id, appends)
 
 
 def _stamp() -> str:

@@ -3,11 +3,12 @@
 -- ARGV[1] to, ARGV[2] allowed-from (",A,B,"), ARGV[3] now (RFC 3339), ARGV[4] timestamp field or "",
 -- ARGV[5] extra hash fields (JSON object), ARGV[6] final ("1"/"0"), ARGV[7] retention seconds,
 -- ARGV[8] key prefix, ARGV[9] event data (JSON), ARGV[10] tenant event data (JSON),
--- ARGV[11] kind of an event to log just before the status event ("" for none), ARGV[12] its data,
--- ARGV[13] log lines to append first, as JSON [[line, its event data], ...],
--- ARGV[14] a lease to take, as JSON {"worker", "ms", "at"} ("" for none), ARGV[15..] blobs
+-- ARGV[11] kind of an event to log with the change ("" for none), ARGV[12] its data,
+-- ARGV[13] entries to append, as JSON [[list suffix, item, event kind, event data], ...],
+-- ARGV[14] a lease to take, as JSON {"worker", "ms", "at"} ("" for none),
+-- ARGV[15] seconds the job ran, to remember when it is final ("" for none), ARGV[16..] blobs
 local job, events = KEYS[1], KEYS[2]
-local to, now, prefix = ARGV[1], ARGV[3], ARGV[8]
+local to, now, prefix, final = ARGV[1], ARGV[3], ARGV[8], ARGV[6] == '1'
 local cur = redis.call('HGET', job, 'status')
 if not cur then return {'missing', ''} end
 if not string.find(ARGV[2], ',' .. cur .. ',', 1, true) then return {'refused', cur} end
@@ -16,7 +17,7 @@ local tenant, score, id = unpack(redis.call('HMGET', job, 'tenant', 'score', 'id
 redis.call('HSET', job, 'status', to, 'updated', now)
 if ARGV[4] ~= '' then redis.call('HSET', job, ARGV[4], now) end
 for field, value in pairs(cjson.decode(ARGV[5])) do redis.call('HSET', job, field, value) end
-for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 12]) end
+for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 13]) end
 
 if ARGV[14] ~= '' then  -- before anyone can see the job RUNNING, its worker holds the lease
   local lease = cjson.decode(ARGV[14])
@@ -27,21 +28,33 @@ end
 local index = prefix .. ':t:' .. tenant .. ':status:'
 redis.call('ZREM', index .. cur, id)
 redis.call('ZADD', index .. to, score, id)
-for _, line in ipairs(cjson.decode(ARGV[13])) do
-  redis.call('RPUSH', job .. ':logs', line[1])
-  redis.call('XADD', events, '*', 'kind', 'log', 'data', line[2])
+
+-- a final change: what led to it first, then the status; otherwise the status first
+local function log_appends()
+  for _, entry in ipairs(cjson.decode(ARGV[13])) do
+    redis.call('RPUSH', job .. entry[1], entry[2])
+    redis.call('XADD', events, '*', 'kind', entry[3], 'data', entry[4])
+  end
+  if ARGV[11] ~= '' then redis.call('XADD', events, '*', 'kind', ARGV[11], 'data', ARGV[12]) end
 end
-if ARGV[11] ~= '' then redis.call('XADD', events, '*', 'kind', ARGV[11], 'data', ARGV[12]) end
+if final then log_appends() end
 redis.call('XADD', events, '*', 'kind', 'status', 'data', ARGV[9])
+if not final then log_appends() end
 redis.call('XADD', prefix .. ':t:' .. tenant .. ':events', 'MAXLEN', '~', 10000, '*',
   'kind', 'status', 'data', ARGV[10])
 redis.call('HINCRBY', prefix .. ':stats:transitions', to, 1)
-if ARGV[6] == '1' then
+
+if final then
   local ttl = tonumber(ARGV[7])
   local base = prefix .. ':job:' .. id
   for _, suffix in ipairs({'', ':inputs', ':result', ':runtime', ':events', ':logs', ':interim'}) do
     redis.call('EXPIRE', base .. suffix, ttl)
   end
   redis.call('ZREM', prefix .. ':running', id)
+  redis.call('DEL', prefix .. ':lease:' .. id)
+  if ARGV[15] ~= '' then
+    redis.call('LPUSH', prefix .. ':stats:durations', ARGV[15])
+    redis.call('LTRIM', prefix .. ':stats:durations', 0, 49)
+  end
 end
 return {'ok', cur}
