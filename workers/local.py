@@ -3,6 +3,8 @@
 `LocalRuntime.run` is called inside the executor process (see `executor.py`); it reports through
 `emit(kind, data)`: `log` lines, one `interim` per finished PUB, then one `result`.
 Simulators are built once per backend and kept: building a noisy one costs ~0.2 s, a run ~0.05 s.
+So are transpiled programs, per backend and options: a client that sends the same program again
+(new parameter values, more shots, another run) gets the same layout, without transpiling again.
 """
 
 from __future__ import annotations
@@ -11,17 +13,20 @@ import functools
 import json
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from qiskit.primitives import PrimitiveResult
+from qiskit import QuantumCircuit
+from qiskit.primitives import BitArray, PrimitiveResult
 from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
 from qiskit_aer import AerSimulator
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
 from workers import catalog
-from workers.circuits import Limits, build_pubs, estimate_quantum_seconds
+from workers.circuits import PARSED_CACHE_MAX_CHARS, Limits, build_pubs, estimate_quantum_seconds
 
 Emit = Callable[[str, Any], None]
 # submissions were validated against the configured limits already; the worker re-parses freely
@@ -29,11 +34,13 @@ UNLIMITED = Limits(10**9, 10**12, 10**6, 10**12, 1024)
 SECONDS_PER_SHOT = 250e-6
 DEFAULT_SHOTS = 1024  # repetition delay of IBM devices, for the quantum-seconds estimate
 DEFAULT_OPTIMIZATION_LEVEL = 1
+COMPILED_CACHE_SIZE = 256  # transpiled programs remembered per executor process
 
 
 class LocalRuntime:
     def __init__(self) -> None:
         self._simulators: dict[str, AerSimulator] = {}
+        self._compiled: OrderedDict[tuple[str, str, int, int | None], Compiled] = OrderedDict()
 
     def simulator(self, backend: str) -> AerSimulator:
         if backend not in self._simulators:
@@ -59,26 +66,44 @@ class LocalRuntime:
         return generate_preset_pass_manager(optimization_level=level, target=target,
                                             seed_transpiler=seed)
 
+    def compiled(self, text: str, circuit: QuantumCircuit, backend: str, level: int,
+                 seed: int | None) -> Compiled:
+        """`circuit` (the parsed `text`) transpiled for `backend`, once per program and options:
+        clients send the same program again and again, with new parameter values or not."""
+        key = (text, backend, level, seed)
+        found = self._compiled.get(key)
+        if found is not None:
+            self._compiled.move_to_end(key)
+            return found
+        transpiled = self.pass_manager(backend, level, seed).run(circuit)
+        found = Compiled(transpiled, {"width": circuit.num_qubits, "depth": circuit.depth(),
+                                      "transpiled_depth": transpiled.depth(),
+                                      "size": transpiled.size()})
+        if len(text) <= PARSED_CACHE_MAX_CHARS:
+            self._compiled[key] = found
+            if len(self._compiled) > COMPILED_CACHE_SIZE:
+                self._compiled.popitem(last=False)
+        return found
+
     def run(self, job: dict[str, Any], inputs: dict[str, Any], emit: Emit) -> None:
         program, backend = job["program_id"], job["backend"]
         options = inputs.get("options") or {}
+        level = options.get("optimization_level", DEFAULT_OPTIMIZATION_LEVEL)
         started = time.monotonic()
         simulator = self.simulator(backend)
         pubs = build_pubs(program, inputs["pubs"], UNLIMITED.max_qubits, UNLIMITED)
         emit("log", f"parsed {len(pubs)} PUB(s) for the {program} on {backend}")
-        manager = self.pass_manager(
-            backend, options.get("optimization_level", DEFAULT_OPTIMIZATION_LEVEL),
-            options.get("seed"))
         primitive = _primitive(program, simulator, options.get("seed"))
         pub_results, normalised, circuits = [], [], []
         for index, pub in enumerate(pubs):
-            transpiled = manager.run(pub.circuit)
-            circuits.append({"width": pub.circuit.num_qubits, "depth": pub.circuit.depth(),
-                             "transpiled_depth": transpiled.depth(), "size": transpiled.size()})
-            emit("log", f"PUB {index}: transpiled to depth {transpiled.depth()}, "
-                        f"{transpiled.size()} operations")
+            compiled = self.compiled(inputs["pubs"][index]["circuit"], pub.circuit, backend,
+                                     level, options.get("seed"))
+            circuits.append(compiled.metrics)
+            emit("log", f"PUB {index}: transpiled to depth {compiled.metrics['transpiled_depth']}"
+                        f", {compiled.metrics['size']} operations")
             tic = time.monotonic()
-            pub_result = primitive.run([_retarget(program, pub, transpiled)]).result()[0]
+            retargeted = _retarget(program, pub, compiled.circuit.copy())
+            pub_result = primitive.run([retargeted]).result()[0]
             emit("log", f"PUB {index}: ran in {time.monotonic() - tic:.3f} s")
             pub_results.append(pub_result)
             normalised.append(normalise_pub(pub_result))
@@ -91,6 +116,12 @@ class LocalRuntime:
             "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),
                         "quantum_seconds": estimate_quantum_seconds(pubs)}},
         })
+
+
+@dataclass(frozen=True)
+class Compiled:
+    circuit: QuantumCircuit  # transpiled: never run it as it is, copy it
+    metrics: dict[str, int]  # width and depth before, depth and size after
 
 
 def _primitive(program: str, simulator: AerSimulator, seed: int | None) -> Any:
@@ -117,9 +148,9 @@ def normalise(result: PrimitiveResult) -> dict[str, Any]:
 def normalise_pub(pub_result: Any) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name, value in pub_result.data.items():
-        if hasattr(value, "get_counts"):  # BitArray: counts per parameter set
+        if isinstance(value, BitArray):  # counts per parameter set
             shape = list(value.shape)
-            counts = value.get_counts() if not shape else _counts_array(value, shape)
+            counts = counts_of(value) if not shape else _counts_array(value, shape)
             data[name] = {"counts": counts, "num_shots": value.num_shots,
                           "num_bits": value.num_bits}
             if shape:
@@ -130,9 +161,19 @@ def normalise_pub(pub_result: Any) -> dict[str, Any]:
     return {"data": data, "metadata": jsonable(metadata)}
 
 
-def _counts_array(bits: Any, shape: list[int]) -> Any:
-    flat = [bits.get_counts(loc=index) for index in np.ndindex(*shape)]
+def _counts_array(bits: BitArray, shape: list[int]) -> Any:
+    flat = [counts_of(bits, index) for index in np.ndindex(*shape)]
     return np.array(flat, dtype=object).reshape(shape).tolist()
+
+
+def counts_of(bits: BitArray, loc: tuple[int, ...] = ()) -> dict[str, int]:
+    """`bits.get_counts(loc)`, by counting distinct shots first: BitArray formats every shot,
+    which costs more than simulating a small circuit."""
+    shots = bits.array[loc].reshape(-1, bits.array.shape[-1])
+    rows, times = np.unique(shots, axis=0, return_counts=True)
+    width = bits.num_bits
+    return {format(int.from_bytes(row.tobytes(), "big"), f"0{width}b"): int(n)
+            for row, n in zip(rows, times, strict=True)}
 
 
 def jsonable(value: Any) -> Any:

@@ -1,0 +1,31 @@
+"""The local runtime's own shortcuts, against what the library does without them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit.primitives import BitArray
+
+from tests.conftest import BELL_QASM3
+from workers.circuits import parse_circuit
+from workers.local import LocalRuntime, counts_of
+
+
+@pytest.mark.parametrize(("num_bits", "shape"), [(1, ()), (2, ()), (11, ()), (17, (2, 3))])
+def test_counts_agree_with_the_library(num_bits: int, shape: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(num_bits)
+    bits = BitArray.from_samples(
+        rng.integers(0, 2**num_bits, size=int(np.prod(shape)) * 300).tolist(), num_bits)
+    bits = bits.reshape(*shape, 300)
+    for loc in np.ndindex(*shape):
+        assert counts_of(bits, loc) == bits.get_counts(loc=loc or None)
+
+
+def test_a_program_is_transpiled_once_per_backend_and_options() -> None:
+    runtime = LocalRuntime()
+    circuit = parse_circuit(BELL_QASM3, "circuit")
+    first = runtime.compiled(BELL_QASM3, circuit, "aer_simulator", 1, None)
+    assert runtime.compiled(BELL_QASM3, circuit, "aer_simulator", 1, None) is first
+    assert runtime.compiled(BELL_QASM3, circuit, "aer_simulator", 2, None) is not first
+    assert runtime.compiled(BELL_QASM3, circuit, "aer_simulator", 1, 7) is not first
+    assert first.metrics["width"] == 2 and first.metrics["transpiled_depth"] >= 2
