@@ -52,15 +52,28 @@ class InlineExecutor:
     def follow(self, on_messages: Callable[[Batch], None],
                keep_going: Callable[[], bool]) -> tuple[Outcome, str]:
         assert self._job is not None
-        batch: Batch = []
+        collected = Collected()
         try:
-            self.runtime.run(*self._job, lambda kind, data: batch.append((kind, data)))
+            self.runtime.run(*self._job, collected)
         except Exception as exc:
-            batch.append(("error", {"message": describe_failure(exc)}))
+            collected("error", {"message": describe_failure(exc)})
         self.stop()
-        if batch:
-            on_messages(batch)
+        if collected.batch:
+            on_messages(collected.batch)
         return Outcome.FINISHED, ""
+
+
+class Collected:
+    """A job's messages, all handed on at its end (the horse has nothing else to do)."""
+
+    def __init__(self) -> None:
+        self.batch: Batch = []
+
+    def __call__(self, kind: str, data: Any) -> None:
+        self.batch.append((kind, data))
+
+    def flush(self) -> None:
+        pass
 
 
 def main(kind: str, queue_names: list[str]) -> None:

@@ -108,15 +108,16 @@ class Executor:
                 if batch:
                     on_messages(batch)  # what it said before it died
                 return Outcome.CRASHED, f"the simulation process died (exit code {code})"
-            if message is not None:
-                if message[0] == "end":
+            if message is not None:  # a list of messages; the job's last ends with "end"
+                ended = message[-1][0] == "end"
+                if not batch:
+                    flush_at = time.monotonic() + self.flush_seconds
+                batch += message[:-1] if ended else message
+                if ended:
                     self._deadline = None
                     if batch:
                         on_messages(batch)
                     return Outcome.FINISHED, ""
-                if not batch:
-                    flush_at = time.monotonic() + self.flush_seconds
-                batch.append(message)
             if batch and (batch[-1][0] in FINAL_KINDS or time.monotonic() >= flush_at):
                 on_messages(batch)
                 batch = []
@@ -142,11 +143,30 @@ def _serve(conn: Connection, runtime: LocalRuntime) -> None:
             job, inputs = conn.recv()
         except EOFError:
             return
+        outbox = Outbox(conn)
         try:
-            runtime.run(job, inputs, lambda kind, data: conn.send((kind, data)))
+            runtime.run(job, inputs, outbox)
         except Exception as exc:  # any failure of a job is reported, never kills the child
-            conn.send(("error", {"message": describe_failure(exc)}))
-        conn.send(("end", None))
+            outbox("error", {"message": describe_failure(exc)})
+        outbox("end", None)
+        outbox.flush()
+
+
+class Outbox:
+    """The child's messages to the worker, sent together when the runtime starts work that may
+    take a while, and at the end: a tiny job costs two sends, not one per message."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.pending: Batch = []
+
+    def __call__(self, kind: str, data: Any) -> None:
+        self.pending.append((kind, data))
+
+    def flush(self) -> None:
+        if self.pending:
+            self.conn.send(self.pending)
+            self.pending = []
 
 
 def describe_failure(exc: BaseException) -> str:

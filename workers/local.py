@@ -1,7 +1,8 @@
 """The local runtime: runs sampler and estimator jobs on Aer, PUB by PUB.
 
 `LocalRuntime.run` is called inside the executor process (see `executor.py`); it reports through
-`emit(kind, data)`: `log` lines, one `interim` per finished PUB, then one `result`.
+`report(kind, data)`: `log` lines, one `interim` per finished PUB, then one `result`, and calls
+`report.flush()` before work that may take long, so that what it said so far is seen meanwhile.
 Simulators are built once per backend and kept: building a noisy one costs ~0.2 s, a run ~0.05 s.
 So are transpiled programs, per backend and options: a client that sends the same program again
 (new parameter values, more shots, another run) gets the same layout, without transpiling again.
@@ -16,7 +17,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from qiskit import QuantumCircuit
@@ -28,7 +29,13 @@ from qiskit_aer.primitives import EstimatorV2, SamplerV2
 from workers import catalog
 from workers.circuits import PARSED_CACHE_MAX_CHARS, Limits, build_pubs, estimate_quantum_seconds
 
-Emit = Callable[[str, Any], None]
+
+class Reporter(Protocol):
+    def __call__(self, kind: str, data: Any) -> None: ...
+
+    def flush(self) -> None: ...
+
+
 # submissions were validated against the configured limits already; the worker re-parses freely
 UNLIMITED = Limits(10**9, 10**12, 10**6, 10**12, 1024)
 SECONDS_PER_SHOT = 250e-6
@@ -67,14 +74,16 @@ class LocalRuntime:
                                             seed_transpiler=seed)
 
     def compiled(self, text: str, circuit: QuantumCircuit, backend: str, level: int,
-                 seed: int | None) -> Compiled:
+                 seed: int | None, before_work: Callable[[], None] = lambda: None) -> Compiled:
         """`circuit` (the parsed `text`) transpiled for `backend`, once per program and options:
-        clients send the same program again and again, with new parameter values or not."""
+        clients send the same program again and again, with new parameter values or not.
+        `before_work` is called when it has to transpile."""
         key = (text, backend, level, seed)
         found = self._compiled.get(key)
         if found is not None:
             self._compiled.move_to_end(key)
             return found
+        before_work()
         transpiled = self.pass_manager(backend, level, seed).run(circuit)
         found = Compiled(transpiled, {"width": circuit.num_qubits, "depth": circuit.depth(),
                                       "transpiled_depth": transpiled.depth(),
@@ -85,32 +94,33 @@ class LocalRuntime:
                 self._compiled.popitem(last=False)
         return found
 
-    def run(self, job: dict[str, Any], inputs: dict[str, Any], emit: Emit) -> None:
+    def run(self, job: dict[str, Any], inputs: dict[str, Any], report: Reporter) -> None:
         program, backend = job["program_id"], job["backend"]
         options = inputs.get("options") or {}
         level = options.get("optimization_level", DEFAULT_OPTIMIZATION_LEVEL)
         started = time.monotonic()
         simulator = self.simulator(backend)
         pubs = build_pubs(program, inputs["pubs"], UNLIMITED.max_qubits, UNLIMITED)
-        emit("log", f"parsed {len(pubs)} PUB(s) for the {program} on {backend}")
+        report("log", f"parsed {len(pubs)} PUB(s) for the {program} on {backend}")
         primitive = _primitive(program, simulator, options.get("seed"))
         pub_results, normalised, circuits = [], [], []
         for index, pub in enumerate(pubs):
             compiled = self.compiled(inputs["pubs"][index]["circuit"], pub.circuit, backend,
-                                     level, options.get("seed"))
+                                     level, options.get("seed"), report.flush)
             circuits.append(compiled.metrics)
-            emit("log", f"PUB {index}: transpiled to depth {compiled.metrics['transpiled_depth']}"
+            report("log", f"PUB {index}: transpiled to depth {compiled.metrics['transpiled_depth']}"
                         f", {compiled.metrics['size']} operations")
+            report.flush()
             tic = time.monotonic()
             retargeted = _retarget(program, pub, compiled.circuit.copy())
             pub_result = primitive.run([retargeted]).result()[0]
-            emit("log", f"PUB {index}: ran in {time.monotonic() - tic:.3f} s")
+            report("log", f"PUB {index}: ran in {time.monotonic() - tic:.3f} s")
             pub_results.append(pub_result)
             normalised.append(normalise_pub(pub_result))
-            emit("interim", {"pub_index": index, "result": normalised[-1]})
+            report("interim", {"pub_index": index, "result": normalised[-1]})
         result = PrimitiveResult(pub_results, metadata={"version": 2})
         seconds = time.monotonic() - started
-        emit("result", {
+        report("result", {
             "result": {"pub_results": normalised, "metadata": jsonable(result.metadata)},
             "runtime": _runtime_json(result),
             "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),
