@@ -158,3 +158,21 @@ def test_a_job_over_its_time_limit_ends_in_error_and_frees_the_worker(stack: dic
     assert final["status"] == "ERROR"
     assert "exceeded its time limit of 3 s" in final["error_message"]
     assert result_of(http, submit(http, sampler_job())["id"])
+
+
+def test_a_job_cancelled_while_rq_still_holds_it_never_runs(stack: dict) -> None:
+    """The worker starts the simulation while it marks the job RUNNING; if the job was cancelled
+    meanwhile (here: before the worker took it from RQ), the simulation is stopped at once, and
+    the next job's answers are its own."""
+    http: httpx.Client = stack["http"]
+    stop(stack["workers"].pop())
+    job = submit(http, sampler_job(slow_circuit(22, 50), shots=10))
+    store = JobStore(stack["env"]["REDIS_URL"])
+    assert store.transition(job["id"], JobStatus.CANCELLED).ok  # RQ's job stays queued
+    stack["workers"].append(start_worker(stack["env"]))
+    bell = result_of(http, submit(http, sampler_job())["id"])  # queued behind the cancelled one
+    assert set(bell["pub_results"][0]["data"]["c"]["counts"]) <= {"00", "11"}
+    assert http.get(f"/v1/jobs/{job['id']}/status").json()["status"] == "CANCELLED"
+    assert final_status_events(stack["env"]["REDIS_URL"], job["id"]) == ["CANCELLED"]
+    assert store.blob(job["id"], ":result") is None and "RUNNING" not in str(
+        store.events(job["id"]))

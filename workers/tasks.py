@@ -66,13 +66,21 @@ def run_job(job_id: str) -> None:
         fields["properties_ref"] = ref
     logs = [("log", f"{_stamp()} INFO running on {ctx.name} (attempt {attempt})"),
             ("log", f"{_stamp()} INFO simulating in process {ctx.executor.pid}")]
-    if not store.transition(job_id, JobStatus.RUNNING, fields, appends=logs,
-                            lease=(ctx.name, config.WORKER_LEASE_SECONDS)).ok:
-        return  # cancelled before it started
     started = time.monotonic()
+    # the simulation starts at once, while the job is marked RUNNING: for a small job, that
+    # round trip to Redis is a good part of what the gateway adds
+    ctx.executor.submit(record, inputs, config.JOB_TIME_LIMIT_SECONDS)
+    try:
+        change = store.transition(job_id, JobStatus.RUNNING, fields, appends=logs,
+                                  lease=(ctx.name, config.WORKER_LEASE_SECONDS))
+    except BaseException:
+        ctx.executor.stop()
+        raise
+    if not change.ok:
+        ctx.executor.stop()  # cancelled or deleted before it started: it must not run
+        return
     made_final = False  # by this worker: the final change let go of the lease too
     try:
-        ctx.executor.submit(record, inputs, config.JOB_TIME_LIMIT_SECONDS)
         made_final = _execute(ctx, job_id, started)
     except Exception as exc:  # a bug here must fail the job, not leave it RUNNING
         log.exception("job %s failed in the worker", job_id)
