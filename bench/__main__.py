@@ -32,7 +32,7 @@ class Budget:
     read_rounds: int = 8
     read_seconds: float = 2.0
     throughput_window: float = 1.5
-    throughput_rounds: int = 3
+    throughput_rounds: int = 5
     cost_jobs: int = 10
 
 

@@ -150,7 +150,7 @@ def measure(stack: Stack, window: float, rounds: int) -> tuple[list[Row], str]:
     rows.append(Row("3 throughput", "for scale, 1 worker: RQ's no-op cycle plus the "
                     "library's own time for the tiny job", f"{library * 1000:.1f} ms library "
                     "per job", f"{noop * 1000:.1f} ms per RQ no-op",
-                    f"{noop / (noop + library):.2f}", "(a rough ceiling)", "info"))
+                    f"{noop / (noop + library):.2f}", "(for scale)", "info"))
     for count in COUNTS:
         f, s = forked[count], simple[count]
         rows.append(Row("3 throughput", f"tiny jobs/s, {count} rq.Worker(s) (fork per job)",
@@ -168,8 +168,9 @@ def measure(stack: Stack, window: float, rounds: int) -> tuple[list[Row], str]:
             f"the rounds' ratios. rq.Worker: one round of ~{2 * window:g} s. Machine: 2 cores "
             "shared, so 4 workers cannot be faster than 2: there the rate is set by the CPU each "
             "job takes (worker, executor and Redis together), not by latency. The 'for scale' row: "
-            "a gateway that added nothing to RQ's cycle and to the library's own time for the "
-            "job (measured in the bench process, warm, same circuit and shots, median of "
+            "a gateway that added nothing to RQ's cycle and did all of the library's own work for "
+            "the job (measured in the bench process, warm, same circuit and shots, median of "
             f"{LIBRARY_RUNS}, at another moment of the run, so only roughly) would reach about "
-            "this ratio with one worker.")
+            "this ratio with one worker. The gateway can do better: it transpiles a program once "
+            "per backend and options, and starts the simulation while it marks the job RUNNING.")
     return rows, note
