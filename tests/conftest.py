@@ -46,7 +46,10 @@ def env(redis_url: str) -> dict[str, str]:
 
 
 def start_worker(env: dict[str, str], **overrides: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT, env={**env, **overrides})
+    """`python -m workers` in a process group of its own (with RQ's scheduler and the executor),
+    so that a test can kill it the way a host dies: all of it at once."""
+    return subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT, env={**env, **overrides},
+                            start_new_session=True)
 
 
 def stop(process: subprocess.Popen) -> None:

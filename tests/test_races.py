@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -104,9 +105,9 @@ def stack(env: dict[str, str], redis_url: str) -> Iterator[dict]:
 
 
 def kill_a_worker_and_start_another(stack: dict) -> None:
-    """SIGKILL the stack's worker (its executor child dies with it) and start a fresh one."""
+    """SIGKILL the stack's worker with its children, as if its host died, and start another."""
     victim = stack["workers"].pop()
-    victim.send_signal(signal.SIGKILL)
+    os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     stack["workers"].append(start_worker(stack["env"]))
 
