@@ -7,6 +7,7 @@ import pytest
 from qiskit.primitives import BitArray
 
 from tests.conftest import BELL_QASM3
+from workers import local
 from workers.circuits import parse_circuit
 from workers.local import LocalRuntime, counts_of
 
@@ -29,3 +30,18 @@ def test_a_program_is_transpiled_once_per_backend_and_options() -> None:
     assert runtime.compiled(BELL_QASM3, circuit, "aer_simulator", 2, None) is not first
     assert runtime.compiled(BELL_QASM3, circuit, "aer_simulator", 1, 7) is not first
     assert first.metrics["width"] == 2 and first.metrics["transpiled_depth"] >= 2
+
+
+def test_the_transpiled_programs_kept_stay_within_their_bounds(monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    monkeypatch.setattr(local, "COMPILED_CACHE_OPERATIONS", 25)
+    runtime = LocalRuntime()
+    programs = [BELL_QASM3.replace("c = measure", f"{'x q[1]; ' * n}c = measure")
+                for n in range(6)]
+    for text in programs:
+        runtime.compiled(text, parse_circuit(text, "circuit"), "aer_simulator", 0, None)
+    kept = list(runtime._compiled.values())
+    assert kept and sum(c.metrics["size"] for c in kept) <= 25
+    assert runtime._compiled_operations == sum(c.metrics["size"] for c in kept)
+    newest = programs[-1]
+    assert (newest, "aer_simulator", 0, None) in runtime._compiled  # the oldest went first

@@ -43,13 +43,15 @@ UNLIMITED = Limits(10**9, 10**12, 10**6, 10**12, 1024)
 SECONDS_PER_SHOT = 250e-6
 DEFAULT_SHOTS = 1024  # repetition delay of IBM devices, for the quantum-seconds estimate
 DEFAULT_OPTIMIZATION_LEVEL = 1
-COMPILED_CACHE_SIZE = 256  # transpiled programs remembered per executor process
+COMPILED_CACHE_SIZE = 256  # transpiled programs remembered per executor process, and at most
+COMPILED_CACHE_OPERATIONS = 1_000_000  # operations among them all (~60 bytes each)
 
 
 class LocalRuntime:
     def __init__(self) -> None:
         self._simulators: dict[str, AerSimulator] = {}
         self._compiled: OrderedDict[tuple[str, str, int, int | None], Compiled] = OrderedDict()
+        self._compiled_operations = 0
 
     def simulator(self, backend: str) -> AerSimulator:
         if backend not in self._simulators:
@@ -100,10 +102,19 @@ class LocalRuntime:
                                       "transpiled_depth": transpiled.depth(),
                                       "size": transpiled.size()})
         if len(text) <= PARSED_CACHE_MAX_CHARS:
-            self._compiled[key] = found
-            if len(self._compiled) > COMPILED_CACHE_SIZE:
-                self._compiled.popitem(last=False)
+            self._remember(key, found)
         return found
+
+    def _remember(self, key: tuple[str, str, int, int | None], compiled: Compiled) -> None:
+        """Keep `compiled`, forgetting the least recently used beyond the cache's bounds."""
+        if compiled.metrics["size"] > COMPILED_CACHE_OPERATIONS:
+            return
+        self._compiled[key] = compiled
+        self._compiled_operations += compiled.metrics["size"]
+        while (len(self._compiled) > COMPILED_CACHE_SIZE
+               or self._compiled_operations > COMPILED_CACHE_OPERATIONS):
+            _, dropped = self._compiled.popitem(last=False)
+            self._compiled_operations -= dropped.metrics["size"]
 
     def run(self, job: dict[str, Any], inputs: dict[str, Any], report: Reporter) -> None:
         program, backend = job["program_id"], job["backend"]
