@@ -30,6 +30,7 @@ from app.schemas import (
     WaitArgsSchema,
 )
 from app.service import gateway
+from workers import listing
 from workers.states import JobStatus
 
 jobs = GatewayBlueprint("jobs", __name__, url_prefix="/v1/jobs", description="Quantum jobs")
@@ -57,7 +58,7 @@ class Jobs(MethodView):
         filters["created_after"] = service.micros(filters.get("created_after"))
         filters["created_before"] = service.micros(filters.get("created_before"))
         position = service.decode_cursor(cursor) if cursor else None
-        found, after = gateway().store.list_jobs(g.tenant, filters, position, limit)
+        found, after = listing.list_jobs(gateway().store, g.tenant, filters, position, limit)
         return {"jobs": found, "next_cursor": service.encode_cursor(after)}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from workers.listing import list_jobs, prune_indexes
 from workers.states import JobStatus
 from workers.store import JobStore
 
@@ -15,14 +16,14 @@ def test_final_jobs_expire_and_leave_no_index_entries(redis_url: str) -> None:
     store.create(record, {"pubs": []})
     store.transition(record["id"], JobStatus.RUNNING)
     store.transition(record["id"], JobStatus.DONE, blobs={":result": b"x"})
-    assert store.list_jobs("ret", {}, None, 10)[0][0]["id"] == record["id"]
+    assert list_jobs(store, "ret", {}, None, 10)[0][0]["id"] == record["id"]
     time.sleep(1.3)
     assert store.get(record["id"]) is None and store.blob(record["id"], ":result") is None
-    assert store.list_jobs("ret", {}, None, 10) == ([], None)  # listing drops what it walks
+    assert list_jobs(store, "ret", {}, None, 10) == ([], None)  # listing drops what it walks
     tag_index = store.index_key("ret", "tag", "a")
     assert store.redis.zcard(tag_index) == 1  # not walked yet
     store.retention = 0  # everything is past the horizon now
-    assert store.prune_indexes() >= 1
+    assert prune_indexes(store) >= 1
     assert store.redis.zcard(tag_index) == 0
 
 

@@ -14,6 +14,7 @@ import threading
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from workers import listing
 from workers.ibm import tasks as ibm_tasks
 from workers.tasks import WorkerContext, context, recover_orphans
 
@@ -29,7 +30,7 @@ def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
         try:
             recover_orphans(ctx)
             if ctx.store.take_turn("prune-indexes", PRUNE_EVERY_SECONDS):
-                ctx.store.prune_indexes()
+                listing.prune_indexes(ctx.store)
         except Exception:  # the sweeper must outlive a Redis hiccup
             log.exception("sweeping failed")
         try:

@@ -39,7 +39,6 @@ from workers.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatu
 _LUA = Path(__file__).with_name("lua")
 JSON_FIELDS = ("tags", "options", "usage_estimation", "metrics", "backend_info")
 INDEXED_FACETS = ("program_id", "backend", "session_id")
-LIST_SCAN_BUDGET = 5000
 BLOCK_SLICE_SECONDS = 2.0
 Appends = Sequence[tuple[str, Any]]  # ("log", line) or ("interim", result), in order
 
@@ -93,7 +92,6 @@ class JobStore:
         self.prefix = prefix
         self.retention = retention
         self._transition = self.redis.register_script((_LUA / "transition.lua").read_text())
-        self._list = self.redis.register_script((_LUA / "list.lua").read_text())
 
     # -- keys -----------------------------------------------------------------------------
     def key(self, job_id: str, suffix: str = "") -> str:
@@ -143,11 +141,11 @@ class JobStore:
         if enqueue is not None:
             enqueue(pipe)
         pipe.execute()
-        return _decode(_encode(record))
+        return decode_record(_encode(record))
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         raw = self.redis.hgetall(self.key(job_id))
-        return _decode(raw) if raw else None
+        return decode_record(raw) if raw else None
 
     def owned(self, tenant: str, job_id: str) -> dict[str, Any]:
         """The job if it exists and belongs to `tenant`; otherwise JobNotFound, alike for both."""
@@ -167,7 +165,7 @@ class JobStore:
         pipe.hgetall(self.key(job_id))
         pipe.get(self.key(job_id, ":inputs"))
         raw, data = pipe.execute()
-        record = _decode({k.decode(): v.decode() for k, v in raw.items()}) if raw else None
+        record = decode_record({k.decode(): v.decode() for k, v in raw.items()}) if raw else None
         return record, json.loads(zlib.decompress(data)) if data else {}
 
     def inputs(self, job_id: str) -> dict[str, Any]:
@@ -264,7 +262,7 @@ class JobStore:
     def interim(self, job_id: str) -> list[Any]:
         return [json.loads(item) for item in self.redis.lrange(self.key(job_id, ":interim"), 0, -1)]
 
-    # -- tags, delete, list -------------------------------------------------------------------
+    # -- tags, delete ------------------------------------------------------------------------------
     def set_tags(self, job_id: str, tags: list[str]) -> None:
         """Replace the tags and their index entries in one transaction."""
         record = self.get(job_id)
@@ -290,44 +288,6 @@ class JobStore:
         pipe.zrem(f"{self.prefix}:running", job_id)
         pipe.execute()
 
-    def list_jobs(
-        self, tenant: str, filters: dict[str, Any], cursor: tuple[int, str] | None, limit: int
-    ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
-        """A page of the tenant's jobs, newest first, and the cursor of the next page (or None)."""
-        indexes = [self.index_key(tenant, "jobs")]
-        if filters.get("status"):
-            indexes.append(self.index_key(tenant, "status", filters["status"]))
-        indexes += [self.index_key(tenant, f, filters[f]) for f in INDEXED_FACETS if filters.get(f)]
-        indexes += [self.index_key(tenant, "tag", tag) for tag in filters.get("tags") or []]
-        indexes = _smallest_first(self.redis, indexes)
-        after, before = filters.get("created_after"), filters.get("created_before")
-        reply = self._list(
-            keys=indexes,
-            args=[
-                before if before is not None else "+inf", after if after is not None else "-inf",
-                cursor[0] if cursor else "", cursor[1] if cursor else "", limit + 1,
-                f"{self.prefix}:job:", LIST_SCAN_BUDGET,
-            ],
-        )
-        return self._page(reply, limit)
-
-    def _page(
-        self, reply: list[str], limit: int
-    ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
-        pairs = list(zip(reply[0::2], reply[1::2], strict=False))
-        next_cursor = None
-        if len(reply) % 2 == 1:  # the scan budget ran out: resume from the last entry examined
-            next_cursor = (int(float(reply[-2])), reply[-1])
-            pairs = pairs[:-1]
-        elif len(pairs) > limit:
-            pairs = pairs[:limit]
-            next_cursor = (int(float(pairs[-1][1])), pairs[-1][0])
-        pipe = self.redis.pipeline(transaction=False)
-        for job_id, _score in pairs:
-            pipe.hgetall(self.key(job_id))
-        jobs = [_decode(raw) for raw in pipe.execute() if raw]
-        return jobs, next_cursor
-
     def claim_idempotency_key(self, tenant: str, key: str, job_id: str,
                               body_hash: str) -> tuple[str, str] | None:
         """Bind `key` to this job for a day; if it is bound already, (job id, body hash) of that."""
@@ -337,23 +297,6 @@ class JobStore:
         found = self.redis.get(name) or "|"
         job, _, stored = found.partition("|")
         return job, stored
-
-    def prune_indexes(self, batch: int = 1000) -> int:
-        """Drop index entries of expired jobs (listing drops them too, but only from the indexes
-        it walks). Looks only at entries older than the retention; returns how many it removed."""
-        horizon = (time.time() - self.retention) * 1_000_000
-        removed = 0
-        for key in self.redis.scan_iter(match=f"{self.prefix}:t:*", count=500, _type="zset"):
-            old = self.redis.zrangebyscore(key, "-inf", horizon, start=0, num=batch)
-            if not old:
-                continue
-            pipe = self.redis.pipeline(transaction=False)
-            for job_id in old:
-                pipe.exists(self.key(job_id))
-            gone = [job_id for job_id, alive in zip(old, pipe.execute(), strict=True) if not alive]
-            if gone:
-                removed += int(self.redis.zrem(key, *gone))
-        return removed
 
     def take_turn(self, chore: str, seconds: float) -> bool:
         """True for one caller per `seconds` across all workers (periodic chores)."""
@@ -437,16 +380,6 @@ class JobStore:
         return f"{self.prefix}:stream-token:{token_digest}"
 
 
-def _smallest_first(client: redis.Redis, keys: list[str]) -> list[str]:
-    if len(keys) == 1:
-        return keys
-    pipe = client.pipeline(transaction=False)
-    for key in keys:
-        pipe.zcard(key)
-    sizes = pipe.execute()
-    return [key for _size, key in sorted(zip(sizes, keys, strict=False))]
-
-
 def _plausible_id(job_id: str) -> bool:
     return 0 < len(job_id) <= 64 and all(c.isalnum() or c in "-_" for c in job_id)
 
@@ -489,7 +422,7 @@ def _encode(record: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _decode(raw: dict[str, str]) -> dict[str, Any]:
+def decode_record(raw: dict[str, str]) -> dict[str, Any]:
     record: dict[str, Any] = dict(raw)
     for field in JSON_FIELDS:
         if field in record:
