@@ -234,9 +234,8 @@ class JobStore:
         return status
 
     # -- events, logs, interim results --------------------------------------------------------
-    def append_event(self, job_id: str, kind: str, data: Any, pipe: Pipeline | None = None) -> None:
-        target = pipe if pipe is not None else self.redis
-        target.xadd(self.key(job_id, ":events"), {"kind": kind, "data": json.dumps(data)})
+    def append_event(self, job_id: str, kind: str, data: Any) -> None:
+        self.redis.xadd(self.key(job_id, ":events"), {"kind": kind, "data": json.dumps(data)})
 
     def events(
         self, job_id: str, after: str = "-", count: int = 1000
