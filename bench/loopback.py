@@ -12,8 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,25 +37,11 @@ class Server:
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{port}", "app:create_app()"], cwd=ROOT, env=env)
         try:
-            _wait_healthy(port, master)
+            wait_for_http(f"http://127.0.0.1:{port}/healthz", master)
             yield cls(port, master, _children(master.pid, processes))
         finally:
             master.terminate()
             master.wait(30)
-
-
-def _wait_healthy(port: int, master: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if master.poll() is not None:
-            raise RuntimeError("gunicorn exited")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the API did not start")
 
 
 def _children(pid: int, expected: int) -> list[int]:

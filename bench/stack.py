@@ -15,9 +15,9 @@ from pathlib import Path
 from types import TracebackType
 from unittest import mock
 
-import httpx
 import redis
 
+from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port, start_redis
 from workers.config import Config
 from workers.keys import KeyStore
@@ -70,7 +70,7 @@ class Stack:
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{port}", app], f"api-{port}", PORT=str(port))
         base = f"http://127.0.0.1:{port}"
-        _wait_for_http(f"{base}/healthz", process)
+        wait_for_http(f"{base}/healthz", process)
         return base, process
 
     def start_workers(self, count: int, args: list[str] | None = None,
@@ -123,16 +123,3 @@ class Stack:
                  trace: TracebackType | None) -> None:
         self.close()
 
-
-def _wait_for_http(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")

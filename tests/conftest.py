@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import httpx
 import pytest
 import redis
 
+from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port, start_redis
 from workers.keys import KeyStore
 
@@ -80,22 +80,9 @@ def server(env: dict[str, str], workers: list[subprocess.Popen]) -> Iterator[str
          "app:create_app()"],
         cwd=ROOT, env={**env, "PORT": str(port), "GATEWAY_WEB_PROCESSES": "2"})
     base = f"http://127.0.0.1:{port}"
-    wait_until_ready(base, process)
+    wait_for_http(f"{base}/readyz", process)
     yield base
     stop(process)
-
-
-def wait_until_ready(base: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the API process exited"
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the API did not become ready")
 
 
 @pytest.fixture(scope="session")

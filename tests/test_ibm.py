@@ -19,7 +19,8 @@ import httpx
 import pytest
 import redis
 
-from tests.conftest import ROOT, free_port, new_tenant, sampler_job, stop, wait_until_ready
+from scripts.local_http import wait_for_http
+from tests.conftest import ROOT, free_port, new_tenant, sampler_job, stop
 from tests.events_helpers import read_stream
 from tests.ibm_standin import CRN, DEVICE, Call, Standin
 from workers.ibm.state import IbmState
@@ -93,7 +94,7 @@ def deployment(env: dict[str, str], redis_url: str, keys: KeyStore, standin: Sta
     web = deployed.launch("web", ["-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
                                   "app:create_app()"], PORT=str(port), GATEWAY_WEB_PROCESSES="1")
     deployed.base = f"http://127.0.0.1:{port}"
-    wait_until_ready(deployed.base, web)
+    wait_for_http(f"{deployed.base}/readyz", web)
     devices = IbmState(redis.Redis.from_url(redis_url, decode_responses=True))
     wait_for(devices.backends, what="the workers to cache the account's devices")
     yield deployed

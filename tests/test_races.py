@@ -16,6 +16,7 @@ import pytest
 import redis
 from rq.registry import StartedJobRegistry
 
+from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port
 from tests.conftest import (
     ROOT,
@@ -25,7 +26,6 @@ from tests.conftest import (
     start_worker,
     stop,
     submit,
-    wait_until_ready,
 )
 from tests.test_operations import wait_for_status
 from workers.queueing import job_queue
@@ -95,7 +95,7 @@ def stack(env: dict[str, str], redis_url: str) -> Iterator[dict]:
                            env={**own, "PORT": str(port), "GATEWAY_WEB_PROCESSES": "1"})
     workers = [start_worker(own)]
     base = f"http://127.0.0.1:{port}"
-    wait_until_ready(base, api)
+    wait_for_http(f"{base}/readyz", api)
     http = httpx.Client(base_url=base, headers={"Authorization": "Bearer race-key-0001"},
                         timeout=90)
     yield {"http": http, "workers": workers, "env": own}
