@@ -12,6 +12,7 @@ RUN pip install --no-cache-dir -r requirements.txt \
     && useradd --create-home --uid 10001 gateway
 
 COPY --chown=gateway:gateway app ./app
+COPY --chown=gateway:gateway core ./core
 COPY --chown=gateway:gateway workers ./workers
 COPY --chown=gateway:gateway gunicorn.conf.py openapi.yaml ./
 

@@ -1,7 +1,7 @@
 """gunicorn settings: gevent workers, so that thousands of open event streams and long polls
 wait on Redis without holding a thread each. `gunicorn 'app:create_app()'` reads this file."""
 
-from workers.config import Config
+from core.config import Config
 
 _config = Config()
 bind = f"0.0.0.0:{_config.PORT}"

@@ -10,8 +10,8 @@ from typing import Any
 from flask import Flask, Response, g, request
 from flask_cors import CORS
 
-from workers.config import Config
-from workers.errors import GatewayError
+from core.config import Config
+from core.errors import GatewayError
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -34,7 +34,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.events import events
     from app.jobs import JobIdConverter, jobs
     from app.ops import ops
-    from app.service import Gateway
+    from app.services.jobs import Gateway
 
     config = config or Config()
     app = Flask(__name__)

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import g, request
 
-from app.service import gateway
-from workers.errors import Unauthorized
+from app.services.jobs import gateway
+from core.errors import Unauthorized
 
 MAX_KEY_LENGTH = 256
 

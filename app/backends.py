@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from app import ibm
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required
 from app.schemas import (
@@ -13,7 +12,8 @@ from app.schemas import (
     BackendPropertiesSchema,
     BackendSchema,
 )
-from app.service import gateway
+from app.services import ibm
+from app.services.jobs import gateway
 
 backends = GatewayBlueprint("backends", __name__, url_prefix="/v1/backends", description="Backends")
 

@@ -9,7 +9,7 @@ import redis
 from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from workers.errors import GatewayError
+from core.errors import GatewayError
 
 PROBLEM_BASE = "https://quantum-gateway.dev/problems/"
 PROBLEM_JSON = "application/problem+json"

@@ -8,15 +8,15 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 
-from app import sse
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required, authenticate, bearer_key
 from app.schemas import EventStreamArgsSchema, LastEventIdSchema, StreamTokenSchema
-from app.service import gateway
-from workers.errors import Unauthorized
-from workers.event_hub import EventHub
-from workers.events import START
-from workers.stream_tokens import TENANT_SCOPE, StreamTokens, job_scope
+from app.services import streams as sse
+from app.services.jobs import gateway
+from app.streaming.events import START
+from app.streaming.hub import EventHub
+from app.streaming.tokens import TENANT_SCOPE, StreamTokens, job_scope
+from core.errors import Unauthorized
 
 events = GatewayBlueprint("events", __name__, url_prefix="/v1",
                           description="Live events (server-sent events)")

@@ -8,7 +8,6 @@ from flask import Response, g, request
 from flask.views import MethodView
 from werkzeug.routing import BaseConverter
 
-from app import ibm, service
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required
 from app.schemas import (
@@ -29,9 +28,11 @@ from app.schemas import (
     TagsSchema,
     WaitArgsSchema,
 )
-from app.service import gateway
-from workers import listing
-from workers.states import JobStatus
+from app.services import ibm
+from app.services import jobs as service
+from app.services.jobs import gateway
+from core.states import JobStatus
+from core.store import listing
 
 jobs = GatewayBlueprint("jobs", __name__, url_prefix="/v1/jobs", description="Quantum jobs")
 

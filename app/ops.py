@@ -8,9 +8,9 @@ from flask import Response, current_app
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from app import ibm
 from app.api import GatewayBlueprint
-from app.service import Gateway, gateway, worker_count
+from app.services import ibm
+from app.services.jobs import Gateway, gateway, worker_count
 
 ops = GatewayBlueprint("ops", __name__, description="Operations")
 PUBLIC: list[dict[str, list[str]]] = []  # OpenAPI security override: no key needed

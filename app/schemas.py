@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from workers.events import valid_event_id
-from workers.states import JobStatus
+from app.streaming.events import valid_event_id
+from core.states import JobStatus
 
 PROGRAMS = ("sampler", "estimator")
 STATUSES = [s.value for s in JobStatus]

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 
-from workers.keys import KeyStore, digest
+from core.keys import KeyStore, digest
 
 log = logging.getLogger("gateway.api")
 MAX_ENTRIES = 10_000

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.loopback import Server, cpu_seconds, percentile, rss_kb, server_sockets
+from core.keys import KeyStore
+from core.store.jobs import JobStore
 from scripts.local_redis import start_redis
-from workers.keys import KeyStore
-from workers.store import JobStore
 
 
 class Listener(asyncio.Protocol):

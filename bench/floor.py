@@ -12,7 +12,7 @@ from typing import Any
 import redis
 from flask import Flask
 
-from workers.config import Config
+from core.config import Config
 
 
 def create_app() -> Flask:

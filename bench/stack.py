@@ -17,10 +17,10 @@ from unittest import mock
 
 import redis
 
+from core.config import Config
+from core.keys import KeyStore
 from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port, start_redis
-from workers.config import Config
-from workers.keys import KeyStore
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEWAY_APP = "app:create_app()"

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 from rq import Queue, Worker
 
-from app import service
-from app.service import Gateway
+from app.services import jobs as service
+from app.services.jobs import Gateway
 from bench.end_to_end import BELL_QASM3, library_runner
 from bench.report import Row, verdict
 from bench.stack import Stack
 from bench.worker import NOOP
-from workers import queueing
+from core import queueing
 
 GOAL = 0.5
 COUNTS = (1, 2, 4)

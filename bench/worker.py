@@ -18,9 +18,9 @@ from typing import Any
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
-from workers import queueing
+from core import queueing
 from workers.executor import Batch, Outcome, describe_failure
-from workers.local import LocalRuntime
+from workers.runtimes.local import LocalRuntime
 from workers.tasks import context
 
 NOOP = "bench.worker.noop"

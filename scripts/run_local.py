@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+from core.config import Config
+from core.keys import KeyStore
 from scripts.local_redis import start_redis
-from workers.config import Config
-from workers.keys import KeyStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

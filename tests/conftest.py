@@ -14,9 +14,9 @@ import httpx
 import pytest
 import redis
 
+from core.keys import KeyStore
 from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port, start_redis
-from workers.keys import KeyStore
 
 ROOT = Path(__file__).resolve().parent.parent
 BELL_QASM3 = ('OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; bit[2] c; '

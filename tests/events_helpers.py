@@ -14,7 +14,7 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent, connect_sse
 from httpx_sse._decoders import SSEDecoder
 
-from workers.keys import KeyStore
+from core.keys import KeyStore
 
 
 class Received(NamedTuple):

@@ -8,8 +8,8 @@ import sys
 import httpx
 import redis
 
+from core.keys import KeyStore, digest
 from tests.conftest import ROOT, result_of, sampler_job, submit
-from workers.keys import KeyStore, digest
 
 
 def test_requests_without_a_valid_key_are_401(server: str) -> None:

@@ -11,6 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from app.streaming import hub as event_hub
+from app.streaming.events import START, EventStream, id_order
+from app.streaming.hub import EventHub
+from app.streaming.tokens import StreamTokens, job_scope
+from core.keys import KeyStore
+from core.store.jobs import JobStore
 from tests.conftest import BELL_QASM3, CORS_ORIGIN, result_of, sampler_job, slow_circuit, submit
 from tests.events_helpers import (
     Received,
@@ -25,12 +31,6 @@ from tests.events_helpers import (
     server_sockets,
     tenant_client,
 )
-from workers import event_hub
-from workers.event_hub import EventHub
-from workers.events import START, EventStream, id_order
-from workers.keys import KeyStore
-from workers.store import JobStore
-from workers.stream_tokens import StreamTokens, job_scope
 
 
 def three_pubs(slow_middle: bool = True) -> dict:

@@ -19,13 +19,13 @@ import httpx
 import pytest
 import redis
 
+from core.keys import KeyStore
+from core.store.ibm import IbmState
+from core.store.jobs import JobStore
 from scripts.local_http import wait_for_http
 from tests.conftest import ROOT, free_port, new_tenant, sampler_job, stop
 from tests.events_helpers import read_stream
 from tests.ibm_standin import CRN, DEVICE, Call, Standin
-from workers.ibm.state import IbmState
-from workers.keys import KeyStore
-from workers.store import JobStore
 
 TOKEN = f"standin-key-{uuid.uuid4().hex}"
 WINDOW = 4.0  # the gateway creates at most 2 jobs per WINDOW s; the stand-in refuses more than

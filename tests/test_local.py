@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from qiskit.primitives import BitArray
 
+from core.circuits import parse_circuit
+from core.results import counts_of
 from tests.conftest import BELL_QASM3
-from workers import local
-from workers.circuits import parse_circuit
-from workers.local import LocalRuntime, counts_of
+from workers.runtimes import local
+from workers.runtimes.local import LocalRuntime
 
 
 @pytest.mark.parametrize(("num_bits", "shape"), [(1, ()), (2, ()), (11, ()), (17, (2, 3))])

@@ -16,6 +16,9 @@ import pytest
 import redis
 from rq.registry import StartedJobRegistry
 
+from core.queueing import job_queue
+from core.states import JobStatus
+from core.store.jobs import JobStore
 from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port
 from tests.conftest import (
@@ -28,9 +31,6 @@ from tests.conftest import (
     submit,
 )
 from tests.test_operations import wait_for_status
-from workers.queueing import job_queue
-from workers.states import JobStatus
-from workers.store import JobStore
 
 FINAL = {"DONE", "ERROR", "CANCELLED"}
 

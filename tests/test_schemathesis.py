@@ -8,8 +8,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
+from core.keys import KeyStore
 from tests.conftest import new_tenant, sampler_job, submit
-from workers.keys import KeyStore
 
 # the tenant's event stream never ends by design: a whole-body read of it would wait forever
 schema = schemathesis.pytest.from_fixture("api_schema").exclude(method="GET", path="/v1/events")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from workers.listing import list_jobs, prune_indexes
-from workers.states import JobStatus
-from workers.store import JobStore
+from core.states import JobStatus
+from core.store.jobs import JobStore
+from core.store.listing import list_jobs, prune_indexes
 
 
 def test_final_jobs_expire_and_leave_no_index_entries(redis_url: str) -> None:
@@ -33,7 +33,7 @@ def test_rq_carries_only_the_job_id_as_json(redis_url: str) -> None:
 
     import redis
 
-    from workers import queueing
+    from core import queueing
 
     raw = redis.Redis.from_url(redis_url)
     queue = queueing.job_queue(raw, "json-check")

@@ -1,4 +1,5 @@
-"""RQ tasks, runtime adapters and the Redis data model: no Flask here."""
+"""The worker processes (`python -m workers`): the RQ task, the executor that runs simulations,
+and the runtimes behind it (`runtimes/local.py` on Aer, `runtimes/ibm/` on IBM Quantum)."""
 
 import os
 

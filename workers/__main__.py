@@ -14,8 +14,8 @@ import threading
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from workers import listing
-from workers.ibm import tasks as ibm_tasks
+from core.store import listing
+from workers.runtimes.ibm import tasks as ibm_tasks
 from workers.tasks import WorkerContext, context, recover_orphans
 
 log = logging.getLogger("gateway.worker")

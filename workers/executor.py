@@ -19,7 +19,7 @@ from enum import StrEnum
 from multiprocessing.connection import Connection
 from typing import Any
 
-from workers.local import LocalRuntime
+from workers.runtimes.local import LocalRuntime
 
 PR_SET_PDEATHSIG = 1
 FINAL_KINDS = ("result", "error")  # the messages that end a job's batch at once

@@ -6,21 +6,21 @@ import functools
 import logging
 import socket
 import time
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
 from rq import Queue
 
-from workers import catalog, queueing
-from workers.config import Config
+from core import catalog, queueing, results
+from core.clock import log_stamp
+from core.config import Config
+from core.results import compress
+from core.states import JobStatus
+from core.store.jobs import JobStore, properties_ref
 from workers.executor import Batch, Executor, Outcome
-from workers.local import LocalRuntime
-from workers.states import JobStatus
-from workers.store import Appends, JobStore, Transition, compress, properties_ref
+from workers.runtimes.local import LocalRuntime
 
 log = logging.getLogger("gateway.worker")
-LARGE_RESULT_BYTES = 64 * 1024  # larger results are linked from the `result` event, not inlined
 
 
 @dataclass
@@ -64,8 +64,8 @@ def run_job(job_id: str) -> None:
     ref = _keep_properties(store, record["backend"])
     if ref is not None:
         fields["properties_ref"] = ref
-    logs = [("log", f"{_stamp()} INFO running on {ctx.name} (attempt {attempt})"),
-            ("log", f"{_stamp()} INFO simulating in process {ctx.executor.pid}")]
+    logs = [("log", f"{log_stamp()} INFO running on {ctx.name} (attempt {attempt})"),
+            ("log", f"{log_stamp()} INFO simulating in process {ctx.executor.pid}")]
     started = time.monotonic()
     # the simulation starts at once, while the job is marked RUNNING: for a small job, that
     # round trip to Redis is a good part of what the gateway adds
@@ -86,8 +86,8 @@ def run_job(job_id: str) -> None:
         log.exception("job %s failed in the worker", job_id)
         if ctx.executor.busy:  # its messages must not be read as the next job's
             ctx.executor.stop()
-        made_final = _fail(store, job_id, f"internal error in the worker: "
-                                          f"{type(exc).__name__}: {exc}").ok
+        made_final = results.fail(store, job_id, f"internal error in the worker: "
+                                                 f"{type(exc).__name__}: {exc}").ok
     finally:
         if not made_final:
             store.release_lease(job_id, ran_for=time.monotonic() - started)
@@ -128,59 +128,25 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
     def on_messages(batch: Batch) -> None:
         """Log lines and interim results, with the result or error when the batch ends the job:
         one Redis write per batch."""
-        appends = [("log", f"{_stamp()} INFO {data}") if kind == "log" else (kind, data)
+        appends = [("log", f"{log_stamp()} INFO {data}") if kind == "log" else (kind, data)
                    for kind, data in batch if kind in ("log", "interim")]
         kind, data = batch[-1]
         ran_for = time.monotonic() - started
         if kind == "result":
-            made_final[0] = _finish(store, job_id, data, appends, ran_for).ok
+            note = f"finished in {data['metrics']['usage']['seconds']} s"
+            made_final[0] = results.finish(store, job_id, data["result"], data["runtime"],
+                                           data["metrics"], note, appends, ran_for).ok
         elif kind == "error":
-            made_final[0] = _fail(store, job_id, data["message"], appends, ran_for).ok
+            made_final[0] = results.fail(store, job_id, data["message"], appends, ran_for).ok
         else:
             store.append(job_id, appends)
 
     outcome, reason = ctx.executor.follow(on_messages, keep_going)
     if outcome in (Outcome.TIMED_OUT, Outcome.CRASHED):
-        return _fail(store, job_id, reason, ran_for=time.monotonic() - started).ok
+        return results.fail(store, job_id, reason, ran_for=time.monotonic() - started).ok
     if outcome == Outcome.STOPPED:
         log.info("job %s stopped: %s", job_id, store.status(job_id) or "deleted")
     return made_final[0]
-
-
-def _finish(store: JobStore, job_id: str, data: dict[str, Any], appends: Appends = (),
-            ran_for: float | None = None) -> Transition:
-    result = compress(data["result"])
-    event = data["result"] if len(result) <= LARGE_RESULT_BYTES else {
-        "href": f"/v1/jobs/{job_id}/result", "bytes": len(result)}
-    appends = [*appends, ("log", f"{_stamp()} INFO finished in "
-                                 f"{data['metrics']['usage']['seconds']} s")]
-    change = store.transition(
-        job_id, JobStatus.DONE, fields={"metrics": data["metrics"]},
-        blobs={":result": result, ":runtime": zlib.compress(data["runtime"].encode(), 6)},
-        event=("result", event), appends=appends, ran_for=ran_for,
-    )
-    _append_anyway(store, job_id, change, appends)
-    return change
-
-
-def _fail(store: JobStore, job_id: str, message: str, appends: Appends = (),
-          ran_for: float | None = None) -> Transition:
-    appends = [*appends, ("log", f"{_stamp()} ERROR {message}")]
-    change = store.transition(job_id, JobStatus.ERROR, fields={"error_message": message},
-                              event=("error", {"message": message}), appends=appends,
-                              ran_for=ran_for)
-    _append_anyway(store, job_id, change, appends)
-    return change
-
-
-def _append_anyway(store: JobStore, job_id: str, change: Transition, appends: Appends) -> None:
-    """What went with a refused change (the job was made final meanwhile): keep it still."""
-    if not change.ok and change.previous:
-        store.append(job_id, appends)
-
-
-def _stamp() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
 
 
 def recover_orphans(ctx: WorkerContext) -> None:
@@ -194,12 +160,12 @@ def recover_orphans(ctx: WorkerContext) -> None:
             continue
         attempts = record["attempts"]
         if attempts >= config.JOB_MAX_ATTEMPTS:
-            _fail(store, job_id, f"the worker running this job was lost (attempt {attempts} of "
-                                 f"{config.JOB_MAX_ATTEMPTS}); not retried")
+            results.fail(store, job_id, f"the worker running this job was lost (attempt "
+                         f"{attempts} of {config.JOB_MAX_ATTEMPTS}); not retried")
             continue
         if record["status"] == JobStatus.RUNNING:
             if not store.transition(job_id, JobStatus.QUEUED).ok:
                 continue
-            store.add_log(job_id, f"{_stamp()} WARNING worker lost; the job is queued again")
+            store.add_log(job_id, f"{log_stamp()} WARNING worker lost; the job is queued again")
         queueing.enqueue(ctx.queue, job_id, attempts + 1, config.JOB_TIME_LIMIT_SECONDS)
         store.set_field(job_id, "rq_attempt", attempts + 1)

@@ -12,13 +12,13 @@ from redis.client import Pipeline
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from workers.config import Config
-from workers.ibm.account import Account, account
-from workers.ibm.state import IbmState
-from workers.store import JobStore
+from core.config import Config
+from core.ibm.account import Account, account
+from core.store.ibm import IbmState
+from core.store.jobs import JobStore
 
-ADVANCE = "workers.ibm.tasks.advance"
-REFRESH = "workers.ibm.tasks.refresh_backends"
+ADVANCE = "workers.runtimes.ibm.tasks.advance"
+REFRESH = "workers.runtimes.ibm.tasks.refresh_backends"
 TASK_TIMEOUT = 300  # a step makes a few requests; the client retries 5xx itself for ~15 s each
 
 

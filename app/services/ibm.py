@@ -7,19 +7,25 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
-from workers import catalog
-from workers.errors import BackendNotFound, GatewayError, InvalidJobState, JobNotFound
-from workers.ibm import follow, submit
-from workers.ibm.context import Ibm
-from workers.ibm.devices import plain
-from workers.ibm.trouble import Trouble, UpstreamError
-from workers.states import JobStatus
-from workers.store import new_job_id
+from core import catalog
+from core.clock import log_stamp
+from core.errors import BackendNotFound, GatewayError, InvalidJobState, JobNotFound
+from core.ibm.context import Ibm
+from core.ibm.devices import plain
+from core.ibm.trouble import Trouble, UpstreamError
+from core.ibm.upstream import (
+    PROVIDER,
+    gateway_tag,
+    summarise_metrics,
+    tagged_job_id,
+    upstream_status,
+)
+from core.states import JobStatus
+from core.store.jobs import new_job_id
 
 if TYPE_CHECKING:
-    from app.service import Gateway
+    from app.services.jobs import Gateway
 
-PROVIDER = "ibm_quantum"
 
 
 class IbmNotConfigured(GatewayError):
@@ -86,7 +92,7 @@ def import_job(gw: Gateway, tenant: str, runtime_job_id: str) -> tuple[dict[str,
     """Follow a job submitted to IBM Quantum elsewhere; (the job, whether it is new here)."""
     side = _configured(gw)
     upstream = _upstream(side, runtime_job_id)
-    tagged = submit.tagged_job_id(upstream.tags or [])
+    tagged = tagged_job_id(upstream.tags or [])
     if tagged is not None:  # sent by this gateway: only its own tenant may see it
         return gw.store.owned(tenant, tagged), False
     job_id = new_job_id()
@@ -94,7 +100,7 @@ def import_job(gw: Gateway, tenant: str, runtime_job_id: str) -> tuple[dict[str,
     existing = side.state.claim_import(tenant, runtime_job_id, job_id, retention)
     if existing is not None and gw.store.get(existing) is not None:
         return gw.store.owned(tenant, existing), False
-    status = follow.upstream_status(_ask(side, "reading the job status", upstream.status))
+    status = upstream_status(_ask(side, "reading the job status", upstream.status))
     record: dict[str, Any] = {
         "id": job_id, "tenant": tenant, "program_id": upstream.primitive_id or "executor",
         "backend": _backend_name(upstream), "provider": PROVIDER,
@@ -159,7 +165,7 @@ def cancel_upstream(gw: Gateway, job: dict[str, Any]) -> None:
     except InvalidJobState:  # final on IBM already: look now, to report what it was
         side.start(job["id"])
         raise
-    gw.store.add_log(job["id"], f"{follow.stamp()} INFO cancelled on IBM Quantum by the gateway")
+    gw.store.add_log(job["id"], f"{log_stamp()} INFO cancelled on IBM Quantum by the gateway")
 
 
 def update_tags(gw: Gateway, job: dict[str, Any], tags: list[str]) -> None:
@@ -167,7 +173,7 @@ def update_tags(gw: Gateway, job: dict[str, Any], tags: list[str]) -> None:
     runtime_job_id = job.get("runtime_job_id")
     if runtime_job_id:
         side = _configured(gw)
-        mark = [] if job.get("imported") else [submit.gateway_tag(job["id"])]
+        mark = [] if job.get("imported") else [gateway_tag(job["id"])]
         _ask(side, "updating the tags", _upstream(side, runtime_job_id).update_tags,
              [*tags, *mark])
     gw.store.set_tags(job["id"], tags)
@@ -182,7 +188,7 @@ def live_metrics(gw: Gateway, job: dict[str, Any]) -> dict[str, Any] | None:
     kept = side.state.live_metrics(job["id"])
     if kept is not None:
         return kept
-    metrics = follow.summarise_metrics(
+    metrics = summarise_metrics(
         _ask(side, "reading the metrics", _upstream(side, runtime_job_id).metrics))
     side.state.keep_live_metrics(job["id"], metrics, LIVE_METRICS_SECONDS)
     return metrics

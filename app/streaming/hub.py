@@ -31,7 +31,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from workers.events import PAGE, Event
+from app.streaming.events import PAGE, Event
 
 log = logging.getLogger("gateway.events")
 STREAMS_PER_READER = 200  # bounds the XREAD an event re-issues; more streams, more readers

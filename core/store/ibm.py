@@ -26,7 +26,7 @@ from typing import Any
 import redis
 from redis.client import Pipeline
 
-from workers.store import now_iso
+from core.clock import now_iso
 
 # One atomic step of the sliding-window limiter; Redis' own clock, so hosts need not agree.
 _PACE = """

@@ -10,32 +10,11 @@ from typing import Any
 
 from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
 
-from workers.circuits import build_pubs
-from workers.errors import InvalidJobInput
-from workers.ibm.account import Account
-from workers.local import UNLIMITED
-from workers.local import _retarget as retarget
-
-TAG_PREFIX = "gateway-job:"
-
-
-def gateway_tag(job_id: str) -> str:
-    """The tag that marks an upstream job as this gateway job (IBM has no idempotency key)."""
-    return f"{TAG_PREFIX}{job_id}"
-
-
-def tagged_job_id(tags: list[str]) -> str | None:
-    """The gateway job id an upstream job is tagged with, if any."""
-    return next((tag.removeprefix(TAG_PREFIX) for tag in tags if tag.startswith(TAG_PREFIX)), None)
-
-
-def check_uniform(program_id: str, pubs: list[dict[str, Any]]) -> None:
-    """IBM's primitives run every PUB of a job with the same shots (sampler) or precision."""
-    field = "shots" if program_id == "sampler" else "precision"
-    for index, pub in enumerate(pubs[1:], start=1):
-        if pub.get(field) != pubs[0].get(field):
-            message = f"IBM Quantum runs all PUBs of a job with the same {field}; split the job"
-            raise InvalidJobInput(message, errors={f"pubs.{index}.{field}": [message]})
+from core.circuits import build_pubs
+from core.ibm.account import Account
+from core.ibm.upstream import gateway_tag
+from workers.runtimes.local import UNLIMITED
+from workers.runtimes.local import _retarget as retarget
 
 
 def send(account: Account, record: dict[str, Any], inputs: dict[str, Any]) -> Any:

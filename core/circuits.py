@@ -18,7 +18,7 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.quantum_info import SparsePauliOp
 
-from workers.errors import InvalidJobInput
+from core.errors import InvalidJobInput
 
 _QASM2_POSITION = re.compile(r"<input>:(\d+),(\d+):\s*(.*)", re.S)
 _QASM3_POSITION = re.compile(r"^L?(\d+)[,:]C?(\d+):\s*(.*)", re.S)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from workers.states import FINAL_STATES
+from core.states import FINAL_STATES
 
 if TYPE_CHECKING:
-    from workers.event_hub import EventHub, Listener
+    from app.streaming.hub import EventHub, Listener
 
 START = "0-0"  # before the first entry: replay everything
 EVENT_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")

@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from workers.ibm.account import Account
+from core.ibm.account import Account
 
 
 def describe_all(account: Account) -> list[dict[str, Any]]:

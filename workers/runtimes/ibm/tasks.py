@@ -13,12 +13,14 @@ import random
 import time
 from typing import Any
 
-from workers.config import Config
-from workers.ibm import follow, submit
-from workers.ibm.context import ADVANCE, REFRESH, TASK_TIMEOUT, Ibm, context, enqueue
-from workers.ibm.devices import describe_all
-from workers.ibm.trouble import Trouble, UpstreamError
-from workers.states import JobStatus
+from core import results
+from core.clock import log_stamp
+from core.config import Config
+from core.ibm.context import ADVANCE, REFRESH, TASK_TIMEOUT, Ibm, context, enqueue
+from core.ibm.devices import describe_all
+from core.ibm.trouble import Trouble, UpstreamError
+from core.states import JobStatus
+from workers.runtimes.ibm import follow, submit
 
 log = logging.getLogger("gateway.ibm")
 MAX_FAILURES = 20  # upstream failures in a row before a job is given up (about an hour)
@@ -44,7 +46,7 @@ def advance(job_id: str, chain: str) -> None:
     except Exception as exc:  # a bug must fail the job, not leave it followed forever
         log.exception("IBM job %s failed in the worker", job_id)
         message = ibm.account.redact(f"internal error in the worker: {type(exc).__name__}: {exc}")
-        follow.fail(ibm.store, job_id, message)
+        results.fail(ibm.store, job_id, message)
         delay = None
     if delay is None:
         ibm.state.forget(job_id)
@@ -80,7 +82,7 @@ def send(ibm: Ibm, record: dict[str, Any]) -> float | None:
 
 def adopt(ibm: Ibm, job_id: str, runtime_job_id: str, how: str) -> None:
     ibm.state.annotate(ibm.store.key(job_id), {"runtime_job_id": runtime_job_id})
-    ibm.store.add_log(job_id, f"{follow.stamp()} INFO IBM Quantum job {runtime_job_id}: {how}")
+    ibm.store.add_log(job_id, f"{log_stamp()} INFO IBM Quantum job {runtime_job_id}: {how}")
     ibm.state.set_health(True)
 
 
@@ -89,7 +91,7 @@ def handle(ibm: Ibm, record: dict[str, Any], err: UpstreamError) -> float | None
     job_id = record["id"]
     if err.kind == Trouble.AUTH:
         ibm.state.set_health(False, f"IBM Quantum refused the credentials (HTTP {err.status})")
-        follow.fail(ibm.store, job_id, f"IBM Quantum refused the gateway's credentials (HTTP "
+        results.fail(ibm.store, job_id, f"IBM Quantum refused the gateway's credentials (HTTP "
                     f"{err.status}); QISKIT_IBM_TOKEN or QISKIT_IBM_INSTANCE needs attention. "
                     f"{err.message}")
         return None
@@ -97,19 +99,19 @@ def handle(ibm: Ibm, record: dict[str, Any], err: UpstreamError) -> float | None
         pause = err.retry_after or DEFAULT_PAUSE
         if not record.get("runtime_job_id"):
             ibm.state.pause(pause)
-        ibm.store.add_log(job_id, f"{follow.stamp()} WARNING IBM Quantum asked to slow down "
+        ibm.store.add_log(job_id, f"{log_stamp()} WARNING IBM Quantum asked to slow down "
                                   f"(HTTP 429); trying again in {pause:.0f} s")
         return pause + random.uniform(0, 1)
     if err.kind != Trouble.TRANSIENT:
-        follow.fail(ibm.store, job_id, err.message)
+        results.fail(ibm.store, job_id, err.message)
         return None
     failures = ibm.state.count("failures", job_id)
     if failures > MAX_FAILURES:
-        follow.fail(ibm.store, job_id, f"IBM Quantum failed {failures} times in a row; "
+        results.fail(ibm.store, job_id, f"IBM Quantum failed {failures} times in a row; "
                                        f"giving up. Last: {err.message}")
         return None
     delay = backoff(ibm.config, failures)
-    ibm.store.add_log(job_id, f"{follow.stamp()} WARNING {err.message}; trying again in "
+    ibm.store.add_log(job_id, f"{log_stamp()} WARNING {err.message}; trying again in "
                               f"{delay:.0f} s")
     return delay
 

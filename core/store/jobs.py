@@ -25,7 +25,6 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,10 @@ from typing import Any
 import redis
 from redis.client import Pipeline
 
-from workers.errors import JobNotFound
-from workers.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
+from core.clock import iso_to_micros, now_iso
+from core.errors import JobNotFound
+from core.results import compress
+from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
 
 _LUA = Path(__file__).with_name("lua")
 JSON_FIELDS = ("tags", "options", "usage_estimation", "metrics", "backend_info")
@@ -43,27 +44,8 @@ BLOCK_SLICE_SECONDS = 2.0
 Appends = Sequence[tuple[str, Any]]  # ("log", line) or ("interim", result), in order
 
 
-def now_iso() -> str:
-    """RFC 3339 UTC with milliseconds, as every timestamp of the API."""
-    return rfc3339(datetime.now(UTC))
-
-
-def rfc3339(moment: datetime) -> str:
-    """A UTC moment as the API writes timestamps: milliseconds and a Z."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def iso_to_micros(value: str) -> int:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return int(parsed.timestamp() * 1_000_000)
-
-
 def new_job_id() -> str:
     return uuid.uuid4().hex
-
-
-def compress(document: Any) -> bytes:
-    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
 
 
 def properties_ref(blob: bytes) -> str:

@@ -11,8 +11,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from workers.config import Config
-from workers.ibm.trouble import Trouble, UpstreamError, classify, redact, redact_logs
+from core.config import Config
+from core.ibm.trouble import Trouble, UpstreamError, classify, redact, redact_logs
 
 JOB_CACHE_SIZE = 1024
 

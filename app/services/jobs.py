@@ -14,12 +14,13 @@ from typing import Any
 from flask import current_app
 from rq import Queue
 
-from app import ibm
+from app.services import ibm
 from app.tenants import TenantCache
-from workers import queueing
-from workers.circuits import Limits, build_pubs, count_shots, estimate_quantum_seconds
-from workers.config import Config
-from workers.errors import (
+from core import queueing
+from core.circuits import Limits, build_pubs, count_shots, estimate_quantum_seconds
+from core.clock import rfc3339
+from core.config import Config
+from core.errors import (
     BackendNotFound,
     IdempotencyConflict,
     InvalidJobInput,
@@ -28,10 +29,10 @@ from workers.errors import (
     JobFailed,
     JobNotFinished,
 )
-from workers.ibm.submit import check_uniform
-from workers.keys import KeyStore
-from workers.states import JobStatus
-from workers.store import JobStore, new_job_id, rfc3339
+from core.ibm.upstream import check_uniform
+from core.keys import KeyStore
+from core.states import JobStatus
+from core.store.jobs import JobStore, new_job_id
 
 TIMESTAMPS = ("created", "queued", "running", "finished")
 

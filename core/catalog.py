@@ -10,7 +10,7 @@ import warnings
 from functools import cache
 from typing import Any
 
-from workers.errors import BackendNotFound
+from core.errors import BackendNotFound
 
 IDEAL = "aer_simulator"
 IDEAL_BASIS = ["cx", "id", "rz", "sx", "x", "h", "measure", "reset", "delay"]

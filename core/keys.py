@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from workers.store import now_iso
+from core.clock import now_iso
 
 TENANT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 

@@ -12,7 +12,7 @@ import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from workers.store import JobStore
+from core.store.jobs import JobStore
 
 MAX_TOKEN_LENGTH = 128
 

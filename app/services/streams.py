@@ -12,11 +12,11 @@ import gevent.socket
 import redis
 from flask import Response, request
 
-from app.service import Gateway
-from workers.errors import InvalidEventId, JobNotFound
-from workers.event_hub import EventHub
-from workers.events import Event, EventStream, id_order
-from workers.states import JobStatus
+from app.services.jobs import Gateway
+from app.streaming.events import Event, EventStream, id_order
+from app.streaming.hub import EventHub
+from core.errors import InvalidEventId, JobNotFound
+from core.states import JobStatus
 
 log = logging.getLogger("gateway.events")
 RETRY_MS = 3000  # how long EventSource waits before reconnecting (it then sends Last-Event-ID)

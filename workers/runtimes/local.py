@@ -11,7 +11,6 @@ So are transpiled programs, per backend and options: a client that sends the sam
 from __future__ import annotations
 
 import functools
-import json
 import time
 import warnings
 from collections import OrderedDict
@@ -19,17 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.primitives import BitArray, PrimitiveResult
+from qiskit.primitives import PrimitiveResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
 from qiskit_aer import AerSimulator
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
-from workers import catalog
-from workers.circuits import PARSED_CACHE_MAX_CHARS, Limits, build_pubs, estimate_quantum_seconds
+from core import catalog
+from core.circuits import PARSED_CACHE_MAX_CHARS, Limits, build_pubs, estimate_quantum_seconds
+from core.results import jsonable, normalise_pub, runtime_json
 
 
 class Reporter(Protocol):
@@ -143,7 +142,7 @@ class LocalRuntime:
         seconds = time.monotonic() - started
         report("result", {
             "result": {"pub_results": normalised, "metadata": jsonable(result.metadata)},
-            "runtime": _runtime_json(result),
+            "runtime": runtime_json(result),
             "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),
                         "quantum_seconds": estimate_quantum_seconds(pubs)}},
         })
@@ -174,58 +173,3 @@ def _retarget(program: str, pub: Any, transpiled: Any) -> Any:
         return (transpiled, pub.parameter_values, pub.shots)
     observables = pub.observables.apply_layout(transpiled.layout)
     return (transpiled, observables, pub.parameter_values, pub.precision)
-
-
-def normalise(result: PrimitiveResult) -> dict[str, Any]:
-    """The API's JSON form of a primitive result (for results not built PUB by PUB)."""
-    return {"pub_results": [normalise_pub(p) for p in result],
-            "metadata": jsonable(result.metadata)}
-
-
-def normalise_pub(pub_result: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name, value in pub_result.data.items():
-        if isinstance(value, BitArray):  # counts per parameter set
-            shape = list(value.shape)
-            counts = counts_of(value) if not shape else _counts_array(value, shape)
-            data[name] = {"counts": counts, "num_shots": value.num_shots,
-                          "num_bits": value.num_bits}
-            if shape:
-                data[name]["shape"] = shape
-        else:
-            data[name] = jsonable(value)
-    metadata = {k: v for k, v in pub_result.metadata.items() if k != "simulator_metadata"}
-    return {"data": data, "metadata": jsonable(metadata)}
-
-
-def _counts_array(bits: BitArray, shape: list[int]) -> Any:
-    flat = [counts_of(bits, index) for index in np.ndindex(*shape)]
-    return np.array(flat, dtype=object).reshape(shape).tolist()
-
-
-def counts_of(bits: BitArray, loc: tuple[int, ...] = ()) -> dict[str, int]:
-    """`bits.get_counts(loc)`, by counting distinct shots first: BitArray formats every shot,
-    which costs more than simulating a small circuit."""
-    shots = bits.array[loc].reshape(-1, bits.array.shape[-1])
-    rows, times = np.unique(shots, axis=0, return_counts=True)
-    width = bits.num_bits
-    return {format(int.from_bytes(row.tobytes(), "big"), f"0{width}b"): int(n)
-            for row, n in zip(rows, times, strict=True)}
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
-
-
-def _runtime_json(result: PrimitiveResult) -> str:
-    from qiskit_ibm_runtime.utils.json import RuntimeEncoder
-
-    return json.dumps(result, cls=RuntimeEncoder)

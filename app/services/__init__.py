@@ -1,0 +1,1 @@
+"""What the views do, as plain functions over the shared objects (no request objects here)."""

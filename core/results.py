@@ -1,0 +1,122 @@
+"""Results, for every runtime: the API's JSON form of a primitive result, and the one code path
+that finishes or fails a job (local or IBM Quantum), with its result, logs and events."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core.clock import log_stamp
+from core.states import JobStatus
+
+if TYPE_CHECKING:
+    from qiskit.primitives import PrimitiveResult
+
+    from core.store.jobs import Appends, JobStore, Transition
+
+LARGE_RESULT_BYTES = 64 * 1024  # larger results are linked from the `result` event, not inlined
+
+
+# -- the API's JSON form -------------------------------------------------------------------------
+def normalise(result: PrimitiveResult) -> dict[str, Any]:
+    """The API's JSON form of a primitive result (for results not built PUB by PUB)."""
+    return {"pub_results": [normalise_pub(p) for p in result],
+            "metadata": jsonable(result.metadata)}
+
+
+def normalise_pub(pub_result: Any) -> dict[str, Any]:
+    from qiskit.primitives import BitArray
+
+    data: dict[str, Any] = {}
+    for name, value in pub_result.data.items():
+        if isinstance(value, BitArray):  # counts per parameter set
+            shape = list(value.shape)
+            counts = counts_of(value) if not shape else _counts_array(value, shape)
+            data[name] = {"counts": counts, "num_shots": value.num_shots,
+                          "num_bits": value.num_bits}
+            if shape:
+                data[name]["shape"] = shape
+        else:
+            data[name] = jsonable(value)
+    metadata = {k: v for k, v in pub_result.metadata.items() if k != "simulator_metadata"}
+    return {"data": data, "metadata": jsonable(metadata)}
+
+
+def _counts_array(bits: Any, shape: list[int]) -> Any:
+    flat = [counts_of(bits, index) for index in np.ndindex(*shape)]
+    return np.array(flat, dtype=object).reshape(shape).tolist()
+
+
+def counts_of(bits: Any, loc: tuple[int, ...] = ()) -> dict[str, int]:
+    """`bits.get_counts(loc)`, by counting distinct shots first: BitArray formats every shot,
+    which costs more than simulating a small circuit."""
+    shots = bits.array[loc].reshape(-1, bits.array.shape[-1])
+    rows, times = np.unique(shots, axis=0, return_counts=True)
+    width = bits.num_bits
+    return {format(int.from_bytes(row.tobytes(), "big"), f"0{width}b"): int(n)
+            for row, n in zip(rows, times, strict=True)}
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def runtime_json(result: PrimitiveResult) -> str:
+    """The result as qiskit_ibm_runtime's RuntimeEncoder writes it (for `?format=runtime`)."""
+    from qiskit_ibm_runtime.utils.json import RuntimeEncoder
+
+    return json.dumps(result, cls=RuntimeEncoder)
+
+
+def compress(document: Any) -> bytes:
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+
+
+# -- finishing a job -----------------------------------------------------------------------------
+def finish(store: JobStore, job_id: str, result: dict[str, Any], runtime: str,
+           metrics: dict[str, Any], note: str, appends: Appends = (),
+           ran_for: float | None = None) -> Transition:
+    """DONE with its result (linked from the event when large), `appends` and a last log line
+    `note`, in one atomic change."""
+    blob = compress(result)
+    event = result if len(blob) <= LARGE_RESULT_BYTES else {
+        "href": f"/v1/jobs/{job_id}/result", "bytes": len(blob)}
+    appends = [*appends, ("log", f"{log_stamp()} INFO {note}")]
+    change = store.transition(
+        job_id, JobStatus.DONE, fields={"metrics": metrics},
+        blobs={":result": blob, ":runtime": zlib.compress(runtime.encode(), 6)},
+        event=("result", event), appends=appends, ran_for=ran_for,
+    )
+    _append_anyway(store, job_id, change, appends)
+    return change
+
+
+def fail(store: JobStore, job_id: str, message: str, appends: Appends = (),
+         ran_for: float | None = None, metrics: dict[str, Any] | None = None) -> Transition:
+    """ERROR with `message` (also its last log line and its `error` event)."""
+    appends = [*appends, ("log", f"{log_stamp()} ERROR {message}")]
+    fields: dict[str, Any] = {"error_message": message}
+    if metrics is not None:
+        fields["metrics"] = metrics
+    change = store.transition(job_id, JobStatus.ERROR, fields=fields,
+                              event=("error", {"message": message}), appends=appends,
+                              ran_for=ran_for)
+    _append_anyway(store, job_id, change, appends)
+    return change
+
+
+def _append_anyway(store: JobStore, job_id: str, change: Transition, appends: Appends) -> None:
+    """What went with a refused change (the job was made final meanwhile): keep it still."""
+    if not change.ok and change.previous:
+        store.append(job_id, appends)
