@@ -1,17 +1,21 @@
 """gunicorn settings: gevent workers, so that thousands of open event streams and long polls
 wait on Redis without holding a thread each. `gunicorn 'app:create_app()'` reads this file."""
 
+from app.gunicorn_errors import install
 from core.config import Config
 
 _config = Config()
+install()  # gunicorn's own refusals answer problem+json
 bind = f"0.0.0.0:{_config.PORT}"
 workers = _config.WEB_PROCESSES
 worker_class = "gevent"
 worker_connections = _config.WEB_CONNECTIONS
 keepalive = 30
-# gunicorn answers an over-long request line itself, in HTML; let the app answer it as a problem
-# (app/__init__.py caps the URL at MAX_URL_BYTES)
-limit_request_line = 0
+# bounded before anything is buffered; gunicorn refuses what is over (414, 431, 400) as
+# problem+json (app/gunicorn_errors.py)
+limit_request_line = _config.MAX_REQUEST_LINE
+limit_request_fields = _config.MAX_HEADERS
+limit_request_field_size = _config.MAX_HEADER_BYTES
 graceful_timeout = 10
 accesslog = None
 errorlog = "-"

@@ -6,20 +6,34 @@ import http
 from collections.abc import Callable
 from typing import Any
 
+import flask
+from flask import abort, current_app
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 from marshmallow import RAISE
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from app.errors import PROBLEM_JSON
+from app.json_guard import MalformedJson, load_json
 from app.schemas import ProblemSchema
 
 
 class StrictParser(FlaskParser):
-    """Unknown query parameters are refused (422), like unknown body fields."""
+    """Unknown query parameters are refused (422), like unknown body fields; bodies are read
+    by `app/json_guard.py` (no NaN, no lone surrogates, no deeper than the limit)."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
                                    "query": RAISE, "querystring": RAISE}
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        depth = current_app.extensions["gateway"].config.MAX_JSON_DEPTH
+        try:
+            return load_json(req.get_data(cache=True), depth)
+        except MalformedJson as exc:
+            abort(400, exc=exc, messages={"json": [str(exc)]})
 
 
 class GatewayBlueprint(Blueprint):

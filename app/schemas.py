@@ -22,6 +22,9 @@ class OptionsSchema(StrictSchema):
                           metadata={"description": "seed of the simulator and transpiler"})
     optimization_level = fields.Integer(strict=True, validate=validate.Range(min=0, max=3),
                                         load_default=1)
+    max_execution_time = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
+        "description": "seconds the job may run, at most GATEWAY_JOB_TIME_LIMIT_SECONDS "
+                       "(as IBM's option)"})
 
 
 class PubSchema(StrictSchema):

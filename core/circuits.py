@@ -6,8 +6,8 @@ and by the workers to build what they run, so both agree on what a valid job is.
 
 from __future__ import annotations
 
-import functools
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,14 +19,16 @@ from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.quantum_info import SparsePauliOp
 
 from core.errors import InvalidJobInput
+from core.qasm_guard import ProgramRefused, program_version
 
 _QASM2_POSITION = re.compile(r"<input>:(\d+),(\d+):\s*(.*)", re.S)
 _QASM3_POSITION = re.compile(r"^L?(\d+)[,:]C?(\d+):\s*(.*)", re.S)
 SECONDS_PER_EXECUTION = 250e-6  # repetition delay of IBM devices, for quantum-seconds estimates
 ESTIMATOR_EXECUTIONS = 1024  # shots an estimator PUB is reckoned to cost
-_HEADER = re.compile(r"^\s*(?://[^\n]*\n\s*|/\*.*?\*/\s*)*OPENQASM\s+([0-9.]+)\s*;", re.S)
 PARSED_CACHE_SIZE = 256  # programs remembered per process
+PARSED_CACHE_BYTES = 32 * 1024 * 1024  # and at most this much memory among them (an estimate)
 PARSED_CACHE_MAX_CHARS = 64 * 1024  # longer ones are parsed every time: they would fill memory
+BYTES_PER_OPERATION = 400  # a CircuitInstruction with its qubits and parameters, roughly
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def parse_circuit(text: str, field: str) -> QuantumCircuit:
     try:
         if len(text) > PARSED_CACHE_MAX_CHARS:
             return _parse(text)
-        return _parse_once(text).copy()
+        return _PARSED.get(text).copy()
     except _Unparsable as exc:
         _refuse(field, *exc.args)
         raise AssertionError("unreachable") from None
@@ -58,11 +60,10 @@ class _Unparsable(Exception):
 
 
 def _parse(text: str) -> QuantumCircuit:
-    header = _HEADER.match(text)
-    if header is None:
-        raise _Unparsable("not an OpenQASM program: it must start with 'OPENQASM 2.0;' or "
-                          "'OPENQASM 3.0;'")
-    version = header.group(1)
+    try:
+        version = program_version(text)  # linear: no pattern that backtracks on client text
+    except ProgramRefused as exc:
+        raise _Unparsable(*exc.args) from None
     try:
         if version.startswith("2"):
             return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
@@ -73,7 +74,31 @@ def _parse(text: str) -> QuantumCircuit:
     raise _Unparsable(f"unsupported OpenQASM version {version}")
 
 
-_parse_once = functools.lru_cache(maxsize=PARSED_CACHE_SIZE)(_parse)
+class _ParsedCache:
+    """Parsed programs by text, least recently used first out, bounded by count and by an
+    estimate of their bytes (a short text can declare a wide circuit)."""
+
+    def __init__(self, size: int, max_bytes: int) -> None:
+        self.size, self.max_bytes, self.bytes = size, max_bytes, 0
+        self.entries: OrderedDict[str, tuple[QuantumCircuit, int]] = OrderedDict()
+
+    def get(self, text: str) -> QuantumCircuit:
+        found = self.entries.get(text)
+        if found is not None:
+            self.entries.move_to_end(text)
+            return found[0]
+        circuit = _parse(text)
+        cost = len(text) + BYTES_PER_OPERATION * (
+            len(circuit.data) + circuit.num_qubits + circuit.num_clbits)
+        if cost <= self.max_bytes // 4:
+            self.entries[text] = (circuit, cost)
+            self.bytes += cost
+        while len(self.entries) > self.size or self.bytes > self.max_bytes:
+            self.bytes -= self.entries.popitem(last=False)[1][1]
+        return circuit
+
+
+_PARSED = _ParsedCache(PARSED_CACHE_SIZE, PARSED_CACHE_BYTES)
 
 
 def _describe_parse_error(exc: Exception) -> tuple[str, int | None, int | None]:

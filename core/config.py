@@ -17,6 +17,10 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+def _host_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def _list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -31,10 +35,23 @@ class Config:
         self.MAX_BODY_BYTES = _int("GATEWAY_MAX_BODY_BYTES", 5 * 1024 * 1024)
         self.MAX_PUBS = _int("GATEWAY_MAX_PUBS", 100)
         self.MAX_SHOTS = _int("GATEWAY_MAX_SHOTS", 100_000)
-        self.MAX_QUBITS = _int("GATEWAY_MAX_QUBITS", 32)
+        self.MAX_QUBITS = _int("GATEWAY_MAX_QUBITS", 160)
         self.MAX_CIRCUIT_CHARS = _int("GATEWAY_MAX_CIRCUIT_CHARS", 1_000_000)
         self.MAX_PARAMETER_SETS = _int("GATEWAY_MAX_PARAMETER_SETS", 10_000)
         self.DEFAULT_SHOTS = _int("GATEWAY_DEFAULT_SHOTS", 1024)
+        self.MAX_CLBITS = _int("GATEWAY_MAX_CLBITS", 1024)
+        self.MAX_OPERATIONS = _int("GATEWAY_MAX_OPERATIONS", 1_000_000)
+        self.MAX_GATE_DEPTH = _int("GATEWAY_MAX_GATE_DEPTH", 10)
+        self.MAX_PROGRAM_NESTING = _int("GATEWAY_MAX_PROGRAM_NESTING", 32)
+        self.MAX_TOTAL_SHOTS = _int("GATEWAY_MAX_TOTAL_SHOTS", 10_000_000)
+        self.MAX_BROADCAST = _int("GATEWAY_MAX_BROADCAST", 1_000_000)
+        self.MAX_JSON_DEPTH = _int("GATEWAY_MAX_JSON_DEPTH", 32)
+        self.PARSE_PROCESSES = _int("GATEWAY_PARSE_PROCESSES", 2)
+        self.PARSE_TIMEOUT_SECONDS = _float("GATEWAY_PARSE_TIMEOUT_SECONDS", 3.0)
+        self.PARSE_MEMORY_BYTES = _int("GATEWAY_PARSE_MEMORY_BYTES", 1024**3)
+        self.MAX_REQUEST_LINE = _int("GATEWAY_MAX_REQUEST_LINE", 8190)
+        self.MAX_HEADERS = _int("GATEWAY_MAX_HEADERS", 100)
+        self.MAX_HEADER_BYTES = _int("GATEWAY_MAX_HEADER_BYTES", 8190)
         self.JOB_RETENTION_SECONDS = _int("GATEWAY_JOB_RETENTION_SECONDS", 7 * 24 * 3600)
         self.JOB_TIME_LIMIT_SECONDS = _float("GATEWAY_JOB_TIME_LIMIT_SECONDS", 600.0)
         self.JOB_MAX_ATTEMPTS = _int("GATEWAY_JOB_MAX_ATTEMPTS", 2)
@@ -52,6 +69,9 @@ class Config:
         self.WEB_PROCESSES = _int("GATEWAY_WEB_PROCESSES", 2)
         self.WEB_CONNECTIONS = _int("GATEWAY_WEB_CONNECTIONS", 10_000)
         self.WORKERS = _int("GATEWAY_WORKERS", 1)
+        self.WORKERS_PER_HOST = _int("GATEWAY_WORKERS_PER_HOST", max(self.WORKERS, 1))
+        self.WORKER_MEMORY_BYTES = _int("GATEWAY_WORKER_MEMORY_BYTES",
+                                        _host_memory() // max(self.WORKERS_PER_HOST, 1))
         self.REDIS_URL_SET = bool(os.environ.get("REDIS_URL"))
         self.IBM_TOKEN = os.environ.get("QISKIT_IBM_TOKEN", "")
         self.IBM_INSTANCE = os.environ.get("QISKIT_IBM_INSTANCE", "")

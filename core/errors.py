@@ -64,3 +64,10 @@ class InvalidEventId(GatewayError):
     """A well-formed Last-Event-ID this stream never issued (it is ahead of the stream)."""
 
     status, kind, title = 422, "invalid-input", "Invalid event id"
+
+
+class LimitExceeded(InvalidJobInput):
+    """A submission over one of the gateway's limits; `extra` names the limit, the value, the
+    maximum and the setting that sets it."""
+
+    kind, title = "limit-exceeded", "Over a limit of the gateway"

@@ -12,6 +12,7 @@ from typing import Any
 from rq import Queue
 
 from core import catalog, queueing, results
+from core.admission import job_time_limit
 from core.clock import log_stamp
 from core.config import Config
 from core.results import compress
@@ -69,7 +70,8 @@ def run_job(job_id: str) -> None:
     started = time.monotonic()
     # the simulation starts at once, while the job is marked RUNNING: for a small job, that
     # round trip to Redis is a good part of what the gateway adds
-    ctx.executor.submit(record, inputs, config.JOB_TIME_LIMIT_SECONDS)
+    ctx.executor.submit(record, inputs, job_time_limit(inputs.get("options") or {},
+                                                       config.JOB_TIME_LIMIT_SECONDS))
     try:
         change = store.transition(job_id, JobStatus.RUNNING, fields, appends=logs,
                                   lease=(ctx.name, config.WORKER_LEASE_SECONDS))

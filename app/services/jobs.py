@@ -16,8 +16,16 @@ from rq import Queue
 
 from app.services import ibm
 from app.tenants import TenantCache
-from core import queueing
-from core.circuits import Limits, build_pubs, count_shots, estimate_quantum_seconds
+from core import catalog, queueing
+from core.admission import (
+    CostLimits,
+    Inspection,
+    check_costs,
+    inspect_pubs,
+    job_time_limit,
+    over,
+)
+from core.circuits import Limits
 from core.clock import rfc3339
 from core.config import Config
 from core.errors import (
@@ -31,6 +39,8 @@ from core.errors import (
 )
 from core.ibm.upstream import check_uniform
 from core.keys import KeyStore
+from core.parse_pool import ParsePool
+from core.qasm_guard import ProgramLimits
 from core.states import JobStatus
 from core.store.jobs import JobStore, new_job_id
 
@@ -47,18 +57,32 @@ class Gateway:
     keys: KeyStore
     tenants: TenantCache
     queue: Queue
+    parsers: ParsePool
 
     @classmethod
     def from_config(cls, config: Config) -> Gateway:
         store = JobStore(config.REDIS_URL, config.REDIS_PREFIX, config.JOB_RETENTION_SECONDS)
         keys = KeyStore(store.redis, config.REDIS_PREFIX)
+        parsers = ParsePool(config.PARSE_PROCESSES, config.PARSE_TIMEOUT_SECONDS,
+                            config.PARSE_MEMORY_BYTES)
         return cls(config, store, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
-                   queueing.job_queue(store.raw, config.QUEUE_NAME))
+                   queueing.job_queue(store.raw, config.QUEUE_NAME), parsers)
 
     @property
     def limits(self) -> Limits:
         c = self.config
         return Limits(c.MAX_PUBS, c.MAX_SHOTS, c.MAX_QUBITS, c.MAX_PARAMETER_SETS, c.DEFAULT_SHOTS)
+
+    @property
+    def program_limits(self) -> ProgramLimits:
+        c = self.config
+        return ProgramLimits(c.MAX_PROGRAM_NESTING, c.MAX_QUBITS, c.MAX_CLBITS, c.MAX_GATE_DEPTH,
+                             c.MAX_OPERATIONS)
+
+    @property
+    def cost_limits(self) -> CostLimits:
+        c = self.config
+        return CostLimits(c.MAX_TOTAL_SHOTS, c.MAX_BROADCAST, c.WORKER_MEMORY_BYTES)
 
 
 def gateway() -> Gateway:
@@ -68,7 +92,7 @@ def gateway() -> Gateway:
 def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
            idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
     """Validate and queue a job; returns (job, created) — not created for a repeated request."""
-    inputs, pubs = validate_inputs(gw, payload)
+    inputs, inspection = validate_inputs(gw, payload)
     job_id = new_job_id()
     if idempotency_key:
         body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -81,10 +105,10 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "backend": payload["backend"], "provider": provider, "status": JobStatus.QUEUED,
         "tags": payload.get("tags", []), "session_id": payload.get("session_id"),
         "options": inputs["options"], "attempts": 0, "rq_attempt": 1, "version": 2,
-        "num_pubs": len(pubs), "num_shots": count_shots(pubs),
-        "usage_estimation": {"quantum_seconds": estimate_quantum_seconds(pubs)},
+        "num_pubs": len(inspection.pubs), "num_shots": inspection.num_shots,
+        "usage_estimation": {"quantum_seconds": inspection.quantum_seconds},
     }
-    limit = gw.config.JOB_TIME_LIMIT_SECONDS
+    limit = job_time_limit(inputs["options"], gw.config.JOB_TIME_LIMIT_SECONDS)
     enqueue = ((lambda pipe: ibm.ibm(gw).start(job_id, pipe)) if provider == ibm.PROVIDER
                else (lambda pipe: queueing.enqueue(gw.queue, job_id, 1, limit, pipeline=pipe)))
     try:
@@ -108,8 +132,9 @@ def _repeated(gw: Gateway, tenant: str, existing: tuple[str, str], body_hash: st
     return gw.store.owned(tenant, job_id)
 
 
-def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any], list]:
-    """Everything the worker needs, checked now so that bad input is a 422, not a failed job."""
+def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any], Inspection]:
+    """Everything the worker needs, checked now so that bad input is a 422, not a failed job:
+    the programs in a parse process (`core/parse_pool.py`), then the cost model."""
     try:
         backend = ibm.backend_summary(gw, payload["backend"])
     except BackendNotFound as exc:
@@ -124,10 +149,32 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
         if len(pub["circuit"]) > gw.config.MAX_CIRCUIT_CHARS:
             message = f"a circuit has at most {gw.config.MAX_CIRCUIT_CHARS} characters"
             raise InvalidJobInput(message, errors={f"pubs.{i}.circuit": [message]})
-    built = build_pubs(payload["program_id"], pubs, backend["num_qubits"], gw.limits)
+    options = payload.get("options") or {}
+    _check_time_limit(options, gw.config)
+    inspection = gw.parsers.run(inspect_pubs, payload["program_id"], pubs,
+                                qubit_cap(backend, gw.config), gw.limits, gw.program_limits)
     if backend["provider"] == ibm.PROVIDER:
         check_uniform(payload["program_id"], pubs)
-    return {"pubs": pubs, "options": payload.get("options") or {}}, built
+    else:
+        check_costs(inspection, bool(backend.get("noisy")), gw.cost_limits)
+    return {"pubs": pubs, "options": options}, inspection
+
+
+def qubit_cap(backend: dict[str, Any], config: Config) -> int:
+    """The widest circuit a backend takes. The ideal simulator's own width is what a state
+    vector fits in this host's memory; the cost model judges that per circuit and method (a
+    Clifford circuit of 100 qubits is cheap), so only the gateway's limit applies to it."""
+    if backend["name"] == catalog.IDEAL:
+        return config.MAX_QUBITS
+    return min(backend["num_qubits"], config.MAX_QUBITS)
+
+
+def _check_time_limit(options: dict[str, Any], config: Config) -> None:
+    asked = options.get("max_execution_time")
+    if asked is not None and asked > config.JOB_TIME_LIMIT_SECONDS:
+        raise over("options.max_execution_time", f"max_execution_time is {asked} s",
+                   "max_execution_time", asked, int(config.JOB_TIME_LIMIT_SECONDS),
+                   "GATEWAY_JOB_TIME_LIMIT_SECONDS")
 
 
 def result(gw: Gateway, tenant: str, job_id: str, wait: float, runtime_format: bool) -> bytes:

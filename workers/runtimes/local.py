@@ -19,15 +19,30 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from qiskit import QuantumCircuit
+from qiskit.circuit import (
+    BreakLoopOp,
+    ContinueLoopOp,
+    ForLoopOp,
+    IfElseOp,
+    SwitchCaseOp,
+    WhileLoopOp,
+)
+from qiskit.circuit.library.standard_gates import get_standard_gate_name_mapping
 from qiskit.primitives import PrimitiveResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
+from qiskit.transpiler import Target
 from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
 from qiskit_aer import AerSimulator
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
 from core import catalog
-from core.circuits import PARSED_CACHE_MAX_CHARS, Limits, build_pubs, estimate_quantum_seconds
+from core.circuits import (
+    PARSED_CACHE_MAX_CHARS,
+    Limits,
+    build_pubs,
+    estimate_quantum_seconds,
+)
 from core.results import jsonable, normalise_pub, runtime_json
 
 
@@ -82,6 +97,8 @@ class LocalRuntime:
     def pass_manager(self, backend: str, level: int, seed: int | None) -> Any:
         """Built once per backend and options: AerSimulator builds a new Target per access."""
         target = self.simulator(backend).target
+        if backend == catalog.IDEAL:
+            target = _any_width(target)
         return generate_preset_pass_manager(optimization_level=level, target=target,
                                             seed_transpiler=seed)
 
@@ -146,6 +163,24 @@ class LocalRuntime:
             "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),
                         "quantum_seconds": estimate_quantum_seconds(pubs)}},
         })
+
+
+CONTROL_FLOW = {"if_else": IfElseOp, "for_loop": ForLoopOp, "while_loop": WhileLoopOp,
+                "switch_case": SwitchCaseOp, "break_loop": BreakLoopOp,
+                "continue_loop": ContinueLoopOp}
+
+
+def _any_width(target: Target) -> Target:
+    """The ideal simulator's target without its width: Aer's is what a state vector fits in
+    memory, but a Clifford circuit of 50 qubits runs on the stabilizer method; the gateway's
+    cost model decides what fits (`core/admission.py`)."""
+    standard = get_standard_gate_name_mapping()
+    wide = Target.from_configuration(
+        basis_gates=[name for name in target.operation_names if name in standard],
+        num_qubits=None)
+    for name, operation in CONTROL_FLOW.items():
+        wide.add_instruction(operation, name=name)
+    return wide
 
 
 @dataclass(frozen=True)

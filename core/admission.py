@@ -1,0 +1,139 @@
+"""What a job will cost, known before it is queued.
+
+`inspect_pubs` reads each program's structure (`core/qasm_guard.py`), then parses and builds the
+PUBs; the API runs it in a parse process (`core/parse_pool.py`), never in its own. `check_costs`
+is the cost model, plain arithmetic on what the inspection found: total shots, broadcast size,
+and the memory the simulation needs against what one worker may use. Every refusal is a
+`LimitExceeded` naming the limit, the value, the maximum and the setting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from qiskit.primitives.containers.sampler_pub import SamplerPub
+
+from core.circuits import Limits, build_pubs, count_shots, estimate_quantum_seconds
+from core.errors import InvalidJobInput, LimitExceeded
+from core.qasm_guard import ProgramLimits, ProgramOverLimit, ProgramRefused, check_program
+
+# what Aer's stabilizer method runs (ideal circuits made only of these are simulated that way)
+CLIFFORD = frozenset({"h", "s", "sdg", "x", "y", "z", "cx", "cy", "cz", "swap", "id", "sx",
+                      "sxdg", "ecr", "measure", "reset", "barrier", "delay"})
+BYTES_PER_AMPLITUDE = 16  # complex128
+
+
+@dataclass(frozen=True)
+class PubCost:
+    qubits: int  # declared
+    active_qubits: int  # touched by an operation: Aer drops the idle ones
+    clbits: int
+    operations: int  # the static estimate, loops and gate definitions expanded
+    parameter_sets: int
+    observables: int  # estimator: observables per parameter set; sampler: 1
+    shots: int  # sampler: per parameter set; estimator: 0
+    clifford: bool
+
+
+@dataclass(frozen=True)
+class Inspection:
+    pubs: list[PubCost]
+    num_shots: int
+    quantum_seconds: float
+
+
+@dataclass(frozen=True)
+class CostLimits:
+    max_total_shots: int
+    max_broadcast: int
+    worker_memory_bytes: int
+
+
+def inspect_pubs(program_id: str, pubs: list[dict[str, Any]], backend_qubits: int,
+                 limits: Limits, program_limits: ProgramLimits) -> Inspection:
+    """Each program's shape first (linear), then the parsers; InvalidJobInput on any fault."""
+    shapes = []
+    for i, pub in enumerate(pubs):
+        try:
+            shapes.append(check_program(pub["circuit"], program_limits))
+        except ProgramOverLimit as exc:
+            raise over(f"pubs.{i}.circuit", exc.args[0], exc.limit, exc.value, exc.maximum,
+                       exc.setting) from None
+        except ProgramRefused as exc:
+            field = f"pubs.{i}.circuit"
+            raise InvalidJobInput(f"{field}: {exc.args[0]}", errors={field: [exc.args[0]]}) \
+                from None
+    built = build_pubs(program_id, pubs, backend_qubits, limits)
+    costs = [_cost(pub, shape.operations) for pub, shape in zip(built, shapes, strict=True)]
+    return Inspection(costs, count_shots(built), estimate_quantum_seconds(built))
+
+
+def _cost(pub: Any, operations: int) -> PubCost:
+    circuit = pub.circuit
+    active = {qubit for item in circuit.data if item.operation.name != "barrier"
+              for qubit in item.qubits}
+    names = {item.operation.name for item in circuit.data}
+    sampler = isinstance(pub, SamplerPub)
+    return PubCost(
+        qubits=circuit.num_qubits, active_qubits=len(active), clbits=circuit.num_clbits,
+        operations=operations, parameter_sets=int(np.prod(pub.parameter_values.shape)),
+        observables=1 if sampler else int(np.prod(pub.observables.shape)),
+        shots=pub.shots if sampler else 0, clifford=names <= CLIFFORD)
+
+
+def check_costs(inspection: Inspection, noisy: bool, limits: CostLimits) -> None:
+    """The cost model: LimitExceeded for the first limit the job is over."""
+    total = sum(pub.parameter_sets * pub.shots for pub in inspection.pubs)
+    if total > limits.max_total_shots:
+        raise over("pubs", f"the job asks for {total} shots in all (shots x parameter sets, "
+                   "over every PUB)", "total_shots", total, limits.max_total_shots,
+                   "GATEWAY_MAX_TOTAL_SHOTS")
+    for i, pub in enumerate(inspection.pubs):
+        broadcast = pub.parameter_sets * pub.observables
+        if broadcast > limits.max_broadcast:
+            raise over(f"pubs.{i}", f"{pub.parameter_sets} parameter sets x {pub.observables} "
+                       f"observables = {broadcast} expectation values", "broadcast", broadcast,
+                       limits.max_broadcast, "GATEWAY_MAX_BROADCAST")
+        needed, method = simulation_memory(pub, noisy, limits.worker_memory_bytes)
+        if needed > limits.worker_memory_bytes:
+            raise over(f"pubs.{i}.circuit", f"simulating its {pub.active_qubits} active qubits "
+                       f"({method}) needs {_gib(needed)}", "simulation_memory_bytes", needed,
+                       limits.worker_memory_bytes, "GATEWAY_WORKER_MEMORY_BYTES")
+
+
+def simulation_memory(pub: PubCost, noisy: bool, available: int) -> tuple[int, str]:
+    """(bytes, method) as Aer's automatic method picks it: the stabilizer for an ideal Clifford
+    circuit; with noise, a density matrix when shots exceed 2^n and it fits; else a state
+    vector."""
+    n = pub.active_qubits
+    if pub.clifford and not noisy:
+        return 2 * (2 * n + 1) ** 2, "stabilizer"
+    if noisy and n < 32 and pub.shots > 2 ** n:
+        density = BYTES_PER_AMPLITUDE << (2 * n)
+        if density <= available:
+            return density, "density matrix"
+    return BYTES_PER_AMPLITUDE << n, "state vector"
+
+
+def job_time_limit(options: dict[str, Any], gateway_limit: float) -> float:
+    """The job's own `max_execution_time` if it asked for one (at most the gateway's)."""
+    return min(float(options.get("max_execution_time") or gateway_limit), gateway_limit)
+
+
+def widest_state_vector(memory_bytes: int) -> int:
+    """The most qubits whose state vector fits in `memory_bytes`."""
+    return max(0, int(math.log2(max(memory_bytes, 1) / BYTES_PER_AMPLITUDE)))
+
+
+def over(field: str, message: str, limit: str, value: int, maximum: int,
+         setting: str) -> LimitExceeded:
+    text = message if setting in message else f"{message}; at most {maximum} ({setting})"
+    return LimitExceeded(f"{field}: {text}", errors={field: [text]}, limit=limit, value=value,
+                         maximum=maximum, setting=setting)
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.3g} GiB"

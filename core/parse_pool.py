@@ -1,0 +1,133 @@
+"""A few processes, forked from an API process, that check and parse submitted programs.
+
+A program's cost is bounded by its static checks, but the parsers are third-party code whose
+time and memory on odd input nobody promises. So the API process never runs them: it hands the
+work to one of these processes and waits on the pipe (cooperatively under gevent, so every other
+request of the process goes on meanwhile). Each runs under a memory limit (RLIMIT_AS) and, per
+call, a CPU-time limit (RLIMIT_CPU); the API process also stops waiting after `timeout` seconds.
+A process over either is killed and replaced, and the submission is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import resource
+import signal
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from core import errors
+from core.errors import GatewayError, LimitExceeded, ServiceUnavailable
+
+PR_SET_PDEATHSIG = 1
+NICENESS = 5  # the API process comes first when they compete for a core
+
+
+class ParsePool:
+    def __init__(self, processes: int, timeout: float, memory_bytes: int) -> None:
+        self.timeout, self.memory_bytes = timeout, memory_bytes
+        self._slots = threading.BoundedSemaphore(processes)
+        self._idle: list[_Parser] = []
+
+    def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(*args)` in a parse process; its GatewayError is raised here."""
+        if not self._slots.acquire(timeout=2 * self.timeout):
+            raise ServiceUnavailable("Every parse process is busy; try again shortly.")
+        try:
+            parser = self._idle.pop() if self._idle else _Parser(self.memory_bytes)
+            value = parser.call(function, args, self.timeout)
+            self._idle.append(parser)
+            return value
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop().kill()
+
+
+class _Parser:
+    def __init__(self, memory_bytes: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.conn, child = context.Pipe()
+        self.memory_bytes = memory_bytes
+        self.process = context.Process(target=_serve, args=(child, memory_bytes), daemon=True,
+                                       name="gateway-parser")
+        self.process.start()
+        child.close()
+
+    def call(self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
+        self.conn.send((function, args, timeout))
+        try:
+            ready = self.conn.poll(timeout)
+            answer = self.conn.recv() if ready else None
+        except (EOFError, OSError):
+            answer = None
+        if answer is None:
+            self.kill()
+            raise LimitExceeded(
+                f"checking the program took more than {timeout:g} s or "
+                f"{self.memory_bytes / 2**20:.0f} MiB; it is refused",
+                limit="parse_time_or_memory", value=None, maximum=timeout,
+                setting="GATEWAY_PARSE_TIMEOUT_SECONDS, GATEWAY_PARSE_MEMORY_BYTES")
+        ok, value = answer
+        if ok:
+            return value
+        kind, detail, extra = value
+        raise getattr(errors, kind)(detail, **extra)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+def _serve(conn: Connection, memory_bytes: int) -> None:
+    """The parse process: die with the API process; answer calls one after another."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.nice(NICENESS)
+    limit = _virtual_memory() + memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    while True:
+        try:
+            function, args, timeout = conn.recv()
+        except (EOFError, OSError):
+            return
+        _limit_cpu(timeout)
+        conn.send(_answer(function, args))
+
+
+def _answer(function: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
+    try:
+        return True, function(*args)
+    except GatewayError as exc:
+        return False, (type(exc).__name__, exc.detail, exc.extra)
+    except MemoryError:
+        return False, ("LimitExceeded", "checking the program ran out of memory",
+                       {"limit": "parse_memory_bytes", "value": None,
+                        "maximum": None, "setting": "GATEWAY_PARSE_MEMORY_BYTES"})
+    except RecursionError:
+        return False, ("InvalidJobInput", "the program is nested too deeply to parse", {})
+    except Exception as exc:  # the parsers raise many types; none may become a 500
+        return False, ("InvalidJobInput", f"the program could not be read "
+                       f"({type(exc).__name__})", {})
+
+
+def _limit_cpu(seconds: float) -> None:
+    """At most `seconds` more CPU time (SIGXCPU ends the process past it)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(usage.ru_utime + usage.ru_stime + seconds) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+
+
+def _virtual_memory() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
