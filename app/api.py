@@ -7,12 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import flask
-from flask import abort, current_app
+from flask import current_app
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 from marshmallow import RAISE
 from webargs import core
-from webargs.flaskparser import FlaskParser, is_json_request
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from app.errors import PROBLEM_JSON
 from app.json_guard import MalformedJson, load_json

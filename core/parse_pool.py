@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import os
 import resource
@@ -24,6 +25,7 @@ from typing import Any
 from core import errors
 from core.errors import GatewayError, LimitExceeded, ServiceUnavailable
 
+log = logging.getLogger("gateway.api")
 PR_SET_PDEATHSIG = 1
 NICENESS = 5  # the API process comes first when they compete for a core
 
@@ -39,7 +41,12 @@ class ParsePool:
         if not self._slots.acquire(timeout=2 * self.timeout):
             raise ServiceUnavailable("Every parse process is busy; try again shortly.")
         try:
-            parser = self._idle.pop() if self._idle else _Parser(self.memory_bytes)
+            parser = self._idle.pop() if self._idle else None
+            if parser is None or not parser.process.is_alive():
+                if parser is not None:
+                    log.warning("parse process %s had ended (exit code %s); replaced",
+                                parser.process.pid, parser.process.exitcode)
+                parser = _Parser(self.memory_bytes)
             value = parser.call(function, args, self.timeout)
             self._idle.append(parser)
             return value
@@ -60,6 +67,10 @@ class _Parser:
                                        name="gateway-parser")
         self.process.start()
         child.close()
+        # a socketpair made under gevent is non-blocking; Connection's reads and writes are
+        # plain os.read/os.write and must block (waiting is done by `poll`, which gevent makes
+        # cooperative)
+        os.set_blocking(self.conn.fileno(), True)
 
     def call(self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
         self.conn.send((function, args, timeout))
@@ -70,6 +81,8 @@ class _Parser:
             answer = None
         if answer is None:
             self.kill()
+            log.warning("parse process %s stopped (exit code %s) after %g s",
+                        self.process.pid, self.process.exitcode, timeout)
             raise LimitExceeded(
                 f"checking the program took more than {timeout:g} s or "
                 f"{self.memory_bytes / 2**20:.0f} MiB; it is refused",
@@ -93,6 +106,7 @@ def _serve(conn: Connection, memory_bytes: int) -> None:
         ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.set_blocking(conn.fileno(), True)
     os.nice(NICENESS)
     limit = _virtual_memory() + memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
+import os
+import resource
 import signal
 import time
 import traceback
@@ -35,8 +37,9 @@ class Outcome(StrEnum):
 
 class Executor:
     def __init__(self, runtime: LocalRuntime, poll_seconds: float = 0.1,
-                 flush_seconds: float = 0.05) -> None:
+                 flush_seconds: float = 0.05, memory_bytes: int | None = None) -> None:
         self.runtime = runtime
+        self.memory_bytes = memory_bytes  # the child's address space beyond what it inherits
         self.poll_seconds = poll_seconds
         self.flush_seconds = flush_seconds
         self._process: Any = None
@@ -49,7 +52,8 @@ class Executor:
             return
         parent, child = multiprocessing.get_context("fork").Pipe()
         self._process = multiprocessing.get_context("fork").Process(
-            target=_serve, args=(child, self.runtime), daemon=True, name="gateway-executor"
+            target=_serve, args=(child, self.runtime, self.memory_bytes), daemon=True,
+            name="gateway-executor"
         )
         self._process.start()
         child.close()
@@ -107,7 +111,7 @@ class Executor:
                 self.stop()
                 if batch:
                     on_messages(batch)  # what it said before it died
-                return Outcome.CRASHED, f"the simulation process died (exit code {code})"
+                return Outcome.CRASHED, self._death(code)
             if message is not None:  # a list of messages; the job's last ends with "end"
                 ended = message[-1][0] == "end"
                 if not batch:
@@ -133,11 +137,22 @@ class Executor:
                                            f"{self._time_limit:g} s")
 
 
-def _serve(conn: Connection, runtime: LocalRuntime) -> None:
-    """The child: die with the worker, then run jobs one after another."""
+    def _death(self, code: int | None) -> str:
+        said = f"the simulation process died (exit code {code})"
+        if self.memory_bytes is None or code not in (-signal.SIGABRT, -signal.SIGKILL,
+                                                     -signal.SIGSEGV, 1):
+            return said
+        return (f"{said}: out of memory, most likely; a simulation may use "
+                f"{gib(self.memory_bytes)} (GATEWAY_WORKER_MEMORY_BYTES)")
+
+
+def _serve(conn: Connection, runtime: LocalRuntime, memory_bytes: int | None) -> None:
+    """The child: die with the worker, then run jobs one after another, within its memory."""
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
+    if memory_bytes is not None:
+        limit_memory(memory_bytes)
     while True:
         try:
             job, inputs = conn.recv()
@@ -147,7 +162,7 @@ def _serve(conn: Connection, runtime: LocalRuntime) -> None:
         try:
             runtime.run(job, inputs, outbox)
         except Exception as exc:  # any failure of a job is reported, never kills the child
-            outbox("error", {"message": describe_failure(exc)})
+            outbox("error", {"message": describe_failure(exc, memory_bytes)})
         outbox("end", None)
         outbox.flush()
 
@@ -169,8 +184,27 @@ class Outbox:
             self.pending = []
 
 
-def describe_failure(exc: BaseException) -> str:
-    """A person-readable cause: the exception's own words, its type, and where it came from."""
+def limit_memory(memory_bytes: int) -> None:
+    """This process may grow by `memory_bytes` (RLIMIT_AS: beyond it, allocations fail)."""
+    with open("/proc/self/statm") as statm:
+        now = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    limit = now + memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard < 0 else min(limit, hard), hard))
+
+
+def gib(size: int) -> str:
+    return f"{size / 2**30:.3g} GiB"
+
+
+def describe_failure(exc: BaseException, memory_bytes: int | None = None) -> str:
+    """A person-readable cause: the exception's own words, its type, and where it came from;
+    running out of memory says so, with the worker's limit."""
+    if memory_bytes is not None and (isinstance(exc, MemoryError)
+                                     or "Insufficient memory" in str(exc)
+                                     or "Cannot allocate memory" in str(exc)):
+        return (f"out of memory: {type(exc).__name__}: {exc} (a simulation may use "
+                f"{gib(memory_bytes)}: GATEWAY_WORKER_MEMORY_BYTES)")
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     if where is None:
         return f"{type(exc).__name__}: {exc}"

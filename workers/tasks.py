@@ -42,12 +42,13 @@ def context() -> WorkerContext:
     if _context is None:
         config = Config()
         store = JobStore(config.REDIS_URL, config.REDIS_PREFIX, config.JOB_RETENTION_SECONDS)
-        runtime = LocalRuntime()
+        runtime = LocalRuntime(config.WORKER_MEMORY_BYTES)
         for backend in config.WORKER_PREWARM:
             runtime.prewarm(backend)
         _context = WorkerContext(
             config, store, queueing.job_queue(store.raw, config.QUEUE_NAME),
-            Executor(runtime), f"{socket.gethostname()}:{id(runtime):x}",
+            Executor(runtime, memory_bytes=config.WORKER_MEMORY_BYTES),
+            f"{socket.gethostname()}:{id(runtime):x}",
         )
     return _context
 

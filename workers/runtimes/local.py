@@ -62,7 +62,10 @@ COMPILED_CACHE_OPERATIONS = 1_000_000  # operations among them all (~60 bytes ea
 
 
 class LocalRuntime:
-    def __init__(self) -> None:
+    def __init__(self, memory_bytes: int | None = None) -> None:
+        # Aer refuses, with the numbers, a simulation that needs more (rather than failing to
+        # allocate under the executor's RLIMIT_AS)
+        self._aer_options = {"max_memory_mb": memory_bytes // 2**20} if memory_bytes else {}
         self._simulators: dict[str, AerSimulator] = {}
         self._compiled: OrderedDict[tuple[str, str, int, int | None], Compiled] = OrderedDict()
         self._compiled_operations = 0
@@ -71,12 +74,13 @@ class LocalRuntime:
         if backend not in self._simulators:
             catalog.backend_summary(backend)
             if backend == catalog.IDEAL:
-                self._simulators[backend] = AerSimulator()
+                self._simulators[backend] = AerSimulator(**self._aer_options)
             else:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     device = catalog.fake_backend(backend)
-                    self._simulators[backend] = AerSimulator.from_backend(device)
+                    self._simulators[backend] = AerSimulator.from_backend(device,
+                                                                          **self._aer_options)
         return self._simulators[backend]
 
     def prewarm(self, backend: str) -> None:
