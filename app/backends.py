@@ -13,7 +13,7 @@ from app.schemas import (
     BackendSchema,
 )
 from app.services import ibm
-from app.services.jobs import gateway
+from app.services.jobs import backend_with_limits, gateway
 
 backends = GatewayBlueprint("backends", __name__, url_prefix="/v1/backends", description="Backends")
 
@@ -32,8 +32,8 @@ def list_backends() -> Any:
 @backends.response(200, BackendSchema)
 @problems(backends, 401, 404)
 def get_backend(name: str) -> Any:
-    """Read a backend"""
-    return ibm.backend_summary(gateway(), name)
+    """Read a backend, with the limits that apply to jobs on it"""
+    return backend_with_limits(gateway(), name)
 
 
 @backends.get("/<name>/properties")

@@ -187,6 +187,27 @@ class ResultSchema(Schema):
     metadata = fields.Dict()
 
 
+class BackendLimitsSchema(Schema):
+    max_qubits = fields.Integer(metadata={"description": "widest circuit accepted here"})
+    max_statevector_qubits = fields.Integer(allow_none=True, metadata={
+        "description": "local simulators: widest non-Clifford circuit (active qubits) whose "
+                       "state vector fits in a worker's memory"})
+    worker_memory_bytes = fields.Integer(allow_none=True, metadata={
+        "description": "local simulators: what one simulation may use"})
+    max_clbits = fields.Integer()
+    max_operations = fields.Integer(metadata={
+        "description": "operations a circuit may expand to (loops and gates counted out)"})
+    max_gate_depth = fields.Integer()
+    max_pubs = fields.Integer()
+    max_shots = fields.Integer(metadata={"description": "per PUB"})
+    max_total_shots = fields.Integer(metadata={
+        "description": "shots x parameter sets over all PUBs of a job"})
+    max_parameter_sets = fields.Integer()
+    max_broadcast = fields.Integer(metadata={"description": "parameter sets x observables"})
+    max_circuit_chars = fields.Integer()
+    max_execution_time = fields.Float(metadata={"description": "seconds a job may run"})
+
+
 class BackendSchema(Schema):
     name = fields.String(required=True)
     provider = fields.String(validate=validate.OneOf(["local", "ibm_quantum"]), required=True)
@@ -200,6 +221,8 @@ class BackendSchema(Schema):
     processor_type = fields.Dict(allow_none=True)
     pending_jobs = fields.Integer(metadata={"description": "IBM Quantum devices: jobs queued"})
     status_msg = fields.String(metadata={"description": "IBM Quantum devices: e.g. active"})
+    limits = fields.Nested(BackendLimitsSchema, metadata={
+        "description": "GET /v1/backends/{name} only: the gateway's limits for jobs here"})
 
 
 class BackendListSchema(Schema):

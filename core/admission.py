@@ -33,7 +33,8 @@ class PubCost:
     clbits: int
     operations: int  # the static estimate, loops and gate definitions expanded
     parameter_sets: int
-    observables: int  # estimator: observables per parameter set; sampler: 1
+    observables: int  # estimator: observables; sampler: 1
+    broadcast: int  # the PUB's shape: parameter sets and observables broadcast together
     shots: int  # sampler: per parameter set; estimator: 0
     clifford: bool
 
@@ -81,6 +82,7 @@ def _cost(pub: Any, operations: int) -> PubCost:
         qubits=circuit.num_qubits, active_qubits=len(active), clbits=circuit.num_clbits,
         operations=operations, parameter_sets=int(np.prod(pub.parameter_values.shape)),
         observables=1 if sampler else int(np.prod(pub.observables.shape)),
+        broadcast=int(np.prod(pub.shape)),
         shots=pub.shots if sampler else 0, clifford=names <= CLIFFORD)
 
 
@@ -92,11 +94,10 @@ def check_costs(inspection: Inspection, noisy: bool, limits: CostLimits) -> None
                    "over every PUB)", "total_shots", total, limits.max_total_shots,
                    "GATEWAY_MAX_TOTAL_SHOTS")
     for i, pub in enumerate(inspection.pubs):
-        broadcast = pub.parameter_sets * pub.observables
-        if broadcast > limits.max_broadcast:
-            raise over(f"pubs.{i}", f"{pub.parameter_sets} parameter sets x {pub.observables} "
-                       f"observables = {broadcast} expectation values", "broadcast", broadcast,
-                       limits.max_broadcast, "GATEWAY_MAX_BROADCAST")
+        if pub.broadcast > limits.max_broadcast:
+            raise over(f"pubs.{i}", f"{pub.parameter_sets} parameter sets and "
+                       f"{pub.observables} observables broadcast to {pub.broadcast} results",
+                       "broadcast", pub.broadcast, limits.max_broadcast, "GATEWAY_MAX_BROADCAST")
         needed, method = simulation_memory(pub, noisy, limits.worker_memory_bytes)
         if needed > limits.worker_memory_bytes:
             raise over(f"pubs.{i}.circuit", f"simulating its {pub.active_qubits} active qubits "
@@ -128,11 +129,7 @@ def widest_state_vector(memory_bytes: int) -> int:
     return max(0, int(math.log2(max(memory_bytes, 1) / BYTES_PER_AMPLITUDE)))
 
 
-def over(field: str, message: str, limit: str, value: int, maximum: int,
-         setting: str) -> LimitExceeded:
-    text = message if setting in message else f"{message}; at most {maximum} ({setting})"
-    return LimitExceeded(f"{field}: {text}", errors={field: [text]}, limit=limit, value=value,
-                         maximum=maximum, setting=setting)
+over = LimitExceeded.of
 
 
 def _gib(size: int) -> str:

@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 from qiskit import QuantumCircuit, qasm2, qasm3
 from qiskit.exceptions import QiskitError
+from qiskit.primitives.containers.bindings_array import BindingsArray
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.quantum_info import SparsePauliOp
 
-from core.errors import InvalidJobInput
+from core.errors import InvalidJobInput, LimitExceeded
 from core.qasm_guard import ProgramRefused, program_version
 
 _QASM2_POSITION = re.compile(r"<input>:(\d+),(\d+):\s*(.*)", re.S)
@@ -38,6 +39,7 @@ class Limits:
     max_qubits: int
     max_parameter_sets: int
     default_shots: int
+    max_broadcast: int = 10**12  # parameter sets x observables of an estimator PUB
 
 
 def parse_circuit(text: str, field: str) -> QuantumCircuit:
@@ -72,6 +74,12 @@ def _parse(text: str) -> QuantumCircuit:
     except Exception as exc:  # the parsers raise several unrelated types
         raise _Unparsable(*_describe_parse_error(exc)) from None
     raise _Unparsable(f"unsupported OpenQASM version {version}")
+
+
+def load_parsers() -> None:
+    """Import what the parsers import on first use (the OpenQASM 3 grammar takes ~0.5 s)."""
+    qasm2.loads('OPENQASM 2.0; qreg q[1];')
+    qasm3.loads('OPENQASM 3.0; qubit[1] q;')
 
 
 class _ParsedCache:
@@ -193,6 +201,7 @@ def _build_pub(
             shots = pub.get("shots") or limits.default_shots
             built: Any = SamplerPub.coerce((circuit, values or None, shots))
         else:
+            _check_broadcast(values, pub.get("observables"), field, limits.max_broadcast)
             observables = coerce_observables(pub.get("observables"), f"{field}.observables")
             precision = pub.get("precision")
             built = EstimatorPub.coerce((circuit, observables, values or None, precision))
@@ -201,6 +210,23 @@ def _build_pub(
     if built.parameter_values.size > limits.max_parameter_sets:
         _refuse(f"{field}.parameter_values", f"at most {limits.max_parameter_sets} parameter sets")
     return built
+
+
+def _check_broadcast(values: dict, raw_observables: Any, field: str, limit: int) -> None:
+    """Refuse a broadcast over the limit from the shapes alone, before the observables are
+    built (~1 ms each): 10,000 parameter sets x 2,000 observables must not cost seconds."""
+    shape = []
+    while isinstance(raw_observables, list) and raw_observables:
+        shape.append(len(raw_observables))
+        raw_observables = raw_observables[0]
+    try:
+        parameters = BindingsArray.coerce(values).shape if values else ()
+        size = int(np.prod(np.broadcast_shapes(parameters, tuple(shape))))
+    except (ValueError, TypeError):
+        return  # not rectangular, or shapes that do not broadcast: the coercion says which
+    if size > limit:
+        raise LimitExceeded.of(field, f"its parameter sets and observables broadcast to {size} "
+                               "results", "broadcast", size, limit, "GATEWAY_MAX_BROADCAST")
 
 
 def count_shots(pubs: list[Any]) -> int:

@@ -71,3 +71,11 @@ class LimitExceeded(InvalidJobInput):
     maximum and the setting that sets it."""
 
     kind, title = "limit-exceeded", "Over a limit of the gateway"
+
+    @classmethod
+    def of(cls, field: str, message: str, limit: str, value: Any, maximum: Any,
+           setting: str) -> LimitExceeded:
+        """`field: message; at most maximum (setting)`, with the numbers as members."""
+        text = message if setting in message else f"{message}; at most {maximum} ({setting})"
+        return cls(f"{field}: {text}", errors={field: [text]}, limit=limit, value=value,
+                   maximum=maximum, setting=setting)

@@ -31,8 +31,12 @@ NICENESS = 5  # the API process comes first when they compete for a core
 
 
 class ParsePool:
-    def __init__(self, processes: int, timeout: float, memory_bytes: int) -> None:
+    def __init__(self, processes: int, timeout: float, memory_bytes: int,
+                 prepare: Callable[[], None] = lambda: None) -> None:
+        """`prepare` runs once, before the first process is forked: what it loads (the
+        parsers' own lazy imports) every process then shares instead of loading again."""
         self.timeout, self.memory_bytes = timeout, memory_bytes
+        self._prepare: Callable[[], None] | None = prepare
         self._slots = threading.BoundedSemaphore(processes)
         self._idle: list[_Parser] = []
 
@@ -46,6 +50,9 @@ class ParsePool:
                 if parser is not None:
                     log.warning("parse process %s had ended (exit code %s); replaced",
                                 parser.process.pid, parser.process.exitcode)
+                if self._prepare is not None:
+                    self._prepare()
+                    self._prepare = None
                 parser = _Parser(self.memory_bytes)
             value = parser.call(function, args, self.timeout)
             self._idle.append(parser)

@@ -119,16 +119,15 @@ def test_logs_before_the_end_are_409(client: httpx.Client) -> None:
     client.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60})
 
 
-def test_a_failed_job_carries_its_real_cause(client: httpx.Client) -> None:
-    # 32 qubits fit the 127-qubit device and the gateway's limit, not a state vector in memory
-    job = submit(client, sampler_job(TOO_BIG, backend="fake_sherbrooke", shots=1))
-    final = client.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60}).json()
-    assert final["status"] == "ERROR"
-    assert "Insufficient memory" in final["error_message"]
-    failed = client.get(f"/v1/jobs/{job['id']}/result")
-    assert failed.status_code == 409 and failed.json()["type"].endswith("/job-failed")
-    assert "Insufficient memory" in failed.json()["detail"]
-    assert "Insufficient memory" in client.get(f"/v1/jobs/{job['id']}/logs").text
+def test_a_job_too_big_for_a_worker_is_refused_with_the_numbers(client: httpx.Client) -> None:
+    # 32 qubits fit the 127-qubit device and the gateway's limit, not a state vector in memory:
+    # the cost model refuses it at submit (a job that fails in the worker: tests/test_hostile.py)
+    answer = client.post("/v1/jobs", json=sampler_job(TOO_BIG, backend="fake_sherbrooke", shots=1))
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert body["type"].endswith("/limit-exceeded") and body["limit"] == "simulation_memory_bytes"
+    assert body["value"] == 16 * 2**32 and body["setting"] == "GATEWAY_WORKER_MEMORY_BYTES"
+    assert "64 GiB" in body["detail"] and "state vector" in body["detail"]
 
 
 def test_interim_results_one_per_pub(client: httpx.Client) -> None:

@@ -24,8 +24,9 @@ from core.admission import (
     inspect_pubs,
     job_time_limit,
     over,
+    widest_state_vector,
 )
-from core.circuits import Limits
+from core.circuits import Limits, load_parsers
 from core.clock import rfc3339
 from core.config import Config
 from core.errors import (
@@ -64,14 +65,15 @@ class Gateway:
         store = JobStore(config.REDIS_URL, config.REDIS_PREFIX, config.JOB_RETENTION_SECONDS)
         keys = KeyStore(store.redis, config.REDIS_PREFIX)
         parsers = ParsePool(config.PARSE_PROCESSES, config.PARSE_TIMEOUT_SECONDS,
-                            config.PARSE_MEMORY_BYTES)
+                            config.PARSE_MEMORY_BYTES, prepare=load_parsers)
         return cls(config, store, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
                    queueing.job_queue(store.raw, config.QUEUE_NAME), parsers)
 
     @property
     def limits(self) -> Limits:
         c = self.config
-        return Limits(c.MAX_PUBS, c.MAX_SHOTS, c.MAX_QUBITS, c.MAX_PARAMETER_SETS, c.DEFAULT_SHOTS)
+        return Limits(c.MAX_PUBS, c.MAX_SHOTS, c.MAX_QUBITS, c.MAX_PARAMETER_SETS, c.DEFAULT_SHOTS,
+                      c.MAX_BROADCAST)
 
     @property
     def program_limits(self) -> ProgramLimits:
@@ -167,6 +169,23 @@ def qubit_cap(backend: dict[str, Any], config: Config) -> int:
     if backend["name"] == catalog.IDEAL:
         return config.MAX_QUBITS
     return min(backend["num_qubits"], config.MAX_QUBITS)
+
+
+def backend_with_limits(gw: Gateway, name: str) -> dict[str, Any]:
+    """A backend's summary and the gateway's limits for jobs on it."""
+    backend = ibm.backend_summary(gw, name)
+    c, local = gw.config, backend["provider"] != ibm.PROVIDER
+    limits = {
+        "max_qubits": qubit_cap(backend, c),
+        "max_statevector_qubits": widest_state_vector(c.WORKER_MEMORY_BYTES) if local else None,
+        "worker_memory_bytes": c.WORKER_MEMORY_BYTES if local else None,
+        "max_clbits": c.MAX_CLBITS, "max_operations": c.MAX_OPERATIONS,
+        "max_gate_depth": c.MAX_GATE_DEPTH, "max_pubs": c.MAX_PUBS, "max_shots": c.MAX_SHOTS,
+        "max_total_shots": c.MAX_TOTAL_SHOTS, "max_parameter_sets": c.MAX_PARAMETER_SETS,
+        "max_broadcast": c.MAX_BROADCAST, "max_circuit_chars": c.MAX_CIRCUIT_CHARS,
+        "max_execution_time": c.JOB_TIME_LIMIT_SECONDS,
+    }
+    return {**backend, "limits": limits}
 
 
 def _check_time_limit(options: dict[str, Any], config: Config) -> None:
