@@ -20,6 +20,8 @@ _OPEN, _CLOSE = "([{", ")]}"
 QUANTUM_DECLARATIONS = {"qubit", "qreg"}
 CLASSICAL_DECLARATIONS = {"bit", "creg", "int", "uint", "float", "angle", "bool", "complex"}
 MODIFIERS = {"ctrl", "negctrl", "inv", "pow", "@"}
+NOT_OPERATIONS = {"include", "input", "output", "const", "opaque", "defcalgrammar", "let",
+                  "extern", "return"}  # statements that apply nothing to a qubit
 NOT_HEADER = ("not an OpenQASM program: it must start with 'OPENQASM 2.0;' or 'OPENQASM 3.0;'")
 
 
@@ -150,6 +152,8 @@ class _Scan:
             self.level -= 1
 
     def _statement(self, i: int, end: int, broadcast: bool) -> tuple[int, int]:
+        if i >= min(end, len(self.tokens)):  # `if (c)` or `for ...` with nothing after
+            return max(i, end), 0
         token = self.tokens[i]
         if token == "{":
             close = self.matching(i)
@@ -187,6 +191,8 @@ class _Scan:
                 width = max(width, self.registers[token])
             j += 1
         cost, depth = self.gates.get(callee or "", (1, 0))
+        if self.tokens[i] in NOT_OPERATIONS:
+            cost = 0
         self.callee_depth = max(self.callee_depth, depth)
         if self.at(j) == "{":
             close = self.matching(j)

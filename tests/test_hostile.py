@@ -224,3 +224,72 @@ def test_a_backend_reports_the_limits_that_apply(client: httpx.Client) -> None:
     assert ideal["max_statevector_qubits"] == 27  # 2 GiB per worker in the tests
     assert ideal["worker_memory_bytes"] == 2 * 2**30 and ideal["max_operations"] > 0
     assert client.get("/v1/backends/fake_manila").json()["limits"]["max_qubits"] == 5
+
+
+def qft(qubits: int) -> str:
+    lines = [HEADER, f"qubit[{qubits}] q; bit[{qubits}] c;", "x q[0];"]
+    for j in range(qubits):
+        lines.append(f"h q[{j}];")
+        lines += [f"cp(pi/{2 ** (k - j)}) q[{k}], q[{j}];" for k in range(j + 1, qubits)]
+    lines += [f"swap q[{j}], q[{qubits - 1 - j}];" for j in range(qubits // 2)]
+    return "\n".join([*lines, "c = measure q;"])
+
+
+def ghz(qubits: int) -> str:
+    return (HEADER + f"qubit[{qubits}] q; bit[{qubits}] c; h q[0]; "
+            + "".join(f"cx q[{i}], q[{i + 1}];" for i in range(qubits - 1)) + "c = measure q;")
+
+
+SWEEP = (HEADER + "input float a; qubit[5] q; bit[5] c; "
+         + "".join(f"rx(a) q[{i}];" for i in range(5))
+         + "".join(f"cx q[{i}], q[{i + 1}];" for i in range(4)) + "c = measure q;")
+LEGITIMATE = {
+    "20-qubit QFT": sampler_job(qft(20), shots=100),
+    "Bell pair on a 127-qubit device": sampler_job(backend="fake_sherbrooke", shots=100),
+    "5-qubit noisy sweep of 1,000 parameter sets": sampler_job(
+        SWEEP, backend="fake_manila", shots=16,
+        parameter_values={"a": [i / 1000 for i in range(1000)]}),
+    "50-qubit Clifford circuit": sampler_job(ghz(50), shots=100),
+    "estimator with 100 observables": estimator(
+        ghz(5), observables=["".join("IXYZ"[(i >> (2 * b)) % 4] for b in range(5))
+                             for i in range(1, 101)]),
+}
+
+
+def test_what_real_users_send_runs(client: httpx.Client) -> None:
+    jobs = {kind: submit(client, body) for kind, body in LEGITIMATE.items()}
+    for kind, job in jobs.items():
+        final = client.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60}).json()
+        assert final["status"] == "DONE", (kind, final.get("error_message"))
+    counts = result_of(client, jobs["50-qubit Clifford circuit"]["id"])["pub_results"][0]
+    assert set(counts["data"]["c"]["counts"]) <= {"0" * 50, "1" * 50}
+    sweep = result_of(client, jobs["5-qubit noisy sweep of 1,000 parameter sets"]["id"])
+    assert sweep["pub_results"][0]["data"]["c"]["num_shots"] == 16
+
+
+@pytest.mark.parametrize("aer_told", [True, False], ids=["aer-refuses", "allocation-fails"])
+def test_a_simulation_out_of_memory_fails_its_job_and_the_executor_goes_on(
+        aer_told: bool) -> None:
+    """The executor under a 256 MiB limit: a 26-qubit state vector (1 GiB) ends in an error
+    saying so, with the numbers, whether Aer is told the limit or meets it allocating."""
+    from workers.executor import Executor, Outcome
+    from workers.runtimes.local import LocalRuntime
+
+    limit = 256 * 2**20
+    executor = Executor(LocalRuntime(limit if aer_told else None), memory_bytes=limit)
+    last = []
+    try:
+        for circuit in (slow_circuit(26, 1), BELL_QASM3):  # too big, then a small one
+            job = {"id": "oom", "program_id": "sampler", "backend": "aer_simulator"}
+            executor.submit(job, {"pubs": [{"circuit": circuit, "shots": 10}]}, 60)
+            said: list = []
+            outcome, _ = executor.follow(said.extend, lambda: True)
+            assert outcome == Outcome.FINISHED
+            last.append(said[-1])
+    finally:
+        executor.stop()
+    (kind, error), (then, _) = last
+    assert (kind, then) == ("error", "result"), last
+    error = error["message"]
+    assert error.startswith("out of memory") and "0.25 GiB" in error
+    assert "GATEWAY_WORKER_MEMORY_BYTES" in error
