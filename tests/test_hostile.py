@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from urllib.parse import urlsplit
 
 import httpx
@@ -117,7 +117,8 @@ def warm(server: str, keys: KeyStore) -> None:
 
 
 @pytest.fixture
-def bystander(other_client: httpx.Client) -> Iterator[Callable[[], Iterator[list[float]]]]:
+def bystander(
+        other_client: httpx.Client) -> Iterator[Callable[[], AbstractContextManager[list[float]]]]:
     job = submit(other_client, sampler_job())
     result_of(other_client, job["id"])
     yield lambda: reader(other_client, job["id"])
