@@ -40,9 +40,11 @@ class ParsePool:
         self._slots = threading.BoundedSemaphore(processes)
         self._idle: list[_Parser] = []
 
-    def run(self, function: Callable[..., Any], *args: Any) -> Any:
-        """`function(*args)` in a parse process; its GatewayError is raised here."""
-        if not self._slots.acquire(timeout=2 * self.timeout):
+    def run(self, function: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
+        """`function(*args)` in a parse process, within `timeout` seconds (default: the
+        pool's); its GatewayError is raised here."""
+        timeout = timeout or self.timeout
+        if not self._slots.acquire(timeout=2 * timeout):
             raise ServiceUnavailable("Every parse process is busy; try again shortly.")
         try:
             parser = self._idle.pop() if self._idle else None
@@ -54,7 +56,7 @@ class ParsePool:
                     self._prepare()
                     self._prepare = None
                 parser = _Parser(self.memory_bytes)
-            value = parser.call(function, args, self.timeout)
+            value = parser.call(function, args, timeout)
             self._idle.append(parser)
             return value
         finally:
@@ -91,7 +93,7 @@ class _Parser:
             log.warning("parse process %s stopped (exit code %s) after %g s",
                         self.process.pid, self.process.exitcode, timeout)
             raise LimitExceeded(
-                f"checking the program took more than {timeout:g} s or "
+                f"checking the program took more than {timeout:.3g} s or "
                 f"{self.memory_bytes / 2**20:.0f} MiB; it is refused",
                 limit="parse_time_or_memory", value=None, maximum=timeout,
                 setting="GATEWAY_PARSE_TIMEOUT_SECONDS, GATEWAY_PARSE_MEMORY_BYTES")

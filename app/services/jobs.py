@@ -153,8 +153,11 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
             raise InvalidJobInput(message, errors={f"pubs.{i}.circuit": [message]})
     options = payload.get("options") or {}
     _check_time_limit(options, gw.config)
+    chars = sum(len(pub["circuit"]) for pub in pubs)  # OpenQASM 3 parses at ~20 KB/s
+    budget = gw.config.PARSE_TIMEOUT_SECONDS + gw.config.PARSE_SECONDS_PER_MB * chars / 1e6
     inspection = gw.parsers.run(inspect_pubs, payload["program_id"], pubs,
-                                qubit_cap(backend, gw.config), gw.limits, gw.program_limits)
+                                qubit_cap(backend, gw.config), gw.limits, gw.program_limits,
+                                timeout=budget)
     if backend["provider"] == ibm.PROVIDER:
         check_uniform(payload["program_id"], pubs)
     else:
