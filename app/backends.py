@@ -13,7 +13,8 @@ from app.schemas import (
     BackendSchema,
 )
 from app.services import ibm
-from app.services.jobs import backend_with_limits, gateway
+from app.services.jobs import gateway
+from app.services.limits import backend_with_limits
 
 backends = GatewayBlueprint("backends", __name__, url_prefix="/v1/backends", description="Backends")
 

@@ -15,16 +15,15 @@ from flask import current_app
 from rq import Queue
 
 from app.services import ibm
+from app.services.limits import check_time_limit, qubit_cap
 from app.tenants import TenantCache
-from core import catalog, queueing
+from core import queueing
 from core.admission import (
     CostLimits,
     Inspection,
     check_costs,
     inspect_pubs,
     job_time_limit,
-    over,
-    widest_state_vector,
 )
 from core.circuits import Limits, load_parsers
 from core.clock import rfc3339
@@ -152,7 +151,7 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
             message = f"a circuit has at most {gw.config.MAX_CIRCUIT_CHARS} characters"
             raise InvalidJobInput(message, errors={f"pubs.{i}.circuit": [message]})
     options = payload.get("options") or {}
-    _check_time_limit(options, gw.config)
+    check_time_limit(options, gw.config)
     chars = sum(len(pub["circuit"]) for pub in pubs)  # OpenQASM 3 parses at ~20 KB/s
     budget = gw.config.PARSE_TIMEOUT_SECONDS + gw.config.PARSE_SECONDS_PER_MB * chars / 1e6
     inspection = gw.parsers.run(inspect_pubs, payload["program_id"], pubs,
@@ -163,40 +162,6 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
     else:
         check_costs(inspection, bool(backend.get("noisy")), gw.cost_limits)
     return {"pubs": pubs, "options": options}, inspection
-
-
-def qubit_cap(backend: dict[str, Any], config: Config) -> int:
-    """The widest circuit a backend takes. The ideal simulator's own width is what a state
-    vector fits in this host's memory; the cost model judges that per circuit and method (a
-    Clifford circuit of 100 qubits is cheap), so only the gateway's limit applies to it."""
-    if backend["name"] == catalog.IDEAL:
-        return config.MAX_QUBITS
-    return min(backend["num_qubits"], config.MAX_QUBITS)
-
-
-def backend_with_limits(gw: Gateway, name: str) -> dict[str, Any]:
-    """A backend's summary and the gateway's limits for jobs on it."""
-    backend = ibm.backend_summary(gw, name)
-    c, local = gw.config, backend["provider"] != ibm.PROVIDER
-    limits = {
-        "max_qubits": qubit_cap(backend, c),
-        "max_statevector_qubits": widest_state_vector(c.WORKER_MEMORY_BYTES) if local else None,
-        "worker_memory_bytes": c.WORKER_MEMORY_BYTES if local else None,
-        "max_clbits": c.MAX_CLBITS, "max_operations": c.MAX_OPERATIONS,
-        "max_gate_depth": c.MAX_GATE_DEPTH, "max_pubs": c.MAX_PUBS, "max_shots": c.MAX_SHOTS,
-        "max_total_shots": c.MAX_TOTAL_SHOTS, "max_parameter_sets": c.MAX_PARAMETER_SETS,
-        "max_broadcast": c.MAX_BROADCAST, "max_circuit_chars": c.MAX_CIRCUIT_CHARS,
-        "max_execution_time": c.JOB_TIME_LIMIT_SECONDS,
-    }
-    return {**backend, "limits": limits}
-
-
-def _check_time_limit(options: dict[str, Any], config: Config) -> None:
-    asked = options.get("max_execution_time")
-    if asked is not None and asked > config.JOB_TIME_LIMIT_SECONDS:
-        raise over("options.max_execution_time", f"max_execution_time is {asked} s",
-                   "max_execution_time", asked, int(config.JOB_TIME_LIMIT_SECONDS),
-                   "GATEWAY_JOB_TIME_LIMIT_SECONDS")
 
 
 def result(gw: Gateway, tenant: str, job_id: str, wait: float, runtime_format: bool) -> bytes:
