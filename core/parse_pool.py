@@ -15,9 +15,13 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import pickle
 import resource
+import select
 import signal
+import struct
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -76,17 +80,18 @@ class _Parser:
                                        name="gateway-parser")
         self.process.start()
         child.close()
-        # a socketpair made under gevent is non-blocking; Connection's reads and writes are
-        # plain os.read/os.write and must block (waiting is done by `poll`, which gevent makes
-        # cooperative)
-        os.set_blocking(self.conn.fileno(), True)
+        # this end never blocks the process: a big program waits for a busy (niced) parse
+        # process to read it, and the answer for it to write, in `_wait`, which gevent makes
+        # cooperative; the other end is a plain blocking Connection
+        os.set_blocking(self.conn.fileno(), False)
 
     def call(self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
-        self.conn.send((function, args, timeout))
+        deadline = time.monotonic() + timeout
+        fd = self.conn.fileno()
         try:
-            ready = self.conn.poll(timeout)
-            answer = self.conn.recv() if ready else None
-        except (EOFError, OSError):
+            _write_message(fd, (function, args, timeout), deadline)
+            answer = _read_message(fd, deadline)
+        except (EOFError, OSError, TimeoutError):
             answer = None
         if answer is None:
             self.kill()
@@ -107,6 +112,47 @@ class _Parser:
         self.process.kill()
         self.process.join(5)
         self.conn.close()
+
+
+def _write_message(fd: int, message: Any, deadline: float) -> None:
+    """`message` as Connection.send frames it (a 4-byte length, then the pickle)."""
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(struct.pack("!i", len(payload)) + payload)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            _wait(fd, select.POLLOUT, deadline)
+
+
+def _read_message(fd: int, deadline: float) -> Any:
+    (size,) = struct.unpack("!i", _read_exactly(fd, 4, deadline))
+    return pickle.loads(_read_exactly(fd, size, deadline))
+
+
+def _read_exactly(fd: int, size: int, deadline: float) -> bytes:
+    chunks, missing = [], size
+    while missing:
+        try:
+            chunk = os.read(fd, min(missing, 1 << 20))
+        except BlockingIOError:
+            _wait(fd, select.POLLIN, deadline)
+            continue
+        if not chunk:
+            raise EOFError("the parse process closed its end")
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
+
+
+def _wait(fd: int, event: int, deadline: float) -> None:
+    """Until `fd` is ready; TimeoutError past `deadline` (cooperative under gevent, which
+    patches select.poll)."""
+    poller = select.poll()
+    poller.register(fd, event | select.POLLHUP | select.POLLERR)
+    left = deadline - time.monotonic()
+    if left <= 0 or not poller.poll(left * 1000):
+        raise TimeoutError
 
 
 def _serve(conn: Connection, memory_bytes: int) -> None:
