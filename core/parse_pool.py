@@ -60,9 +60,11 @@ class ParsePool:
                     self._prepare()
                     self._prepare = None
                 parser = _Parser(self.memory_bytes)
-            value = parser.call(function, args, timeout)
-            self._idle.append(parser)
-            return value
+            try:
+                return parser.call(function, args, timeout)
+            finally:  # a refusal too leaves the process for the next call, unless it was killed
+                if parser.alive:
+                    self._idle.append(parser)
         finally:
             self._slots.release()
 
@@ -107,6 +109,10 @@ class _Parser:
             return value
         kind, detail, extra = value
         raise getattr(errors, kind)(detail, **extra)
+
+    @property
+    def alive(self) -> bool:
+        return not self.conn.closed
 
     def kill(self) -> None:
         self.process.kill()

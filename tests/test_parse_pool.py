@@ -48,3 +48,12 @@ def test_a_refusal_in_a_parse_process_is_raised_as_it_was(pool: ParsePool) -> No
     with pytest.raises(InvalidJobInput) as refused:
         pool.run(refuse)
     assert refused.value.extra == {"errors": {"pubs.0.circuit": ["no"]}}
+
+
+def test_a_refusal_leaves_the_process_for_the_next_call(pool: ParsePool) -> None:
+    with pytest.raises(InvalidJobInput):
+        pool.run(refuse)
+    first = pool._idle[0].process.pid
+    with pytest.raises(InvalidJobInput):
+        pool.run(refuse)
+    assert [parser.process.pid for parser in pool._idle] == [first]
