@@ -23,13 +23,19 @@ loglevel = _config.LOG_LEVEL.lower()
 
 
 def post_worker_init(worker: object) -> None:
-    """Keep garbage-collector pauses short with thousands of open event streams: a full
-    collection walks every tracked object, and each pause delays every stream of the process."""
+    """Start the parse processes; keep garbage-collector pauses short with thousands of open
+    event streams: a full collection walks every tracked object, and each pause delays every
+    stream of the process."""
     import gc
 
     import gevent
 
     gevent.config.track_greenlet_tree = False  # spawn-tree records: ~11 objects per connection
+    # the parse processes (core/parse_pool.py), forked now rather than on the first submissions,
+    # and before the freeze, which then covers the parsers' imports too
+    gateway = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("gateway")
+    if gateway is not None:
+        gateway.parsers.start()
     gc.freeze()  # the app and its imports (100k+ objects) are never garbage: stop walking them
     # Measured with 2,500 streams open and one hot job: at the default 700, young collections
     # ran ~17 times a second and each promoted whatever hundreds of suspended greenlets held at

@@ -39,7 +39,7 @@ class ParsePool:
                  prepare: Callable[[], None] = lambda: None) -> None:
         """`prepare` runs once, before the first process is forked: what it loads (the
         parsers' own lazy imports) every process then shares instead of loading again."""
-        self.timeout, self.memory_bytes = timeout, memory_bytes
+        self.processes, self.timeout, self.memory_bytes = processes, timeout, memory_bytes
         self._prepare: Callable[[], None] | None = prepare
         self._slots = threading.BoundedSemaphore(processes)
         self._idle: list[_Parser] = []
@@ -56,10 +56,7 @@ class ParsePool:
                 if parser is not None:
                     log.warning("parse process %s had ended (exit code %s); replaced",
                                 parser.process.pid, parser.process.exitcode)
-                if self._prepare is not None:
-                    self._prepare()
-                    self._prepare = None
-                parser = _Parser(self.memory_bytes)
+                parser = self._new_parser()
             try:
                 return parser.call(function, args, timeout)
             finally:  # a refusal too leaves the process for the next call, unless it was killed
@@ -67,6 +64,17 @@ class ParsePool:
                     self._idle.append(parser)
         finally:
             self._slots.release()
+
+    def start(self) -> None:
+        """Fork every process now (an API process calls this once it is up): forking, and the
+        imports `prepare` makes, then never delay a request."""
+        self._idle += [self._new_parser() for _ in range(self.processes - len(self._idle))]
+
+    def _new_parser(self) -> _Parser:
+        if self._prepare is not None:
+            self._prepare()
+            self._prepare = None
+        return _Parser(self.memory_bytes)
 
     def close(self) -> None:
         while self._idle:
