@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
+
+import numpy as np
 
 
 class MalformedJson(ValueError):
@@ -31,8 +34,29 @@ def load_json(data: bytes | str, max_depth: int) -> Any:
                             f"{exc.colno})") from None
     except ValueError as exc:  # an integer of more digits than int() takes
         raise MalformedJson(f"invalid JSON: {exc}") from None
-    check_value(value, max_depth)
+    if _may_need_a_look(data if isinstance(data, bytes) else data.encode(), max_depth):
+        check_value(value, max_depth)
     return value
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')  # alternatives never overlap: linear
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+_BIG_EXPONENT = re.compile(rb"[eE][-+]?[0-9]{3}")
+_BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _may_need_a_look(data: bytes, max_depth: int) -> bool:
+    """Whether the decoded body needs `check_value`, found at C speed from the text: a
+    surrogate escape, a number that may overflow, or brackets nested deeper than the limit.
+    A big body of plain numbers and strings (most of them) then costs no walk in Python."""
+    if _SURROGATE.search(data) or _BIG_EXPONENT.search(data) or b"0" * 300 in data.translate(
+            _DIGITS):
+        return True
+    brackets = _STRING.sub(b"", data).translate(_BRACKETS, _NOT_BRACKETS)
+    steps = np.frombuffer(brackets, dtype=np.int8)
+    return bool(steps.size) and int(np.cumsum(steps, dtype=np.int64).max()) > max_depth
 
 
 def check_value(value: Any, max_depth: int) -> None:
