@@ -10,20 +10,12 @@ from typing import Any
 from flask import Flask, Response, g, request
 from flask_cors import CORS
 
+from app.errors import UnsupportedMediaType, UriTooLong
 from core.config import Config
-from core.errors import GatewayError
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 MAX_URL_BYTES = 32 * 1024
-
-
-class UnsupportedMediaType(GatewayError):
-    status, kind, title = 415, "unsupported-media-type", "Unsupported media type"
-
-
-class UriTooLong(GatewayError):
-    status, kind, title = 414, "uri-too-long", "URI too long"
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -32,9 +24,9 @@ def create_app(config: Config | None = None) -> Flask:
     from app.backends import backends
     from app.cli import register_cli
     from app.events import events
+    from app.gateway import Gateway
     from app.jobs import JobIdConverter, jobs
     from app.ops import ops
-    from app.services.jobs import Gateway
 
     config = config or Config()
     app = Flask(__name__)

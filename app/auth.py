@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import g, request
 
-from app.services.jobs import gateway
+from app.gateway import gateway
 from core.errors import Unauthorized
 
 MAX_KEY_LENGTH = 256

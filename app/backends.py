@@ -6,14 +6,14 @@ from typing import Any
 
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required
+from app.gateway import gateway
 from app.schemas import (
     BackendConfigurationSchema,
     BackendListSchema,
     BackendPropertiesSchema,
     BackendSchema,
 )
-from app.services import ibm
-from app.services.jobs import gateway
+from app.services import backends as service
 
 backends = GatewayBlueprint("backends", __name__, url_prefix="/v1/backends", description="Backends")
 
@@ -24,7 +24,7 @@ backends = GatewayBlueprint("backends", __name__, url_prefix="/v1/backends", des
 @problems(backends, 401)
 def list_backends() -> Any:
     """List the backends"""
-    return {"backends": ibm.backends(gateway())}
+    return {"backends": service.backends(gateway())}
 
 
 @backends.get("/<name>")
@@ -33,7 +33,7 @@ def list_backends() -> Any:
 @problems(backends, 401, 404)
 def get_backend(name: str) -> Any:
     """Read a backend"""
-    return ibm.backend_summary(gateway(), name)
+    return service.backend_summary(gateway(), name)
 
 
 @backends.get("/<name>/properties")
@@ -42,7 +42,7 @@ def get_backend(name: str) -> Any:
 @problems(backends, 401, 404)
 def get_properties(name: str) -> Any:
     """A backend's properties"""
-    return {"backend": name, "properties": ibm.backend_document(gateway(), name, "properties")}
+    return {"backend": name, "properties": service.backend_document(gateway(), name, "properties")}
 
 
 @backends.get("/<name>/configuration")
@@ -52,4 +52,4 @@ def get_properties(name: str) -> Any:
 def get_configuration(name: str) -> Any:
     """A backend's configuration"""
     return {"backend": name,
-            "configuration": ibm.backend_document(gateway(), name, "configuration")}
+            "configuration": service.backend_document(gateway(), name, "configuration")}

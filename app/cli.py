@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from app.services.jobs import gateway
+from app.gateway import gateway
 
 
 def register_cli(app: Flask) -> None:

@@ -9,6 +9,7 @@ import redis
 from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from core import errors
 from core.errors import GatewayError
 
 PROBLEM_BASE = "https://quantum-gateway.dev/problems/"
@@ -21,6 +22,34 @@ HTTP_KINDS = {
     406: "not-acceptable", 409: "conflict", 413: "payload-too-large",
     415: "unsupported-media-type", 422: "invalid-input", 429: "too-many-requests",
     500: "internal-error", 503: "unavailable",
+}
+
+
+class UnsupportedMediaType(GatewayError):
+    """A body that is not JSON."""
+
+
+class UriTooLong(GatewayError):
+    pass
+
+
+# every domain error, as HTTP: status, problem type (under PROBLEM_BASE), title
+PROBLEMS: dict[type[GatewayError], tuple[int, str, str]] = {
+    errors.InvalidJobInput: (422, "invalid-input", "Invalid job input"),
+    errors.InvalidEventId: (422, "invalid-input", "Invalid event id"),
+    errors.Unauthorized: (401, "unauthorized", "Missing or invalid credentials"),
+    errors.JobNotFound: (404, "job-not-found", "Job not found"),
+    errors.BackendNotFound: (404, "backend-not-found", "Backend not found"),
+    errors.IbmNotConfigured: (404, "ibm-not-configured", "No IBM Quantum account is configured"),
+    errors.JobNotFinished: (409, "job-not-finished", "Job not finished"),
+    errors.JobFailed: (409, "job-failed", "Job failed"),
+    errors.JobCancelled: (409, "job-cancelled", "Job cancelled"),
+    errors.InvalidJobState: (409, "invalid-state", "Invalid job state for this operation"),
+    errors.IdempotencyConflict: (409, "idempotency-conflict",
+                                 "Idempotency key reused with another body"),
+    UriTooLong: (414, "uri-too-long", "URI too long"),
+    UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
+    errors.UpstreamFailed: (502, "upstream-error", "IBM Quantum did not do it"),
 }
 
 
@@ -48,7 +77,8 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def handle_gateway_error(exc: GatewayError) -> Response:
-    return problem(exc.status, exc.kind, exc.title, exc.detail, **exc.extra)
+    status, kind, title = PROBLEMS[type(exc)]
+    return problem(status, kind, title, exc.detail or title, **exc.extra)
 
 
 def handle_http_exception(exc: HTTPException) -> Response:

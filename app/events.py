@@ -6,17 +6,16 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required, authenticate, bearer_key
+from app.gateway import gateway
 from app.schemas import EventStreamArgsSchema, LastEventIdSchema, StreamTokenSchema
 from app.services import streams as sse
-from app.services.jobs import gateway
 from app.streaming.events import START
-from app.streaming.hub import EventHub
-from app.streaming.tokens import TENANT_SCOPE, StreamTokens, job_scope
 from core.errors import Unauthorized
+from core.store.stream_tokens import TENANT_SCOPE, job_scope
 
 events = GatewayBlueprint("events", __name__, url_prefix="/v1",
                           description="Live events (server-sent events)")
@@ -34,18 +33,6 @@ TENANT_KINDS = ("Kind `status` {job_id, status, at} for every status change of t
                 "jobs; replays what is kept (the newest ~10,000), then live; does not end.")
 
 
-def hub() -> EventHub:
-    """This process's event hub, made on first use (its reader starts in the serving process)."""
-    found = current_app.extensions.get("event_hub")
-    if found is None:
-        found = current_app.extensions["event_hub"] = EventHub(gateway().config.REDIS_URL)
-    return found
-
-
-def tokens() -> StreamTokens:
-    return StreamTokens(gateway().store, gateway().config.STREAM_TOKEN_SECONDS)
-
-
 def stream_auth(scope_of: Callable[[dict[str, Any]], str]) -> Callable[..., Any]:
     """Bearer key, or `?token=` issued for this very stream. Sets g.tenant and g.still_authorized
     (asked about once a minute, so that revoking a key ends its open streams)."""
@@ -59,7 +46,7 @@ def stream_auth(scope_of: Callable[[dict[str, Any]], str]) -> Callable[..., Any]
                 key, keys = bearer_key() or "", gateway().keys
                 g.still_authorized = lambda: keys.tenant_of(key) == tenant
             else:  # a token only opens a stream; reconnecting needs a live one
-                g.tenant = tokens().tenant_for(token, scope_of(kwargs))
+                g.tenant = gateway().tokens.tenant_for(token, scope_of(kwargs))
                 if g.tenant is None:
                     raise Unauthorized("The stream token is unknown, expired, or for another "
                                        "stream; ask for a new one.")
@@ -89,7 +76,7 @@ def resume_point(token: str | None = None, last_event_id: str | None = None,
 @problems(events, 401, 404)
 def job_events(job_id: str, **resume: str | None) -> Any:
     """Stream a job's events (stream_results())"""
-    stream = sse.job_stream(gateway(), hub(), g.tenant, job_id, resume_point(**resume),
+    stream = sse.job_stream(gateway(), gateway().hub, g.tenant, job_id, resume_point(**resume),
                             g.still_authorized)
     return sse.response(stream) if stream else Response(status=204)
 
@@ -101,7 +88,7 @@ def job_events(job_id: str, **resume: str | None) -> Any:
 def job_events_token(job_id: str) -> Any:
     """A short-lived token that opens this job's event stream (for browsers' EventSource)"""
     gateway().store.owned(g.tenant, job_id)
-    return tokens().issue(g.tenant, job_scope(job_id)), 201, NO_STORE
+    return gateway().tokens.issue(g.tenant, job_scope(job_id)), 201, NO_STORE
 
 
 @events.get("/events")
@@ -114,7 +101,8 @@ def job_events_token(job_id: str) -> Any:
 @problems(events, 401)
 def tenant_events(**resume: str | None) -> Any:
     """Stream the status changes of all the tenant's jobs (for dashboards)"""
-    return sse.response(sse.tenant_stream(gateway(), hub(), g.tenant, resume_point(**resume),
+    gw = gateway()
+    return sse.response(sse.tenant_stream(gw, gw.hub, g.tenant, resume_point(**resume),
                                           g.still_authorized))
 
 
@@ -124,4 +112,4 @@ def tenant_events(**resume: str | None) -> Any:
 @problems(events, 401)
 def tenant_events_token() -> Any:
     """A short-lived token that opens the tenant's event stream (for browsers' EventSource)"""
-    return tokens().issue(g.tenant, TENANT_SCOPE), 201, NO_STORE
+    return gateway().tokens.issue(g.tenant, TENANT_SCOPE), 201, NO_STORE

@@ -10,6 +10,7 @@ from werkzeug.routing import BaseConverter
 
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required
+from app.gateway import gateway
 from app.schemas import (
     BackendPropertiesSchema,
     BackendSchema,
@@ -28,9 +29,8 @@ from app.schemas import (
     TagsSchema,
     WaitArgsSchema,
 )
-from app.services import ibm
+from app.services import backends, ibm
 from app.services import jobs as service
-from app.services.jobs import gateway
 from core.states import JobStatus
 from core.store import listing
 
@@ -184,7 +184,7 @@ def inputs(job_id: str) -> Any:
 @problems(jobs, 401, 404)
 def backend(job_id: str) -> Any:
     """The backend the job runs on (backend())"""
-    return ibm.backend_summary(gateway(), gateway().store.owned(g.tenant, job_id)["backend"])
+    return backends.backend_summary(gateway(), gateway().store.owned(g.tenant, job_id)["backend"])
 
 
 @jobs.get("/<job_id>/properties")

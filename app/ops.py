@@ -9,8 +9,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from app.api import GatewayBlueprint
-from app.services import ibm
-from app.services.jobs import Gateway, gateway, worker_count
+from app.gateway import Gateway, gateway
+from app.services import backends
+from app.services.jobs import worker_count
 
 ops = GatewayBlueprint("ops", __name__, description="Operations")
 PUBLIC: list[dict[str, list[str]]] = []  # OpenAPI security override: no key needed
@@ -45,7 +46,7 @@ def readiness(gw: Gateway) -> dict[str, Any]:
         checks["workers"] = worker_count(gw)
     except Exception as exc:  # any Redis failure means not ready
         checks["redis"] = f"error: {type(exc).__name__}"
-    status, detail = ibm.readiness(gw)
+    status, detail = backends.readiness(gw)
     checks["runtimes"] = {"local": "ok", "ibm_quantum": status}
     if detail is not None:
         checks["ibm_quantum"] = detail
@@ -67,17 +68,15 @@ class RedisCollector:
         self.gw = gw
 
     def collect(self) -> Any:
-        store = self.gw.store
         transitions = CounterMetricFamily(
             "gateway_job_transitions", "Jobs entering each status", labels=["status"])
-        counts = store.redis.hgetall(f"{store.prefix}:stats:transitions")
-        for status, count in sorted(counts.items()):
+        for status, count in sorted(self.gw.stats.transitions().items()):
             transitions.add_metric([status], float(count))
         yield transitions
         yield GaugeMetricFamily("gateway_queue_depth", "Jobs waiting in the queue",
                                 value=float(self.gw.queue.count))
         yield GaugeMetricFamily("gateway_jobs_running", "Jobs running now",
-                                value=float(store.redis.zcard(f"{store.prefix}:running")))
+                                value=float(self.gw.leases.running_count()))
         yield GaugeMetricFamily("gateway_workers", "Live RQ workers", value=float(
             worker_count(self.gw)))
 

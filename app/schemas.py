@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.streaming.events import valid_event_id
 from core.states import JobStatus
@@ -100,9 +100,6 @@ class JobStatusSchema(Schema):
 
 
 class JobListArgsSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     status = fields.String(validate=validate.OneOf(STATUSES))
     program_id = fields.String(validate=validate.OneOf(PROGRAMS))
     backend = fields.String(validate=validate.Length(min=1, max=128))
@@ -247,9 +244,6 @@ class EventStreamArgsSchema(Schema):
 
 
 class LastEventIdSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     last_event_id_header = _event_id_field(data_key="Last-Event-ID")
 
 

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 
-from core.keys import KeyStore, digest
+from core.store.api_keys import KeyStore, digest
 
 log = logging.getLogger("gateway.api")
 MAX_ENTRIES = 10_000

@@ -18,7 +18,8 @@ from unittest import mock
 import redis
 
 from core.config import Config
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
 from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port, start_redis
 
@@ -53,7 +54,8 @@ class Stack:
             return Config()
 
     def new_key(self, tenant: str) -> str:
-        return KeyStore(self.redis, self.config.REDIS_PREFIX).create(tenant, "bench")[1]
+        connection = Connection.open(self.config.REDIS_URL, self.config.REDIS_PREFIX)
+        return KeyStore(connection).create(tenant, "bench")[1]
 
     # -- processes ------------------------------------------------------------------------
     def spawn(self, args: list[str], log_name: str, **env: str) -> subprocess.Popen:

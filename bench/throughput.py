@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from rq import Queue, Worker
 
+from app.gateway import Gateway
 from app.services import jobs as service
-from app.services.jobs import Gateway
 from bench.end_to_end import BELL_QASM3, library_runner
 from bench.report import Row, verdict
 from bench.stack import Stack
@@ -112,7 +112,7 @@ def measure_class(stack: Stack, kind: str, gw: Gateway, window: float, rounds: i
                   fills: tuple[int, int]) -> dict[int, Rates]:
     """Start workers of one class 1, 2, then 4 at a time and measure both queues at each, in
     `rounds` rounds that take turns going first."""
-    jobs_queue, noop_queue = gw.queue, queueing.job_queue(gw.store.raw, NOOP_QUEUE)
+    jobs_queue, noop_queue = gw.queue, queueing.job_queue(gw.queue.connection, NOOP_QUEUE)
     gateway_workers: list[subprocess.Popen] = []
     noop_workers: list[subprocess.Popen] = []
     rates = {}

@@ -46,7 +46,6 @@ class Config:
         self.KEY_CACHE_SECONDS = _float("GATEWAY_KEY_CACHE_SECONDS", 5.0)
         self.STREAM_TOKEN_SECONDS = _int("GATEWAY_STREAM_TOKEN_SECONDS", 300)
         self.SSE_HEARTBEAT_SECONDS = _float("GATEWAY_SSE_HEARTBEAT_SECONDS", 15.0)
-        self.SECRET_KEY = os.environ.get("GATEWAY_SECRET_KEY", "")
         self.LOG_LEVEL = os.environ.get("GATEWAY_LOG_LEVEL", "INFO")
         self.PORT = _int("PORT", 8000)
         self.WEB_PROCESSES = _int("GATEWAY_WEB_PROCESSES", 2)

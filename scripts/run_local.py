@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 from core.config import Config
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
 from scripts.local_redis import start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,9 +44,7 @@ def main() -> None:
 
 
 def _announce_key(redis_url: str, config: Config) -> None:
-    import redis
-
-    keys = KeyStore(redis.Redis.from_url(redis_url, decode_responses=True), config.REDIS_PREFIX)
+    keys = KeyStore(Connection.open(redis_url, config.REDIS_PREFIX))
     if config.API_KEYS:
         keys.register_from_env(config.API_KEYS)
     elif keys.count() == 0:

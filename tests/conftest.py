@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
 from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port, start_redis
 
@@ -87,7 +87,7 @@ def server(env: dict[str, str], workers: list[subprocess.Popen]) -> Iterator[str
 
 @pytest.fixture(scope="session")
 def keys(redis_url: str) -> KeyStore:
-    return KeyStore(redis.Redis.from_url(redis_url, decode_responses=True))
+    return KeyStore(Connection.open(redis_url))
 
 
 def new_tenant(keys: KeyStore, server: str) -> httpx.Client:

@@ -14,7 +14,7 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent, connect_sse
 from httpx_sse._decoders import SSEDecoder
 
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
 
 
 class Received(NamedTuple):

@@ -8,7 +8,7 @@ import sys
 import httpx
 import redis
 
-from core.keys import KeyStore, digest
+from core.store.api_keys import KeyStore, digest
 from tests.conftest import ROOT, result_of, sampler_job, submit
 
 

@@ -14,9 +14,10 @@ import pytest
 from app.streaming import hub as event_hub
 from app.streaming.events import START, EventStream, id_order
 from app.streaming.hub import EventHub
-from app.streaming.tokens import StreamTokens, job_scope
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
 from core.store.jobs import JobStore
+from core.store.stream_tokens import StreamTokens, job_scope
 from tests.conftest import BELL_QASM3, CORS_ORIGIN, result_of, sampler_job, slow_circuit, submit
 from tests.events_helpers import (
     Received,
@@ -150,11 +151,11 @@ def test_a_browser_opens_a_stream_with_a_short_lived_token(keys: KeyStore, serve
         refused = browser.get(path, params={"token": secret})
         assert refused.status_code == 401, (path, refused.text)
         assert refused.headers["content-type"] == "application/problem+json"
-    store = JobStore(redis_url)
-    brief = StreamTokens(store, 300).issue(tenant, job_scope(job_id), seconds=1)["token"]
+    tokens = StreamTokens(Connection.open(redis_url), 300)
+    brief = tokens.issue(tenant, job_scope(job_id), seconds=1)["token"]
     assert eventually(lambda: browser.get(f"/v1/jobs/{job_id}/events", params={
         "token": brief}).status_code == 401, seconds=10), "an expired token still opens streams"
-    assert not any(token in value or api_key in value for value in store.redis.keys("gw:stream*"))
+    assert not any(token in value or api_key in value for value in tokens.redis.keys("gw:stream*"))
 
 
 def test_a_dashboard_follows_every_status_change_of_its_tenant(keys: KeyStore,
@@ -207,7 +208,8 @@ def test_a_listener_that_falls_behind_rereads_redis_without_a_gap(
         redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process, on real Redis: the hub drops a slow listener's queue; it must catch up."""
     monkeypatch.setattr(event_hub, "MAX_PENDING", 5)
-    store, hub, job_id = JobStore(redis_url, prefix="lag"), EventHub(redis_url, 1.0), "lagger"
+    store, hub = JobStore(Connection.open(redis_url, "lag")), EventHub(redis_url, 1.0)
+    job_id = "lagger"
     store.append_event(job_id, "log", {"line": 0})
     stream = EventStream(hub, store.event_stream_key(job_id), START, heartbeat=0.2,
                          is_last=lambda e: json.loads(e.data)["line"] == 39,

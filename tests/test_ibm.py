@@ -19,7 +19,8 @@ import httpx
 import pytest
 import redis
 
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
 from core.store.ibm import IbmState
 from core.store.jobs import JobStore
 from scripts.local_http import wait_for_http
@@ -95,7 +96,7 @@ def deployment(env: dict[str, str], redis_url: str, keys: KeyStore, standin: Sta
                                   "app:create_app()"], PORT=str(port), GATEWAY_WEB_PROCESSES="1")
     deployed.base = f"http://127.0.0.1:{port}"
     wait_for_http(f"{deployed.base}/readyz", web)
-    devices = IbmState(redis.Redis.from_url(redis_url, decode_responses=True))
+    devices = IbmState(Connection.open(redis_url))
     wait_for(devices.backends, what="the workers to cache the account's devices")
     yield deployed
     stop(web)
@@ -110,7 +111,7 @@ def client(deployment: Deployment) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def store(redis_url: str) -> JobStore:
-    return JobStore(redis_url)
+    return JobStore(Connection.open(redis_url))
 
 
 def wait_for(check: Callable[[], Any], seconds: float = 60, what: str = "it") -> Any:
@@ -286,7 +287,7 @@ def test_a_restart_and_a_lost_worker_lose_no_job(
     job, upstream_id = held_job(client, standin, shots=100)
     deployment.stop_workers()  # everything restarts while the job waits in IBM's queue
     # and the task that followed it is lost, as if its worker had died in the middle of it
-    IbmState(redis.Redis.from_url(redis_url, decode_responses=True)).follow(
+    IbmState(Connection.open(redis_url)).follow(
         job["id"], time.time() - 60)
     standin.release(upstream_id)
     deployment.start_workers()

@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
 
 
 def test_a_revoked_key_is_refused_at_once_by_every_api_process(keys: KeyStore,

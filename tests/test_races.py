@@ -18,6 +18,7 @@ from rq.registry import StartedJobRegistry
 
 from core.queueing import job_queue
 from core.states import JobStatus
+from core.store.connection import Connection
 from core.store.jobs import JobStore
 from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port
@@ -43,7 +44,7 @@ def final_status_events(redis_url: str, job_id: str) -> list[str]:
 
 
 def test_concurrent_transitions_have_one_winner(redis_url: str) -> None:
-    store = JobStore(redis_url)
+    store = JobStore(Connection.open(redis_url))
     for _ in range(20):
         job = store.create({"id": f"race{time.time_ns()}", "tenant": "racers",
                             "program_id": "sampler", "backend": "aer_simulator",
@@ -168,7 +169,7 @@ def test_a_job_cancelled_while_rq_still_holds_it_never_runs(stack: dict) -> None
     http: httpx.Client = stack["http"]
     stop(stack["workers"].pop())
     job = submit(http, sampler_job(slow_circuit(22, 50), shots=10))
-    store = JobStore(stack["env"]["REDIS_URL"])
+    store = JobStore(Connection.open(stack["env"]["REDIS_URL"]))
     assert store.transition(job["id"], JobStatus.CANCELLED).ok  # RQ's job stays queued
     stack["workers"].append(start_worker(stack["env"]))
     bell = result_of(http, submit(http, sampler_job())["id"])  # queued behind the cancelled one

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 
 from core.states import JobStatus
+from core.store.connection import Connection
 from core.store.jobs import JobStore
 from core.store.listing import list_jobs, prune_indexes
 
 
 def test_final_jobs_expire_and_leave_no_index_entries(redis_url: str) -> None:
-    store = JobStore(redis_url, prefix="retention-test", retention=1)
+    store = JobStore(Connection.open(redis_url, "retention-test"), retention=1)
     record = {"id": f"r{time.time_ns()}", "tenant": "ret", "program_id": "sampler",
               "backend": "aer_simulator", "status": JobStatus.QUEUED, "tags": ["a"]}
     store.create(record, {"pubs": []})

@@ -4,51 +4,18 @@ from __future__ import annotations
 
 import functools
 import logging
-import socket
 import time
-from dataclasses import dataclass
 from typing import Any
 
-from rq import Queue
-
-from core import catalog, queueing, results
+from core import catalog, results
 from core.clock import log_stamp
-from core.config import Config
 from core.results import compress
 from core.states import JobStatus
-from core.store.jobs import JobStore, properties_ref
-from workers.executor import Batch, Executor, Outcome
-from workers.runtimes.local import LocalRuntime
+from core.store.snapshots import Snapshots, properties_ref
+from workers.context import WorkerContext, context
+from workers.executor import Batch, Outcome
 
 log = logging.getLogger("gateway.worker")
-
-
-@dataclass
-class WorkerContext:
-    config: Config
-    store: JobStore
-    queue: Queue
-    executor: Executor
-    name: str
-
-
-_context: WorkerContext | None = None
-
-
-def context() -> WorkerContext:
-    """The worker's long-lived parts, made once per process (simulators stay warm across jobs)."""
-    global _context
-    if _context is None:
-        config = Config()
-        store = JobStore(config.REDIS_URL, config.REDIS_PREFIX, config.JOB_RETENTION_SECONDS)
-        runtime = LocalRuntime()
-        for backend in config.WORKER_PREWARM:
-            runtime.prewarm(backend)
-        _context = WorkerContext(
-            config, store, queueing.job_queue(store.raw, config.QUEUE_NAME),
-            Executor(runtime), f"{socket.gethostname()}:{id(runtime):x}",
-        )
-    return _context
 
 
 def run_job(job_id: str) -> None:
@@ -61,7 +28,7 @@ def run_job(job_id: str) -> None:
     attempt = record["attempts"] + 1
     ctx.executor.start()
     fields: dict[str, Any] = {"attempts": attempt}
-    ref = _keep_properties(store, record["backend"])
+    ref = _keep_properties(ctx.snapshots, record["backend"])
     if ref is not None:
         fields["properties_ref"] = ref
     logs = [("log", f"{log_stamp()} INFO running on {ctx.name} (attempt {attempt})"),
@@ -90,16 +57,17 @@ def run_job(job_id: str) -> None:
                                                  f"{type(exc).__name__}: {exc}").ok
     finally:
         if not made_final:
-            store.release_lease(job_id, ran_for=time.monotonic() - started)
+            ctx.leases.release(job_id)
+            ctx.stats.record_run(time.monotonic() - started)
 
 
-def _keep_properties(store: JobStore, backend: str) -> str | None:
+def _keep_properties(snapshots: Snapshots, backend: str) -> str | None:
     """Keep the device properties the job runs against (shared by jobs on the same data)."""
     snapshot = _properties_snapshot(backend)
     if snapshot is None:
         return None
     ref, blob = snapshot
-    store.keep_properties(ref, blob)
+    snapshots.keep(ref, blob)
     return ref
 
 
@@ -121,7 +89,7 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
 
     def keep_going() -> bool:
         if time.monotonic() - last_renewal[0] > ctx.config.WORKER_LEASE_SECONDS / 4:
-            store.hold_lease(job_id, ctx.name, ctx.config.WORKER_LEASE_SECONDS)
+            ctx.leases.hold(job_id, ctx.name, ctx.config.WORKER_LEASE_SECONDS)
             last_renewal[0] = time.monotonic()
         return store.status(job_id) == JobStatus.RUNNING
 
@@ -147,25 +115,3 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
     if outcome == Outcome.STOPPED:
         log.info("job %s stopped: %s", job_id, store.status(job_id) or "deleted")
     return made_final[0]
-
-
-def recover_orphans(ctx: WorkerContext) -> None:
-    """Jobs whose worker died: queue them again, or fail them once out of attempts."""
-    store, config = ctx.store, ctx.config
-    for job_id in store.orphaned_jobs():
-        if not store.claim_orphan(job_id):
-            continue  # another worker's sweeper took it
-        record = store.get(job_id)
-        if record is None or record["status"] not in (JobStatus.RUNNING, JobStatus.QUEUED):
-            continue
-        attempts = record["attempts"]
-        if attempts >= config.JOB_MAX_ATTEMPTS:
-            results.fail(store, job_id, f"the worker running this job was lost (attempt "
-                         f"{attempts} of {config.JOB_MAX_ATTEMPTS}); not retried")
-            continue
-        if record["status"] == JobStatus.RUNNING:
-            if not store.transition(job_id, JobStatus.QUEUED).ok:
-                continue
-            store.add_log(job_id, f"{log_stamp()} WARNING worker lost; the job is queued again")
-        queueing.enqueue(ctx.queue, job_id, attempts + 1, config.JOB_TIME_LIMIT_SECONDS)
-        store.set_field(job_id, "rq_attempt", attempts + 1)

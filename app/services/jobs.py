@@ -7,19 +7,14 @@ import contextlib
 import hashlib
 import json
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import current_app
-from rq import Queue
-
-from app.services import ibm
-from app.tenants import TenantCache
+from app.gateway import Gateway
+from app.services import backends, ibm
 from core import queueing
-from core.circuits import Limits, build_pubs, count_shots, estimate_quantum_seconds
+from core.circuits import build_pubs, count_shots, estimate_quantum_seconds
 from core.clock import rfc3339
-from core.config import Config
 from core.errors import (
     BackendNotFound,
     IdempotencyConflict,
@@ -29,40 +24,11 @@ from core.errors import (
     JobFailed,
     JobNotFinished,
 )
-from core.ibm.upstream import check_uniform
-from core.keys import KeyStore
+from core.ibm.upstream import PROVIDER, check_uniform
 from core.states import JobStatus
-from core.store.jobs import JobStore, new_job_id
+from core.store.jobs import new_job_id
 
 TIMESTAMPS = ("created", "queued", "running", "finished")
-
-
-@dataclass
-class Gateway:
-    """The long-lived parts of one API process (no per-process state beyond connections and
-    the tenants of recent keys, which revocations clear at once: see `app/tenants.py`)."""
-
-    config: Config
-    store: JobStore
-    keys: KeyStore
-    tenants: TenantCache
-    queue: Queue
-
-    @classmethod
-    def from_config(cls, config: Config) -> Gateway:
-        store = JobStore(config.REDIS_URL, config.REDIS_PREFIX, config.JOB_RETENTION_SECONDS)
-        keys = KeyStore(store.redis, config.REDIS_PREFIX)
-        return cls(config, store, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
-                   queueing.job_queue(store.raw, config.QUEUE_NAME))
-
-    @property
-    def limits(self) -> Limits:
-        c = self.config
-        return Limits(c.MAX_PUBS, c.MAX_SHOTS, c.MAX_QUBITS, c.MAX_PARAMETER_SETS, c.DEFAULT_SHOTS)
-
-
-def gateway() -> Gateway:
-    return current_app.extensions["gateway"]
 
 
 def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
@@ -72,10 +38,10 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
     job_id = new_job_id()
     if idempotency_key:
         body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-        existing = gw.store.claim_idempotency_key(tenant, idempotency_key, job_id, body_hash)
+        existing = gw.idempotency.claim(tenant, idempotency_key, job_id, body_hash)
         if existing is not None:
             return _repeated(gw, tenant, existing, body_hash), False
-    provider = ibm.backend_summary(gw, payload["backend"])["provider"]
+    provider = backends.backend_summary(gw, payload["backend"])["provider"]
     record = {
         "id": job_id, "tenant": tenant, "program_id": payload["program_id"],
         "backend": payload["backend"], "provider": provider, "status": JobStatus.QUEUED,
@@ -85,13 +51,13 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "usage_estimation": {"quantum_seconds": estimate_quantum_seconds(pubs)},
     }
     limit = gw.config.JOB_TIME_LIMIT_SECONDS
-    enqueue = ((lambda pipe: ibm.ibm(gw).start(job_id, pipe)) if provider == ibm.PROVIDER
+    enqueue = ((lambda pipe: gw.ibm.start(job_id, pipe)) if provider == PROVIDER
                else (lambda pipe: queueing.enqueue(gw.queue, job_id, 1, limit, pipeline=pipe)))
     try:
         job = gw.store.create(record, inputs, enqueue)
     except Exception:
         if idempotency_key:  # nothing was created: the client may retry with the same key
-            gw.store.release_idempotency_key(tenant, idempotency_key)
+            gw.idempotency.release(tenant, idempotency_key)
         raise
     return job, True
 
@@ -111,7 +77,7 @@ def _repeated(gw: Gateway, tenant: str, existing: tuple[str, str], body_hash: st
 def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any], list]:
     """Everything the worker needs, checked now so that bad input is a 422, not a failed job."""
     try:
-        backend = ibm.backend_summary(gw, payload["backend"])
+        backend = backends.backend_summary(gw, payload["backend"])
     except BackendNotFound as exc:
         raise InvalidJobInput(exc.detail, errors={"backend": [exc.detail]}) from None
     pubs = [dict(pub) for pub in payload["pubs"]]
@@ -125,7 +91,7 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
             message = f"a circuit has at most {gw.config.MAX_CIRCUIT_CHARS} characters"
             raise InvalidJobInput(message, errors={f"pubs.{i}.circuit": [message]})
     built = build_pubs(payload["program_id"], pubs, backend["num_qubits"], gw.limits)
-    if backend["provider"] == ibm.PROVIDER:
+    if backend["provider"] == PROVIDER:
         check_uniform(payload["program_id"], pubs)
     return {"pubs": pubs, "options": payload.get("options") or {}}, built
 
@@ -227,7 +193,7 @@ def queue_info(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     if ibm.is_ibm(job):
         return ibm.queue_info(gw, job)
     status = JobStatus(job["status"])
-    average, workers, running = gw.store.recent_pace(), worker_count(gw), gw.store.running_count()
+    average, workers, running = gw.stats.recent_pace(), worker_count(gw), gw.leases.running_count()
     if status.final:
         return {"position": None, "estimated_start_time": job.get("running"),
                 "estimated_completion_time": job.get("finished")}
@@ -244,7 +210,7 @@ def queue_info(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
 def worker_count(gw: Gateway) -> int:
     from rq import Worker
 
-    return int(Worker.count(connection=gw.store.raw, queue=gw.queue))
+    return int(Worker.count(connection=gw.queue.connection, queue=gw.queue))
 
 
 def _later(moment: str | None, seconds: float) -> str:
@@ -255,9 +221,9 @@ def _later(moment: str | None, seconds: float) -> str:
 
 def job_properties(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     job = gw.store.owned(tenant, job_id)
-    snapshot = gw.store.properties_snapshot(job.get("properties_ref"))
+    snapshot = gw.snapshots.get(job.get("properties_ref"))
     if snapshot is None and not job.get("properties_ref"):
         # not run yet: what the job will run against
         return {"backend": job["backend"],
-                "properties": ibm.backend_document(gw, job["backend"], "properties")}
+                "properties": backends.backend_document(gw, job["backend"], "properties")}
     return {"backend": job["backend"], "properties": snapshot}

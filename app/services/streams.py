@@ -12,7 +12,7 @@ import gevent.socket
 import redis
 from flask import Response, request
 
-from app.services.jobs import Gateway
+from app.gateway import Gateway
 from app.streaming.events import Event, EventStream, id_order
 from app.streaming.hub import EventHub
 from core.errors import InvalidEventId, JobNotFound

@@ -35,7 +35,7 @@ def list_jobs(store: JobStore, tenant: str, filters: dict[str, Any],
         args=[
             before if before is not None else "+inf", after if after is not None else "-inf",
             cursor[0] if cursor else "", cursor[1] if cursor else "", limit + 1,
-            f"{store.prefix}:job:", LIST_SCAN_BUDGET,
+            store.key(""), LIST_SCAN_BUDGET,
         ],
     )
     return _page(store, reply, limit)

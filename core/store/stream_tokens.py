@@ -3,6 +3,9 @@
 An authenticated call trades the API key for a random token that opens one stream (one job's, or
 the tenant's) for a few minutes; the token goes in the URL, the key never does. Redis holds only
 the token's SHA-256, under a TTL, so an expired token is simply gone.
+
+Keys (prefix `gw` by default), owned by this module:
+    {p}:stream-token:{sha256 of the token}   {tenant, scope}, with the token's TTL
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from core.store.jobs import JobStore
+from core.store.connection import Connection
 
 MAX_TOKEN_LENGTH = 128
 
@@ -25,8 +28,9 @@ TENANT_SCOPE = "tenant"
 
 
 class StreamTokens:
-    def __init__(self, store: JobStore, seconds: int) -> None:
-        self.store = store
+    def __init__(self, connection: Connection, seconds: int) -> None:
+        self.redis = connection.text
+        self.prefix = connection.prefix
         self.seconds = seconds
 
     def issue(self, tenant: str, scope: str, seconds: int | None = None) -> dict[str, str]:
@@ -34,7 +38,7 @@ class StreamTokens:
         ttl = seconds or self.seconds
         token = "st_" + secrets.token_urlsafe(32)
         grant = json.dumps({"tenant": tenant, "scope": scope})
-        self.store.redis.set(self.store.stream_token_key(_digest(token)), grant, ex=ttl)
+        self.redis.set(self._key(token), grant, ex=ttl)
         expires = datetime.now(UTC) + timedelta(seconds=ttl)
         return {"token": token, "expires_at": expires.isoformat(timespec="seconds")
                 .replace("+00:00", "Z")}
@@ -43,9 +47,12 @@ class StreamTokens:
         """The tenant the token was issued to, if it is live and made for this very scope."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             return None
-        found = self.store.redis.get(self.store.stream_token_key(_digest(token)))
+        found = self.redis.get(self._key(token))
         grant = json.loads(found) if found else {}  # type: ignore[arg-type]
         return grant.get("tenant") if grant.get("scope") == scope else None
+
+    def _key(self, token: str) -> str:
+        return f"{self.prefix}:stream-token:{_digest(token)}"
 
 
 def _digest(token: str) -> str:

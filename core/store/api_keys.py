@@ -1,5 +1,10 @@
 """API keys: stored hashed in Redis, each belonging to one tenant.
 
+Keys (prefix `gw` by default), owned by this module:
+    {p}:keys            hash SHA-256 of a key -> {tenant, key_id, label, created}
+    {p}:key-ids         hash key id -> SHA-256 of the key
+    {p}:keys:revoked    pub/sub channel: digests of revoked keys (every API process listens)
+
 A key is `gw_<key id>_<secret>`; Redis holds only the SHA-256 of the whole key (the keys are
 random with 256 bits of entropy, so a fast hash is the right tool, unlike for passwords).
 """
@@ -12,9 +17,8 @@ import re
 import secrets
 from typing import Any
 
-import redis
-
 from core.clock import now_iso
+from core.store.connection import Connection
 
 TENANT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -24,8 +28,9 @@ def digest(key: str) -> str:
 
 
 class KeyStore:
-    def __init__(self, client: redis.Redis, prefix: str = "gw") -> None:
-        self.redis = client
+    def __init__(self, connection: Connection) -> None:
+        self.redis = connection.text
+        prefix = connection.prefix
         self.by_digest = f"{prefix}:keys"
         self.by_id = f"{prefix}:key-ids"
         self.revocations = f"{prefix}:keys:revoked"  # pub/sub: digests of revoked keys

@@ -1,0 +1,67 @@
+"""The long-lived parts of one API process, built once by `create_app` and handed to the views.
+
+Nothing here holds state of its own beyond connections, the event hub's listeners and the
+tenants of recent keys (which revocations clear at once: see `app/tenants.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from rq import Queue
+
+from app.streaming.hub import EventHub
+from app.tenants import TenantCache
+from core import queueing
+from core.circuits import Limits
+from core.config import Config
+from core.ibm.context import Ibm
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
+from core.store.idempotency import Idempotency
+from core.store.jobs import JobStore
+from core.store.leases import Leases
+from core.store.snapshots import Snapshots
+from core.store.stats import Stats
+from core.store.stream_tokens import StreamTokens
+
+
+@dataclass
+class Gateway:
+    config: Config
+    store: JobStore
+    leases: Leases
+    idempotency: Idempotency
+    stats: Stats
+    snapshots: Snapshots
+    keys: KeyStore
+    tenants: TenantCache
+    tokens: StreamTokens
+    queue: Queue
+    ibm: Ibm
+    hub: EventHub
+
+    @classmethod
+    def from_config(cls, config: Config) -> Gateway:
+        connection = Connection.open(config.REDIS_URL, config.REDIS_PREFIX)
+        store = JobStore(connection, config.JOB_RETENTION_SECONDS)
+        snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
+        keys = KeyStore(connection)
+        return cls(
+            config, store, Leases(connection), Idempotency(connection), Stats(connection),
+            snapshots, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
+            StreamTokens(connection, config.STREAM_TOKEN_SECONDS),
+            queueing.job_queue(connection.binary, config.QUEUE_NAME),
+            Ibm.build(config, connection, store, snapshots), EventHub(config.REDIS_URL),
+        )
+
+    @property
+    def limits(self) -> Limits:
+        c = self.config
+        return Limits(c.MAX_PUBS, c.MAX_SHOTS, c.MAX_QUBITS, c.MAX_PARAMETER_SETS, c.DEFAULT_SHOTS)
+
+
+def gateway() -> Gateway:
+    """This process's Gateway (made by `create_app`)."""
+    return current_app.extensions["gateway"]
