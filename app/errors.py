@@ -49,6 +49,7 @@ PROBLEMS: dict[type[GatewayError], tuple[int, str, str]] = {
                                  "Idempotency key reused with another body"),
     UriTooLong: (414, "uri-too-long", "URI too long"),
     UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
+    errors.QuotaExceeded: (429, "too-many-requests", "Too many requests"),
     errors.UpstreamFailed: (502, "upstream-error", "IBM Quantum did not do it"),
 }
 
@@ -78,7 +79,20 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def handle_gateway_error(exc: GatewayError) -> Response:
     status, kind, title = PROBLEMS[type(exc)]
-    return problem(status, kind, title, exc.detail or title, **exc.extra)
+    response = problem(status, kind, title, exc.detail or title, **exc.extra)
+    if isinstance(exc, errors.QuotaExceeded):
+        rate_limit_headers(response, **exc.extra)
+    return response
+
+
+def rate_limit_headers(response: Response, policy: str, limit: int, retry_after: int,
+                       window: int | None = None, remaining: int = 0) -> None:
+    """Retry-After and the IETF RateLimit-Policy / RateLimit fields (draft-ietf-httpapi-
+    ratelimit-headers): quota `q` per window `w`, `r` left, `t` seconds until it refills."""
+    response.headers["Retry-After"] = str(retry_after)
+    window_part = f";w={window}" if window else ""
+    response.headers["RateLimit-Policy"] = f'"{policy}";q={limit}{window_part}'
+    response.headers["RateLimit"] = f'"{policy}";r={remaining};t={retry_after}'
 
 
 def handle_http_exception(exc: HTTPException) -> Response:

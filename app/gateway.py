@@ -19,9 +19,11 @@ from core.config import Config
 from core.ibm.context import Ibm
 from core.store.api_keys import KeyStore
 from core.store.connection import Connection
+from core.store.dispatch import Dispatch
 from core.store.idempotency import Idempotency
 from core.store.jobs import JobStore
 from core.store.leases import Leases
+from core.store.quotas import Quotas
 from core.store.snapshots import Snapshots
 from core.store.stats import Stats
 from core.store.stream_tokens import StreamTokens
@@ -41,6 +43,8 @@ class Gateway:
     queue: Queue
     ibm: Ibm
     hub: EventHub
+    dispatch: Dispatch
+    quotas: Quotas
 
     @classmethod
     def from_config(cls, config: Config) -> Gateway:
@@ -54,6 +58,7 @@ class Gateway:
             StreamTokens(connection, config.STREAM_TOKEN_SECONDS),
             queueing.job_queue(connection.binary, config.QUEUE_NAME),
             Ibm.build(config, connection, store, snapshots), EventHub(config.REDIS_URL),
+            Dispatch(connection, config.WORKER_LEASE_SECONDS), Quotas(connection),
         )
 
     @property

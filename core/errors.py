@@ -61,3 +61,8 @@ class IbmNotConfigured(GatewayError):
 
 class UpstreamFailed(GatewayError):
     """IBM Quantum did not do what was asked (after the client's own retries)."""
+
+
+class QuotaExceeded(GatewayError):
+    """Over one of the tenant's quotas; `retry_after` (s), `limit`, `remaining`, `policy` become
+    the Retry-After and RateLimit headers."""

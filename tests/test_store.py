@@ -28,17 +28,21 @@ def test_final_jobs_expire_and_leave_no_index_entries(redis_url: str) -> None:
     assert store.redis.zcard(tag_index) == 0
 
 
-def test_rq_carries_only_the_job_id_as_json(redis_url: str) -> None:
+def test_rq_carries_only_a_dispatch_token_as_json(redis_url: str) -> None:
     import json
     import zlib
 
     import redis
 
     from core import queueing
+    from core.store.dispatch import Dispatch
 
     raw = redis.Redis.from_url(redis_url)
     queue = queueing.job_queue(raw, "json-check")
-    queueing.enqueue(queue, "abc123", 1, 60)
+    dispatch = Dispatch(Connection.open(redis_url, "json-check"))
+    queueing.enqueue(queue, dispatch, "acme", "abc123", 1, 60)
     data = raw.hget("rq:job:abc123-1", "data")
-    assert json.loads(zlib.decompress(data)) == ["workers.tasks.run_job", None, ["abc123"], {}]
-    queue.empty()
+    assert json.loads(zlib.decompress(data)) == ["workers.dispatch.run_next", None, [], {}]
+    assert dispatch.waiting("acme") == 1
+    queueing.remove(queue, dispatch, "acme", "abc123", 1)
+    assert dispatch.waiting("acme") == 0 and queue.count == 0

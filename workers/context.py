@@ -15,6 +15,7 @@ from core import queueing
 from core.config import Config
 from core.ibm.context import Ibm
 from core.store.connection import Connection
+from core.store.dispatch import Dispatch
 from core.store.jobs import JobStore
 from core.store.leases import Leases
 from core.store.snapshots import Snapshots
@@ -34,6 +35,7 @@ class WorkerContext:
     ibm: Ibm
     executor: Executor
     name: str
+    dispatch: Dispatch
 
     @classmethod
     def build(cls, config: Config) -> WorkerContext:
@@ -49,6 +51,7 @@ class WorkerContext:
             queueing.job_queue(connection.binary, config.QUEUE_NAME),
             Ibm.build(config, connection, store, snapshots), Executor(runtime),
             f"{socket.gethostname()}:{id(runtime):x}",
+            Dispatch(connection, config.WORKER_LEASE_SECONDS),
         )
 
 

@@ -10,6 +10,7 @@ from core import queueing, results
 from core.clock import log_stamp
 from core.states import JobStatus
 from core.store import listing
+from workers import dispatch
 from workers.context import WorkerContext
 from workers.runtimes.ibm import tasks as ibm_tasks
 
@@ -22,6 +23,7 @@ def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
     while not stop.wait(ctx.config.WORKER_LEASE_SECONDS / 2):
         try:
             recover_orphans(ctx)
+            dispatch.wake_lost(ctx)
             if ctx.stats.take_turn("prune-indexes", PRUNE_EVERY_SECONDS):
                 listing.prune_indexes(ctx.store)
         except Exception:  # the sweeper must outlive a Redis hiccup
@@ -50,5 +52,6 @@ def recover_orphans(ctx: WorkerContext) -> None:
             if not store.transition(job_id, JobStatus.QUEUED).ok:
                 continue
             store.add_log(job_id, f"{log_stamp()} WARNING worker lost; the job is queued again")
-        queueing.enqueue(ctx.queue, job_id, attempts + 1, config.JOB_TIME_LIMIT_SECONDS)
+        queueing.enqueue(ctx.queue, ctx.dispatch, record["tenant"], job_id, attempts + 1,
+                         config.JOB_TIME_LIMIT_SECONDS, first=True)
         store.annotate(job_id, {"rq_attempt": attempts + 1})

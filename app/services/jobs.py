@@ -23,6 +23,7 @@ from core.errors import (
     JobCancelled,
     JobFailed,
     JobNotFinished,
+    QuotaExceeded,
 )
 from core.ibm.upstream import PROVIDER, check_uniform
 from core.states import JobStatus
@@ -51,8 +52,11 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "usage_estimation": {"quantum_seconds": estimate_quantum_seconds(pubs)},
     }
     limit = gw.config.JOB_TIME_LIMIT_SECONDS
+    if provider != PROVIDER:
+        check_queued_quota(gw, tenant)
     enqueue = ((lambda pipe: gw.ibm.start(job_id, pipe)) if provider == PROVIDER
-               else (lambda pipe: queueing.enqueue(gw.queue, job_id, 1, limit, pipeline=pipe)))
+               else (lambda pipe: queueing.enqueue(gw.queue, gw.dispatch, tenant, job_id, 1,
+                                                   limit, pipeline=pipe)))
     try:
         job = gw.store.create(record, inputs, enqueue)
     except Exception:
@@ -60,6 +64,15 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
             gw.idempotency.release(tenant, idempotency_key)
         raise
     return job, True
+
+
+def check_queued_quota(gw: Gateway, tenant: str) -> None:
+    """A tenant's waiting jobs are capped (`max_queued`): over it, 429 until some start."""
+    limit = gw.quotas.limit(tenant, "max_queued", gw.config.TENANT_MAX_QUEUED)
+    if gw.dispatch.waiting(tenant) >= limit:
+        raise QuotaExceeded(f"{limit} jobs of yours are already waiting (max_queued); submit "
+                            "again when some have started.", policy="queued", limit=limit,
+                            retry_after=max(1, round(gw.stats.recent_pace())))
 
 
 def _repeated(gw: Gateway, tenant: str, existing: tuple[str, str], body_hash: str) -> dict:
@@ -141,7 +154,7 @@ def cancel(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
         raise InvalidJobState(f"The job is {change.previous or 'gone'}; only a job that is not "
                               "final can be cancelled.", job_status=change.previous or None)
     if change.previous in (JobStatus.QUEUED, JobStatus.INITIALIZING):
-        queueing.remove(gw.queue, job_id, int(job.get("rq_attempt", 1)))
+        queueing.remove(gw.queue, gw.dispatch, tenant, job_id, int(job.get("rq_attempt", 1)))
     return gw.store.owned(tenant, job_id)
 
 
@@ -200,7 +213,7 @@ def queue_info(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     if status == JobStatus.RUNNING:
         return {"position": None, "estimated_start_time": job.get("running"),
                 "estimated_completion_time": _later(job.get("running"), average)}
-    position = queueing.position(gw.queue, job_id, int(job.get("rq_attempt", 1)))
+    position = gw.dispatch.position(tenant, job_id)
     ahead = (position or 1) - 1 + running
     start = _later(None, ahead * average / max(workers, 1))
     return {"position": position, "estimated_start_time": start,
