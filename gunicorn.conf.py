@@ -18,6 +18,20 @@ errorlog = "-"
 loglevel = _config.LOG_LEVEL.lower()
 
 
+def on_starting(_server: object) -> None:
+    """Keys in GATEWAY_API_KEYS are the environment's: once per start, before any process
+    serves, they are registered and those dropped from the variable removed; a weak one stops
+    the start."""
+    from core.store.api_keys import KeyStore
+    from core.store.connection import Connection
+
+    keys = KeyStore(Connection.open(_config.REDIS_URL, _config.REDIS_PREFIX))
+    try:
+        keys.register_from_env(_config.API_KEYS)
+    except ValueError as exc:
+        raise SystemExit(f"refusing to start: {exc}") from None
+
+
 def post_worker_init(worker: object) -> None:
     """Keep garbage-collector pauses short with thousands of open event streams: a full
     collection walks every tracked object, and each pause delays every stream of the process."""

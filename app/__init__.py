@@ -45,9 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(app)
     if config.CORS_ORIGINS:
         CORS(app, origins=config.CORS_ORIGINS, expose_headers=["Location", "X-Request-ID"])
-    app.extensions["gateway"] = gw = Gateway.from_config(config)
-    if config.API_KEYS:
-        gw.keys.register_from_env(config.API_KEYS)
+    app.extensions["gateway"] = Gateway.from_config(config)
     app.before_request(_before)
     app.after_request(_after)
     register_cli(app)

@@ -30,7 +30,13 @@ def register_cli(app: Flask) -> None:
     @click.argument("key_id")
     def revoke(key_id: str) -> None:
         """Revoke the key with KEY_ID."""
-        if not gateway().keys.revoke(key_id):
+        keys = gateway().keys
+        record = keys.record(key_id)
+        if record is not None and keys.from_env(record):
+            raise click.ClickException(
+                f"key {key_id} comes from GATEWAY_API_KEYS: remove it from that variable and "
+                "restart the API (it stops working then; revoking it here would be undone)")
+        if not keys.revoke(key_id):
             raise click.ClickException(f"no key with id {key_id}")
         click.echo(f"revoked {key_id}")
 

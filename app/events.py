@@ -15,6 +15,7 @@ from app.schemas import EventStreamArgsSchema, LastEventIdSchema, StreamTokenSch
 from app.services import streams as sse
 from app.streaming.events import START
 from core.errors import Unauthorized
+from core.store.api_keys import digest
 from core.store.stream_tokens import TENANT_SCOPE, job_scope
 
 events = GatewayBlueprint("events", __name__, url_prefix="/v1",
@@ -43,14 +44,15 @@ def stream_auth(scope_of: Callable[[dict[str, Any]], str]) -> Callable[..., Any]
             token = request.args.get("token")
             if token is None:
                 g.tenant = tenant = authenticate()
-                key, keys = bearer_key() or "", gateway().keys
-                g.still_authorized = lambda: keys.tenant_of(key) == tenant
+                g.key_digest = key_digest = digest(bearer_key() or "")
             else:  # a token only opens a stream; reconnecting needs a live one
-                g.tenant = gateway().tokens.tenant_for(token, scope_of(kwargs))
-                if g.tenant is None:
+                grant = gateway().tokens.grant_for(token, scope_of(kwargs))
+                if grant is None:
                     raise Unauthorized("The stream token is unknown, expired, or for another "
                                        "stream; ask for a new one.")
-                g.still_authorized = lambda: True
+                g.tenant, g.key_digest = tenant, key_digest = grant
+            keys = gateway().keys  # the key, or the token's minting key, still belongs to it
+            g.still_authorized = lambda: keys.tenant_of_digest(key_digest) == tenant
             return view(*args, **kwargs)
 
         return wrapper
@@ -78,7 +80,7 @@ def job_events(job_id: str, **resume: str | None) -> Any:
     """Stream a job's events (stream_results())"""
     stream = sse.job_stream(gateway(), gateway().hub, g.tenant, job_id, resume_point(**resume),
                             g.still_authorized)
-    return sse.response(stream) if stream else Response(status=204)
+    return sse.response(gateway(), stream, g.key_digest) if stream else Response(status=204)
 
 
 @events.post("/jobs/<job_id>/events/token")
@@ -88,7 +90,7 @@ def job_events(job_id: str, **resume: str | None) -> Any:
 def job_events_token(job_id: str) -> Any:
     """A short-lived token that opens this job's event stream (for browsers' EventSource)"""
     gateway().store.owned(g.tenant, job_id)
-    return gateway().tokens.issue(g.tenant, job_scope(job_id)), 201, NO_STORE
+    return gateway().tokens.issue(g.tenant, job_scope(job_id), minting_key()), 201, NO_STORE
 
 
 @events.get("/events")
@@ -102,8 +104,8 @@ def job_events_token(job_id: str) -> Any:
 def tenant_events(**resume: str | None) -> Any:
     """Stream the status changes of all the tenant's jobs (for dashboards)"""
     gw = gateway()
-    return sse.response(sse.tenant_stream(gw, gw.hub, g.tenant, resume_point(**resume),
-                                          g.still_authorized))
+    return sse.response(gw, sse.tenant_stream(gw, gw.hub, g.tenant, resume_point(**resume),
+                                              g.still_authorized), g.key_digest)
 
 
 @events.post("/events/token")
@@ -112,4 +114,9 @@ def tenant_events(**resume: str | None) -> Any:
 @problems(events, 401)
 def tenant_events_token() -> Any:
     """A short-lived token that opens the tenant's event stream (for browsers' EventSource)"""
-    return gateway().tokens.issue(g.tenant, TENANT_SCOPE), 201, NO_STORE
+    return gateway().tokens.issue(g.tenant, TENANT_SCOPE, minting_key()), 201, NO_STORE
+
+
+def minting_key() -> str:
+    """The digest of the key that authenticated this request (recorded in the tokens it mints)."""
+    return digest(bearer_key() or "")

@@ -32,6 +32,7 @@ TINY_JOB = {"program_id": "sampler", "backend": "aer_simulator",
             "pubs": [{"circuit": BELL_QASM3, "shots": TINY_SHOTS}]}
 NOOP_QUEUE = "bench-noop"
 LIBRARY_RUNS = 50
+TENANTS = 4
 
 
 @dataclass
@@ -89,9 +90,11 @@ def library_seconds() -> float:
 
 
 def gateway_fill(gw: Gateway, count: int) -> Callable[[], None]:
+    """`count` tiny jobs from TENANTS tenants in turn: fair dispatch serves them in turn, and
+    none is held back by its running cap (the default: the workers less one)."""
     def fill() -> None:
-        for _ in range(count):
-            service.submit(gw, "bench-throughput", TINY_JOB, None)
+        for i in range(count):
+            service.submit(gw, f"bench-throughput-{i % TENANTS}", TINY_JOB, None)
 
     return fill
 
@@ -159,7 +162,8 @@ def measure(stack: Stack, window: float, rounds: int) -> tuple[list[Row], str]:
                         f"(SimpleWorker: {s.gateway / f.gateway:.1f} times)", "info"))
     note = ("**3 throughput.** A tiny job is a Bell circuit, 128 shots, on `aer_simulator`, "
             "submitted through the gateway's own `service.submit` (so the API is not in the "
-            "measure). The no-op is an RQ job of `bench.worker.noop`, JSON-serialised like the "
+            f"measure), by {TENANTS} tenants in turn (fair dispatch: each job is taken by one "
+            "Lua call that picks the tenant whose turn it is). The no-op is an RQ job of `bench.worker.noop`, JSON-serialised like the "
             "gateway's. Workers are warm (qiskit imported, simulators built) whatever their job, "
             "since a fork's cost grows with the parent's memory. With `rq.Worker` the gateway's "
             "task simulates inside the forked horse (no executor process: killing the horse "

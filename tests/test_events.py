@@ -14,7 +14,7 @@ import pytest
 from app.streaming import hub as event_hub
 from app.streaming.events import START, EventStream, id_order
 from app.streaming.hub import EventHub
-from core.store.api_keys import KeyStore
+from core.store.api_keys import KeyStore, digest
 from core.store.connection import Connection
 from core.store.jobs import JobStore
 from core.store.stream_tokens import StreamTokens, job_scope
@@ -152,7 +152,7 @@ def test_a_browser_opens_a_stream_with_a_short_lived_token(keys: KeyStore, serve
         assert refused.status_code == 401, (path, refused.text)
         assert refused.headers["content-type"] == "application/problem+json"
     tokens = StreamTokens(Connection.open(redis_url), 300)
-    brief = tokens.issue(tenant, job_scope(job_id), seconds=1)["token"]
+    brief = tokens.issue(tenant, job_scope(job_id), digest(api_key), seconds=1)["token"]
     assert eventually(lambda: browser.get(f"/v1/jobs/{job_id}/events", params={
         "token": brief}).status_code == 401, seconds=10), "an expired token still opens streams"
     assert not any(token in value or api_key in value for value in tokens.redis.keys("gw:stream*"))

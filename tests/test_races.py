@@ -88,7 +88,7 @@ def test_cancel_racing_the_finish_ends_in_one_state(client: httpx.Client, redis_
 def stack(env: dict[str, str], redis_url: str) -> Iterator[dict]:
     """An API and workers of their own (Redis database 1), for killing workers at will."""
     own = {**env, "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/1",
-           "GATEWAY_API_KEYS": "racer:race-key-0001", "GATEWAY_WORKER_LEASE_SECONDS": "2",
+           "GATEWAY_API_KEYS": "racer:race-key-0123456789abc", "GATEWAY_WORKER_LEASE_SECONDS": "2",
            "GATEWAY_JOB_TIME_LIMIT_SECONDS": "120", "GATEWAY_JOB_MAX_ATTEMPTS": "2"}
     port = free_port()
     api = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
@@ -97,7 +97,7 @@ def stack(env: dict[str, str], redis_url: str) -> Iterator[dict]:
     workers = [start_worker(own)]
     base = f"http://127.0.0.1:{port}"
     wait_for_http(f"{base}/readyz", api)
-    http = httpx.Client(base_url=base, headers={"Authorization": "Bearer race-key-0001"},
+    http = httpx.Client(base_url=base, headers={"Authorization": "Bearer race-key-0123456789abc"},
                         timeout=90)
     yield {"http": http, "workers": workers, "env": own}
     http.close()

@@ -61,14 +61,17 @@ def _check_position(hub: EventHub, key: str, after: str) -> str:
     return tail
 
 
-def response(stream: EventStream) -> Response:
-    """The stream as text/event-stream: `retry:` first, then events and heartbeat comments."""
+def response(gw: Gateway, stream: EventStream, key_digest: str) -> Response:
+    """The stream as text/event-stream: `retry:` first, then events and heartbeat comments.
+    Revoking the key of `key_digest` (the request's, or the one that minted its token) ends it
+    at once in every API process (and at its next re-check should the news be missed)."""
     if request.method == "HEAD":
         return Response(mimetype="text/event-stream", headers=SSE_HEADERS)
     environ = request.environ  # the body runs after the request context is gone
 
     def body() -> Iterator[bytes]:
         stop_watching = watch_for_hangup(environ, stream.interrupt)
+        stop_revocation_watch = gw.tenants.on_revoked(key_digest, stream.interrupt)
         events = stream.follow()
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
@@ -79,6 +82,7 @@ def response(stream: EventStream) -> Response:
         finally:
             events.close()  # leaves the hub now, not whenever it is collected
             stop_watching()
+            stop_revocation_watch()
 
     # direct_passthrough: the body is bytes already; werkzeug need not wrap each chunk
     return Response(body(), mimetype="text/event-stream", headers=SSE_HEADERS,
