@@ -6,6 +6,7 @@ import click
 from flask import Flask
 
 from app.gateway import gateway
+from core.store.quotas import LIMITS
 
 
 def register_cli(app: Flask) -> None:
@@ -40,4 +41,23 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(f"no key with id {key_id}")
         click.echo(f"revoked {key_id}")
 
+    @keys.command("limits")
+    @click.argument("tenant")
+    @click.argument("settings", nargs=-1)
+    def limits(tenant: str, settings: tuple[str, ...]) -> None:
+        """Show TENANT's limits, or set some: NAME=VALUE (NAME=default drops an override).
+
+        Names: """
+        quotas = gateway().quotas
+        for setting in settings:
+            name, _, value = setting.partition("=")
+            try:
+                quotas.set(tenant, name, None if value == "default" else int(value))
+            except ValueError as exc:
+                raise click.ClickException(f"{setting}: {exc}") from None
+        overrides = quotas.overrides(tenant)
+        for name in LIMITS:
+            click.echo(f"{name}\t{overrides.get(name, 'default')}")
+
+    limits.help = (limits.help or "") + ", ".join(LIMITS) + "."
     app.cli.add_command(keys)

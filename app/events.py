@@ -80,7 +80,8 @@ def job_events(job_id: str, **resume: str | None) -> Any:
     """Stream a job's events (stream_results())"""
     stream = sse.job_stream(gateway(), gateway().hub, g.tenant, job_id, resume_point(**resume),
                             g.still_authorized)
-    return sse.response(gateway(), stream, g.key_digest) if stream else Response(status=204)
+    return sse.response(gateway(), stream, g.tenant, g.key_digest) if stream else Response(
+        status=204)
 
 
 @events.post("/jobs/<job_id>/events/token")
@@ -105,7 +106,7 @@ def tenant_events(**resume: str | None) -> Any:
     """Stream the status changes of all the tenant's jobs (for dashboards)"""
     gw = gateway()
     return sse.response(gw, sse.tenant_stream(gw, gw.hub, g.tenant, resume_point(**resume),
-                                              g.still_authorized), g.key_digest)
+                                              g.still_authorized), g.tenant, g.key_digest)
 
 
 @events.post("/events/token")

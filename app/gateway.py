@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask import current_app
 from rq import Queue
 
+from app.ratelimits import RateLimits
 from app.streaming.hub import EventHub
 from app.tenants import TenantCache
 from core import queueing
@@ -45,6 +46,7 @@ class Gateway:
     hub: EventHub
     dispatch: Dispatch
     quotas: Quotas
+    rates: RateLimits
 
     @classmethod
     def from_config(cls, config: Config) -> Gateway:
@@ -52,13 +54,14 @@ class Gateway:
         store = JobStore(connection, config.JOB_RETENTION_SECONDS)
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
         keys = KeyStore(connection)
+        quotas = Quotas(connection)
         return cls(
             config, store, Leases(connection), Idempotency(connection), Stats(connection),
             snapshots, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
             StreamTokens(connection, config.STREAM_TOKEN_SECONDS),
             queueing.job_queue(connection.binary, config.QUEUE_NAME),
             Ibm.build(config, connection, store, snapshots), EventHub(config.REDIS_URL),
-            Dispatch(connection, config.WORKER_LEASE_SECONDS), Quotas(connection),
+            Dispatch(connection, config.WORKER_LEASE_SECONDS), quotas, RateLimits(config, quotas),
         )
 
     @property

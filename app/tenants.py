@@ -62,6 +62,11 @@ class TenantCache:
 
         return stop
 
+    def remembers(self, key: str) -> bool:
+        """This process knows the key valid right now (no Redis asked)."""
+        found = self._entries.get(digest(key))
+        return found is not None and found[1] > time.monotonic()
+
     def _follow(self) -> None:
         """Start following revocations, once per process (after gunicorn forked it)."""
         if self._follower is not None:

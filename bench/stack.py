@@ -45,8 +45,13 @@ class Stack:
         # the bench's own settings only: none of the caller's GATEWAY_* or IBM credentials
         base = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "QISKIT_IBM"))}
         path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+        # the per-key and per-tenant limits are counted (their cost is in the figures) but set
+        # out of reach: one bench key and tenant stands for many clients
+        limits = {"GATEWAY_KEY_REQUESTS_PER_SECOND": "100000000",
+                  "GATEWAY_TENANT_SUBMITS_PER_MINUTE": "100000000",
+                  "GATEWAY_TENANT_MAX_QUEUED": "100000000", "GATEWAY_TENANT_MAX_STREAMS": "1000000"}
         return {**base, "REDIS_URL": self.redis_url, "GATEWAY_LOG_LEVEL": "WARNING",
-                "GATEWAY_WEB_PROCESSES": str(self.web_processes), "PYTHONPATH": path}
+                "GATEWAY_WEB_PROCESSES": str(self.web_processes), "PYTHONPATH": path, **limits}
 
     def _config(self) -> Config:
         """The settings the stack's processes read (Config reads only the environment)."""

@@ -42,8 +42,11 @@ def env(redis_url: str) -> dict[str, str]:
     return {**base, "REDIS_URL": redis_url, "GATEWAY_LOG_LEVEL": "WARNING",
             "GATEWAY_WORKER_LEASE_SECONDS": "3", "GATEWAY_JOB_TIME_LIMIT_SECONDS": "60",
             "GATEWAY_SSE_HEARTBEAT_SECONDS": "1", "GATEWAY_CORS_ORIGINS": CORS_ORIGIN,
-            # a tenant may use both workers (tests of the cap set it per tenant: test_tenants)
-            "GATEWAY_TENANT_MAX_RUNNING": "2",
+            # a tenant may use both workers, and every test comes from one address with keys
+            # that fire fast: tests of the limits set them per tenant (test_tenants), or run a
+            # server of their own (test_auth)
+            "GATEWAY_TENANT_MAX_RUNNING": "2", "GATEWAY_KEY_REQUESTS_PER_SECOND": "100000",
+            "GATEWAY_AUTH_FAILURES_PER_MINUTE": "100000",
             "PYTHONPATH": str(ROOT)}
 
 

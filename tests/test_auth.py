@@ -108,3 +108,18 @@ def api_server(env: dict[str, str]) -> Iterator[str]:
         yield base
     finally:
         stop(process)
+
+
+def test_guessing_keys_is_throttled_per_address_but_a_valid_key_is_not(
+        env: dict[str, str], redis_url: str) -> None:
+    own = {**env, "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
+           "GATEWAY_API_KEYS": f"alpha:{STRONG_A}", "GATEWAY_AUTH_FAILURES_PER_MINUTE": "5"}
+    with api_server(own) as base:
+        # in use before the burst: the API process remembers it valid
+        assert [status(base, STRONG_A) for _ in range(3)] == [200] * 3
+        guesses = [httpx.get(f"{base}/v1/jobs", headers={"Authorization": f"Bearer guess-{i}"})
+                   for i in range(8)]
+        assert [g.status_code for g in guesses] == [401] * 5 + [429] * 3
+        assert 1 <= int(guesses[-1].headers["retry-after"]) <= 60
+        assert guesses[-1].headers["ratelimit-policy"] == '"auth-failures";q=5;w=60'
+        assert [status(base, STRONG_A) for _ in range(5)] == [200] * 5

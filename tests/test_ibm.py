@@ -319,6 +319,9 @@ def test_an_imported_private_job_is_read_once_upstream_then_only_here(
     metrics = client.get(f"/v1/jobs/{job['id']}/metrics").json()
     assert metrics["usage"]["quantum_seconds"] == 1 and metrics["upstream"]["timestamps"]
     assert other_tenant.get(f"/v1/jobs/{job['id']}").status_code == 404
+    theirs = other_tenant.post("/v1/jobs/import", json={"runtime_job_id": upstream_id})
+    assert theirs.status_code == 404, theirs.text  # followed for its first importer only
+    assert theirs.json()["type"].endswith("/job-not-found")
     odd = client.post("/v1/jobs/import", json={"runtime_job_id": "x/../../backends"})
     assert odd.status_code == 422  # never put into an upstream URL
     unknown = client.post("/v1/jobs/import", json={"runtime_job_id": "dnosuchjob0000000000"})

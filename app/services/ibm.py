@@ -41,8 +41,12 @@ def import_job(gw: Gateway, tenant: str, runtime_job_id: str) -> tuple[dict[str,
     job_id = new_job_id()
     retention = gw.config.JOB_RETENTION_SECONDS
     existing = side.state.claim_import(tenant, runtime_job_id, job_id, retention)
-    if existing is not None and gw.store.get(existing) is not None:
-        return gw.store.owned(tenant, existing), False
+    if existing is not None:  # followed already: for its first importer only
+        owner, followed_by = existing
+        if owner != tenant:
+            raise JobNotFound(f"No job {runtime_job_id!r}.")
+        if gw.store.get(followed_by) is not None:
+            return gw.store.owned(tenant, followed_by), False
     status = upstream_status(_ask(side, "reading the job status", upstream.status))
     record: dict[str, Any] = {
         "id": job_id, "tenant": tenant, "program_id": upstream.primitive_id or "executor",

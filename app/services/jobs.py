@@ -52,6 +52,7 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "usage_estimation": {"quantum_seconds": estimate_quantum_seconds(pubs)},
     }
     limit = gw.config.JOB_TIME_LIMIT_SECONDS
+    gw.rates.submission(tenant)
     if provider != PROVIDER:
         check_queued_quota(gw, tenant)
     enqueue = ((lambda pipe: gw.ibm.start(job_id, pipe)) if provider == PROVIDER
@@ -68,8 +69,8 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
 
 def check_queued_quota(gw: Gateway, tenant: str) -> None:
     """A tenant's waiting jobs are capped (`max_queued`): over it, 429 until some start."""
-    limit = gw.quotas.limit(tenant, "max_queued", gw.config.TENANT_MAX_QUEUED)
-    if gw.dispatch.waiting(tenant) >= limit:
+    waiting, limit = gw.dispatch.room(tenant, gw.config.TENANT_MAX_QUEUED)
+    if waiting >= limit:
         raise QuotaExceeded(f"{limit} jobs of yours are already waiting (max_queued); submit "
                             "again when some have started.", policy="queued", limit=limit,
                             retry_after=max(1, round(gw.stats.recent_pace())))

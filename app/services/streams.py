@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from flask import Response, request
 from app.gateway import Gateway
 from app.streaming.events import Event, EventStream, id_order
 from app.streaming.hub import EventHub
-from core.errors import InvalidEventId, JobNotFound
+from core.errors import InvalidEventId, JobNotFound, QuotaExceeded
 from core.states import JobStatus
 
 log = logging.getLogger("gateway.events")
@@ -61,13 +62,15 @@ def _check_position(hub: EventHub, key: str, after: str) -> str:
     return tail
 
 
-def response(gw: Gateway, stream: EventStream, key_digest: str) -> Response:
+def response(gw: Gateway, stream: EventStream, tenant: str, key_digest: str) -> Response:
     """The stream as text/event-stream: `retry:` first, then events and heartbeat comments.
     Revoking the key of `key_digest` (the request's, or the one that minted its token) ends it
-    at once in every API process (and at its next re-check should the news be missed)."""
+    at once in every API process (and at its next re-check should the news be missed). The
+    tenant's open streams are capped (`max_streams`): over it, 429."""
     if request.method == "HEAD":
         return Response(mimetype="text/event-stream", headers=SSE_HEADERS)
     environ = request.environ  # the body runs after the request context is gone
+    close_count = count_open_stream(gw, stream, tenant)
 
     def body() -> Iterator[bytes]:
         stop_watching = watch_for_hangup(environ, stream.interrupt)
@@ -83,10 +86,29 @@ def response(gw: Gateway, stream: EventStream, key_digest: str) -> Response:
             events.close()  # leaves the hub now, not whenever it is collected
             stop_watching()
             stop_revocation_watch()
+            close_count()
 
     # direct_passthrough: the body is bytes already; werkzeug need not wrap each chunk
     return Response(body(), mimetype="text/event-stream", headers=SSE_HEADERS,
                     direct_passthrough=True)
+
+
+def count_open_stream(gw: Gateway, stream: EventStream, tenant: str) -> Callable[[], None]:
+    """Count the stream among the tenant's open ones (QuotaExceeded over its limit), renewed at
+    each of its re-checks; returns what uncounts it."""
+    limit = gw.quotas.limit(tenant, "max_streams", gw.config.TENANT_MAX_STREAMS)
+    stream_id, lapse = uuid.uuid4().hex, 3 * stream.recheck
+    if not gw.quotas.open_stream(tenant, stream_id, limit, lapse):
+        raise QuotaExceeded(f"{limit} event streams of yours are open (max_streams); close one "
+                            "first.", policy="streams", limit=limit, retry_after=5)
+    still_wanted = stream.still_wanted
+
+    def still_wanted_and_renewed() -> bool:
+        gw.quotas.renew_stream(tenant, stream_id, lapse)
+        return still_wanted()
+
+    stream.still_wanted = still_wanted_and_renewed
+    return lambda: gw.quotas.close_stream(tenant, stream_id)
 
 
 def watch_for_hangup(environ: dict[str, Any], on_hangup: Callable[[], None]) -> Callable[[], None]:

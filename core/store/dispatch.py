@@ -107,6 +107,14 @@ class Dispatch:
     def waiting(self, tenant: str) -> int:
         return int(self.redis.zcard(self.key(f"waiting:{tenant}")))  # type: ignore[arg-type]
 
+    def room(self, tenant: str, default_limit: int) -> tuple[int, int]:
+        """(jobs waiting, the tenant's `max_queued`), in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(self.key(f"waiting:{tenant}"))
+        pipe.hget(limits_key(self.prefix, tenant), "max_queued")
+        waiting, limit = pipe.execute()
+        return int(waiting), default_limit if limit is None else int(limit)
+
     def _call(self, mode: str, cap: int, workers_key: str, *extra: str) -> Any:
         keys = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key]
         args = [mode, self.key("waiting:"), self.key("running:"), limits_key(self.prefix, ""),

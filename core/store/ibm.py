@@ -13,7 +13,8 @@ Keys (prefix `gw` by default), all owned by this module:
     {p}:ibm:backend:{name}      hash configuration, properties (JSON, as IBM sends them)
     {p}:ibm:backends:refreshed  epoch seconds of the last refresh
     {p}:ibm:live:{job id}       IBM's metrics of a job not final, kept a few seconds
-    {p}:t:{tenant}:ibm-import:{runtime id}  the gateway job that follows an imported job
+    {p}:ibm:import:{runtime id} {tenant, job_id}: the one tenant, and its gateway job, that
+                                follow an imported job (the first to import it)
 """
 
 from __future__ import annotations
@@ -177,9 +178,12 @@ class IbmState:
 
     # -- imports -------------------------------------------------------------------------------
     def claim_import(self, tenant: str, runtime_job_id: str, job_id: str,
-                     seconds: int) -> str | None:
-        """Bind the upstream job to this gateway job; if bound already, the gateway job's id."""
-        name = f"{self.prefix}:t:{tenant}:ibm-import:{runtime_job_id}"
-        if self.redis.set(name, job_id, nx=True, ex=seconds):
+                     seconds: int) -> tuple[str, str] | None:
+        """Bind the upstream job to this tenant's gateway job; if bound already (by this tenant
+        or another), (tenant, gateway job id) of that binding."""
+        name = f"{self.prefix}:ibm:import:{runtime_job_id}"
+        claim = json.dumps({"tenant": tenant, "job_id": job_id})
+        if self.redis.set(name, claim, nx=True, ex=seconds):
             return None
-        return self.redis.get(name)  # type: ignore[return-value]
+        found = json.loads(self.redis.get(name) or "{}")  # type: ignore[arg-type]
+        return found.get("tenant", ""), found.get("job_id", "")
