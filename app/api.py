@@ -47,7 +47,10 @@ View = Callable[..., Any]
 
 
 def problems(blueprint: Blueprint, *statuses: int) -> Callable[[View], View]:
-    """Document that a view answers these problem+json statuses."""
+    """Document that a view answers these problem+json statuses (an authenticated one may also
+    answer 429: a rate, a quota, or a burst of wrong keys)."""
+    if 401 in statuses:
+        statuses = (*statuses, 429)
 
     def decorate(view: View) -> View:
         for status in statuses:

@@ -66,8 +66,10 @@ def test_a_running_job_counts_while_it_holds_its_lease_and_no_longer(
     waiting_jobs(connection, dispatch, "a", 3)
     assert served(dispatch, 1, cap=1) == ["a0"]
     Leases(connection).hold("a0", "worker-1", 60)
+    set_status(connection, "a0", "RUNNING")
     assert served(dispatch, 1, cap=1) == ["-"]
     Leases(connection).release("a0")  # as when the job ends, by any path
+    set_status(connection, "a0", "DONE")
     assert served(dispatch, 1, cap=1) == ["a1"]
 
 
@@ -89,7 +91,21 @@ def test_cancelled_jobs_are_skipped_and_positions_count_every_tenants_turns(
     assert [dispatch.position("a", job) for job in a] == [1, 3, 5, 6]
     assert [dispatch.position("b", job) for job in b] == [2, 4]
     dispatch.forget("a", "a1")
-    connection.text.hset(JobStore(connection).key("a0"), "status", "CANCELLED")  # not forgotten
+    set_status(connection, "a0", "CANCELLED")  # and not forgotten
     assert dispatch.position("a", "a1") is None
     assert served(dispatch, 4) == ["a2", "b0", "a3", "b1"]
     assert served(dispatch, 1) == ["-"] and dispatch.waiting("a") == 0
+
+
+def test_a_job_whose_worker_died_before_starting_it_waits_again(connection: Connection) -> None:
+    dispatch = Dispatch(connection, lease_grace=0.0)
+    waiting_jobs(connection, dispatch, "a", 2)
+    assert served(dispatch, 1) == ["a0"]  # ... and that worker is gone: no lease, still QUEUED
+    assert dispatch.wake_parked(100, NO_WORKERS) == 1  # a sweeper: one token to enqueue again
+    assert served(dispatch, 1) == ["a0"]
+    set_status(connection, "a0", "DONE")  # run this time
+    assert served(dispatch, 2) == ["a1", "-"]
+
+
+def set_status(connection: Connection, job_id: str, status: str) -> None:
+    connection.text.hset(JobStore(connection).key(job_id), "status", status)

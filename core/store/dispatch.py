@@ -9,6 +9,8 @@ Keys (prefix `gw` by default), owned by this module:
     {p}:fair:running:{tenant}   sorted set of the tenant's dispatched jobs, scored by when
     {p}:fair:parked             count of dispatch tokens put aside because every waiting tenant
                                 was at its running cap; a job's end wakes as many as can start
+    {p}:fair:active             set of tenants with dispatched jobs (a sweeper looks at them for
+                                jobs whose worker died before starting them)
 A worker takes a job with one call of `lua/dispatch.lua`: the least recently served tenant below
 its running cap gives its oldest waiting job. RQ's jobs queue holds one generic token per waiting
 job (`core/queueing.py`), so its length is still the number of waiting jobs. A dispatched job
@@ -101,7 +103,8 @@ class Dispatch:
         return int(self._call("release", cap, workers_key, tenant, job_id))
 
     def wake_parked(self, cap: int, workers_key: str) -> int:
-        """Parked tokens that can run now (for a sweeper, should a job's end be lost)."""
+        """Parked tokens that can run now (for a sweeper, should a job's end be lost); jobs
+        whose worker died before starting them wait again first."""
         return int(self._call("release", cap, workers_key, "", ""))
 
     def waiting(self, tenant: str) -> int:
@@ -116,7 +119,8 @@ class Dispatch:
         return int(waiting), default_limit if limit is None else int(limit)
 
     def _call(self, mode: str, cap: int, workers_key: str, *extra: str) -> Any:
-        keys = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key]
+        keys = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key,
+                self.key("active")]
         args = [mode, self.key("waiting:"), self.key("running:"), limits_key(self.prefix, ""),
                 lease_key(self.prefix, ""), f"{self.prefix}:job:", time.time(),
                 self.lease_grace, cap, *extra]
