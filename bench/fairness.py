@@ -39,7 +39,7 @@ def measure(stack: Stack, gateway: str, runs: int = B_RUNS) -> tuple[list[Row], 
     b_run = gateway_runner(b, "aer_simulator")
     b_run()  # warm
     idle = statistics.median(b_run() for _ in range(runs))
-    rows, job_seconds = [], []
+    measured, job_seconds = [], []
     for label, cap in (("default cap (1 of 2 workers)", None), ("A may use both workers", 2)):
         quotas.set("bench-flooder", "max_running", cap)
         time.sleep(stack.config.KEY_CACHE_SECONDS)  # every process sees the new cap
@@ -50,13 +50,14 @@ def measure(stack: Stack, gateway: str, runs: int = B_RUNS) -> tuple[list[Row], 
         job_seconds += _job_seconds(a, flood)
         for job_id in flood:
             a.post(f"/v1/jobs/{job_id}/cancel")
-        ratio = flooded / idle
-        rows.append(Row("6 fairness", f"B's Bell job while A floods {FLOOD} jobs; {label}",
-                        f"{flooded * 1000:.0f} ms", f"{idle * 1000:.0f} ms idle",
-                        f"{ratio:.2f}", f"≤ {GOAL}" if cap is None else "(for scale)",
-                        verdict(ratio <= GOAL) if cap is None else "info"))
+        measured.append((label, cap, flooded))
     stack.stop(workers)
     a_len = statistics.median(job_seconds) if job_seconds else float("nan")
+    rows = [Row("6 fairness", f"B's Bell job while A floods {FLOOD} jobs of {a_len:.2f} s; "
+                f"{label}", f"{flooded * 1000:.0f} ms", f"{idle * 1000:.0f} ms idle",
+                f"{flooded / idle:.2f}", f"≤ {GOAL}" if cap is None else "(for scale)",
+                verdict(flooded / idle <= GOAL) if cap is None else "info")
+            for label, cap, flooded in measured]
     note = (f"**6 fairness.** Two workers. Tenant A submits {FLOOD} jobs (an 18-qubit, 20-layer "
             f"circuit: median {a_len:.2f} s of simulation each); tenant B then submits a Bell "
             f"job (1024 shots) and waits for its result, {runs} times in a row; medians, "

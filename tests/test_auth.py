@@ -104,7 +104,7 @@ def api_server(env: dict[str, str]) -> Iterator[str]:
         **env, "PORT": str(port), "GATEWAY_WEB_PROCESSES": "1"})
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(f"{base}/readyz", process)
+        wait_for_http(f"{base}/healthz", process)
         yield base
     finally:
         stop(process)

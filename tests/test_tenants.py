@@ -8,11 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from core.store.api_keys import KeyStore
+from core.store.connection import Connection
+from core.store.quotas import LIMITS, Quotas
 from tests.conftest import ROOT, result_of, sampler_job, slow_circuit, submit
 from tests.events_helpers import eventually, tenant_client
 from tests.test_operations import wait_for_status
@@ -22,14 +25,29 @@ SHORT = slow_circuit(16, 30)  # a fraction of a second
 
 
 @pytest.fixture
-def tenants(keys: KeyStore, server: str) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+def tenants(keys: KeyStore, server: str,
+            redis_url: str) -> Iterator[tuple[httpx.Client, httpx.Client]]:
     (a_name, a), (_, b) = tenant_client(keys, server), tenant_client(keys, server)
     a.headers["X-Test-Tenant"] = a_name  # for set_limits
     yield a, b
+    quotas = Quotas(Connection.open(redis_url))
+    for name in LIMITS:
+        quotas.set(a_name, name, None)
     for http in (a, b):  # nothing of theirs may hold the session's workers afterwards
-        for job in http.get("/v1/jobs", params={"limit": 100}).json()["jobs"]:
-            http.delete(f"/v1/jobs/{job['id']}")
+        for job in unthrottled(http, "GET", "/v1/jobs", params={"limit": 100}).json()["jobs"]:
+            unthrottled(http, "DELETE", f"/v1/jobs/{job['id']}")
         http.close()
+
+
+def unthrottled(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """The request, again after each 429's Retry-After (limits set by a test may linger for
+    GATEWAY_KEY_CACHE_SECONDS in the API processes)."""
+    for _ in range(20):
+        response = http.request(method, path, **kwargs)
+        if response.status_code != 429:
+            return response
+        time.sleep(float(response.headers["retry-after"]))
+    raise AssertionError(f"{method} {path} stayed throttled")
 
 
 def set_limits(env: dict[str, str], http: httpx.Client, *settings: str) -> None:
