@@ -61,7 +61,8 @@ class Gateway:
             StreamTokens(connection, config.STREAM_TOKEN_SECONDS),
             queueing.job_queue(connection.binary, config.QUEUE_NAME),
             Ibm.build(config, connection, store, snapshots), EventHub(config.REDIS_URL),
-            Dispatch(connection, config.WORKER_LEASE_SECONDS), quotas, RateLimits(config, quotas),
+            Dispatch(connection, config.WORKER_LEASE_SECONDS), quotas,
+            RateLimits(config, connection, quotas),
         )
 
     @property

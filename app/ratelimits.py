@@ -16,14 +16,16 @@ from limits.strategies import FixedWindowRateLimiter
 
 from core.config import Config
 from core.errors import QuotaExceeded
+from core.store.connection import Connection
 from core.store.quotas import Quotas
 
 
 class RateLimits:
-    def __init__(self, config: Config, quotas: Quotas) -> None:
+    def __init__(self, config: Config, connection: Connection, quotas: Quotas) -> None:
         self.config, self.quotas = config, quotas
-        storage = RedisStorage(config.REDIS_URL, key_prefix=f"{config.REDIS_PREFIX}:rate",
-                               socket_timeout=5)
+        # the gateway's own connections (and their timeouts), not a pool of the library's
+        storage = RedisStorage(config.REDIS_URL, key_prefix=f"{connection.prefix}:rate",
+                               connection_pool=connection.text.connection_pool)
         self.limiter = FixedWindowRateLimiter(storage)
         self._overrides: dict[str, tuple[dict[str, int], float]] = {}
 
