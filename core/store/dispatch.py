@@ -28,6 +28,7 @@ from typing import Any
 from redis.client import Pipeline
 
 from core.store.connection import Connection
+from core.store.jobs import job_key
 from core.store.leases import lease_key
 from core.store.quotas import limits_key
 
@@ -122,6 +123,6 @@ class Dispatch:
         keys = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key,
                 self.key("active")]
         args = [mode, self.key("waiting:"), self.key("running:"), limits_key(self.prefix, ""),
-                lease_key(self.prefix, ""), f"{self.prefix}:job:", time.time(),
+                lease_key(self.prefix, ""), job_key(self.prefix, ""), time.time(),
                 self.lease_grace, cap, *extra]
         return self._dispatch(keys=keys, args=args)

@@ -56,6 +56,11 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
+def job_key(prefix: str, job_id: str) -> str:
+    """The job record's key (`JobStore.key`; Lua scripts of other families get "" as a prefix)."""
+    return f"{prefix}:job:{job_id}"
+
+
 @dataclass(frozen=True)
 class Transition:
     ok: bool
