@@ -3,8 +3,10 @@ that finishes or fails a job (local or IBM Quantum), with its result, logs and e
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,6 +72,24 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
     return value
+
+
+def plain(document: Any) -> Any:
+    """JSON-safe: datetimes as RFC 3339 text, complex numbers as [real, imaginary], dataclasses
+    as objects."""
+    return json.loads(json.dumps(document, default=_plain_value))
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
 
 
 def runtime_json(result: PrimitiveResult) -> str:

@@ -3,7 +3,7 @@
 A `SimpleWorker` (no fork per job): qiskit is imported and the simulators are warmed once, and the
 simulations themselves run in the killable executor process (`executor.py`). A sweeper thread
 re-queues or fails the jobs of workers that died. The worker also takes the short IBM Quantum
-tasks (`workers/ibm/tasks.py`), from their own queue, first.
+tasks (`workers/runtimes/ibm/tasks.py`), from their own queue, first.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A tenant's jobs, page by page, from the index sorted sets `store.py` keeps as jobs change.
+"""A tenant's jobs, page by page, from the index sorted sets `jobs.py` keeps as jobs change.
 
 Each facet (`jobs`, `status:X`, `backend:X`, `tag:X`, ...) is a sorted set of job ids scored by
 creation time; a page walks the smallest of the indexes a filter names, in one Lua call

@@ -16,9 +16,8 @@ from core.clock import iso_to_micros, log_stamp
 from core.config import Config
 from core.ibm.account import Account
 from core.ibm.context import Ibm
-from core.ibm.devices import plain
 from core.ibm.upstream import summarise_metrics, upstream_status
-from core.results import normalise, runtime_json
+from core.results import normalise, plain, runtime_json
 from core.states import JobStatus
 from core.store.jobs import Appends, JobStore
 
