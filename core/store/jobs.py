@@ -25,7 +25,6 @@ import uuid
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +36,10 @@ from core.results import compress
 from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
 from core.store.connection import Connection
 from core.store.leases import lease_key, running_key
+from core.store.records import decode_record, encode_record, plausible_id
 from core.store.stats import durations_key, transitions_key
 
 _LUA = Path(__file__).with_name("lua")
-JSON_FIELDS = ("tags", "options", "usage_estimation", "metrics", "backend_info")
 INDEXED_FACETS = ("program_id", "backend", "session_id")
 BLOCK_SLICE_SECONDS = 2.0
 # Write fields onto a job record only while it exists (a deleted job must not come back).
@@ -106,7 +105,7 @@ class JobStore:
         job_id, tenant = record["id"], record["tenant"]
         event = json.dumps({"status": record["status"], "at": created})
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(self.key(job_id), mapping=_encode(record))  # type: ignore[arg-type]
+        pipe.hset(self.key(job_id), mapping=encode_record(record))  # type: ignore[arg-type]
         pipe.set(self.key(job_id, ":inputs"), compress(inputs))  # type: ignore[arg-type]
         for index in self._index_keys(record):
             pipe.zadd(index, {job_id: record["score"]})
@@ -121,7 +120,7 @@ class JobStore:
         if enqueue is not None:
             enqueue(pipe)
         pipe.execute()
-        return decode_record(_encode(record))
+        return decode_record(encode_record(record))
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         raw = self.redis.hgetall(self.key(job_id))
@@ -129,7 +128,7 @@ class JobStore:
 
     def owned(self, tenant: str, job_id: str) -> dict[str, Any]:
         """The job if it exists and belongs to `tenant`; otherwise JobNotFound, alike for both."""
-        record = self.get(job_id) if _plausible_id(job_id) else None
+        record = self.get(job_id) if plausible_id(job_id) else None
         if record is None or record["tenant"] != tenant:
             raise JobNotFound(f"No job {job_id!r}.")
         return record
@@ -172,7 +171,7 @@ class JobStore:
         now = now_iso()
         allowed = "," + ",".join(s.value for s in ALLOWED_FROM[to]) + ","
         blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
-        extra = _encode(fields or {})
+        extra = encode_record(fields or {})
         ok, previous = self._transition(
             keys=[self.key(job_id), self.key(job_id, ":events"), running_key(self.prefix),
                   lease_key(self.prefix, job_id), transitions_key(self.prefix),
@@ -271,15 +270,11 @@ class JobStore:
 
     def annotate(self, job_id: str, fields: dict[str, Any]) -> bool:
         """Set fields on the record if the job still exists (a deleted job must not come back)."""
-        flat = [item for pair in _encode(fields).items() for item in pair]
+        flat = [item for pair in encode_record(fields).items() for item in pair]
         return bool(self._set_if_exists(keys=[self.key(job_id)], args=flat))
 
     def event_stream_key(self, job_id: str) -> str:
         return self.key(job_id, ":events")
-
-
-def _plausible_id(job_id: str) -> bool:
-    return 0 < len(job_id) <= 64 and all(c.isalnum() or c in "-_" for c in job_id)
 
 
 def _append_entries(appends: Appends) -> list[tuple[str, str, str, str]]:
@@ -307,25 +302,3 @@ def _lease(lease: tuple[str, float] | None) -> str:
 
 def _tenant_event(job_id: str, status: str, at: str) -> str:
     return json.dumps({"job_id": job_id, "status": status, "at": at})
-
-
-def _encode(record: dict[str, Any]) -> dict[str, str]:
-    out = {}
-    for field, value in record.items():
-        if value is None:
-            continue
-        if isinstance(value, Enum):
-            value = value.value
-        out[field] = json.dumps(value) if field in JSON_FIELDS else str(value)
-    return out
-
-
-def decode_record(raw: dict[str, str]) -> dict[str, Any]:
-    record: dict[str, Any] = dict(raw)
-    for field in JSON_FIELDS:
-        if field in record:
-            record[field] = json.loads(record[field])
-    record.setdefault("tags", [])
-    record["score"] = int(record.get("score", 0))
-    record["attempts"] = int(record.get("attempts", 0))
-    return record

@@ -14,7 +14,8 @@ from typing import Any
 
 import redis
 
-from core.store.jobs import INDEXED_FACETS, JobStore, decode_record
+from core.store.jobs import INDEXED_FACETS, JobStore
+from core.store.records import decode_record
 
 LIST_SCRIPT = (Path(__file__).with_name("lua") / "list.lua").read_text()
 LIST_SCAN_BUDGET = 5000  # index entries one page may examine before it hands back a cursor
