@@ -23,13 +23,14 @@ def create_app(config: Config | None = None) -> Flask:
     from app.api import GatewayApi
     from app.backends import backends
     from app.cli import register_cli
+    from app.console import console
     from app.events import events
     from app.gateway import Gateway
     from app.jobs import JobIdConverter, jobs
     from app.ops import ops
 
     config = config or Config()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # app/static is the console's, served with its CSP
     app.config.update(flask_settings(config))
     logging.basicConfig(level=config.LOG_LEVEL,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -42,6 +43,7 @@ def create_app(config: Config | None = None) -> Flask:
                                                         "name": "token"})
     for blueprint in (jobs, events, backends, ops):
         api.register_blueprint(blueprint)
+    app.register_blueprint(console)  # a page, not part of the API: kept out of openapi.yaml
     errors.init_app(app)
     if config.CORS_ORIGINS:
         CORS(app, origins=config.CORS_ORIGINS, expose_headers=["Location", "X-Request-ID"])
