@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint openapi bench key docker-lint clean
+.PHONY: run test lint openapi bench key docker-lint clean browser
+BROWSER_TESTS := tests/browser
 
 $(VENV)/.run: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +19,17 @@ $(VENV)/.dev: $(VENV)/.run requirements-dev.txt
 run: $(VENV)/.run
 	$(PY) -m scripts.run_local
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the console's browser test: Debian's chromium and the pinned playwright-core (skipped when there)
+browser: $(BROWSER_TESTS)/node_modules/.installed
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+$(BROWSER_TESTS)/node_modules/.installed: $(BROWSER_TESTS)/package-lock.json
+	cd $(BROWSER_TESTS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
@@ -38,4 +48,4 @@ key: $(VENV)/.run
 	  $(PY) -m flask --app app keys create $(or $(TENANT),dev)
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache test-artefacts $(BROWSER_TESTS)/node_modules
