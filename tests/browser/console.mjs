@@ -44,6 +44,16 @@ async function submitForm(page, {example, circuit, backend, shots}) {
   await page.getByRole('button', {name: 'Submit', exact: true}).click();
 }
 
+/** Press Tab until the focus is on the button named `name` (it must be reachable that way). */
+async function tabTo(page, name) {
+  for (let presses = 0; presses < 40; presses += 1) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => document.activeElement.textContent.trim());
+    if (focused === name) return;
+  }
+  assert.fail(`Tab never reached "${name}"`);
+}
+
 async function waitForStatus(page, status, timeout = 60000) {
   await page.locator('#job-status').getByText(status, {exact: true}).waitFor({timeout});
 }
@@ -99,16 +109,21 @@ async function actions(page, id) {
   assert.ok(!curl.includes(API_KEY), 'the key is not in the curl command');
 }
 
+/** A small job submitted by another client (not the browser): its id. */
+async function submitByApi(tag) {
+  const response = await fetch(`${BASE_URL}/v1/jobs`, {method: 'POST',
+    headers: {Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json'},
+    body: JSON.stringify({program_id: 'sampler', backend: 'aer_simulator', tags: [tag],
+      pubs: [{circuit: 'OPENQASM 3.0; qubit[1] q; bit[1] c; c[0] = measure q[0];'}]})});
+  assert.equal(response.status, 202);
+  return (await response.json()).id;
+}
+
 async function liveList(page) {
   step('the job list is live: a job submitted elsewhere appears and finishes without a reload');
   await page.getByRole('link', {name: 'Jobs', exact: true}).click();
   await page.getByRole('link', {name: /^Job /}).first().waitFor();
-  const response = await fetch(`${BASE_URL}/v1/jobs`, {method: 'POST',
-    headers: {Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json'},
-    body: JSON.stringify({program_id: 'sampler', backend: 'aer_simulator', tags: ['outside'],
-      pubs: [{circuit: 'OPENQASM 3.0; qubit[1] q; bit[1] c; c[0] = measure q[0];'}]})});
-  assert.equal(response.status, 202);
-  const {id} = await response.json();
+  const id = await submitByApi('outside');
   const row = page.locator(`tr[data-job="${id}"]`);
   await row.getByText('DONE').waitFor({timeout: 30000});
   await row.getByText('outside').waitFor();
@@ -133,10 +148,13 @@ async function filters(page) {
   await page.locator('#job-list[aria-busy="false"] tbody tr').first().waitFor();
   const statuses = await page.locator('#job-list tbody .status-cell').allTextContents();
   assert.deepEqual(statuses, ['CANCELLED']);
-  step('delete the cancelled job');
-  const link = page.locator('#job-list tbody a').first();
-  const id = (await link.getAttribute('aria-label')).replace('Job ', '');
-  await link.click();
+}
+
+async function deleteJob(page) {
+  step('delete a job from its page');
+  const id = await submitByApi('to-delete');
+  await page.evaluate((hash) => { location.hash = hash; }, `#/jobs/${id}`);
+  await waitForStatus(page, 'DONE');
   page.once('dialog', (dialog) => dialog.accept());
   await page.getByRole('button', {name: 'Delete job'}).click();
   await page.waitForURL(/#\/jobs$/);
@@ -160,11 +178,15 @@ async function parseError(page) {
 }
 
 async function sweepAndEstimator(page) {
-  step('a sweep is plotted against its parameter; an estimator shows values with error bars');
-  await submitForm(page, {example: 'sweep'});
+  step('a sweep, submitted from the keyboard, is plotted against its parameter');
+  await page.getByRole('link', {name: 'Submit a job'}).click();
+  await page.getByLabel('Start from an example').selectOption('sweep');
+  await tabTo(page, 'Submit');
+  await page.keyboard.press('Enter');
   await waitForStatus(page, 'DONE');
   await page.getByRole('img', {name: /^P\(0\) from 1\.00 to 0\.0\d$/}).waitFor();
   await shot(page, 'job-sweep');
+  step('an estimator shows expectation values with error bars');
   await submitForm(page, {example: 'estimator'}); // on fake_manila: noisy, so the bars have width
   await waitForStatus(page, 'DONE');
   const marks = page.getByRole('img', {name: /^(ZZ|XX|YY|ZI): -?\d\.\d{3} ± \d\.\d{3}$/});
@@ -178,11 +200,32 @@ async function sweepAndEstimator(page) {
   await shot(page, 'job-estimator');
 }
 
+async function paging(page) {
+  step('paging: 5 per page, older and newer');
+  for (const tag of ['page-a', 'page-b']) await submitByApi(tag);
+  await page.getByRole('link', {name: 'Jobs', exact: true}).click();
+  await page.getByRole('link', {name: /^Job /}).nth(5).waitFor();
+  await shot(page, 'jobs');
+  await page.getByLabel('Per page').selectOption('5');
+  await page.getByRole('button', {name: 'Apply filters'}).click();
+  const rows = page.locator('#job-list[aria-busy="false"] tbody tr');
+  await page.getByText('Page 1').waitFor();
+  assert.equal(await rows.count(), 5);
+  const first = await rows.first().getAttribute('data-job');
+  await page.getByRole('button', {name: 'Older jobs'}).click();
+  await page.getByText('Page 2').waitFor();
+  assert.equal(await rows.count(), 2); // 7 jobs: Bell, outside, cancelled, sweep, estimator, a, b
+  assert.ok(await page.getByRole('button', {name: 'Older jobs'}).isDisabled());
+  await page.getByRole('button', {name: 'Newer jobs'}).click();
+  await page.getByText('Page 1').waitFor();
+  assert.equal(await rows.first().getAttribute('data-job'), first);
+}
+
 async function narrow(page) {
-  step('narrow screen: the list and the job view fit 390 px');
-  await page.setViewportSize({width: 390, height: 844});
+  step('narrow screen: the list fits 390 px');
   await page.getByRole('link', {name: 'Jobs', exact: true}).click();
   await page.getByRole('link', {name: /^Job /}).first().waitFor();
+  await page.setViewportSize({width: 390, height: 844});
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
   await shot(page, 'jobs-narrow');
@@ -210,15 +253,16 @@ async function main() {
     await theKey(page);
     await bell(page);
     await liveList(page);
-    await shot(page, 'jobs');
     await cancelLongJob(page);
     await filters(page);
+    await deleteJob(page);
     await parseError(page);
     await sweepAndEstimator(page);
     await page.getByRole('link', {name: 'Submit a job'}).click();
     await page.getByLabel('Circuit', {exact: true}).fill('');
     await page.getByLabel('Start from an example').selectOption('bell');
     await shot(page, 'submit');
+    await paging(page);
     await narrow(page);
   } catch (error) {
     const page = context.pages()[0];

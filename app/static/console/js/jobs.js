@@ -4,7 +4,7 @@ import {api, backends, follow} from './api.js';
 import {field, h, replace, statusBadge, when} from './dom.js';
 
 const STATUSES = ['INITIALIZING', 'QUEUED', 'RUNNING', 'DONE', 'ERROR', 'CANCELLED'];
-const PAGE_SIZE = 20;
+const PAGE_SIZES = [5, 20, 50, 100];
 
 function filtersForm(filters) {
   const status = h('select', {}, h('option', {value: ''}, 'Any'),
@@ -15,6 +15,8 @@ function filtersForm(filters) {
   field('filter-status', 'Status', status),
   field('filter-backend', 'Backend', backend),
   field('filter-tag', 'Tag', h('input', {type: 'text', value: filters.tag || ''})),
+  field('filter-limit', 'Per page', h('select', {}, PAGE_SIZES.map(
+    (size) => h('option', {value: size, selected: size === filters.limit}, String(size))))),
   h('button', {type: 'submit'}, 'Apply filters'),
   h('button', {type: 'button', class: 'secondary', id: 'clear-filters'}, 'Clear'));
 }
@@ -41,7 +43,7 @@ function table(jobs) {
 }
 
 export function render(main) {
-  const filters = {status: '', backend: '', tag: ''};
+  const filters = {status: '', backend: '', tag: '', limit: 20};
   const cursors = [null]; // cursors[i] opens page i
   let page = 0;
   let reloadTimer = null;
@@ -53,7 +55,7 @@ export function render(main) {
     h('h2', {id: 'jobs-title'}, 'Jobs'), filtersForm(filters), live, list, pager));
 
   async function load() {
-    const query = new URLSearchParams({limit: PAGE_SIZE});
+    const query = new URLSearchParams({limit: filters.limit});
     if (filters.status) query.set('status', filters.status);
     if (filters.backend) query.set('backend', filters.backend);
     if (filters.tag) query.set('tags', filters.tag);
@@ -86,6 +88,7 @@ export function render(main) {
     filters.status = document.getElementById('filter-status').value;
     filters.backend = document.getElementById('filter-backend').value;
     filters.tag = document.getElementById('filter-tag').value.trim();
+    filters.limit = Number(document.getElementById('filter-limit').value);
     cursors.length = 1;
     page = 0;
     load();
