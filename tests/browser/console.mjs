@@ -145,7 +145,7 @@ async function filters(page) {
   await page.getByRole('link', {name: 'Jobs', exact: true}).click();
   await page.getByLabel('Status').selectOption('CANCELLED');
   await page.getByRole('button', {name: 'Apply filters'}).click();
-  await page.locator('#job-list[aria-busy="false"] tbody tr').first().waitFor();
+  await waitForRows(page, 'Page 1', 1);
   const statuses = await page.locator('#job-list tbody .status-cell').allTextContents();
   assert.deepEqual(statuses, ['CANCELLED']);
 }
@@ -200,6 +200,15 @@ async function sweepAndEstimator(page) {
   await shot(page, 'job-estimator');
 }
 
+/** Wait until the list has loaded `count` rows on the page called `pageName`. */
+async function waitForRows(page, pageName, count) {
+  await page.waitForFunction(([name, n]) => {
+    const list = document.querySelector('#job-list[aria-busy="false"]');
+    return list && list.querySelectorAll('tbody tr').length === n
+      && document.querySelector('.pager span')?.textContent === name;
+  }, [pageName, count]);
+}
+
 async function paging(page) {
   step('paging: 5 per page, older and newer');
   for (const tag of ['page-a', 'page-b']) await submitByApi(tag);
@@ -208,17 +217,14 @@ async function paging(page) {
   await shot(page, 'jobs');
   await page.getByLabel('Per page').selectOption('5');
   await page.getByRole('button', {name: 'Apply filters'}).click();
-  const rows = page.locator('#job-list[aria-busy="false"] tbody tr');
-  await page.getByText('Page 1').waitFor();
-  assert.equal(await rows.count(), 5);
-  const first = await rows.first().getAttribute('data-job');
+  await waitForRows(page, 'Page 1', 5);
+  const first = await page.locator('#job-list tbody tr').first().getAttribute('data-job');
   await page.getByRole('button', {name: 'Older jobs'}).click();
-  await page.getByText('Page 2').waitFor();
-  assert.equal(await rows.count(), 2); // 7 jobs: Bell, outside, cancelled, sweep, estimator, a, b
+  await waitForRows(page, 'Page 2', 2); // 7 jobs: Bell, outside, cancelled, sweep, estimator, a, b
   assert.ok(await page.getByRole('button', {name: 'Older jobs'}).isDisabled());
   await page.getByRole('button', {name: 'Newer jobs'}).click();
-  await page.getByText('Page 1').waitFor();
-  assert.equal(await rows.first().getAttribute('data-job'), first);
+  await waitForRows(page, 'Page 1', 5);
+  assert.equal(await page.locator('#job-list tbody tr').first().getAttribute('data-job'), first);
 }
 
 async function narrow(page) {
