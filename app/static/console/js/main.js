@@ -42,7 +42,7 @@ async function useKey(event) {
     await api('GET', '/v1/backends');
     keyStatus.textContent = 'Key accepted; it is kept in this tab only.';
     input.value = '';
-    input.placeholder = 'key in use (kept in this tab)';
+    input.placeholder = 'key in use';
     route();
   } catch (problem) {
     if (problem.status !== 401) keyStatus.textContent = `Could not check the key: ${problem.message}`;
@@ -74,5 +74,5 @@ document.getElementById('skip-link').addEventListener('click', (event) => {
   main.focus();
 });
 window.addEventListener('hashchange', route);
-if (apiKey.get()) document.getElementById('api-key').placeholder = 'key in use (kept in this tab)';
+if (apiKey.get()) document.getElementById('api-key').placeholder = 'key in use';
 route();
