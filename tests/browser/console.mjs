@@ -8,6 +8,7 @@ import {mkdtempSync, mkdirSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {chromium} from 'playwright-core';
+import {lowContrastTexts, unlabelledControls} from './a11y.mjs';
 
 const {BASE_URL, API_KEY, SLOW_CIRCUIT, CHROMIUM = '/usr/bin/chromium', ARTEFACTS} = process.env;
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -21,7 +22,10 @@ function step(name) {
   console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${name}`);
 }
 
+/** A screenshot of the view, once its controls are labelled and its texts readable. */
 async function shot(page, name) {
+  assert.deepEqual(await unlabelledControls(page), [], `controls without a label (${name})`);
+  assert.deepEqual(await lowContrastTexts(page), [], `texts below WCAG AA contrast (${name})`);
   await page.screenshot({path: join(ARTEFACTS, `${name}.png`), fullPage: true});
 }
 
@@ -270,6 +274,10 @@ async function main() {
     await shot(page, 'submit');
     await paging(page);
     await narrow(page);
+    step('forget the key: it leaves the tab');
+    await page.getByRole('button', {name: 'Forget key'}).click();
+    await page.getByText('Enter your API key above').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
   } catch (error) {
     const page = context.pages()[0];
     if (page) await shot(page, 'failure').catch(() => {});
