@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
 from tests.conftest import ROOT, slow_circuit
 
 BROWSER_TESTS = ROOT / "tests" / "browser"
