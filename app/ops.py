@@ -18,7 +18,7 @@ PUBLIC: list[dict[str, list[str]]] = []  # OpenAPI security override: no key nee
 
 
 @ops.get("/healthz")
-@ops.doc(security=PUBLIC)
+@ops.doc(security=PUBLIC, operationId="getHealth")
 @ops.response(200, description="The process is up")
 def healthz() -> Any:
     """Liveness"""
@@ -26,7 +26,7 @@ def healthz() -> Any:
 
 
 @ops.get("/readyz")
-@ops.doc(security=PUBLIC)
+@ops.doc(security=PUBLIC, operationId="getReadiness")
 @ops.response(200, description="Redis answers and a worker is alive")
 @ops.alt_response(503, description="Not ready, with the reason")
 def readyz() -> Any:
@@ -54,7 +54,7 @@ def readiness(gw: Gateway) -> dict[str, Any]:
 
 
 @ops.get("/metrics")
-@ops.doc(security=PUBLIC)
+@ops.doc(security=PUBLIC, operationId="getPrometheusMetrics")
 @ops.response(200, description="Prometheus text format")
 def metrics() -> Any:
     """Prometheus metrics (gateway-wide, read from Redis)"""
@@ -82,7 +82,7 @@ class RedisCollector:
 
 
 @ops.get("/openapi.yaml")
-@ops.doc(security=PUBLIC)
+@ops.doc(security=PUBLIC, operationId="getOpenApiDocument")
 @ops.response(200, description="This API's OpenAPI document (YAML)")
 def openapi_yaml() -> Any:
     """The OpenAPI document"""

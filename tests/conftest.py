@@ -24,6 +24,7 @@ BELL_QASM3 = ('OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; bit[2] c; '
 BELL_QASM2 = ('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; '
               "h q[0]; cx q[0], q[1]; measure q -> c;")
 CORS_ORIGIN = "http://dashboard.test"  # a browser app allowed to call the API
+MAX_RESULT_SAMPLES = 1000  # low, so that going over it costs a test little
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +43,7 @@ def env(redis_url: str) -> dict[str, str]:
     return {**base, "REDIS_URL": redis_url, "GATEWAY_LOG_LEVEL": "WARNING",
             "GATEWAY_WORKER_LEASE_SECONDS": "3", "GATEWAY_JOB_TIME_LIMIT_SECONDS": "60",
             "GATEWAY_SSE_HEARTBEAT_SECONDS": "1", "GATEWAY_CORS_ORIGINS": CORS_ORIGIN,
+            "GATEWAY_MAX_RESULT_SAMPLES": str(MAX_RESULT_SAMPLES),
             "PYTHONPATH": str(ROOT)}
 
 

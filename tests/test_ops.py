@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -34,6 +35,14 @@ def test_the_committed_openapi_document_is_what_the_code_generates(server: str) 
     assert httpx.get(f"{server}/openapi.yaml").text == committed
 
 
-def test_docs_page(server: str) -> None:
+def test_the_docs_page_loads_everything_from_the_gateway_itself(server: str) -> None:
     page = httpx.get(f"{server}/docs")
-    assert page.status_code == 200 and "swagger" in page.text.lower()
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    assert not re.findall(r"(?:https?:)?//[\w.-]+", page.text)  # no outside host, no CDN
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert {"/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"} <= set(assets)
+    for asset in assets:
+        response = httpx.get(f"{server}{asset}")
+        assert response.status_code == 200 and len(response.content) > 1000, asset
+    assert '"validatorUrl": null' in page.text  # Swagger UI would ask validator.swagger.io
+    assert httpx.get(f"{server}/docs/assets/package.json").status_code == 404

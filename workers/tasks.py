@@ -103,7 +103,8 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
         if kind == "result":
             note = f"finished in {data['metrics']['usage']['seconds']} s"
             made_final[0] = results.finish(store, job_id, data["result"], data["runtime"],
-                                           data["metrics"], note, appends, ran_for).ok
+                                           data["metrics"], note, appends, ran_for,
+                                           data.get("samples")).ok
         elif kind == "error":
             made_final[0] = results.fail(store, job_id, data["message"], appends, ran_for).ok
         else:

@@ -5,6 +5,7 @@ Keys (prefix `gw` by default), owned by this module:
     {p}:job:{id}:inputs     zlib-compressed JSON of the submitted program inputs
     {p}:job:{id}:result     zlib-compressed JSON of the normalised result
     {p}:job:{id}:runtime    zlib-compressed JSON in qiskit_ibm_runtime's RuntimeEncoder format
+    {p}:job:{id}:samples    zlib-compressed JSON: a sampler's shots, packed (core/results.py)
     {p}:job:{id}:events     stream of events (status, interim, log, result, error)
     {p}:job:{id}:logs       list of log lines
     {p}:job:{id}:interim    list of interim results (JSON), one per finished PUB
@@ -263,7 +264,8 @@ class JobStore:
         pipe = self.redis.pipeline(transaction=True)
         for index in self._index_keys(record):
             pipe.zrem(index, job_id)
-        for suffix in ("", ":inputs", ":result", ":runtime", ":events", ":logs", ":interim"):
+        for suffix in ("", ":inputs", ":result", ":runtime", ":samples", ":events", ":logs",
+                       ":interim"):
             pipe.delete(self.key(job_id, suffix))
         pipe.zrem(running_key(self.prefix), job_id)
         pipe.execute()
