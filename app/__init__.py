@@ -69,7 +69,8 @@ def flask_settings(config: Config, docs_assets_url: str) -> dict[str, Any]:
         "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},  # no badge from an outside host
         "API_SPEC_OPTIONS": {
             "security": [{"bearerAuth": []}],
-            "servers": [{"url": "{origin}", "description": "the gateway you run",
+            "servers": [{"url": "/", "description": "the gateway serving this document"},
+                        {"url": "{origin}", "description": "a gateway elsewhere",
                          "variables": {"origin": {"default": "http://localhost:8000",
                                                   "description": "`make run` listens here"}}}],
             "info": {"description": "Everything qiskit_ibm_runtime.RuntimeJob offers, over HTTP. "
