@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http
 from collections.abc import Callable
+from copy import deepcopy
 from functools import wraps
 from typing import Any
 
@@ -38,6 +39,8 @@ class GatewayApi(Api):
     def _register_responses(self) -> None:
         # first: flask-smorest converts the problem schema right here
         self.ma_plugin.converter.add_attribute_function(status_reference)
+        self.spec.components.response("NOT_MODIFIED", {"description": "Not modified: "
+                                      "If-None-Match names the current ETag"}, lazy=True)
         for status in http.HTTPStatus:
             if status >= 400:
                 response = {"description": status.phrase, "schema": ProblemSchema}
@@ -83,8 +86,6 @@ def problems(blueprint: Blueprint, *statuses: int) -> Callable[[View], View]:
     return decorate
 
 
-ETAG_HEADERS = {"ETag": {"schema": {"type": "string"},
-                         "description": "send it back in If-None-Match: 304 while unchanged"}}
 
 
 def conditional(view: View) -> View:
@@ -99,4 +100,6 @@ def conditional(view: View) -> View:
             response.make_conditional(request)
         return response
 
+    # documented as flask-smorest documents its own ETags: If-None-Match, 304, an ETag header
+    wrapper._apidoc = {**deepcopy(getattr(view, "_apidoc", {})), "etag": True}  # type: ignore[attr-defined]
     return wrapper

@@ -9,7 +9,7 @@ from flask import Response, g, request
 from flask.views import MethodView
 from werkzeug.routing import BaseConverter
 
-from app.api import ETAG_HEADERS, GatewayBlueprint, conditional, problems
+from app.api import GatewayBlueprint, conditional, problems
 from app.auth import auth_required
 from app.gateway import gateway
 from app.schemas import (
@@ -103,8 +103,7 @@ class Job(MethodView):
     @auth_required
     @jobs.doc(operationId="getJob")
     @conditional
-    @jobs.response(200, JobSchema, headers=ETAG_HEADERS)
-    @jobs.alt_response(304, description="Not modified: If-None-Match names the current ETag")
+    @jobs.response(200, JobSchema)
     @problems(jobs, 401, 404)
     def get(self, job_id: str) -> Any:
         """Read a job"""
@@ -231,8 +230,7 @@ def properties(job_id: str) -> Any:
 @auth_required
 @jobs.doc(operationId="getJobStatus")
 @conditional
-@jobs.response(200, JobStateSchema, headers=ETAG_HEADERS)
-@jobs.alt_response(304, description="Not modified: If-None-Match names the current ETag")
+@jobs.response(200, JobStateSchema)
 @problems(jobs, 401, 404)
 def status(job_id: str) -> Any:
     """A job's status (status(), done(), in_final_state())"""
@@ -245,8 +243,7 @@ def status(job_id: str) -> Any:
 @jobs.doc(operationId="getJobResult")
 @jobs.arguments(ResultArgsSchema, location="query", as_kwargs=True)
 @conditional
-@jobs.response(200, ResultSchema, headers=ETAG_HEADERS)
-@jobs.alt_response(304, description="Not modified: If-None-Match names the current ETag")
+@jobs.response(200, ResultSchema)
 @problems(jobs, 401, 404, 409, 422)
 def result(job_id: str, format: str, wait: float, include: list[str] | None = None) -> Any:
     """A job's result; `wait` blocks up to that many seconds for it"""
