@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
 from tests.conftest import ROOT
 
 TS_DIR = ROOT / "clients" / "ts"

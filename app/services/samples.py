@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from app.services.jobs import Gateway
+from app.gateway import Gateway
 from core.errors import InvalidJobInput
 
 
