@@ -1,6 +1,8 @@
 """gunicorn settings: gevent workers, so that thousands of open event streams and long polls
 wait on Redis without holding a thread each. `gunicorn 'app:create_app()'` reads this file."""
 
+from typing import Any
+
 from core.config import Config
 
 _config = Config()
@@ -31,3 +33,21 @@ def post_worker_init(worker: object) -> None:
     # ran ~17 times a second and each promoted whatever hundreds of suspended greenlets held at
     # that instant, so a full collection (~200 ms, finding nothing) came every few seconds.
     gc.set_threshold(10_000, 10, 10)
+    _end_streams_on_stop(worker)
+
+
+def _end_streams_on_stop(worker: Any) -> None:
+    """SIGTERM, a graceful stop: gunicorn stops accepting and lets in-flight requests finish
+    within graceful_timeout. Event streams would not finish: end them at once, each with a
+    `retry:`, so that their clients resume from Last-Event-ID on another process."""
+    import signal
+
+    import gevent
+
+    gateway = worker.wsgi.extensions["gateway"]
+
+    def handle_exit(_signum: int, _frame: object) -> None:
+        worker.alive = False  # what gunicorn's own handler does
+        gevent.spawn(gateway.hub.close)  # out of the signal handler: it takes a lock
+
+    signal.signal(signal.SIGTERM, handle_exit)

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 import uuid
 from typing import Any
 
+import redis
 from flask import Flask, Response, g, request
 from flask_cors import CORS
 
 from app.errors import UnsupportedMediaType, UriTooLong
 from core.config import Config
+from core.store.api_keys import KeyStore
+from core.store.health import check_redis
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 MAX_URL_BYTES = 32 * 1024
+KEY_RETRY_SECONDS = 2.0
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -48,12 +54,33 @@ def create_app(config: Config | None = None) -> Flask:
     if config.CORS_ORIGINS:
         CORS(app, origins=config.CORS_ORIGINS, expose_headers=["Location", "X-Request-ID"])
     app.extensions["gateway"] = gw = Gateway.from_config(config)
+    check_redis(gw.store.redis)
     if config.API_KEYS:
-        gw.keys.register_from_env(config.API_KEYS)
+        _register_keys(gw.keys, config.API_KEYS)
     app.before_request(_before)
     app.after_request(_after)
     register_cli(app)
     return app
+
+
+def _register_keys(keys: KeyStore, spec: str) -> None:
+    """GATEWAY_API_KEYS into Redis; while Redis is away, again every few seconds in the
+    background (a process started during an outage must still serve, with 503s, not die)."""
+    def register() -> bool:
+        try:
+            keys.register_from_env(spec)
+            return True
+        except redis.RedisError as exc:
+            logging.getLogger("gateway.api").warning(
+                "GATEWAY_API_KEYS not registered yet (%s); trying again", type(exc).__name__)
+            return False
+
+    def keep_trying() -> None:
+        while not register():
+            time.sleep(KEY_RETRY_SECONDS)
+
+    if not register():
+        threading.Thread(target=keep_trying, daemon=True, name="register-keys").start()
 
 
 def flask_settings(config: Config, docs_assets_url: str) -> dict[str, Any]:

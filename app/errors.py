@@ -104,14 +104,26 @@ def handle_unexpected(exc: Exception) -> Response:
     return handle_http_exception(InternalServerError("An unexpected error occurred; it is logged."))
 
 
-def handle_redis_down(exc: redis.exceptions.ConnectionError) -> Response:
-    log.error("Redis unreachable on %s %s: %s", request.method, request.path, exc)
-    return problem(503, "unavailable", "Service unavailable", "The job store does not answer; "
-                   "try again shortly.")
+# Redis unreachable, stalled (a socket timeout), loading its data after a restart, out of
+# memory or read-only: the request may succeed shortly, so 503 with Retry-After, never a 500
+REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                     redis.exceptions.OutOfMemoryError,  # type: ignore[attr-defined]
+                     redis.exceptions.ReadOnlyError)
+RETRY_AFTER_SECONDS = 2
+
+
+def handle_redis_down(exc: redis.exceptions.RedisError) -> Response:
+    log.error("Redis unavailable on %s %s: %s: %s", request.method, request.path,
+              type(exc).__name__, exc)
+    response = problem(503, "unavailable", "Service unavailable", "The job store does not "
+                       f"answer ({type(exc).__name__}); try again shortly.")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(redis.exceptions.ConnectionError, handle_redis_down)
+    for kind in REDIS_UNAVAILABLE:
+        app.register_error_handler(kind, handle_redis_down)
     app.register_error_handler(GatewayError, handle_gateway_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -12,6 +12,7 @@ from app.api import GatewayBlueprint
 from app.gateway import Gateway, gateway
 from app.services import backends
 from app.services.jobs import worker_count
+from core.store.health import redis_warnings
 
 ops = GatewayBlueprint("ops", __name__, description="Operations")
 PUBLIC: list[dict[str, list[str]]] = []  # OpenAPI security override: no key needed
@@ -34,8 +35,8 @@ def readyz() -> Any:
     checks = readiness(gateway())
     ready = checks["redis"] == "ok" and checks["workers"] > 0
     if not ready:
-        checks["reason"] = ("Redis does not answer" if checks["redis"] != "ok"
-                            else "no worker is alive")
+        checks["reason"] = (f"Redis does not answer ({checks['redis']})"
+                            if checks["redis"] != "ok" else "no worker is alive")
     return checks, 200 if ready else 503
 
 
@@ -44,6 +45,8 @@ def readiness(gw: Gateway) -> dict[str, Any]:
     try:
         gw.store.redis.ping()
         checks["workers"] = worker_count(gw)
+        # said loudly at start too (create_app); here until the operator fixes it
+        checks["redis_warnings"] = redis_warnings(gw.store.redis)
     except Exception as exc:  # any Redis failure means not ready
         checks["redis"] = f"error: {type(exc).__name__}"
     status, detail = backends.readiness(gw)

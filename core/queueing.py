@@ -37,3 +37,9 @@ def position(queue: Queue, job_id: str, attempt: int) -> int | None:
 
 def remove(queue: Queue, job_id: str, attempt: int) -> None:
     queue.remove(rq_job_id(job_id, attempt))
+
+
+def waiting(queue: Queue) -> set[str]:
+    """The RQ ids waiting in the queue now (what the sweeper compares QUEUED jobs with)."""
+    return {raw.decode() if isinstance(raw, bytes) else raw
+            for raw in queue.connection.lrange(queue.key, 0, -1)}  # type: ignore[union-attr]

@@ -7,7 +7,7 @@ RQ calls tasks by dotted path with JSON arguments only, so the tasks find the co
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rq import Queue
 
@@ -20,6 +20,7 @@ from core.store.leases import Leases
 from core.store.snapshots import Snapshots
 from core.store.stats import Stats
 from workers.executor import Executor
+from workers.lifecycle import Stopping
 from workers.runtimes.local import LocalRuntime
 
 
@@ -34,11 +35,13 @@ class WorkerContext:
     ibm: Ibm
     executor: Executor
     name: str
+    stopping: Stopping = field(default_factory=Stopping)  # set by a graceful stop
 
     @classmethod
     def build(cls, config: Config) -> WorkerContext:
         """Connections, stores and a warm runtime: simulators stay warm across jobs."""
-        connection = Connection.open(config.REDIS_URL, config.REDIS_PREFIX)
+        connection = Connection.open(config.REDIS_URL, config.REDIS_PREFIX,
+                                     timeout=config.REDIS_TIMEOUT_SECONDS)
         store = JobStore(connection, config.JOB_RETENTION_SECONDS)
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
         runtime = LocalRuntime()

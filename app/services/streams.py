@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -74,8 +75,11 @@ def response(stream: EventStream) -> Response:
             yield f"retry: {RETRY_MS}\n\n".encode()
             for batch in events:  # one write per batch: a busy stream catches up in big steps
                 yield b"".join(event.frame for event in batch) if batch else HEARTBEAT
+            if stream.hub.closing:  # this process stops: resume on another, a moment apart
+                yield reconnect_frame()
         except redis.RedisError as exc:  # the client reconnects with Last-Event-ID and resumes
             log.warning("event stream %s cut short: Redis error %s", stream.key, type(exc).__name__)
+            yield reconnect_frame()
         finally:
             events.close()  # leaves the hub now, not whenever it is collected
             stop_watching()
@@ -83,6 +87,12 @@ def response(stream: EventStream) -> Response:
     # direct_passthrough: the body is bytes already; werkzeug need not wrap each chunk
     return Response(body(), mimetype="text/event-stream", headers=SSE_HEADERS,
                     direct_passthrough=True)
+
+
+def reconnect_frame() -> bytes:
+    """Reconnect after a random moment (so that a process's streams do not all come back at
+    once); the client sends Last-Event-ID and loses nothing."""
+    return f"retry: {random.randint(RETRY_MS // 6, RETRY_MS)}\n\n".encode()
 
 
 def watch_for_hangup(environ: dict[str, Any], on_hangup: Callable[[], None]) -> Callable[[], None]:

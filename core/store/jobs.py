@@ -35,18 +35,31 @@ from core.clock import iso_to_micros, now_iso
 from core.errors import JobNotFound
 from core.results import compress
 from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
-from core.store.connection import Connection
+from core.store.connection import BLOCK_SLICE_SECONDS, Connection
 from core.store.leases import lease_key, running_key
 from core.store.records import decode_record, encode_record, plausible_id
 from core.store.stats import durations_key, transitions_key
 
 _LUA = Path(__file__).with_name("lua")
 INDEXED_FACETS = ("program_id", "backend", "session_id")
-BLOCK_SLICE_SECONDS = 2.0
 # Write fields onto a job record only while it exists (a deleted job must not come back).
 _SET_IF_EXISTS = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+# Append log lines and interim results (with their events) only while the job exists, and let
+# what is appended to a final job expire with it. KEYS[1] record, KEYS[2] events, ARGV[1] JSON
+# [[list suffix, item, event kind, event data], ...] (as transition.lua takes them).
+_APPEND_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+for _, entry in ipairs(cjson.decode(ARGV[1])) do
+  redis.call('RPUSH', KEYS[1] .. entry[1], entry[2])
+  redis.call('XADD', KEYS[2], '*', 'kind', entry[3], 'data', entry[4])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[1] .. entry[1], ttl) end
+end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 """
 Appends = Sequence[tuple[str, Any]]  # ("log", line) or ("interim", result), in order
@@ -72,6 +85,8 @@ class JobStore:
         self.retention = retention
         self._transition = self.redis.register_script((_LUA / "transition.lua").read_text())
         self._set_if_exists = self.redis.register_script(_SET_IF_EXISTS)
+        self._append_if_exists = self.redis.register_script(_APPEND_IF_EXISTS)
+        self.blocking = connection.blocking  # long polls: a pool apart from short commands
 
     # -- keys -----------------------------------------------------------------------------
     def key(self, job_id: str, suffix: str = "") -> str:
@@ -194,7 +209,7 @@ class JobStore:
     def wait_final(self, job_id: str, timeout: float) -> str | None:
         """Block on the job's event stream until it is final or `timeout` runs out; the status."""
         deadline = time.monotonic() + timeout
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.blocking.pipeline(transaction=False)
         pipe.hget(self.key(job_id), "status")
         pipe.xrevrange(self.key(job_id, ":events"), count=1)
         status, last = pipe.execute()
@@ -205,14 +220,14 @@ class JobStore:
                 break
             # short blocks: well under the client's socket timeout, and a deleted job is noticed
             block = max(1, int(min(remaining, BLOCK_SLICE_SECONDS) * 1000))
-            reply = self.redis.xread({self.key(job_id, ":events"): last_id}, block=block)
+            reply = self.blocking.xread({self.key(job_id, ":events"): last_id}, block=block)
             for _stream, entries in reply or []:
                 for entry_id, event in entries:
                     last_id = entry_id
                     if event.get("kind") == "status":
                         status = json.loads(event["data"])["status"]
             if not reply:
-                status = self.status(job_id)
+                status = self.blocking.hget(self.key(job_id), "status")
         return status
 
     # -- events, logs, interim results --------------------------------------------------------
@@ -226,13 +241,13 @@ class JobStore:
         entries = self.redis.xrange(self.key(job_id, ":events"), min=start, count=count)
         return [(eid, e["kind"], json.loads(e["data"])) for eid, e in entries]
 
-    def append(self, job_id: str, appends: Appends) -> None:
-        """Log lines and interim results, each with its event, in one transaction."""
-        pipe = self.redis.pipeline(transaction=True)
-        for suffix, item, kind, data in _append_entries(appends):
-            pipe.rpush(self.key(job_id, suffix), item)
-            pipe.xadd(self.key(job_id, ":events"), {"kind": kind, "data": data})
-        pipe.execute()
+    def append(self, job_id: str, appends: Appends) -> bool:
+        """Log lines and interim results, each with its event, atomically; only while the job
+        exists (a worker writing after a delete must not recreate keys that never expire)."""
+        if not appends:
+            return True
+        return bool(self._append_if_exists(keys=[self.key(job_id), self.key(job_id, ":events")],
+                                           args=[_appends(appends)]))
 
     def add_log(self, job_id: str, *lines: str) -> None:
         self.append(job_id, [("log", line) for line in lines])

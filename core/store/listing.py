@@ -67,6 +67,17 @@ def _smallest_first(client: redis.Redis, keys: list[str]) -> list[str]:
     return [key for _size, key in sorted(zip(sizes, keys, strict=False))]
 
 
+def unfinished(store: JobStore) -> list[str]:
+    """Ids of every QUEUED or RUNNING job, across tenants (for the sweeper's checks). Walks the
+    `status:` indexes; a tag named like one adds ids whose status the caller checks anyway."""
+    found: set[str] = set()
+    for status in ("QUEUED", "RUNNING"):
+        pattern = store.index_key("*", "status", status)
+        for key in store.redis.scan_iter(match=pattern, count=500, _type="zset"):
+            found.update(store.redis.zrange(key, 0, -1))
+    return sorted(found)
+
+
 def prune_indexes(store: JobStore, batch: int = 1000) -> int:
     """Drop index entries of expired jobs (listing drops them too, but only from the indexes it
     walks). Looks only at entries older than the retention; returns how many it removed."""
