@@ -6,6 +6,7 @@ RQ calls tasks by dotted path with JSON arguments only, so the tasks find the co
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass, field
 
@@ -51,7 +52,7 @@ class WorkerContext:
             config, store, Leases(connection), Stats(connection), snapshots,
             queueing.job_queue(connection.binary, config.QUEUE_NAME),
             Ibm.build(config, connection, store, snapshots), Executor(runtime),
-            f"{socket.gethostname()}:{id(runtime):x}",
+            f"{socket.gethostname()}:{os.getpid()}",
         )
 
 
