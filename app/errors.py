@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core import errors
 from core.errors import GatewayError
+from core.store.connection import out_of_memory
 
 PROBLEM_BASE = "https://quantum-gateway.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -121,9 +122,15 @@ def handle_redis_down(exc: redis.exceptions.RedisError) -> Response:
     return response
 
 
+def handle_redis_refusal(exc: redis.exceptions.ResponseError) -> Response:
+    """A script's write refused for want of memory is a passing trouble too; others are bugs."""
+    return handle_redis_down(exc) if out_of_memory(exc) else handle_unexpected(exc)
+
+
 def init_app(app: Flask) -> None:
     for kind in REDIS_UNAVAILABLE:
         app.register_error_handler(kind, handle_redis_down)
+    app.register_error_handler(redis.exceptions.ResponseError, handle_redis_refusal)
     app.register_error_handler(GatewayError, handle_gateway_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -156,9 +156,12 @@ class Soak:
 
     def inject(self, until: float) -> None:
         rng = random.Random(7)
+        order: list[str] = []
         while time.monotonic() < until:
             time.sleep(rng.uniform(8, 15))
-            fault = rng.choice(FAULTS)
+            if not order:  # every fault once per round, in a random order
+                order = rng.sample(FAULTS, len(FAULTS))
+            fault = order.pop()
             started = time.monotonic()
             self.strike(fault)
             took = time.monotonic() - started + self.recovery()

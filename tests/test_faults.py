@@ -232,3 +232,30 @@ def test_redis_stalled_for_five_seconds(stack: Stack) -> None:
         for job_id in ids:
             assert_complete(http, job_id)
         assert all(w.poll() is None for w in stack.workers)
+
+
+def test_redis_refusing_writes_for_a_while(stack: Stack) -> None:
+    """Out of memory (noeviction): writes are refused, the job's final one too, until memory is
+    freed; the job still ends with its result."""
+    admin = redis.Redis.from_url(stack.env["REDIS_URL"])
+    with stack.client() as http:
+        job = submit(http, sampler_job(slow_circuit(20, 30), shots=10))
+        stack.worker_running(job["id"])
+        admin.config_set("maxmemory", "1")
+        try:
+            with pytest.raises(redis.exceptions.OutOfMemoryError):
+                admin.set("fault-probe", "x")
+            refused = http.post("/v1/jobs", json=sampler_job())  # a write: 503, not a 500
+            assert refused.status_code == 503 and "Retry-After" in refused.headers, refused.text
+            assert eventually(lambda: refused_scripts(admin) > 0, 60)  # the job's writes
+            time.sleep(1)  # the fault goes on a little
+        finally:
+            admin.config_set("maxmemory", "0")
+        assert_complete(http, job["id"])
+
+
+def refused_scripts(admin: redis.Redis) -> int:
+    """Script calls (the job's writes: transitions, appends) Redis refused since its start."""
+    stats = admin.info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{name}", {}).get("rejected_calls", 0))
+               for name in ("eval", "evalsha"))

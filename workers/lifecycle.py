@@ -21,7 +21,7 @@ import redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from core.store.connection import client_options
+from core.store.connection import client_options, out_of_memory
 
 if TYPE_CHECKING:
     from workers.context import WorkerContext
@@ -108,14 +108,16 @@ def _pause(ctx: WorkerContext, seconds: float) -> None:
 
 
 def patiently(seconds: float, write: Callable[[], T]) -> T:
-    """`write()`, tried again while Redis is unreachable or stalled, for up to `seconds`: a job
-    that finishes during a short outage keeps its result (the last error is raised after)."""
+    """`write()`, tried again while Redis is unreachable, stalled or refusing writes (out of
+    memory), for up to `seconds`: a job that finishes during a short outage keeps its result
+    (the last error is raised after; the sweeper then recovers the job)."""
     deadline, pause = time.monotonic() + seconds, 0.2
     while True:
         try:
             return write()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            if time.monotonic() + pause > deadline:
+        except redis.RedisError as exc:
+            passing = isinstance(exc, (redis.ConnectionError, redis.TimeoutError))
+            if not (passing or out_of_memory(exc)) or time.monotonic() + pause > deadline:
                 raise
             log.warning("Redis write failed (%s); trying again in %.1f s", type(exc).__name__,
                         pause)

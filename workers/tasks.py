@@ -103,8 +103,8 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
                 ctx.leases.hold(job_id, ctx.name, ctx.config.WORKER_LEASE_SECONDS)
                 last_renewal[0] = time.monotonic()
             return store.status(job_id) in (JobStatus.RUNNING, JobStatus.QUEUED)
-        except (redis.ConnectionError, redis.TimeoutError):
-            return True  # Redis is away: simulate on; its writes wait for it (`patiently`)
+        except redis.RedisError:  # away, stalled or full: simulate on; writes wait (`patiently`)
+            return True
 
     def on_messages(batch: Batch) -> None:
         """Log lines and interim results, with the result or error when the batch ends the job:

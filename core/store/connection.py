@@ -28,6 +28,13 @@ def client_options(timeout: float) -> dict[str, Any]:
             "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 1)}
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """Redis refused a write for want of memory (noeviction): a command's OutOfMemoryError, or
+    a script's error naming OOM. It passes when memory is freed."""
+    return isinstance(exc, redis.ResponseError) and (
+        type(exc).__name__ == "OutOfMemoryError" or "OOM command not allowed" in str(exc))
+
+
 @dataclass(frozen=True)
 class Connection:
     text: redis.Redis  # replies decoded as str: records, indexes, events
