@@ -7,10 +7,10 @@
   sweeper recovers it at its next pass. A RUNNING job never leaves the sweeper's sight.
 - `recover_orphans` (every sweeper): RUNNING jobs whose lease ran out (their worker died): queued
   again, or failed once out of attempts.
-- `check_unfinished` (one sweeper at a time): QUEUED jobs waiting in no queue, RUNNING jobs
-  outside the running set, IBM jobs followed by no chain of steps. A job is recovered when two
-  checks, `GATEWAY_WORKER_LEASE_SECONDS` apart, find the same thing wrong with a job that has
-  not changed for as long: a job between RQ's dequeue and its start is not taken for lost.
+- `check_unfinished` (one sweeper every 3 lease periods): QUEUED jobs waiting in no queue,
+  RUNNING jobs outside the running set, IBM jobs followed by no chain of steps. A job is
+  recovered when two checks in a row find the same thing wrong with a job that has not changed
+  for a lease period: a job between RQ's dequeue and its start is not taken for lost.
 """
 
 from __future__ import annotations

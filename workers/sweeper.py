@@ -24,7 +24,8 @@ def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
     while not stop.wait(ctx.config.WORKER_LEASE_SECONDS / 2):
         try:
             recovery.recover_orphans(ctx)
-            if ctx.stats.take_turn("check-unfinished", ctx.config.WORKER_LEASE_SECONDS):
+            # it SCANs the keyspace for status indexes: not at every pass
+            if ctx.stats.take_turn("check-unfinished", 3 * ctx.config.WORKER_LEASE_SECONDS):
                 recovery.check_unfinished(ctx)
             if ctx.stats.take_turn("prune-indexes", PRUNE_EVERY_SECONDS):
                 listing.prune_indexes(ctx.store)
