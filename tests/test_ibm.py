@@ -294,6 +294,16 @@ def test_a_restart_and_a_lost_worker_lose_no_job(
     assert final(client, job["id"], 90)["status"] == "DONE"
 
 
+def test_a_job_no_step_follows_any_more_is_followed_again(
+        client: httpx.Client, standin: Standin, redis_url: str) -> None:
+    """Its chain of steps forgotten (a step's final write lost): the sweeper's check of
+    unfinished jobs starts a new chain."""
+    job, upstream_id = held_job(client, standin, shots=100)
+    IbmState(Connection.open(redis_url)).forget(job["id"])
+    standin.release(upstream_id)
+    assert final(client, job["id"], 90)["status"] == "DONE"
+
+
 def test_an_imported_private_job_is_read_once_upstream_then_only_here(
         client: httpx.Client, other_tenant: httpx.Client, standin: Standin,
         monkeypatch: pytest.MonkeyPatch) -> None:
