@@ -21,7 +21,7 @@ from scripts.local_redis import start_redis
 ROOT = Path(__file__).resolve().parent.parent
 STEADY_SECONDS = 60  # a process that ran this long before dying is restarted at once
 MAX_PAUSE_SECONDS = 30
-STOP_SECONDS = 10  # Ctrl-C: how long API and workers get to stop before they are killed
+STOP_SECONDS = 10  # Ctrl-C: API and workers get this (workers: plus their drain) to stop
 
 
 @dataclass
@@ -90,7 +90,7 @@ def main() -> None:
                 child.check()
             time.sleep(0.2)
     finally:
-        _stop_all(children)
+        _stop_all(children, stop, config.WORKER_DRAIN_SECONDS)
 
 
 def _python(env: dict[str, str], *args: str) -> subprocess.Popen:
@@ -118,21 +118,25 @@ def _install_stop_handlers() -> list[int]:
     return stop
 
 
-def _stop_all(children: list[Child]) -> None:
-    """API and workers first, all at once (a worker hands its running job back); Redis last."""
+def _stop_all(children: list[Child], stop: list[int], drain_seconds: float) -> None:
+    """API and workers first, all at once (a busy worker finishes or hands back its job within
+    its drain window); Redis last. A second Ctrl-C kills what is left at once."""
     def running(redis: bool) -> list[subprocess.Popen]:
         return [c.process for c in children if c.process and (c.name == "redis") == redis]
 
-    for group in (running(False), running(True)):
+    signals = len(stop)
+    for group, seconds in ((running(False), drain_seconds + STOP_SECONDS), (running(True), 10)):
         for process in group:
             if process.poll() is None:
                 process.terminate()
-        deadline = time.monotonic() + STOP_SECONDS
+        deadline = time.monotonic() + seconds
+        while any(p.poll() is None for p in group) and time.monotonic() < deadline \
+                and len(stop) == signals:
+            time.sleep(0.1)
         for process in group:
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+            if process.poll() is None:
                 process.kill()
+                process.wait()
     print("stopped", flush=True)
 
 
