@@ -152,7 +152,9 @@ def test_a_browser_opens_a_stream_with_a_short_lived_token(keys: KeyStore, serve
         assert refused.status_code == 401, (path, refused.text)
         assert refused.headers["content-type"] == "application/problem+json"
     tokens = StreamTokens(Connection.open(redis_url), 300)
-    brief = tokens.issue(tenant, job_scope(job_id), seconds=1)["token"]
+    brief = tokens.issue(tenant, job_scope(job_id), seconds=2)["token"]
+    opened = browser.head(f"/v1/jobs/{job_id}/events", params={"token": brief})
+    assert opened.status_code == 200, "a fresh brief token opens the stream"
     eventually(lambda: browser.get(f"/v1/jobs/{job_id}/events", params={
         "token": brief}).status_code == 401, 10, "the brief token to expire")
     assert not any(token in value or api_key in value for value in tokens.redis.keys("gw:stream*"))
