@@ -394,7 +394,7 @@ def submit_elsewhere(standin: Standin, monkeypatch: pytest.MonkeyPatch) -> str:
     bell.measure([0, 1], [0, 1])
     isa = generate_preset_pass_manager(optimization_level=1, target=backend.target).run(bell)
     sampler = Sampler(mode=backend, options={"environment": {"private": True}})
-    time.sleep(WINDOW / 2)  # the stand-in's own creation limit applies to everyone
+    eventually(standin.could_create, WINDOW, "the stand-in's creation limit to allow one more")
     return sampler.run([isa], shots=300).job_id()
 
 
