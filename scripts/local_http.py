@@ -38,14 +38,7 @@ def start_api(env: dict[str, str], processes: int = 1, ready: str = "/readyz",
     """`gunicorn 'app:create_app()'` with gunicorn.conf.py, `processes` gevent processes and the
     settings in `env`, on a free port of 127.0.0.1 (output to `log` if given); once `ready`
     answers 200: (base URL, the gunicorn master)."""
-    port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-               "--bind", f"127.0.0.1:{port}", "app:create_app()"]
-    settings = {**env, "PORT": str(port), "GATEWAY_WEB_PROCESSES": str(processes)}
-    with log.open("w") if log else contextlib.nullcontext() as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=settings, stdout=out,
-                                   stderr=subprocess.STDOUT if out else None)
-    base = f"http://127.0.0.1:{port}"
+    base, process = launch_api(env, processes, log)
     try:
         wait_for_http(base + ready, process)
     except RuntimeError:
@@ -53,3 +46,18 @@ def start_api(env: dict[str, str], processes: int = 1, ready: str = "/readyz",
         process.wait()
         raise
     return base, process
+
+
+def launch_api(env: dict[str, str], processes: int = 1, log: Path | None = None,
+               own_session: bool = False) -> tuple[str, subprocess.Popen]:
+    """The same, without waiting for it to answer (to start several at once); with
+    `own_session`, in a process group of its own, so that a test can kill it all at once."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+               "--bind", f"127.0.0.1:{port}", "app:create_app()"]
+    settings = {**env, "PORT": str(port), "GATEWAY_WEB_PROCESSES": str(processes)}
+    with log.open("w") if log else contextlib.nullcontext() as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=settings, stdout=out,
+                                   stderr=subprocess.STDOUT if out else None,
+                                   start_new_session=own_session)
+    return f"http://127.0.0.1:{port}", process

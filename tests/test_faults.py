@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +21,10 @@ import httpx
 import pytest
 import redis
 
-from scripts.local_http import wait_for_http
-from scripts.local_redis import free_port, start_redis
-from tests.conftest import ROOT, result_of, sampler_job, slow_circuit, start_worker, stop, submit
+from core.store.leases import lease_key
+from scripts.local_http import launch_api, wait_for_http
+from scripts.local_redis import start_redis
+from tests.conftest import result_of, sampler_job, slow_circuit, start_worker, stop, submit
 from tests.events_helpers import eventually, iter_events, open_stream, read_stream
 
 KEY = "fault-key-0001"
@@ -48,12 +48,8 @@ class Stack:
             wait_for_http(f"{base}/readyz", process)
 
     def spawn_api(self) -> tuple[subprocess.Popen, str]:
-        port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-             "app:create_app()"], cwd=ROOT, start_new_session=True,
-            env={**self.env, "PORT": str(port), "GATEWAY_WEB_PROCESSES": "1"})
-        return process, f"http://127.0.0.1:{port}"
+        base, process = launch_api(self.env, 1, own_session=True)
+        return process, base
 
     def client(self, api: int = -1) -> httpx.Client:
         """A client of an API server (by default the one no test takes down)."""
@@ -64,7 +60,7 @@ class Stack:
         """The worker holding the job's lease (its value is `host:pid`), once it runs."""
         client = redis.Redis.from_url(self.env["REDIS_URL"], decode_responses=True)
         holder: list[str] = []
-        assert eventually(lambda: bool(holder.append(client.get(f"gw:lease:{job_id}") or "")
+        assert eventually(lambda: bool(holder.append(client.get(lease_key("gw", job_id)) or "")
                                        or holder[-1]), 60), "the job never ran"
         pid = int(holder[-1].rsplit(":", 1)[1])
         return next(w for w in self.workers if w.pid == pid)
