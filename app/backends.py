@@ -20,6 +20,7 @@ backends = GatewayBlueprint("backends", __name__, url_prefix="/v1/backends", des
 
 @backends.get("")
 @auth_required
+@backends.doc(operationId="listBackends")
 @backends.response(200, BackendListSchema)
 @problems(backends, 401)
 def list_backends() -> Any:
@@ -29,6 +30,7 @@ def list_backends() -> Any:
 
 @backends.get("/<name>")
 @auth_required
+@backends.doc(operationId="getBackend")
 @backends.response(200, BackendSchema)
 @problems(backends, 401, 404)
 def get_backend(name: str) -> Any:
@@ -38,6 +40,7 @@ def get_backend(name: str) -> Any:
 
 @backends.get("/<name>/properties")
 @auth_required
+@backends.doc(operationId="getBackendProperties")
 @backends.response(200, BackendPropertiesSchema)
 @problems(backends, 401, 404)
 def get_properties(name: str) -> Any:
@@ -47,6 +50,7 @@ def get_properties(name: str) -> Any:
 
 @backends.get("/<name>/configuration")
 @auth_required
+@backends.doc(operationId="getBackendConfiguration")
 @backends.response(200, BackendConfigurationSchema)
 @problems(backends, 401, 404)
 def get_configuration(name: str) -> Any:

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core import errors
 from core.errors import GatewayError
+from core.store.connection import out_of_memory
 
 PROBLEM_BASE = "https://quantum-gateway.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -118,14 +119,32 @@ def handle_unexpected(exc: Exception) -> Response:
     return handle_http_exception(InternalServerError("An unexpected error occurred; it is logged."))
 
 
-def handle_redis_down(exc: redis.exceptions.ConnectionError) -> Response:
-    log.error("Redis unreachable on %s %s: %s", request.method, request.path, exc)
-    return problem(503, "unavailable", "Service unavailable", "The job store does not answer; "
-                   "try again shortly.")
+# Redis unreachable, stalled (a socket timeout), loading its data after a restart, out of
+# memory or read-only: the request may succeed shortly, so 503 with Retry-After, never a 500
+REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                     redis.exceptions.OutOfMemoryError,  # type: ignore[attr-defined]
+                     redis.exceptions.ReadOnlyError)
+RETRY_AFTER_SECONDS = 2
+
+
+def handle_redis_down(exc: redis.exceptions.RedisError) -> Response:
+    log.error("Redis unavailable on %s %s: %s: %s", request.method, request.path,
+              type(exc).__name__, exc)
+    response = problem(503, "unavailable", "Service unavailable", "The job store does not "
+                       f"answer ({type(exc).__name__}); try again shortly.")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def handle_redis_refusal(exc: redis.exceptions.ResponseError) -> Response:
+    """A script's write refused for want of memory is a passing trouble too; others are bugs."""
+    return handle_redis_down(exc) if out_of_memory(exc) else handle_unexpected(exc)
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(redis.exceptions.ConnectionError, handle_redis_down)
+    for kind in REDIS_UNAVAILABLE:
+        app.register_error_handler(kind, handle_redis_down)
+    app.register_error_handler(redis.exceptions.ResponseError, handle_redis_refusal)
     app.register_error_handler(GatewayError, handle_gateway_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -12,6 +12,7 @@ from app.api import GatewayBlueprint, problems
 from app.auth import auth_required, authenticate, bearer_key
 from app.gateway import gateway
 from app.schemas import EventStreamArgsSchema, LastEventIdSchema, StreamTokenSchema
+from app.schemas_results import JobEventSchema, TenantEventSchema
 from app.services import streams as sse
 from app.streaming.events import START
 from core.errors import Unauthorized
@@ -67,11 +68,12 @@ def resume_point(token: str | None = None, last_event_id: str | None = None,
 
 
 @events.get("/jobs/<job_id>/events")
-@events.doc(security=STREAM_SECURITY, description=f"{STREAM_DOC} {JOB_KINDS}")
+@events.doc(security=STREAM_SECURITY, description=f"{STREAM_DOC} {JOB_KINDS}",
+            operationId="streamJobEvents")
 @stream_auth(lambda view_args: job_scope(view_args["job_id"]))
 @events.arguments(EventStreamArgsSchema, location="query", as_kwargs=True)
 @events.arguments(LastEventIdSchema, location="headers", as_kwargs=True)
-@events.response(200, {"type": "string"}, content_type="text/event-stream",
+@events.response(200, JobEventSchema, content_type="text/event-stream",
                  description="The job's events, replayed then live")
 @events.alt_response(204, description="The job is final and Last-Event-ID is its last event: "
                                       "nothing more will come (EventSource stops reconnecting)")
@@ -86,6 +88,7 @@ def job_events(job_id: str, **resume: str | None) -> Any:
 
 @events.post("/jobs/<job_id>/events/token")
 @auth_required
+@events.doc(operationId="createJobEventsToken")
 @events.response(201, StreamTokenSchema, description="A token for `?token=` on this job's events")
 @problems(events, 401, 404)
 def job_events_token(job_id: str) -> Any:
@@ -95,11 +98,12 @@ def job_events_token(job_id: str) -> Any:
 
 
 @events.get("/events")
-@events.doc(security=STREAM_SECURITY, description=f"{STREAM_DOC} {TENANT_KINDS}")
+@events.doc(security=STREAM_SECURITY, description=f"{STREAM_DOC} {TENANT_KINDS}",
+            operationId="streamEvents")
 @stream_auth(lambda _view_args: TENANT_SCOPE)
 @events.arguments(EventStreamArgsSchema, location="query", as_kwargs=True)
 @events.arguments(LastEventIdSchema, location="headers", as_kwargs=True)
-@events.response(200, {"type": "string"}, content_type="text/event-stream",
+@events.response(200, TenantEventSchema, content_type="text/event-stream",
                  description="Status changes of all the tenant's jobs, replayed then live")
 @problems(events, 401)
 def tenant_events(**resume: str | None) -> Any:
@@ -111,6 +115,7 @@ def tenant_events(**resume: str | None) -> Any:
 
 @events.post("/events/token")
 @auth_required
+@events.doc(operationId="createEventsToken")
 @events.response(201, StreamTokenSchema, description="A token for `?token=` on /v1/events")
 @problems(events, 401)
 def tenant_events_token() -> Any:

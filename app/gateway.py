@@ -50,7 +50,8 @@ class Gateway:
 
     @classmethod
     def from_config(cls, config: Config) -> Gateway:
-        connection = Connection.open(config.REDIS_URL, config.REDIS_PREFIX)
+        connection = Connection.open(config.REDIS_URL, config.REDIS_PREFIX,
+                                     timeout=config.REDIS_TIMEOUT_SECONDS)
         store = JobStore(connection, config.JOB_RETENTION_SECONDS)
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
         keys = KeyStore(connection)
@@ -60,7 +61,8 @@ class Gateway:
             snapshots, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
             StreamTokens(connection, config.STREAM_TOKEN_SECONDS),
             queueing.job_queue(connection.binary, config.QUEUE_NAME),
-            Ibm.build(config, connection, store, snapshots), EventHub(config.REDIS_URL),
+            Ibm.build(config, connection, store, snapshots),
+            EventHub(config.REDIS_URL, timeout=config.REDIS_TIMEOUT_SECONDS),
             Dispatch(connection, config.WORKER_LEASE_SECONDS), quotas,
             RateLimits(config, connection, quotas),
         )

@@ -12,13 +12,14 @@ from app.api import GatewayBlueprint
 from app.gateway import Gateway, gateway
 from app.services import backends
 from app.services.jobs import worker_count
+from core.store.health import redis_warnings
 
 ops = GatewayBlueprint("ops", __name__, description="Operations")
 PUBLIC: list[dict[str, list[str]]] = []  # OpenAPI security override: no key needed
 
 
 @ops.get("/healthz")
-@ops.doc(security=PUBLIC)
+@ops.doc(security=PUBLIC, operationId="getHealth")
 @ops.response(200, description="The process is up")
 def healthz() -> Any:
     """Liveness"""
@@ -26,7 +27,7 @@ def healthz() -> Any:
 
 
 @ops.get("/readyz")
-@ops.doc(security=PUBLIC)
+@ops.doc(security=PUBLIC, operationId="getReadiness")
 @ops.response(200, description="Redis answers and a worker is alive")
 @ops.alt_response(503, description="Not ready, with the reason")
 def readyz() -> Any:
@@ -34,8 +35,8 @@ def readyz() -> Any:
     checks = readiness(gateway())
     ready = checks["redis"] == "ok" and checks["workers"] > 0
     if not ready:
-        checks["reason"] = ("Redis does not answer" if checks["redis"] != "ok"
-                            else "no worker is alive")
+        checks["reason"] = (f"Redis does not answer ({checks['redis']})"
+                            if checks["redis"] != "ok" else "no worker is alive")
     return checks, 200 if ready else 503
 
 
@@ -44,6 +45,8 @@ def readiness(gw: Gateway) -> dict[str, Any]:
     try:
         gw.store.redis.ping()
         checks["workers"] = worker_count(gw)
+        # said loudly at start too (create_app); here until the operator fixes it
+        checks["redis_warnings"] = redis_warnings(gw.store.redis)
     except Exception as exc:  # any Redis failure means not ready
         checks["redis"] = f"error: {type(exc).__name__}"
     status, detail = backends.readiness(gw)
@@ -54,7 +57,7 @@ def readiness(gw: Gateway) -> dict[str, Any]:
 
 
 @ops.get("/metrics")
-@ops.doc(security=PUBLIC)
+@ops.doc(security=PUBLIC, operationId="getPrometheusMetrics")
 @ops.response(200, description="Prometheus text format")
 def metrics() -> Any:
     """Prometheus metrics (gateway-wide, read from Redis)"""
@@ -82,7 +85,7 @@ class RedisCollector:
 
 
 @ops.get("/openapi.yaml")
-@ops.doc(security=PUBLIC)
+@ops.doc(security=PUBLIC, operationId="getOpenApiDocument")
 @ops.response(200, description="This API's OpenAPI document (YAML)")
 def openapi_yaml() -> Any:
     """The OpenAPI document"""

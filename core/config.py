@@ -27,6 +27,7 @@ class Config:
     def __init__(self) -> None:
         self.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
         self.REDIS_PREFIX = os.environ.get("GATEWAY_REDIS_PREFIX", "gw")
+        self.REDIS_TIMEOUT_SECONDS = _float("GATEWAY_REDIS_TIMEOUT_SECONDS", 3.0)
         self.API_KEYS = os.environ.get("GATEWAY_API_KEYS", "")
         self.MAX_BODY_BYTES = _int("GATEWAY_MAX_BODY_BYTES", 5 * 1024 * 1024)
         self.MAX_PUBS = _int("GATEWAY_MAX_PUBS", 100)
@@ -35,11 +36,14 @@ class Config:
         self.MAX_CIRCUIT_CHARS = _int("GATEWAY_MAX_CIRCUIT_CHARS", 1_000_000)
         self.MAX_PARAMETER_SETS = _int("GATEWAY_MAX_PARAMETER_SETS", 10_000)
         self.DEFAULT_SHOTS = _int("GATEWAY_DEFAULT_SHOTS", 1024)
+        self.MAX_RESULT_SAMPLES = _int("GATEWAY_MAX_RESULT_SAMPLES", 1_000_000)
         self.JOB_RETENTION_SECONDS = _int("GATEWAY_JOB_RETENTION_SECONDS", 7 * 24 * 3600)
         self.JOB_TIME_LIMIT_SECONDS = _float("GATEWAY_JOB_TIME_LIMIT_SECONDS", 600.0)
         self.JOB_MAX_ATTEMPTS = _int("GATEWAY_JOB_MAX_ATTEMPTS", 2)
         self.MAX_WAIT_SECONDS = _float("GATEWAY_MAX_WAIT_SECONDS", 60.0)
         self.WORKER_LEASE_SECONDS = _float("GATEWAY_WORKER_LEASE_SECONDS", 10.0)
+        self.WORKER_DRAIN_SECONDS = _float("GATEWAY_WORKER_DRAIN_SECONDS", 30.0)
+        self.WORKER_REDIS_PATIENCE_SECONDS = _float("GATEWAY_WORKER_REDIS_PATIENCE_SECONDS", 60.0)
         self.WORKER_PREWARM = _list("GATEWAY_WORKER_PREWARM", "aer_simulator,fake_manila")
         self.QUEUE_NAME = os.environ.get("GATEWAY_QUEUE", "jobs")
         self.CORS_ORIGINS = _list("GATEWAY_CORS_ORIGINS")

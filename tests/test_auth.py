@@ -1,4 +1,7 @@
-"""Keys and tenants: hashed keys, bearer auth on every /v1 route, tenants that never meet."""
+"""Keys and tenants: hashed keys, bearer auth on every /v1 route, tenants that never meet.
+
+Refusals go through the session's gunicorn server; the rest needs no worker and runs against
+the app in the test process (Flask's test client, real Redis)."""
 
 from __future__ import annotations
 
@@ -9,11 +12,13 @@ from collections.abc import Iterator
 
 import httpx
 import redis
+from flask import Flask
+from flask.testing import FlaskClient
 
 from core.store.api_keys import KeyStore, digest
-from scripts.local_http import wait_for_http
+from scripts.local_http import start_api
 from scripts.local_redis import free_port
-from tests.conftest import ROOT, result_of, sampler_job, stop, submit
+from tests.conftest import ROOT, sampler_job, stop, submit
 
 
 def test_requests_without_a_valid_key_are_401(server: str) -> None:
@@ -34,25 +39,27 @@ def test_keys_are_stored_hashed_never_in_clear(keys: KeyStore, redis_url: str) -
     assert all(key not in field and key not in value for field, value in stored.items())
 
 
-def test_a_tenant_sees_only_its_own_jobs(client: httpx.Client, other_client: httpx.Client) -> None:
-    mine = submit(client, sampler_job())
-    theirs = submit(other_client, sampler_job())
-    result_of(client, mine["id"])
-    assert [j["id"] for j in client.get("/v1/jobs").json()["jobs"]] == [mine["id"]]
-    assert [j["id"] for j in other_client.get("/v1/jobs").json()["jobs"]] == [theirs["id"]]
-    assert other_client.get(f"/v1/jobs/{mine['id']}/result").status_code == 404
+def test_a_tenant_sees_only_its_own_jobs(app_client: FlaskClient,
+                                         other_app_client: FlaskClient) -> None:
+    mine = submit(app_client, sampler_job())
+    theirs = submit(other_app_client, sampler_job())
+    assert [j["id"] for j in app_client.get("/v1/jobs").json["jobs"]] == [mine["id"]]
+    assert [j["id"] for j in other_app_client.get("/v1/jobs").json["jobs"]] == [theirs["id"]]
+    assert other_app_client.get(f"/v1/jobs/{mine['id']}/status").status_code == 404
+    assert app_client.get(f"/v1/jobs/{mine['id']}/status").status_code == 200
 
 
-def test_keys_from_the_cli(redis_url: str, server: str) -> None:
+def test_keys_from_the_cli(redis_url: str, app: Flask) -> None:
     env = {"REDIS_URL": redis_url, "PATH": "/usr/bin:/bin"}
     created = _cli(env, "create", "cli-tenant", "--label", "ci")
     key = created.strip().splitlines()[-1]
     listing = _cli(env, "list")
     assert "cli-tenant" in listing and key not in listing
-    assert httpx.get(f"{server}/v1/jobs", headers={"Authorization": f"Bearer {key}"}).is_success
+    http = app.test_client()
+    assert http.get("/v1/jobs", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     key_id = next(line.split("\t")[0] for line in listing.splitlines() if "cli-tenant" in line)
     _cli(env, "revoke", key_id)
-    revoked = httpx.get(f"{server}/v1/jobs", headers={"Authorization": f"Bearer {key}"})
+    revoked = http.get("/v1/jobs", headers={"Authorization": f"Bearer {key}"})
     assert revoked.status_code == 401
 
 
@@ -99,12 +106,8 @@ def gunicorn_command() -> list[str]:
 @contextlib.contextmanager
 def api_server(env: dict[str, str]) -> Iterator[str]:
     """An API process of its own (no workers), stopped on leaving."""
-    port = free_port()
-    process = subprocess.Popen(gunicorn_command(), cwd=ROOT, env={
-        **env, "PORT": str(port), "GATEWAY_WEB_PROCESSES": "1"})
-    base = f"http://127.0.0.1:{port}"
+    base, process = start_api(env, ready="/healthz")
     try:
-        wait_for_http(f"{base}/healthz", process)
         yield base
     finally:
         stop(process)

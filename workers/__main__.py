@@ -3,7 +3,8 @@
 A `SimpleWorker` (no fork per job): qiskit is imported and the simulators are warmed once, and the
 simulations themselves run in the killable executor process (`executor.py`). A sweeper thread
 re-queues or fails the jobs of workers that died. The worker also takes the short IBM Quantum
-tasks (`workers/ibm/tasks.py`), from their own queue, first.
+tasks (`workers/runtimes/ibm/tasks.py`), from their own queue, first. How it stops, and how it
+lives through Redis outages: `lifecycle.py`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
-
 from core.config import Config
+from core.store.health import check_redis
 from workers.context import WorkerContext, install
+from workers.lifecycle import work
 from workers.sweeper import sweep_forever
 
 log = logging.getLogger("gateway.worker")
@@ -30,10 +30,9 @@ def main() -> None:
     ctx.executor.start()  # fork before any thread starts
     stop = threading.Event()
     threading.Thread(target=sweep_forever, args=(ctx, stop), daemon=True, name="sweeper").start()
-    queues = [ctx.ibm.queue, ctx.queue]
-    worker = SimpleWorker(queues, connection=ctx.queue.connection, serializer=JSONSerializer)
+    check_redis(ctx.store.redis)
     try:
-        worker.work(with_scheduler=True, logging_level=ctx.config.LOG_LEVEL)
+        work(ctx)
     finally:
         stop.set()
         ctx.executor.stop()

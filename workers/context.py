@@ -6,8 +6,9 @@ RQ calls tasks by dotted path with JSON arguments only, so the tasks find the co
 
 from __future__ import annotations
 
+import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rq import Queue
 
@@ -21,6 +22,7 @@ from core.store.leases import Leases
 from core.store.snapshots import Snapshots
 from core.store.stats import Stats
 from workers.executor import Executor
+from workers.lifecycle import Stopping
 from workers.runtimes.local import LocalRuntime
 
 
@@ -36,11 +38,13 @@ class WorkerContext:
     executor: Executor
     name: str
     dispatch: Dispatch
+    stopping: Stopping = field(default_factory=Stopping)  # set by a graceful stop
 
     @classmethod
     def build(cls, config: Config) -> WorkerContext:
         """Connections, stores and a warm runtime: simulators stay warm across jobs."""
-        connection = Connection.open(config.REDIS_URL, config.REDIS_PREFIX)
+        connection = Connection.open(config.REDIS_URL, config.REDIS_PREFIX,
+                                     timeout=config.REDIS_TIMEOUT_SECONDS)
         store = JobStore(connection, config.JOB_RETENTION_SECONDS)
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
         runtime = LocalRuntime()
@@ -50,7 +54,7 @@ class WorkerContext:
             config, store, Leases(connection), Stats(connection), snapshots,
             queueing.job_queue(connection.binary, config.QUEUE_NAME),
             Ibm.build(config, connection, store, snapshots), Executor(runtime),
-            f"{socket.gethostname()}:{id(runtime):x}",
+            f"{socket.gethostname()}:{os.getpid()}",
             Dispatch(connection, config.WORKER_LEASE_SECONDS),
         )
 

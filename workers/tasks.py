@@ -7,13 +7,17 @@ import logging
 import time
 from typing import Any
 
+import redis
+
 from core import catalog, results
 from core.clock import log_stamp
 from core.results import compress
 from core.states import JobStatus
 from core.store.snapshots import Snapshots, properties_ref
+from workers import recovery
 from workers.context import WorkerContext, context
 from workers.executor import Batch, Outcome
+from workers.lifecycle import patiently
 
 log = logging.getLogger("gateway.worker")
 
@@ -55,9 +59,13 @@ def run_job(job_id: str) -> None:
             ctx.executor.stop()
         made_final = results.fail(store, job_id, f"internal error in the worker: "
                                                  f"{type(exc).__name__}: {exc}").ok
+    except BaseException:  # a forced stop (RQ raises SystemExit), Ctrl-C: not the job's fault
+        ctx.executor.stop()
+        recovery.hand_back(ctx, job_id, f"worker {ctx.name} was stopped")
+        raise
     finally:
-        if not made_final:
-            ctx.leases.release(job_id)
+        if not made_final:  # still RUNNING here means the sweeper must see it: see recovery
+            recovery.let_go(ctx, job_id)
             ctx.stats.record_run(time.monotonic() - started)
 
 
@@ -88,10 +96,15 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
     made_final = [False]
 
     def keep_going() -> bool:
-        if time.monotonic() - last_renewal[0] > ctx.config.WORKER_LEASE_SECONDS / 4:
-            ctx.leases.hold(job_id, ctx.name, ctx.config.WORKER_LEASE_SECONDS)
-            last_renewal[0] = time.monotonic()
-        return store.status(job_id) == JobStatus.RUNNING
+        if ctx.stopping.expired():
+            return False  # the drain window of a graceful stop is over: handed back below
+        try:
+            if time.monotonic() - last_renewal[0] > ctx.config.WORKER_LEASE_SECONDS / 4:
+                ctx.leases.hold(job_id, ctx.name, ctx.config.WORKER_LEASE_SECONDS)
+                last_renewal[0] = time.monotonic()
+            return store.status(job_id) in (JobStatus.RUNNING, JobStatus.QUEUED)
+        except redis.RedisError:  # away, stalled or full: simulate on; writes wait (`patiently`)
+            return True
 
     def on_messages(batch: Batch) -> None:
         """Log lines and interim results, with the result or error when the batch ends the job:
@@ -100,18 +113,24 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
                    for kind, data in batch if kind in ("log", "interim")]
         kind, data = batch[-1]
         ran_for = time.monotonic() - started
+        patience = ctx.config.WORKER_REDIS_PATIENCE_SECONDS
         if kind == "result":
             note = f"finished in {data['metrics']['usage']['seconds']} s"
-            made_final[0] = results.finish(store, job_id, data["result"], data["runtime"],
-                                           data["metrics"], note, appends, ran_for).ok
+            made_final[0] = patiently(patience, lambda: results.finish(
+                store, job_id, data["result"], data["runtime"], data["metrics"], note, appends,
+                ran_for, data.get("samples"))).ok
         elif kind == "error":
-            made_final[0] = results.fail(store, job_id, data["message"], appends, ran_for).ok
+            made_final[0] = patiently(patience, lambda: results.fail(
+                store, job_id, data["message"], appends, ran_for)).ok
         else:
-            store.append(job_id, appends)
+            patiently(patience, lambda: store.append(job_id, appends))
 
     outcome, reason = ctx.executor.follow(on_messages, keep_going)
     if outcome in (Outcome.TIMED_OUT, Outcome.CRASHED):
         return results.fail(store, job_id, reason, ran_for=time.monotonic() - started).ok
-    if outcome == Outcome.STOPPED:
+    if outcome == Outcome.STOPPED and ctx.stopping.expired():
+        recovery.hand_back(ctx, job_id, f"worker {ctx.name} stopped before the job finished "
+                                        f"({ctx.config.WORKER_DRAIN_SECONDS:g} s drain window)")
+    elif outcome == Outcome.STOPPED:
         log.info("job %s stopped: %s", job_id, store.status(job_id) or "deleted")
     return made_final[0]

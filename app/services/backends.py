@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from core import catalog
 from core.errors import BackendNotFound
-from core.ibm.devices import plain
 from core.ibm.upstream import PROVIDER
+from core.results import plain
 
 if TYPE_CHECKING:
     from app.gateway import Gateway

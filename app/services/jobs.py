@@ -30,6 +30,7 @@ from core.states import JobStatus
 from core.store.jobs import new_job_id
 
 TIMESTAMPS = ("created", "queued", "running", "finished")
+DEFAULT_OPTIMIZATION_LEVEL = 1  # not a schema default: a default makes generated clients send it
 
 
 def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
@@ -107,7 +108,8 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
     built = build_pubs(payload["program_id"], pubs, backend["num_qubits"], gw.limits)
     if backend["provider"] == PROVIDER:
         check_uniform(payload["program_id"], pubs)
-    return {"pubs": pubs, "options": payload.get("options") or {}}, built
+    options = {"optimization_level": DEFAULT_OPTIMIZATION_LEVEL, **(payload.get("options") or {})}
+    return {"pubs": pubs, "options": options}, built
 
 
 def result(gw: Gateway, tenant: str, job_id: str, wait: float, runtime_format: bool) -> bytes:
@@ -189,16 +191,18 @@ def metrics(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     job = gw.store.owned(tenant, job_id)
     produced = job.get("metrics") or ibm.live_metrics(gw, job) or {}
     usage = produced.get("usage") or {"seconds": None, "quantum_seconds": None}
-    return {
+    found = {
         "timestamps": {name: job.get(name) for name in TIMESTAMPS},
         "usage": usage,
-        "usage_estimation": job.get("usage_estimation"),
         "num_pubs": int(job.get("num_pubs", 0)),
         "num_shots": int(job.get("num_shots", 0)),
         "circuits": produced.get("circuits", []),
         "attempts": job["attempts"],
         "upstream": produced.get("upstream"),
     }
+    if job.get("usage_estimation"):
+        found["usage_estimation"] = job["usage_estimation"]
+    return found
 
 
 def queue_info(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -80,8 +81,11 @@ def response(gw: Gateway, stream: EventStream, tenant: str, key_digest: str) -> 
             yield f"retry: {RETRY_MS}\n\n".encode()
             for batch in events:  # one write per batch: a busy stream catches up in big steps
                 yield b"".join(event.frame for event in batch) if batch else HEARTBEAT
+            if stream.hub.closing:  # this process stops: resume on another, a moment apart
+                yield reconnect_frame()
         except redis.RedisError as exc:  # the client reconnects with Last-Event-ID and resumes
             log.warning("event stream %s cut short: Redis error %s", stream.key, type(exc).__name__)
+            yield reconnect_frame()
         finally:
             events.close()  # leaves the hub now, not whenever it is collected
             stop_watching()
@@ -109,6 +113,12 @@ def count_open_stream(gw: Gateway, stream: EventStream, tenant: str) -> Callable
 
     stream.still_wanted = still_wanted_and_renewed
     return lambda: gw.quotas.close_stream(tenant, stream_id)
+
+
+def reconnect_frame() -> bytes:
+    """Reconnect after a random moment (so that a process's streams do not all come back at
+    once); the client sends Last-Event-ID and loses nothing."""
+    return f"retry: {random.randint(RETRY_MS // 6, RETRY_MS)}\n\n".encode()
 
 
 def watch_for_hangup(environ: dict[str, Any], on_hangup: Callable[[], None]) -> Callable[[], None]:

@@ -108,6 +108,27 @@ class Dispatch:
         whose worker died before starting them wait again first."""
         return int(self._call("release", cap, workers_key, "", ""))
 
+    def lined_up(self, jobs: list[tuple[str, str]]) -> set[str]:
+        """Which of these (tenant, job id) wait in their tenant's line or were dispatched."""
+        pipe = self.redis.pipeline(transaction=False)
+        for tenant, job_id in jobs:
+            pipe.zscore(self.key(f"waiting:{tenant}"), job_id)
+            pipe.zscore(self.key(f"running:{tenant}"), job_id)
+        found = pipe.execute()
+        return {job_id for index, (_, job_id) in enumerate(jobs)
+                if found[2 * index] is not None or found[2 * index + 1] is not None}
+
+    def shortfall(self, tokens_queued: int) -> int:
+        """Waiting jobs without a token to run them (queued on RQ, or parked): tokens lost with
+        a worker that died between taking one from RQ and taking a job with it."""
+        tenants = self.redis.zrange(self.key("ring"), 0, -1)
+        pipe = self.redis.pipeline(transaction=False)
+        for tenant in tenants:
+            pipe.zcard(self.key(f"waiting:{tenant}"))
+        pipe.get(self.key("parked"))
+        *waiting, parked = pipe.execute()
+        return max(0, sum(waiting) - int(parked or 0) - tokens_queued)
+
     def waiting(self, tenant: str) -> int:
         return int(self.redis.zcard(self.key(f"waiting:{tenant}")))  # type: ignore[arg-type]
 

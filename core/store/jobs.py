@@ -5,6 +5,7 @@ Keys (prefix `gw` by default), owned by this module:
     {p}:job:{id}:inputs     zlib-compressed JSON of the submitted program inputs
     {p}:job:{id}:result     zlib-compressed JSON of the normalised result
     {p}:job:{id}:runtime    zlib-compressed JSON in qiskit_ibm_runtime's RuntimeEncoder format
+    {p}:job:{id}:samples    zlib-compressed JSON: a sampler's shots, packed (core/results.py)
     {p}:job:{id}:events     stream of events (status, interim, log, result, error)
     {p}:job:{id}:logs       list of log lines
     {p}:job:{id}:interim    list of interim results (JSON), one per finished PUB
@@ -25,7 +26,6 @@ import uuid
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +35,31 @@ from core.clock import iso_to_micros, now_iso
 from core.errors import JobNotFound
 from core.results import compress
 from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
-from core.store.connection import Connection
+from core.store.connection import BLOCK_SLICE_SECONDS, Connection
 from core.store.leases import lease_key, running_key
+from core.store.records import decode_record, encode_record, plausible_id
 from core.store.stats import durations_key, transitions_key
 
 _LUA = Path(__file__).with_name("lua")
-JSON_FIELDS = ("tags", "options", "usage_estimation", "metrics", "backend_info")
 INDEXED_FACETS = ("program_id", "backend", "session_id")
-BLOCK_SLICE_SECONDS = 2.0
 # Write fields onto a job record only while it exists (a deleted job must not come back).
 _SET_IF_EXISTS = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+# Append log lines and interim results (with their events) only while the job exists, and let
+# what is appended to a final job expire with it. KEYS[1] record, KEYS[2] events, ARGV[1] JSON
+# [[list suffix, item, event kind, event data], ...] (as transition.lua takes them).
+_APPEND_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+for _, entry in ipairs(cjson.decode(ARGV[1])) do
+  redis.call('RPUSH', KEYS[1] .. entry[1], entry[2])
+  redis.call('XADD', KEYS[2], '*', 'kind', entry[3], 'data', entry[4])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[1] .. entry[1], ttl) end
+end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 """
 Appends = Sequence[tuple[str, Any]]  # ("log", line) or ("interim", result), in order
@@ -77,6 +90,8 @@ class JobStore:
         self.retention = retention
         self._transition = self.redis.register_script((_LUA / "transition.lua").read_text())
         self._set_if_exists = self.redis.register_script(_SET_IF_EXISTS)
+        self._append_if_exists = self.redis.register_script(_APPEND_IF_EXISTS)
+        self.blocking = connection.blocking  # long polls: a pool apart from short commands
 
     # -- keys -----------------------------------------------------------------------------
     def key(self, job_id: str, suffix: str = "") -> str:
@@ -111,7 +126,7 @@ class JobStore:
         job_id, tenant = record["id"], record["tenant"]
         event = json.dumps({"status": record["status"], "at": created})
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(self.key(job_id), mapping=_encode(record))  # type: ignore[arg-type]
+        pipe.hset(self.key(job_id), mapping=encode_record(record))  # type: ignore[arg-type]
         pipe.set(self.key(job_id, ":inputs"), compress(inputs))  # type: ignore[arg-type]
         for index in self._index_keys(record):
             pipe.zadd(index, {job_id: record["score"]})
@@ -126,7 +141,7 @@ class JobStore:
         if enqueue is not None:
             enqueue(pipe)
         pipe.execute()
-        return decode_record(_encode(record))
+        return decode_record(encode_record(record))
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         raw = self.redis.hgetall(self.key(job_id))
@@ -134,7 +149,7 @@ class JobStore:
 
     def owned(self, tenant: str, job_id: str) -> dict[str, Any]:
         """The job if it exists and belongs to `tenant`; otherwise JobNotFound, alike for both."""
-        record = self.get(job_id) if _plausible_id(job_id) else None
+        record = self.get(job_id) if plausible_id(job_id) else None
         if record is None or record["tenant"] != tenant:
             raise JobNotFound(f"No job {job_id!r}.")
         return record
@@ -177,7 +192,7 @@ class JobStore:
         now = now_iso()
         allowed = "," + ",".join(s.value for s in ALLOWED_FROM[to]) + ","
         blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
-        extra = _encode(fields or {})
+        extra = encode_record(fields or {})
         ok, previous = self._transition(
             keys=[self.key(job_id), self.key(job_id, ":events"), running_key(self.prefix),
                   lease_key(self.prefix, job_id), transitions_key(self.prefix),
@@ -199,7 +214,7 @@ class JobStore:
     def wait_final(self, job_id: str, timeout: float) -> str | None:
         """Block on the job's event stream until it is final or `timeout` runs out; the status."""
         deadline = time.monotonic() + timeout
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.blocking.pipeline(transaction=False)
         pipe.hget(self.key(job_id), "status")
         pipe.xrevrange(self.key(job_id, ":events"), count=1)
         status, last = pipe.execute()
@@ -210,14 +225,14 @@ class JobStore:
                 break
             # short blocks: well under the client's socket timeout, and a deleted job is noticed
             block = max(1, int(min(remaining, BLOCK_SLICE_SECONDS) * 1000))
-            reply = self.redis.xread({self.key(job_id, ":events"): last_id}, block=block)
+            reply = self.blocking.xread({self.key(job_id, ":events"): last_id}, block=block)
             for _stream, entries in reply or []:
                 for entry_id, event in entries:
                     last_id = entry_id
                     if event.get("kind") == "status":
                         status = json.loads(event["data"])["status"]
             if not reply:
-                status = self.status(job_id)
+                status = self.blocking.hget(self.key(job_id), "status")
         return status
 
     # -- events, logs, interim results --------------------------------------------------------
@@ -231,13 +246,13 @@ class JobStore:
         entries = self.redis.xrange(self.key(job_id, ":events"), min=start, count=count)
         return [(eid, e["kind"], json.loads(e["data"])) for eid, e in entries]
 
-    def append(self, job_id: str, appends: Appends) -> None:
-        """Log lines and interim results, each with its event, in one transaction."""
-        pipe = self.redis.pipeline(transaction=True)
-        for suffix, item, kind, data in _append_entries(appends):
-            pipe.rpush(self.key(job_id, suffix), item)
-            pipe.xadd(self.key(job_id, ":events"), {"kind": kind, "data": data})
-        pipe.execute()
+    def append(self, job_id: str, appends: Appends) -> bool:
+        """Log lines and interim results, each with its event, atomically; only while the job
+        exists (a worker writing after a delete must not recreate keys that never expire)."""
+        if not appends:
+            return True
+        return bool(self._append_if_exists(keys=[self.key(job_id), self.key(job_id, ":events")],
+                                           args=[_appends(appends)]))
 
     def add_log(self, job_id: str, *lines: str) -> None:
         self.append(job_id, [("log", line) for line in lines])
@@ -269,22 +284,19 @@ class JobStore:
         pipe = self.redis.pipeline(transaction=True)
         for index in self._index_keys(record):
             pipe.zrem(index, job_id)
-        for suffix in ("", ":inputs", ":result", ":runtime", ":events", ":logs", ":interim"):
+        for suffix in ("", ":inputs", ":result", ":runtime", ":samples", ":events", ":logs",
+                       ":interim"):
             pipe.delete(self.key(job_id, suffix))
         pipe.zrem(running_key(self.prefix), job_id)
         pipe.execute()
 
     def annotate(self, job_id: str, fields: dict[str, Any]) -> bool:
         """Set fields on the record if the job still exists (a deleted job must not come back)."""
-        flat = [item for pair in _encode(fields).items() for item in pair]
+        flat = [item for pair in encode_record(fields).items() for item in pair]
         return bool(self._set_if_exists(keys=[self.key(job_id)], args=flat))
 
     def event_stream_key(self, job_id: str) -> str:
         return self.key(job_id, ":events")
-
-
-def _plausible_id(job_id: str) -> bool:
-    return 0 < len(job_id) <= 64 and all(c.isalnum() or c in "-_" for c in job_id)
 
 
 def _append_entries(appends: Appends) -> list[tuple[str, str, str, str]]:
@@ -312,25 +324,3 @@ def _lease(lease: tuple[str, float] | None) -> str:
 
 def _tenant_event(job_id: str, status: str, at: str) -> str:
     return json.dumps({"job_id": job_id, "status": status, "at": at})
-
-
-def _encode(record: dict[str, Any]) -> dict[str, str]:
-    out = {}
-    for field, value in record.items():
-        if value is None:
-            continue
-        if isinstance(value, Enum):
-            value = value.value
-        out[field] = json.dumps(value) if field in JSON_FIELDS else str(value)
-    return out
-
-
-def decode_record(raw: dict[str, str]) -> dict[str, Any]:
-    record: dict[str, Any] = dict(raw)
-    for field in JSON_FIELDS:
-        if field in record:
-            record[field] = json.loads(record[field])
-    record.setdefault("tags", [])
-    record["score"] = int(record.get("score", 0))
-    record["attempts"] = int(record.get("attempts", 0))
-    return record

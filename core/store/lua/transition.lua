@@ -49,7 +49,8 @@ redis.call('HINCRBY', KEYS[5], to, 1)
 
 if final then
   local ttl = tonumber(ARGV[7])
-  for _, suffix in ipairs({'', ':inputs', ':result', ':runtime', ':events', ':logs', ':interim'}) do
+  for _, suffix in ipairs({'', ':inputs', ':result', ':runtime', ':samples', ':events', ':logs',
+                           ':interim'}) do
     redis.call('EXPIRE', job .. suffix, ttl)
   end
   redis.call('ZREM', KEYS[3], id)
