@@ -1,6 +1,8 @@
 """gunicorn settings: gevent workers, so that thousands of open event streams and long polls
 wait on Redis without holding a thread each. `gunicorn 'app:create_app()'` reads this file."""
 
+from typing import Any
+
 from app.gunicorn_errors import install
 from core.config import Config
 
@@ -22,6 +24,42 @@ errorlog = "-"
 loglevel = _config.LOG_LEVEL.lower()
 
 
+def on_starting(_server: object) -> None:
+    """Keys in GATEWAY_API_KEYS are the environment's: once per start, before any process
+    serves, they are registered and those dropped from the variable removed; a weak one stops
+    the start. While Redis is away this is tried again in the background: an API started
+    during an outage serves (503s) rather than dying."""
+    import logging
+    import threading
+    import time
+
+    import redis
+
+    from core.store.api_keys import KeyStore
+    from core.store.connection import Connection
+
+    keys = KeyStore(Connection.open(_config.REDIS_URL, _config.REDIS_PREFIX,
+                                    timeout=_config.REDIS_TIMEOUT_SECONDS))
+
+    def register() -> bool:
+        try:
+            keys.register_from_env(_config.API_KEYS)
+            return True
+        except ValueError as exc:
+            raise SystemExit(f"refusing to start: {exc}") from None
+        except redis.RedisError as exc:
+            logging.getLogger("gateway.api").warning(
+                "GATEWAY_API_KEYS not registered yet (%s); trying again", type(exc).__name__)
+            return False
+
+    def keep_trying() -> None:
+        while not register():
+            time.sleep(2.0)
+
+    if not register():
+        threading.Thread(target=keep_trying, daemon=True, name="register-keys").start()
+
+
 def post_worker_init(worker: object) -> None:
     """Start the parse processes; keep garbage-collector pauses short with thousands of open
     event streams: a full collection walks every tracked object, and each pause delays every
@@ -41,3 +79,21 @@ def post_worker_init(worker: object) -> None:
     # ran ~17 times a second and each promoted whatever hundreds of suspended greenlets held at
     # that instant, so a full collection (~200 ms, finding nothing) came every few seconds.
     gc.set_threshold(10_000, 10, 10)
+    _end_streams_on_stop(worker)
+
+
+def _end_streams_on_stop(worker: Any) -> None:
+    """SIGTERM, a graceful stop: gunicorn stops accepting and lets in-flight requests finish
+    within graceful_timeout. Event streams would not finish: end them at once, each with a
+    `retry:`, so that their clients resume from Last-Event-ID on another process."""
+    import signal
+
+    import gevent
+
+    gateway = worker.wsgi.extensions["gateway"]
+
+    def handle_exit(_signum: int, _frame: object) -> None:
+        worker.alive = False  # what gunicorn's own handler does
+        gevent.spawn(gateway.hub.close)  # out of the signal handler: it takes a lock
+
+    signal.signal(signal.SIGTERM, handle_exit)

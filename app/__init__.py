@@ -10,20 +10,13 @@ from typing import Any
 from flask import Flask, Response, g, request
 from flask_cors import CORS
 
+from app.errors import UnsupportedMediaType, UriTooLong
 from core.config import Config
-from core.errors import GatewayError
+from core.store.health import check_redis
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 MAX_URL_BYTES = 32 * 1024
-
-
-class UnsupportedMediaType(GatewayError):
-    status, kind, title = 415, "unsupported-media-type", "Unsupported media type"
-
-
-class UriTooLong(GatewayError):
-    status, kind, title = 414, "uri-too-long", "URI too long"
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -31,49 +24,55 @@ def create_app(config: Config | None = None) -> Flask:
     from app.api import GatewayApi
     from app.backends import backends
     from app.cli import register_cli
+    from app.console import console
+    from app.docs import ASSETS_URL, docs_assets
     from app.events import events
+    from app.gateway import Gateway
     from app.jobs import JobIdConverter, jobs
     from app.ops import ops
-    from app.services.jobs import Gateway
 
     config = config or Config()
-    app = Flask(__name__)
-    app.config.update(flask_settings(config))
+    app = Flask(__name__, static_folder=None)  # app/static is the console's, served with its CSP
+    app.config.update(flask_settings(config, ASSETS_URL))
     logging.basicConfig(level=config.LOG_LEVEL,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     api = GatewayApi(app)
     app.url_map.converters["job_id"] = JobIdConverter
     api.register_converter(JobIdConverter, lambda _converter: {"type": "string", "minLength": 1})
     app.extensions["gateway_api"] = api
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    api.spec.components.security_scheme("streamToken", {"type": "apiKey", "in": "query",
-                                                        "name": "token"})
+    api.describe()
     for blueprint in (jobs, events, backends, ops):
         api.register_blueprint(blueprint)
+    app.register_blueprint(console)  # a page, not part of the API: kept out of openapi.yaml
+    app.register_blueprint(docs_assets)
     errors.init_app(app)
     if config.CORS_ORIGINS:
         CORS(app, origins=config.CORS_ORIGINS, expose_headers=["Location", "X-Request-ID"])
     app.extensions["gateway"] = gw = Gateway.from_config(config)
-    if config.API_KEYS:
-        gw.keys.register_from_env(config.API_KEYS)
+    check_redis(gw.store.redis)
     app.before_request(_before)
     app.after_request(_after)
     register_cli(app)
     return app
 
 
-def flask_settings(config: Config) -> dict[str, Any]:
+def flask_settings(config: Config, docs_assets_url: str) -> dict[str, Any]:
     return {
         "MAX_CONTENT_LENGTH": config.MAX_BODY_BYTES,
         "API_TITLE": "Quantum Jobs Gateway",
         "API_VERSION": "1.0.0",
-        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_VERSION": "3.0.3",  # what every client generator supports fully
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "OPENAPI_SWAGGER_UI_URL": docs_assets_url,
+        "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},  # no badge from an outside host
         "API_SPEC_OPTIONS": {
             "security": [{"bearerAuth": []}],
+            "servers": [{"url": "/", "description": "the gateway serving this document"},
+                        {"url": "{origin}", "description": "a gateway elsewhere",
+                         "variables": {"origin": {"default": "http://localhost:8000",
+                                                  "description": "`make run` listens here"}}}],
             "info": {"description": "Everything qiskit_ibm_runtime.RuntimeJob offers, over HTTP. "
                                     "Errors are RFC 9457 application/problem+json."},
         },

@@ -8,8 +8,9 @@ from typing import Any
 
 from flask import g, request
 
-from app.services.jobs import gateway
+from app.gateway import gateway
 from core.errors import Unauthorized
+from core.store.api_keys import digest
 
 MAX_KEY_LENGTH = 256
 
@@ -23,13 +24,20 @@ def bearer_key() -> str | None:
 
 
 def authenticate() -> str:
-    """The tenant of the request's key; Unauthorized when there is none or it is unknown."""
+    """The tenant of the request's key; Unauthorized when there is none or it is unknown.
+    Over its rate, the key gets 429; so does a client address after a burst of wrong keys
+    (except with a key this process knows valid: guessing is slowed, valid keys are not)."""
     key = bearer_key()
     if key is None:
         raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-    tenant = gateway().tenants.tenant_of(key)
+    gw, address = gateway(), request.remote_addr or ""
+    if not gw.tenants.remembers(key):
+        gw.rates.auth_blocked(address)
+    tenant = gw.tenants.tenant_of(key)
     if tenant is None:
+        gw.rates.auth_failed(address)
         raise Unauthorized("The API key is not valid (unknown or revoked).")
+    gw.rates.request(tenant, digest(key))
     return tenant
 
 

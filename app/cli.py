@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from app.services.jobs import gateway
+from app.gateway import gateway
+from core.store.quotas import LIMITS
 
 
 def register_cli(app: Flask) -> None:
@@ -30,8 +31,33 @@ def register_cli(app: Flask) -> None:
     @click.argument("key_id")
     def revoke(key_id: str) -> None:
         """Revoke the key with KEY_ID."""
-        if not gateway().keys.revoke(key_id):
+        keys = gateway().keys
+        record = keys.record(key_id)
+        if record is not None and keys.from_env(record):
+            raise click.ClickException(
+                f"key {key_id} comes from GATEWAY_API_KEYS: remove it from that variable and "
+                "restart the API (it stops working then; revoking it here would be undone)")
+        if not keys.revoke(key_id):
             raise click.ClickException(f"no key with id {key_id}")
         click.echo(f"revoked {key_id}")
 
+    @keys.command("limits")
+    @click.argument("tenant")
+    @click.argument("settings", nargs=-1)
+    def limits(tenant: str, settings: tuple[str, ...]) -> None:
+        """Show TENANT's limits, or set some: NAME=VALUE (NAME=default drops an override).
+
+        Names: """
+        quotas = gateway().quotas
+        for setting in settings:
+            name, _, value = setting.partition("=")
+            try:
+                quotas.set(tenant, name, None if value == "default" else int(value))
+            except ValueError as exc:
+                raise click.ClickException(f"{setting}: {exc}") from None
+        overrides = quotas.overrides(tenant)
+        for name in LIMITS:
+            click.echo(f"{name}\t{overrides.get(name, 'default')}")
+
+    limits.help = (limits.help or "") + ", ".join(LIMITS) + "."
     app.cli.add_command(keys)

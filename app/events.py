@@ -6,17 +6,18 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required, authenticate, bearer_key
+from app.gateway import gateway
 from app.schemas import EventStreamArgsSchema, LastEventIdSchema, StreamTokenSchema
+from app.schemas_results import JobEventSchema, TenantEventSchema
 from app.services import streams as sse
-from app.services.jobs import gateway
 from app.streaming.events import START
-from app.streaming.hub import EventHub
-from app.streaming.tokens import TENANT_SCOPE, StreamTokens, job_scope
 from core.errors import Unauthorized
+from core.store.api_keys import digest
+from core.store.stream_tokens import TENANT_SCOPE, job_scope
 
 events = GatewayBlueprint("events", __name__, url_prefix="/v1",
                           description="Live events (server-sent events)")
@@ -34,18 +35,6 @@ TENANT_KINDS = ("Kind `status` {job_id, status, at} for every status change of t
                 "jobs; replays what is kept (the newest ~10,000), then live; does not end.")
 
 
-def hub() -> EventHub:
-    """This process's event hub, made on first use (its reader starts in the serving process)."""
-    found = current_app.extensions.get("event_hub")
-    if found is None:
-        found = current_app.extensions["event_hub"] = EventHub(gateway().config.REDIS_URL)
-    return found
-
-
-def tokens() -> StreamTokens:
-    return StreamTokens(gateway().store, gateway().config.STREAM_TOKEN_SECONDS)
-
-
 def stream_auth(scope_of: Callable[[dict[str, Any]], str]) -> Callable[..., Any]:
     """Bearer key, or `?token=` issued for this very stream. Sets g.tenant and g.still_authorized
     (asked about once a minute, so that revoking a key ends its open streams)."""
@@ -56,14 +45,15 @@ def stream_auth(scope_of: Callable[[dict[str, Any]], str]) -> Callable[..., Any]
             token = request.args.get("token")
             if token is None:
                 g.tenant = tenant = authenticate()
-                key, keys = bearer_key() or "", gateway().keys
-                g.still_authorized = lambda: keys.tenant_of(key) == tenant
+                g.key_digest = key_digest = digest(bearer_key() or "")
             else:  # a token only opens a stream; reconnecting needs a live one
-                g.tenant = tokens().tenant_for(token, scope_of(kwargs))
-                if g.tenant is None:
+                grant = gateway().tokens.grant_for(token, scope_of(kwargs))
+                if grant is None:
                     raise Unauthorized("The stream token is unknown, expired, or for another "
                                        "stream; ask for a new one.")
-                g.still_authorized = lambda: True
+                g.tenant, g.key_digest = tenant, key_digest = grant
+            keys = gateway().keys  # the key, or the token's minting key, still belongs to it
+            g.still_authorized = lambda: keys.tenant_of_digest(key_digest) == tenant
             return view(*args, **kwargs)
 
         return wrapper
@@ -78,50 +68,61 @@ def resume_point(token: str | None = None, last_event_id: str | None = None,
 
 
 @events.get("/jobs/<job_id>/events")
-@events.doc(security=STREAM_SECURITY, description=f"{STREAM_DOC} {JOB_KINDS}")
+@events.doc(security=STREAM_SECURITY, description=f"{STREAM_DOC} {JOB_KINDS}",
+            operationId="streamJobEvents")
 @stream_auth(lambda view_args: job_scope(view_args["job_id"]))
 @events.arguments(EventStreamArgsSchema, location="query", as_kwargs=True)
 @events.arguments(LastEventIdSchema, location="headers", as_kwargs=True)
-@events.response(200, {"type": "string"}, content_type="text/event-stream",
+@events.response(200, JobEventSchema, content_type="text/event-stream",
                  description="The job's events, replayed then live")
 @events.alt_response(204, description="The job is final and Last-Event-ID is its last event: "
                                       "nothing more will come (EventSource stops reconnecting)")
 @problems(events, 401, 404)
 def job_events(job_id: str, **resume: str | None) -> Any:
     """Stream a job's events (stream_results())"""
-    stream = sse.job_stream(gateway(), hub(), g.tenant, job_id, resume_point(**resume),
+    stream = sse.job_stream(gateway(), gateway().hub, g.tenant, job_id, resume_point(**resume),
                             g.still_authorized)
-    return sse.response(stream) if stream else Response(status=204)
+    return sse.response(gateway(), stream, g.tenant, g.key_digest) if stream else Response(
+        status=204)
 
 
 @events.post("/jobs/<job_id>/events/token")
 @auth_required
+@events.doc(operationId="createJobEventsToken")
 @events.response(201, StreamTokenSchema, description="A token for `?token=` on this job's events")
 @problems(events, 401, 404)
 def job_events_token(job_id: str) -> Any:
     """A short-lived token that opens this job's event stream (for browsers' EventSource)"""
     gateway().store.owned(g.tenant, job_id)
-    return tokens().issue(g.tenant, job_scope(job_id)), 201, NO_STORE
+    return gateway().tokens.issue(g.tenant, job_scope(job_id), minting_key()), 201, NO_STORE
 
 
 @events.get("/events")
-@events.doc(security=STREAM_SECURITY, description=f"{STREAM_DOC} {TENANT_KINDS}")
+@events.doc(security=STREAM_SECURITY, description=f"{STREAM_DOC} {TENANT_KINDS}",
+            operationId="streamEvents")
 @stream_auth(lambda _view_args: TENANT_SCOPE)
 @events.arguments(EventStreamArgsSchema, location="query", as_kwargs=True)
 @events.arguments(LastEventIdSchema, location="headers", as_kwargs=True)
-@events.response(200, {"type": "string"}, content_type="text/event-stream",
+@events.response(200, TenantEventSchema, content_type="text/event-stream",
                  description="Status changes of all the tenant's jobs, replayed then live")
 @problems(events, 401)
 def tenant_events(**resume: str | None) -> Any:
     """Stream the status changes of all the tenant's jobs (for dashboards)"""
-    return sse.response(sse.tenant_stream(gateway(), hub(), g.tenant, resume_point(**resume),
-                                          g.still_authorized))
+    gw = gateway()
+    return sse.response(gw, sse.tenant_stream(gw, gw.hub, g.tenant, resume_point(**resume),
+                                              g.still_authorized), g.tenant, g.key_digest)
 
 
 @events.post("/events/token")
 @auth_required
+@events.doc(operationId="createEventsToken")
 @events.response(201, StreamTokenSchema, description="A token for `?token=` on /v1/events")
 @problems(events, 401)
 def tenant_events_token() -> Any:
     """A short-lived token that opens the tenant's event stream (for browsers' EventSource)"""
-    return tokens().issue(g.tenant, TENANT_SCOPE), 201, NO_STORE
+    return gateway().tokens.issue(g.tenant, TENANT_SCOPE, minting_key()), 201, NO_STORE
+
+
+def minting_key() -> str:
+    """The digest of the key that authenticated this request (recorded in the tokens it mints)."""
+    return digest(bearer_key() or "")

@@ -3,56 +3,63 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, g, request
 from flask.views import MethodView
 from werkzeug.routing import BaseConverter
 
-from app.api import GatewayBlueprint, problems
+from app.api import GatewayBlueprint, conditional, problems
 from app.auth import auth_required
+from app.gateway import gateway
 from app.schemas import (
     BackendPropertiesSchema,
     BackendSchema,
+    IdempotencyKeySchema,
     InputsSchema,
-    InterimResultsSchema,
     JobImportSchema,
     JobListArgsSchema,
     JobListSchema,
     JobSchema,
-    JobStatusSchema,
+    JobStateSchema,
     JobSubmitSchema,
     MetricsSchema,
     QueueInfoSchema,
     ResultArgsSchema,
-    ResultSchema,
     TagsSchema,
     WaitArgsSchema,
 )
-from app.services import ibm
+from app.schemas_results import InterimResultsSchema, ResultSchema
+from app.services import backends, ibm, samples
 from app.services import jobs as service
-from app.services.jobs import gateway
 from core.states import JobStatus
 from core.store import listing
 
 jobs = GatewayBlueprint("jobs", __name__, url_prefix="/v1/jobs", description="Quantum jobs")
+LOCATION = {"Location": {"schema": {"type": "string"}, "description": "the job's URL"}}
+NEXT_LINK = {"Link": {"schema": {"type": "string"},
+                      "description": '`<…>; rel="next"`: the next page, when there is one'}}
 
 
 @jobs.route("")
 class Jobs(MethodView):
     @auth_required
+    @jobs.doc(operationId="submitJob")
     @jobs.arguments(JobSubmitSchema)
-    @jobs.response(202, JobSchema, headers={"Location": {"schema": {"type": "string"}}})
-    @jobs.alt_response(200, schema=JobSchema, description="Repeated Idempotency-Key: the same job")
+    @jobs.arguments(IdempotencyKeySchema, location="headers", as_kwargs=True)
+    @jobs.response(202, JobSchema, headers=LOCATION)
+    @jobs.alt_response(200, schema=JobSchema, headers=LOCATION,
+                       description="Repeated Idempotency-Key and body: the same job")
     @problems(jobs, 400, 401, 409, 413, 415)
-    def post(self, payload: dict[str, Any]) -> Any:
+    def post(self, payload: dict[str, Any], idempotency_key: str | None = None) -> Any:
         """Submit a sampler or estimator job"""
-        key = request.headers.get("Idempotency-Key")
-        job, created = service.submit(gateway(), g.tenant, payload, key)
+        job, created = service.submit(gateway(), g.tenant, payload, idempotency_key)
         return job, 202 if created else 200, {"Location": f"/v1/jobs/{job['id']}"}
 
     @auth_required
+    @jobs.doc(operationId="listJobs")
     @jobs.arguments(JobListArgsSchema, location="query", as_kwargs=True)
-    @jobs.response(200, JobListSchema)
+    @jobs.response(200, JobListSchema, headers=NEXT_LINK)
     @problems(jobs, 401)
     def get(self, limit: int, cursor: str | None = None, **filters: Any) -> Any:
         """List the tenant's jobs, newest first"""
@@ -60,14 +67,24 @@ class Jobs(MethodView):
         filters["created_before"] = service.micros(filters.get("created_before"))
         position = service.decode_cursor(cursor) if cursor else None
         found, after = listing.list_jobs(gateway().store, g.tenant, filters, position, limit)
-        return {"jobs": found, "next_cursor": service.encode_cursor(after)}
+        next_cursor = service.encode_cursor(after)
+        links = {"Link": f'<{next_page(next_cursor)}>; rel="next"'} if next_cursor else {}
+        return {"jobs": found, "next_cursor": next_cursor}, 200, links
+
+
+def next_page(cursor: str) -> str:
+    """This request's URL (path and query), with `cursor` set to the next page's."""
+    query = [(name, value) for name, value in request.args.items(multi=True) if name != "cursor"]
+    return f"{request.path}?{urlencode([*query, ('cursor', cursor)])}"
 
 
 @jobs.post("/import")
 @auth_required
+@jobs.doc(operationId="importJob")
 @jobs.arguments(JobImportSchema)
-@jobs.response(201, JobSchema, headers={"Location": {"schema": {"type": "string"}}})
-@jobs.alt_response(200, schema=JobSchema, description="Imported before: the same job")
+@jobs.response(201, JobSchema, headers=LOCATION)
+@jobs.alt_response(200, schema=JobSchema, headers=LOCATION,
+                   description="Imported before: the same job")
 @problems(jobs, 401, 404, 415, 502)
 def import_job(payload: dict[str, Any]) -> Any:
     """Follow a job submitted to IBM Quantum elsewhere (QiskitRuntimeService.job(job_id))"""
@@ -84,6 +101,8 @@ class JobIdConverter(BaseConverter):
 @jobs.route("/<job_id:job_id>")
 class Job(MethodView):
     @auth_required
+    @jobs.doc(operationId="getJob")
+    @conditional
     @jobs.response(200, JobSchema)
     @problems(jobs, 401, 404)
     def get(self, job_id: str) -> Any:
@@ -91,6 +110,7 @@ class Job(MethodView):
         return gateway().store.owned(g.tenant, job_id)
 
     @auth_required
+    @jobs.doc(operationId="deleteJob")
     @jobs.response(204)
     @problems(jobs, 401, 404)
     def delete(self, job_id: str) -> Any:
@@ -101,6 +121,7 @@ class Job(MethodView):
 
 @jobs.post("/<job_id>/cancel")
 @auth_required
+@jobs.doc(operationId="cancelJob")
 @jobs.response(200, JobSchema)
 @problems(jobs, 401, 404, 409)
 def cancel(job_id: str) -> Any:
@@ -110,6 +131,7 @@ def cancel(job_id: str) -> Any:
 
 @jobs.get("/<job_id>/wait")
 @auth_required
+@jobs.doc(operationId="waitForJob")
 @jobs.arguments(WaitArgsSchema, location="query", as_kwargs=True)
 @jobs.response(200, JobSchema)
 @problems(jobs, 401, 404, 409)
@@ -120,6 +142,7 @@ def wait(job_id: str, timeout: float) -> Any:
 
 @jobs.get("/<job_id>/logs")
 @auth_required
+@jobs.doc(operationId="getJobLogs")
 @jobs.response(200, {"type": "string"}, content_type="text/plain",
                description="The job's log lines")
 @problems(jobs, 401, 404, 409)
@@ -130,6 +153,7 @@ def logs(job_id: str) -> Any:
 
 @jobs.get("/<job_id>/metrics")
 @auth_required
+@jobs.doc(operationId="getJobMetrics")
 @jobs.response(200, MetricsSchema)
 @problems(jobs, 401, 404)
 def metrics(job_id: str) -> Any:
@@ -139,6 +163,7 @@ def metrics(job_id: str) -> Any:
 
 @jobs.get("/<job_id>/queue")
 @auth_required
+@jobs.doc(operationId="getJobQueueInfo")
 @jobs.response(200, QueueInfoSchema)
 @problems(jobs, 401, 404)
 def queue_info(job_id: str) -> Any:
@@ -148,6 +173,7 @@ def queue_info(job_id: str) -> Any:
 
 @jobs.put("/<job_id>/tags")
 @auth_required
+@jobs.doc(operationId="replaceJobTags")
 @jobs.arguments(TagsSchema)
 @jobs.response(200, TagsSchema)
 @problems(jobs, 400, 401, 404, 415)
@@ -160,6 +186,7 @@ def tags(payload: dict[str, Any], job_id: str) -> Any:
 
 @jobs.get("/<job_id>/interim-results")
 @auth_required
+@jobs.doc(operationId="getJobInterimResults")
 @jobs.response(200, InterimResultsSchema)
 @problems(jobs, 401, 404)
 def interim_results(job_id: str) -> Any:
@@ -170,6 +197,7 @@ def interim_results(job_id: str) -> Any:
 
 @jobs.get("/<job_id>/inputs")
 @auth_required
+@jobs.doc(operationId="getJobInputs")
 @jobs.response(200, InputsSchema)
 @problems(jobs, 401, 404)
 def inputs(job_id: str) -> Any:
@@ -180,15 +208,17 @@ def inputs(job_id: str) -> Any:
 
 @jobs.get("/<job_id>/backend")
 @auth_required
+@jobs.doc(operationId="getJobBackend")
 @jobs.response(200, BackendSchema)
 @problems(jobs, 401, 404)
 def backend(job_id: str) -> Any:
     """The backend the job runs on (backend())"""
-    return ibm.backend_summary(gateway(), gateway().store.owned(g.tenant, job_id)["backend"])
+    return backends.backend_summary(gateway(), gateway().store.owned(g.tenant, job_id)["backend"])
 
 
 @jobs.get("/<job_id>/properties")
 @auth_required
+@jobs.doc(operationId="getJobProperties")
 @jobs.response(200, BackendPropertiesSchema)
 @problems(jobs, 401, 404)
 def properties(job_id: str) -> Any:
@@ -198,7 +228,9 @@ def properties(job_id: str) -> Any:
 
 @jobs.get("/<job_id>/status")
 @auth_required
-@jobs.response(200, JobStatusSchema)
+@jobs.doc(operationId="getJobStatus")
+@conditional
+@jobs.response(200, JobStateSchema)
 @problems(jobs, 401, 404)
 def status(job_id: str) -> Any:
     """A job's status (status(), done(), in_final_state())"""
@@ -208,10 +240,14 @@ def status(job_id: str) -> Any:
 
 @jobs.get("/<job_id>/result")
 @auth_required
+@jobs.doc(operationId="getJobResult")
 @jobs.arguments(ResultArgsSchema, location="query", as_kwargs=True)
+@conditional
 @jobs.response(200, ResultSchema)
-@problems(jobs, 401, 404, 409)
-def result(job_id: str, format: str, wait: float) -> Any:
+@problems(jobs, 401, 404, 409, 422)
+def result(job_id: str, format: str, wait: float, include: list[str] | None = None) -> Any:
     """A job's result; `wait` blocks up to that many seconds for it"""
     data = service.result(gateway(), g.tenant, job_id, wait, format == "runtime")
+    if "samples" in (include or []) and format != "runtime":
+        data = samples.with_samples(gateway(), job_id, data)
     return Response(data, 200, mimetype="application/json")

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+from typing import Any
+
+from marshmallow import (
+    INCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
 
 from app.streaming.events import valid_event_id
 from core.states import JobStatus
@@ -17,11 +27,23 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+class Status(fields.Field):
+    """A job status; documented as a reference to the one `JobStatus` schema (see app/api.py)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else JobStatus(value).value
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if value not in STATUSES:
+            raise ValidationError(f"Must be one of: {', '.join(STATUSES)}.")
+        return str(value)
+
+
 class OptionsSchema(StrictSchema):
     seed = fields.Integer(strict=True, validate=validate.Range(min=0, max=2**32 - 1),
                           metadata={"description": "seed of the simulator and transpiler"})
     optimization_level = fields.Integer(strict=True, validate=validate.Range(min=0, max=3),
-                                        load_default=1)
+                                        metadata={"description": "transpiler level; 1 if unset"})
     max_execution_time = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
         "description": "seconds the job may run, at most GATEWAY_JOB_TIME_LIMIT_SECONDS "
                        "(as IBM's option)"})
@@ -46,8 +68,8 @@ class JobSubmitSchema(StrictSchema):
     program_id = fields.String(required=True, validate=validate.OneOf(PROGRAMS))
     backend = fields.String(required=True, validate=validate.Length(min=1, max=128))
     pubs = fields.List(fields.Nested(PubSchema), required=True)
-    options = fields.Nested(OptionsSchema, load_default=lambda: {"optimization_level": 1})
-    tags = fields.List(TAG, validate=validate.Length(max=32), load_default=list)
+    options = fields.Nested(OptionsSchema)
+    tags = fields.List(TAG, validate=validate.Length(max=32))
     session_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=128))
 
     @validates_schema
@@ -65,23 +87,27 @@ class UsageEstimationSchema(Schema):
 
 class JobSchema(Schema):
     id = fields.String(required=True)
-    job_id = fields.Function(lambda job: job["id"], metadata={
+    job_id = fields.Function(lambda job: job["id"], required=True, metadata={
         "type": "string", "description": "same as id (RuntimeJob.job_id)"})
-    status = fields.String(validate=validate.OneOf(STATUSES), required=True)
-    final = fields.Method("_final", metadata={"type": "boolean"})
-    program_id = fields.String()
-    primitive_id = fields.Function(lambda job: job["program_id"], metadata={"type": "string"})
-    backend = fields.String()
-    provider = fields.String()
-    creation_date = fields.String(attribute="created", metadata={"format": "date-time"})
-    updated = fields.String(metadata={"format": "date-time"})
-    tags = fields.List(fields.String())
-    session_id = fields.String(allow_none=True, dump_default=None)
-    image = fields.String(dump_default="")
-    instance = fields.String(allow_none=True, dump_default=None)
-    version = fields.Integer(dump_default=2)
-    usage_estimation = fields.Nested(UsageEstimationSchema)
-    error_message = fields.String(allow_none=True, dump_default=None)
+    status = Status(required=True)
+    final = fields.Method("_final", required=True, metadata={"type": "boolean"})
+    program_id = fields.String(required=True, metadata={
+        "description": "sampler or estimator (an imported IBM Quantum job: IBM's primitive id)"})
+    primitive_id = fields.Function(lambda job: job["program_id"], required=True,
+                                   metadata={"type": "string"})
+    backend = fields.String(required=True)
+    provider = fields.String(required=True, validate=validate.OneOf(["local", "ibm_quantum"]))
+    creation_date = fields.String(attribute="created", required=True,
+                                  metadata={"format": "date-time"})
+    updated = fields.String(required=True, metadata={"format": "date-time"})
+    tags = fields.List(fields.String(), required=True)
+    session_id = fields.String(allow_none=True, dump_default=None, required=True)
+    image = fields.String(dump_default="", required=True)
+    instance = fields.String(allow_none=True, dump_default=None, required=True)
+    version = fields.Integer(dump_default=2, required=True)
+    usage_estimation = fields.Nested(UsageEstimationSchema, metadata={
+        "description": "absent for an imported IBM Quantum job"})
+    error_message = fields.String(allow_none=True, dump_default=None, required=True)
     runtime_job_id = fields.String(metadata={
         "description": "IBM Quantum jobs: the job's id on IBM Quantum, once it was sent there"})
 
@@ -96,24 +122,28 @@ class JobImportSchema(StrictSchema):
         metadata={"description": "the job's id on IBM Quantum"})
 
 
-class JobStatusSchema(Schema):
+class JobStateSchema(Schema):
     id = fields.String(required=True)
-    status = fields.String(validate=validate.OneOf(STATUSES), required=True)
+    status = Status(required=True)
     final = fields.Boolean(required=True)
 
 
-class JobListArgsSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class IdempotencyKeySchema(Schema):
+    idempotency_key = fields.String(data_key="Idempotency-Key", validate=validate.Length(
+        min=1, max=255), metadata={"description": "same key and same body: the same job again "
+                                                  "(200); same key, other body: 409"})
 
-    status = fields.String(validate=validate.OneOf(STATUSES))
+
+class JobListArgsSchema(Schema):
+    status = Status()
     program_id = fields.String(validate=validate.OneOf(PROGRAMS))
     backend = fields.String(validate=validate.Length(min=1, max=128))
     tags = fields.List(TAG, validate=validate.Length(max=32))
     session_id = fields.String(validate=validate.Length(min=1, max=128))
     created_after = fields.AwareDateTime(default_timezone=None)
     created_before = fields.AwareDateTime(default_timezone=None)
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100),
+                           metadata={"description": "jobs per page (default 20)"})
     cursor = fields.String(validate=validate.Length(min=1, max=200))
 
 
@@ -123,8 +153,13 @@ class JobListSchema(Schema):
 
 
 class ResultArgsSchema(Schema):
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "runtime"]))
-    wait = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=60))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "runtime"]),
+                           metadata={"description": "`runtime`: qiskit_ibm_runtime's "
+                                                    "RuntimeEncoder JSON, for RuntimeDecoder"})
+    wait = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=60),
+                        metadata={"description": "seconds to wait for a final status"})
+    include = fields.List(fields.String(validate=validate.OneOf(["samples"])), metadata={
+        "description": "`samples`: each sampler register also lists every shot's bitstring"})
 
 
 class WaitArgsSchema(Schema):
@@ -157,7 +192,8 @@ class CircuitMetricsSchema(Schema):
 class MetricsSchema(Schema):
     timestamps = fields.Nested(TimestampsSchema, required=True)
     usage = fields.Nested(UsageSchema, required=True)
-    usage_estimation = fields.Nested(UsageEstimationSchema, allow_none=True)
+    usage_estimation = fields.Nested(UsageEstimationSchema, metadata={
+        "description": "absent for an imported IBM Quantum job"})
     num_pubs = fields.Integer(required=True)
     num_shots = fields.Integer(required=True)
     circuits = fields.List(fields.Nested(CircuitMetricsSchema))
@@ -173,18 +209,9 @@ class QueueInfoSchema(Schema):
     estimated_completion_time = fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
-class InterimResultsSchema(Schema):
-    interim_results = fields.List(fields.Dict(), required=True)
-
-
 class InputsSchema(Schema):
     pubs = fields.List(fields.Dict(), required=True)
     options = fields.Dict()
-
-
-class ResultSchema(Schema):
-    pub_results = fields.List(fields.Dict(), required=True)
-    metadata = fields.Dict()
 
 
 class BackendLimitsSchema(Schema):
@@ -244,13 +271,21 @@ class BackendPropertiesSchema(Schema):
 
 
 class ProblemSchema(Schema):
-    type = fields.String(required=True)
+    """RFC 9457: open to extension members; those this gateway sends are listed."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"description": "a URI per kind of problem"})
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String()
     instance = fields.String()
     request_id = fields.String(allow_none=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
+        "description": "invalid input: messages by field path (e.g. `pubs.0.shots`)"})
+    job_status = Status()  # 409 on a job: the job's status
+    allowed = fields.List(fields.String(), metadata={"description": "405: the allowed methods"})
 
 
 # -- live events (server-sent events) ------------------------------------------------------------
@@ -273,9 +308,6 @@ class EventStreamArgsSchema(Schema):
 
 
 class LastEventIdSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     last_event_id_header = _event_id_field(data_key="Last-Event-ID")
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
-from core.keys import KeyStore, digest
+from core.store.api_keys import KeyStore, digest
 
 log = logging.getLogger("gateway.api")
 MAX_ENTRIES = 10_000
@@ -29,6 +30,7 @@ class TenantCache:
         self._subscribed = False
         self._changes = 0  # bumped by every revocation and (un)subscription
         self._follower: threading.Thread | None = None
+        self._watchers: dict[str, set[Callable[[], None]]] = {}  # digest -> streams to end
         self._lock = threading.Lock()
 
     def tenant_of(self, key: str) -> str | None:
@@ -46,6 +48,24 @@ class TenantCache:
                 self._entries.clear()
             self._entries[digest(key)] = (tenant, time.monotonic() + self.seconds)
         return tenant
+
+    def on_revoked(self, key_digest: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` when the key of `key_digest` is revoked; returns how to stop."""
+        self._follow()
+        self._watchers.setdefault(key_digest, set()).add(callback)
+
+        def stop() -> None:
+            callbacks = self._watchers.get(key_digest, set())
+            callbacks.discard(callback)
+            if not callbacks:
+                self._watchers.pop(key_digest, None)
+
+        return stop
+
+    def remembers(self, key: str) -> bool:
+        """This process knows the key valid right now (no Redis asked)."""
+        found = self._entries.get(digest(key))
+        return found is not None and found[1] > time.monotonic()
 
     def _follow(self) -> None:
         """Start following revocations, once per process (after gunicorn forked it)."""
@@ -68,6 +88,8 @@ class TenantCache:
                     elif message["type"] == "message":
                         self._changes += 1
                         self._entries.pop(message["data"], None)
+                        for callback in list(self._watchers.get(message["data"], ())):
+                            callback()
             except Exception as exc:  # Redis went away: remember nothing until it is back
                 if self._subscribed:  # once per outage, not once per retry
                     log.warning("key revocations not followed (%s); keys are not remembered "

@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--figures 1,2,...]` (make bench): the benchmark's figures 1 to 6,
+"""`python -m bench [--quick] [--figures 1,2,...]` (make bench): the benchmark's figures 1 to 7,
 printed as one table and written to `bench/RESULTS.md` with the machine's description.
 
 Starts its own Redis, API (gunicorn, gevent) and workers on 127.0.0.1 and stops them at the end.
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import httpx
 
-from bench import end_to_end, hostile, load, redis_cost, status_reads, throughput
+from bench import end_to_end, fairness, hostile, load, redis_cost, status_reads, throughput
 from bench.end_to_end import BELL_QASM3
 from bench.report import RESULTS, Report, Row, machine
 from bench.stack import FLOOR_APP, ROOT, Stack
 
 EVENTS = Path(__file__).with_name("events.py")
-ALL_FIGURES = ("1", "2", "3", "4", "5", "6")
+ALL_FIGURES = ("1", "2", "3", "4", "5", "6", "7")
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,12 @@ class Budget:
     cost_jobs: int = 10
     hostile_rounds: int = 3
     hostile_seconds: float = 3.0
+    fairness_runs: int = 10
 
 
 QUICK = Budget(e2e_repeats=4, read_rounds=2, read_seconds=1.0, throughput_window=1.0,
-               throughput_rounds=1, cost_jobs=3, hostile_rounds=1, hostile_seconds=1.5)
+               throughput_rounds=1, cost_jobs=3, hostile_rounds=1, hostile_seconds=1.5,
+               fairness_runs=3)
 
 
 def main() -> None:
@@ -97,6 +99,9 @@ def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str])
         add(report, hostile.measure(gateway, key, job_id, stack.web_processes,
                                     budget.hostile_rounds, budget.hostile_seconds))
     stack.stop(worker)
+    if "7" in figures:
+        _progress("7 fairness")
+        add(report, fairness.measure(stack, gateway, budget.fairness_runs))
     if "3" in figures:
         _progress("3 throughput")
         add(report, throughput.measure(stack, budget.throughput_window,

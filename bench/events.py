@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.loopback import Server, cpu_seconds, percentile, rss_kb, server_sockets
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
 from core.store.jobs import JobStore
 from scripts.local_redis import start_redis
 
@@ -84,7 +85,7 @@ async def open_many(port: int, key: str, paths: list[str], batch: int = 50) -> l
 def append_paced(redis_url: str, job_ids: list[str], gap: float, sent: Any) -> None:
     """In a process of its own, like a worker: event `seq` to job `seq % len(job_ids)`, `gap` s
     apart, noting in `sent` when each was appended (CLOCK_MONOTONIC is system-wide on Linux)."""
-    store = JobStore(redis_url)
+    store = JobStore(Connection.open(redis_url))
     for seq in range(len(sent)):
         sent[seq] = time.monotonic()
         store.append_event(job_ids[seq % len(job_ids)], "log", {"seq": seq, "line": "x" * 60})
@@ -126,7 +127,7 @@ def make_jobs(store: JobStore, tenant: str, count: int) -> list[str]:
 
 
 async def run(args: argparse.Namespace, server: Server, url: str, key: str) -> list[str]:
-    jobs = make_jobs(JobStore(url), "bench", args.streams + 1)
+    jobs = make_jobs(JobStore(Connection.open(url)), "bench", args.streams + 1)
     hot, others = jobs[0], jobs[1:]
     await hang_up(server, await open_many(server.port, key, [f"/v1/jobs/{hot}/events"] * 20))
     crowd = await open_many(server.port, key, [f"/v1/jobs/{hot}/events"] * args.listeners)
@@ -193,7 +194,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         redis_process, url = start_redis(Path(tmp), persist=False)
         try:
-            _, key = KeyStore(JobStore(url).redis).create("bench")
+            _, key = KeyStore(Connection.open(url)).create("bench")
             with Server.start(url, args.processes) as server:
                 rows = asyncio.run(run(args, server, url, key))
         finally:

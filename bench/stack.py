@@ -18,7 +18,8 @@ from unittest import mock
 import redis
 
 from core.config import Config
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
 from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port, start_redis
 
@@ -44,8 +45,13 @@ class Stack:
         # the bench's own settings only: none of the caller's GATEWAY_* or IBM credentials
         base = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "QISKIT_IBM"))}
         path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+        # the per-key and per-tenant limits are counted (their cost is in the figures) but set
+        # out of reach: one bench key and tenant stands for many clients
+        limits = {"GATEWAY_KEY_REQUESTS_PER_SECOND": "100000000",
+                  "GATEWAY_TENANT_SUBMITS_PER_MINUTE": "100000000",
+                  "GATEWAY_TENANT_MAX_QUEUED": "100000000", "GATEWAY_TENANT_MAX_STREAMS": "1000000"}
         return {**base, "REDIS_URL": self.redis_url, "GATEWAY_LOG_LEVEL": "WARNING",
-                "GATEWAY_WEB_PROCESSES": str(self.web_processes), "PYTHONPATH": path}
+                "GATEWAY_WEB_PROCESSES": str(self.web_processes), "PYTHONPATH": path, **limits}
 
     def _config(self) -> Config:
         """The settings the stack's processes read (Config reads only the environment)."""
@@ -53,7 +59,8 @@ class Stack:
             return Config()
 
     def new_key(self, tenant: str) -> str:
-        return KeyStore(self.redis, self.config.REDIS_PREFIX).create(tenant, "bench")[1]
+        connection = Connection.open(self.config.REDIS_URL, self.config.REDIS_PREFIX)
+        return KeyStore(connection).create(tenant, "bench")[1]
 
     # -- processes ------------------------------------------------------------------------
     def spawn(self, args: list[str], log_name: str, **env: str) -> subprocess.Popen:

@@ -13,12 +13,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from rq import Queue, Worker
 
+from app.gateway import Gateway
 from app.services import jobs as service
-from app.services.jobs import Gateway
 from bench.end_to_end import BELL_QASM3, library_runner
 from bench.report import Row, verdict
 from bench.stack import Stack
@@ -32,6 +33,7 @@ TINY_JOB = {"program_id": "sampler", "backend": "aer_simulator",
             "pubs": [{"circuit": BELL_QASM3, "shots": TINY_SHOTS}]}
 NOOP_QUEUE = "bench-noop"
 LIBRARY_RUNS = 50
+TENANTS = 4
 
 
 @dataclass
@@ -89,9 +91,15 @@ def library_seconds() -> float:
 
 
 def gateway_fill(gw: Gateway, count: int) -> Callable[[], None]:
-    def fill() -> None:
-        for _ in range(count):
-            service.submit(gw, "bench-throughput", TINY_JOB, None)
+    """`count` tiny jobs from TENANTS tenants in turn: fair dispatch serves them in turn, and
+    none is held back by its running cap (the default: the workers less one)."""
+    def fill_one(tenant: str) -> None:
+        for _ in range(count // TENANTS):
+            service.submit(gw, tenant, TINY_JOB, None)
+
+    def fill() -> None:  # a thread per tenant: the queue fills faster than 4 workers drain it
+        with ThreadPoolExecutor(TENANTS) as pool:
+            list(pool.map(fill_one, [f"bench-throughput-{i}" for i in range(TENANTS)]))
 
     return fill
 
@@ -112,7 +120,7 @@ def measure_class(stack: Stack, kind: str, gw: Gateway, window: float, rounds: i
                   fills: tuple[int, int]) -> dict[int, Rates]:
     """Start workers of one class 1, 2, then 4 at a time and measure both queues at each, in
     `rounds` rounds that take turns going first."""
-    jobs_queue, noop_queue = gw.queue, queueing.job_queue(gw.store.raw, NOOP_QUEUE)
+    jobs_queue, noop_queue = gw.queue, queueing.job_queue(gw.queue.connection, NOOP_QUEUE)
     gateway_workers: list[subprocess.Popen] = []
     noop_workers: list[subprocess.Popen] = []
     rates = {}
@@ -159,7 +167,9 @@ def measure(stack: Stack, window: float, rounds: int) -> tuple[list[Row], str]:
                         f"(SimpleWorker: {s.gateway / f.gateway:.1f} times)", "info"))
     note = ("**3 throughput.** A tiny job is a Bell circuit, 128 shots, on `aer_simulator`, "
             "submitted through the gateway's own `service.submit` (so the API is not in the "
-            "measure). The no-op is an RQ job of `bench.worker.noop`, JSON-serialised like the "
+            f"measure), by {TENANTS} tenants in turn (fair dispatch: each job is taken by one "
+            "Lua call that picks the tenant whose turn it is). The no-op is an RQ job of "
+            "`bench.worker.noop`, JSON-serialised like the "
             "gateway's. Workers are warm (qiskit imported, simulators built) whatever their job, "
             "since a fork's cost grows with the parent's memory. With `rq.Worker` the gateway's "
             "task simulates inside the forked horse (no executor process: killing the horse "

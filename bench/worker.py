@@ -19,9 +19,10 @@ from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from core import queueing
+from core.config import Config
+from workers.context import WorkerContext, install
 from workers.executor import Batch, Outcome, describe_failure
 from workers.runtimes.local import LocalRuntime
-from workers.tasks import context
 
 NOOP = "bench.worker.noop"
 
@@ -77,14 +78,15 @@ class Collected:
 
 
 def main(kind: str, queue_names: list[str]) -> None:
-    ctx = context()
+    ctx = WorkerContext.build(Config())
+    install(ctx)
     if kind == "fork":
         ctx.executor = InlineExecutor(ctx.executor.runtime)  # type: ignore[assignment]
     else:
         ctx.executor.start()
     worker_class = Worker if kind == "fork" else SimpleWorker
-    queues = [queueing.job_queue(ctx.store.raw, name) for name in queue_names]
-    worker = worker_class(queues, connection=ctx.store.raw, serializer=JSONSerializer)
+    queues = [queueing.job_queue(ctx.queue.connection, name) for name in queue_names]
+    worker = worker_class(queues, connection=ctx.queue.connection, serializer=JSONSerializer)
     worker.work(with_scheduler=True, logging_level=ctx.config.LOG_LEVEL)
 
 

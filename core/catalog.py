@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from core.errors import BackendNotFound
+from core.results import plain
 
 IDEAL = "aer_simulator"
 IDEAL_BASIS = ["cx", "id", "rz", "sx", "x", "h", "measure", "reset", "delay"]
@@ -72,16 +73,4 @@ def backend_properties(name: str) -> dict[str, Any] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         properties = fake_backend(name).properties()
-    return _jsonable(properties.to_dict()) if properties is not None else None
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
+    return plain(properties.to_dict()) if properties is not None else None

@@ -1,4 +1,5 @@
-"""Domain exceptions, raised deep down and mapped once to problem+json by `app/errors.py`."""
+"""Domain exceptions: raised deep down, named for what happened. `app/errors.py` maps each kind
+to its HTTP status and problem type, in one table; nothing here knows about HTTP."""
 
 from __future__ import annotations
 
@@ -6,71 +7,74 @@ from typing import Any
 
 
 class GatewayError(Exception):
-    """Base class: `status` is the HTTP status to answer with, `kind` the problem type."""
-
-    status = 400
-    kind = "bad-request"
-    title = "Bad request"
+    """Base class: `detail` is said to the client, `extra` becomes members of the problem."""
 
     def __init__(self, detail: str = "", **extra: Any) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+        super().__init__(detail)
+        self.detail = detail
         self.extra = extra
 
 
 class JobNotFound(GatewayError):
-    status, kind, title = 404, "job-not-found", "Job not found"
+    """No such job, or another tenant's (the two are told apart by no one)."""
 
 
 class BackendNotFound(GatewayError):
-    status, kind, title = 404, "backend-not-found", "Backend not found"
+    pass
 
 
 class JobNotFinished(GatewayError):
-    status, kind, title = 409, "job-not-finished", "Job not finished"
+    pass
 
 
 class JobFailed(GatewayError):
-    status, kind, title = 409, "job-failed", "Job failed"
+    pass
 
 
 class JobCancelled(GatewayError):
-    status, kind, title = 409, "job-cancelled", "Job cancelled"
+    pass
 
 
 class InvalidJobState(GatewayError):
-    status, kind, title = 409, "invalid-state", "Invalid job state for this operation"
+    """The operation does not fit the job's status (cancelling a final job, say)."""
 
 
 class IdempotencyConflict(GatewayError):
-    status, kind, title = 409, "idempotency-conflict", "Idempotency key reused with another body"
+    """An Idempotency-Key used again with another body."""
 
 
 class InvalidJobInput(GatewayError):
     """A submission that cannot run; `errors` maps field paths to messages."""
 
-    status, kind, title = 422, "invalid-input", "Invalid job input"
-
-
-class Unauthorized(GatewayError):
-    status, kind, title = 401, "unauthorized", "Missing or invalid credentials"
-
-
-class ServiceUnavailable(GatewayError):
-    status, kind, title = 503, "unavailable", "Service unavailable"
-
 
 class InvalidEventId(GatewayError):
     """A well-formed Last-Event-ID this stream never issued (it is ahead of the stream)."""
 
-    status, kind, title = 422, "invalid-input", "Invalid event id"
+
+class Unauthorized(GatewayError):
+    """No key, an unknown or revoked key, or a stream token that does not open this stream."""
+
+
+class IbmNotConfigured(GatewayError):
+    """No upstream job can be found from a gateway without an IBM Quantum account."""
+
+
+class UpstreamFailed(GatewayError):
+    """IBM Quantum did not do what was asked (after the client's own retries)."""
+
+
+class ParsersBusy(GatewayError):
+    """Every parse process of this API process is busy: try again shortly."""
+
+
+class QuotaExceeded(GatewayError):
+    """Over one of the tenant's quotas; `retry_after` (s), `limit`, `remaining`, `policy` become
+    the Retry-After and RateLimit headers."""
 
 
 class LimitExceeded(InvalidJobInput):
     """A submission over one of the gateway's limits; `extra` names the limit, the value, the
     maximum and the setting that sets it."""
-
-    kind, title = "limit-exceeded", "Over a limit of the gateway"
 
     @classmethod
     def of(cls, field: str, message: str, limit: str, value: Any, maximum: Any,

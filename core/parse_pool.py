@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from core import errors
-from core.errors import GatewayError, LimitExceeded, ServiceUnavailable
+from core.errors import GatewayError, LimitExceeded, ParsersBusy
 
 log = logging.getLogger("gateway.api")
 PR_SET_PDEATHSIG = 1
@@ -49,7 +49,7 @@ class ParsePool:
         pool's); its GatewayError is raised here."""
         timeout = timeout or self.timeout
         if not self._slots.acquire(timeout=2 * timeout):
-            raise ServiceUnavailable("Every parse process is busy; try again shortly.")
+            raise ParsersBusy("Every parse process is busy; try again shortly.")
         try:
             parser = self._idle.pop() if self._idle else None
             if parser is None or not parser.process.is_alive():

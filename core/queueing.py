@@ -1,4 +1,9 @@
-"""The RQ side: which queue, how a job is enqueued (by dotted path, JSON-serialised id only)."""
+"""The RQ side: which queue, and how a job is enqueued (by dotted path, JSON only).
+
+A local job waits in its tenant's line (`core/store/dispatch.py`); what goes on RQ's queue is a
+generic dispatch token, one per waiting job, that runs whichever job is fairly next. A token is
+named after the job it was enqueued with, so cancelling that job removes one token.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ from redis import Redis
 from redis.client import Pipeline
 from rq import Queue
 from rq.serializers import JSONSerializer
+from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
-TASK = "workers.tasks.run_job"
+from core.store.dispatch import Dispatch
+
+TASK = "workers.dispatch.run_next"
 RQ_TIMEOUT_MARGIN = 60  # RQ's own timeout only backs up ours (`Executor`)
 
 
@@ -19,21 +27,30 @@ def rq_job_id(job_id: str, attempt: int) -> str:
     return f"{job_id}-{attempt}"
 
 
-def enqueue(queue: Queue, job_id: str, attempt: int, time_limit: float,
-            pipeline: Pipeline | None = None) -> None:
-    """Put the job on the queue; with `pipeline`, as part of that transaction."""
+def workers_key(queue: Queue) -> str:
+    """RQ's set of the workers listening on `queue` (the default running cap counts them)."""
+    return WORKERS_BY_QUEUE_KEY % queue.name
+
+
+def enqueue(queue: Queue, dispatch: Dispatch, tenant: str, job_id: str, attempt: int,
+            time_limit: float, pipeline: Pipeline | None = None, first: bool = False) -> None:
+    """The job waits in its tenant's line, with a token on the queue; with `pipeline`, as part
+    of that transaction. `first` (a retry) puts it before the tenant's other waiting jobs."""
+    dispatch.push(tenant, job_id, pipeline=pipeline, first=first)
+    enqueue_token(queue, rq_job_id(job_id, attempt), time_limit, pipeline)
+
+
+def enqueue_token(queue: Queue, token_id: str, time_limit: float,
+                  pipeline: Pipeline | None = None) -> None:
     data = Queue.prepare_data(
-        TASK, args=[job_id], job_id=rq_job_id(job_id, attempt),
-        timeout=int(time_limit) + RQ_TIMEOUT_MARGIN, result_ttl=0, failure_ttl=3600,
+        TASK, job_id=token_id, timeout=int(time_limit) + RQ_TIMEOUT_MARGIN, result_ttl=0,
+        failure_ttl=3600,
     )
     queue.enqueue_many([data], pipeline=pipeline)
 
 
-def position(queue: Queue, job_id: str, attempt: int) -> int | None:
-    """1-based position in the queue (1 = next), None when not waiting there."""
-    index = queue.connection.lpos(queue.key, rq_job_id(job_id, attempt))
-    return None if index is None else int(index) + 1  # type: ignore[arg-type]
-
-
-def remove(queue: Queue, job_id: str, attempt: int) -> None:
+def remove(queue: Queue, dispatch: Dispatch, tenant: str, job_id: str, attempt: int) -> None:
+    """A cancelled or deleted job stops waiting, and its token leaves the queue (if no worker
+    took it yet; a token left over finds nothing to run and ends)."""
+    dispatch.forget(tenant, job_id)
     queue.remove(rq_job_id(job_id, attempt))

@@ -3,8 +3,12 @@ that finishes or fails a job (local or IBM Quantum), with its result, logs and e
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
+import math
 import zlib
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,7 +46,30 @@ def normalise_pub(pub_result: Any) -> dict[str, Any]:
         else:
             data[name] = jsonable(value)
     metadata = {k: v for k, v in pub_result.metadata.items() if k != "simulator_metadata"}
+    if "evs" in data:
+        _estimator_fields(data, metadata)
     return {"data": data, "metadata": jsonable(metadata)}
+
+
+def _estimator_fields(data: dict[str, Any], metadata: dict[str, Any]) -> None:
+    """What IBM Quantum's estimator results carry, for the simulator's too: one ensemble (no
+    twirling), so its standard error is `stds`; the shots its precision stands for."""
+    data.setdefault("ensemble_standard_error", data.get("stds"))
+    precision = metadata.get("target_precision")
+    if precision and "shots" not in metadata:
+        metadata["shots"] = math.ceil(1 / float(precision) ** 2)
+
+
+def packed_samples(pub_results: Any) -> list[dict[str, Any]]:
+    """Every shot of each sampler register, packed as BitArray keeps them (a byte per 8 bits),
+    stored beside the result for `?include=samples`: a client asks for them rarely."""
+    from qiskit.primitives import BitArray
+
+    return [{name: {"shape": list(value.shape), "num_shots": value.num_shots,
+                    "num_bits": value.num_bits,
+                    "bits": base64.b64encode(value.array.tobytes()).decode()}
+             for name, value in pub_result.data.items() if isinstance(value, BitArray)}
+            for pub_result in pub_results]
 
 
 def _counts_array(bits: Any, shape: list[int]) -> Any:
@@ -72,6 +99,24 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def plain(document: Any) -> Any:
+    """JSON-safe: datetimes as RFC 3339 text, complex numbers as [real, imaginary], dataclasses
+    as objects."""
+    return json.loads(json.dumps(document, default=_plain_value))
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
 def runtime_json(result: PrimitiveResult) -> str:
     """The result as qiskit_ibm_runtime's RuntimeEncoder writes it (for `?format=runtime`)."""
     from qiskit_ibm_runtime.utils.json import RuntimeEncoder
@@ -86,16 +131,20 @@ def compress(document: Any) -> bytes:
 # -- finishing a job -----------------------------------------------------------------------------
 def finish(store: JobStore, job_id: str, result: dict[str, Any], runtime: str,
            metrics: dict[str, Any], note: str, appends: Appends = (),
-           ran_for: float | None = None) -> Transition:
-    """DONE with its result (linked from the event when large), `appends` and a last log line
-    `note`, in one atomic change."""
+           ran_for: float | None = None, samples: list[dict[str, Any]] | None = None,
+           ) -> Transition:
+    """DONE with its result (linked from the event when large), the packed `samples` of a
+    sampler, `appends` and a last log line `note`, in one atomic change."""
     blob = compress(result)
+    blobs = {":result": blob, ":runtime": zlib.compress(runtime.encode(), 6)}
+    if samples and any(samples):
+        blobs[":samples"] = compress(samples)
     event = result if len(blob) <= LARGE_RESULT_BYTES else {
         "href": f"/v1/jobs/{job_id}/result", "bytes": len(blob)}
     appends = [*appends, ("log", f"{log_stamp()} INFO {note}")]
     change = store.transition(
         job_id, JobStatus.DONE, fields={"metrics": metrics},
-        blobs={":result": blob, ":runtime": zlib.compress(runtime.encode(), 6)},
+        blobs=blobs,
         event=("result", event), appends=appends, ran_for=ran_for,
     )
     _append_anyway(store, job_id, change, appends)

@@ -28,13 +28,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_redis(data_dir: Path, port: int | None = None, persist: bool = True) -> tuple[
-        subprocess.Popen, str]:
-    """A redis-server bound to 127.0.0.1 with its files in `data_dir`; (process, URL)."""
+def start_redis(data_dir: Path, port: int | None = None, persist: bool = True,
+                fsync: str = "everysec") -> tuple[subprocess.Popen, str]:
+    """A redis-server bound to 127.0.0.1 with its files in `data_dir`; (process, URL). With
+    `persist`, an append-only file (`fsync` "everysec": a crash loses at most a second of writes;
+    "always": none); never evicting keys."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     args = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-            "--save", "", "--appendonly", "yes" if persist else "no", "--protected-mode", "yes"]
+            "--save", "", "--appendonly", "yes" if persist else "no", "--appendfsync", fsync,
+            "--maxmemory-policy", "noeviction", "--protected-mode", "yes"]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

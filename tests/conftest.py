@@ -1,22 +1,33 @@
 """Real parts for every test: a private Redis, RQ workers and the API under gunicorn (gevent),
-started once per session on free ports; tests talk HTTP to it like any client."""
+started once per session on free ports; tests talk HTTP to it like any client.
+
+Tests that need no worker and no real HTTP server (schemas, auth, bad input, problem+json, ops)
+use `app_client` instead: the factory's app in the test process, with Flask's test client, on
+the same settings and the same real Redis. The server starts only when a test asks for it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
-import redis
+from flask import Flask
+from flask.testing import FlaskClient
 
-from core.keys import KeyStore
-from scripts.local_http import wait_for_http
-from scripts.local_redis import free_port, start_redis
+from app import create_app
+from core.config import Config
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
+from scripts.local_http import start_api
+from scripts.local_redis import free_port as free_port  # tests import it from here
+from scripts.local_redis import start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 BELL_QASM3 = ('OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; bit[2] c; '
@@ -25,6 +36,7 @@ BELL_QASM2 = ('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; '
               "h q[0]; cx q[0], q[1]; measure q -> c;")
 CORS_ORIGIN = "http://dashboard.test"  # a browser app allowed to call the API
 WORKER_MEMORY_BYTES = 2 * 2**30  # what one simulation may use in the tests (26 qubits fit)
+MAX_RESULT_SAMPLES = 1000  # low, so that going over it costs a test little
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +56,12 @@ def env(redis_url: str) -> dict[str, str]:
             "GATEWAY_WORKER_LEASE_SECONDS": "3", "GATEWAY_JOB_TIME_LIMIT_SECONDS": "60",
             "GATEWAY_SSE_HEARTBEAT_SECONDS": "1", "GATEWAY_CORS_ORIGINS": CORS_ORIGIN,
             "GATEWAY_WORKER_MEMORY_BYTES": str(WORKER_MEMORY_BYTES),
+            # a tenant may use both workers, and every test comes from one address with keys
+            # that fire fast: tests of the limits set them per tenant (test_tenants), or run a
+            # server of their own (test_auth)
+            "GATEWAY_TENANT_MAX_RUNNING": "2", "GATEWAY_KEY_REQUESTS_PER_SECOND": "100000",
+            "GATEWAY_AUTH_FAILURES_PER_MINUTE": "100000",
+            "GATEWAY_MAX_RESULT_SAMPLES": str(MAX_RESULT_SAMPLES),
             "PYTHONPATH": str(ROOT)}
 
 
@@ -74,22 +92,59 @@ def workers(env: dict[str, str]) -> Iterator[list[subprocess.Popen]]:
 
 
 @pytest.fixture(scope="session")
-def server(env: dict[str, str], workers: list[subprocess.Popen]) -> Iterator[str]:
-    """The API under gunicorn with two gevent processes; its base URL once it is ready."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-         "app:create_app()"],
-        cwd=ROOT, env={**env, "PORT": str(port), "GATEWAY_WEB_PROCESSES": "2"})
-    base = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{base}/readyz", process)
-    yield base
+def api_server(env: dict[str, str], workers: list[subprocess.Popen]
+               ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The API under gunicorn with two gevent processes: (base URL, master) once it is ready."""
+    base, process = start_api(env, processes=2)
+    yield base, process
     stop(process)
 
 
 @pytest.fixture(scope="session")
+def server(api_server: tuple[str, subprocess.Popen]) -> str:
+    """The base URL of the session's API server."""
+    return api_server[0]
+
+
+class TestConfig(Config):
+    """The settings the session's server runs with (`env`), read in the test process."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    def __init__(self, env: dict[str, str]) -> None:
+        with mock.patch.dict(os.environ, env, clear=True):
+            super().__init__()
+
+
+@pytest.fixture(scope="session")
+def app(env: dict[str, str]) -> Flask:
+    """The factory's app in the test process, on the session's settings and Redis."""
+    built = create_app(TestConfig(env))
+    built.config["TESTING"] = True
+    return built
+
+
+def new_app_client(app: Flask, keys: KeyStore) -> FlaskClient:
+    """Flask's test client, authenticated as a fresh tenant."""
+    _, key = keys.create(f"t-{uuid.uuid4().hex[:12]}")
+    http = app.test_client()
+    http.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return http
+
+
+@pytest.fixture
+def app_client(app: Flask, keys: KeyStore) -> FlaskClient:
+    return new_app_client(app, keys)
+
+
+@pytest.fixture
+def other_app_client(app: Flask, keys: KeyStore) -> FlaskClient:
+    return new_app_client(app, keys)
+
+
+@pytest.fixture(scope="session")
 def keys(redis_url: str) -> KeyStore:
-    return KeyStore(redis.Redis.from_url(redis_url, decode_responses=True))
+    return KeyStore(Connection.open(redis_url))
 
 
 def new_tenant(keys: KeyStore, server: str) -> httpx.Client:
@@ -114,10 +169,11 @@ def sampler_job(circuit: str = BELL_QASM3, backend: str = "aer_simulator", **pub
     return {"program_id": "sampler", "backend": backend, "pubs": [{"circuit": circuit, **pub}]}
 
 
-def submit(http: httpx.Client, body: dict, **kwargs: object) -> dict:
+def submit(http: httpx.Client | FlaskClient, body: dict, **kwargs: object) -> dict:
+    """Submit a job (through the real server or Flask's test client); the job as answered."""
     response = http.post("/v1/jobs", json=body, **kwargs)  # type: ignore[arg-type]
     assert response.status_code == 202, response.text
-    return response.json()
+    return json.loads(response.text)
 
 
 def result_of(http: httpx.Client, job_id: str, wait: float = 30) -> dict:

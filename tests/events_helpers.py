@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +13,8 @@ import httpx
 from httpx_sse import EventSource, ServerSentEvent, connect_sse
 from httpx_sse._decoders import SSEDecoder
 
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
+from tests.waiting import eventually as eventually  # where tests used to find it
 
 
 class Received(NamedTuple):
@@ -102,13 +102,3 @@ def server_sockets(server: str, peer_port: int) -> int:
                 and state in ("01", "08"):
             count += 1
     return count
-
-
-def eventually(check: Callable[[], bool], seconds: float = 15) -> bool:
-    """Poll `check` until it holds or `seconds` pass (a bound, not a measured time)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()

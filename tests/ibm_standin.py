@@ -209,6 +209,15 @@ class Standin:
             self._created_at.append(now)
             return False
 
+    def could_create(self) -> bool:
+        """Whether a job creation now would be accepted (counting none)."""
+        if self.creation_limit is None:
+            return True
+        count, seconds = self.creation_limit
+        with self.lock:
+            now = time.monotonic()
+            return sum(1 for at in self._created_at if now - at < seconds) < count
+
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:

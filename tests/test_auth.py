@@ -1,15 +1,24 @@
-"""Keys and tenants: hashed keys, bearer auth on every /v1 route, tenants that never meet."""
+"""Keys and tenants: hashed keys, bearer auth on every /v1 route, tenants that never meet.
+
+Refusals go through the session's gunicorn server; the rest needs no worker and runs against
+the app in the test process (Flask's test client, real Redis)."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import httpx
 import redis
+from flask import Flask
+from flask.testing import FlaskClient
 
-from core.keys import KeyStore, digest
-from tests.conftest import ROOT, result_of, sampler_job, submit
+from core.store.api_keys import KeyStore, digest
+from scripts.local_http import start_api
+from scripts.local_redis import free_port
+from tests.conftest import ROOT, sampler_job, stop, submit
 
 
 def test_requests_without_a_valid_key_are_401(server: str) -> None:
@@ -30,33 +39,90 @@ def test_keys_are_stored_hashed_never_in_clear(keys: KeyStore, redis_url: str) -
     assert all(key not in field and key not in value for field, value in stored.items())
 
 
-def test_a_tenant_sees_only_its_own_jobs(client: httpx.Client, other_client: httpx.Client) -> None:
-    mine = submit(client, sampler_job())
-    theirs = submit(other_client, sampler_job())
-    result_of(client, mine["id"])
-    assert [j["id"] for j in client.get("/v1/jobs").json()["jobs"]] == [mine["id"]]
-    assert [j["id"] for j in other_client.get("/v1/jobs").json()["jobs"]] == [theirs["id"]]
-    assert other_client.get(f"/v1/jobs/{mine['id']}/result").status_code == 404
+def test_a_tenant_sees_only_its_own_jobs(app_client: FlaskClient,
+                                         other_app_client: FlaskClient) -> None:
+    mine = submit(app_client, sampler_job())
+    theirs = submit(other_app_client, sampler_job())
+    assert [j["id"] for j in app_client.get("/v1/jobs").json["jobs"]] == [mine["id"]]
+    assert [j["id"] for j in other_app_client.get("/v1/jobs").json["jobs"]] == [theirs["id"]]
+    assert other_app_client.get(f"/v1/jobs/{mine['id']}/status").status_code == 404
+    assert app_client.get(f"/v1/jobs/{mine['id']}/status").status_code == 200
 
 
-def test_keys_from_the_environment_and_the_cli(redis_url: str, server: str) -> None:
-    env = {"REDIS_URL": redis_url, "GATEWAY_API_KEYS": "envco:env-secret-key-1",
-           "PATH": "/usr/bin:/bin"}
+def test_keys_from_the_cli(redis_url: str, app: Flask) -> None:
+    env = {"REDIS_URL": redis_url, "PATH": "/usr/bin:/bin"}
     created = _cli(env, "create", "cli-tenant", "--label", "ci")
     key = created.strip().splitlines()[-1]
     listing = _cli(env, "list")
-    assert "cli-tenant" in listing and "envco" in listing and key not in listing
-    assert httpx.get(f"{server}/v1/jobs", headers={"Authorization": f"Bearer {key}"}).is_success
-    env_key = {"Authorization": "Bearer env-secret-key-1"}
-    assert httpx.get(f"{server}/v1/jobs", headers=env_key).is_success
+    assert "cli-tenant" in listing and key not in listing
+    http = app.test_client()
+    assert http.get("/v1/jobs", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     key_id = next(line.split("\t")[0] for line in listing.splitlines() if "cli-tenant" in line)
     _cli(env, "revoke", key_id)
-    revoked = httpx.get(f"{server}/v1/jobs", headers={"Authorization": f"Bearer {key}"})
+    revoked = http.get("/v1/jobs", headers={"Authorization": f"Bearer {key}"})
     assert revoked.status_code == 401
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
+def _cli(env: dict[str, str], *args: str, ok: bool = True) -> str:
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "keys", *args], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    assert (done.returncode == 0) == ok, done.stderr
+    return done.stdout + done.stderr
+
+
+STRONG_A, STRONG_B = "env-key-of-alpha-0123456789", "env-key-of-bravo-0123456789"
+
+
+def test_keys_from_the_environment_are_the_environments(env: dict[str, str],
+                                                         redis_url: str) -> None:
+    """Each API start registers GATEWAY_API_KEYS and drops the keys it no longer names; a weak
+    key stops the start; the CLI will not revoke what the next start would bring back."""
+    own = {**env, "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/2"}
+    with api_server({**own, "GATEWAY_API_KEYS": f"alpha:{STRONG_A}, bravo:{STRONG_B}"}) as base:
+        assert [status(base, key) for key in (STRONG_A, STRONG_B)] == [200, 200]
+        listing = _cli(own, "list")
+        bravo_id = next(line.split("\t")[0] for line in listing.splitlines() if "bravo" in line)
+        refused = _cli(own, "revoke", bravo_id, ok=False)
+        assert "remove it from that variable" in refused and status(base, STRONG_B) == 200
+    with api_server({**own, "GATEWAY_API_KEYS": f"alpha:{STRONG_A}"}) as base:
+        assert [status(base, key) for key in (STRONG_A, STRONG_B)] == [200, 401]
+    weak = subprocess.run(gunicorn_command(), cwd=ROOT, capture_output=True, text=True,
+                          env={**own, "PORT": str(free_port()),
+                               "GATEWAY_API_KEYS": f"alpha:{STRONG_A},weak:short-key-123"},
+                          timeout=60)
+    assert weak.returncode != 0
+    assert "the key of tenant 'weak' has 13 characters; a key needs at least 20" in weak.stderr
+
+
+def status(base: str, key: str) -> int:
+    return httpx.get(f"{base}/v1/jobs", headers={"Authorization": f"Bearer {key}"}).status_code
+
+
+def gunicorn_command() -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+            "app:create_app()"]
+
+
+@contextlib.contextmanager
+def api_server(env: dict[str, str]) -> Iterator[str]:
+    """An API process of its own (no workers), stopped on leaving."""
+    base, process = start_api(env, ready="/healthz")
+    try:
+        yield base
+    finally:
+        stop(process)
+
+
+def test_guessing_keys_is_throttled_per_address_but_a_valid_key_is_not(
+        env: dict[str, str], redis_url: str) -> None:
+    own = {**env, "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
+           "GATEWAY_API_KEYS": f"alpha:{STRONG_A}", "GATEWAY_AUTH_FAILURES_PER_MINUTE": "5"}
+    with api_server(own) as base:
+        # in use before the burst: the API process remembers it valid
+        assert [status(base, STRONG_A) for _ in range(3)] == [200] * 3
+        guesses = [httpx.get(f"{base}/v1/jobs", headers={"Authorization": f"Bearer guess-{i}"})
+                   for i in range(8)]
+        assert [g.status_code for g in guesses] == [401] * 5 + [429] * 3
+        assert 1 <= int(guesses[-1].headers["retry-after"]) <= 60
+        assert guesses[-1].headers["ratelimit-policy"] == '"auth-failures";q=5;w=60'
+        assert [status(base, STRONG_A) for _ in range(5)] == [200] * 5

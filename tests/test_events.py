@@ -14,15 +14,15 @@ import pytest
 from app.streaming import hub as event_hub
 from app.streaming.events import START, EventStream, id_order
 from app.streaming.hub import EventHub
-from app.streaming.tokens import StreamTokens, job_scope
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore, digest
+from core.store.connection import Connection
 from core.store.jobs import JobStore
+from core.store.stream_tokens import StreamTokens, job_scope
 from tests.conftest import BELL_QASM3, CORS_ORIGIN, result_of, sampler_job, slow_circuit, submit
 from tests.events_helpers import (
     Received,
     client_port,
     events_of,
-    eventually,
     final_status,
     iter_events,
     open_stream,
@@ -31,6 +31,7 @@ from tests.events_helpers import (
     server_sockets,
     tenant_client,
 )
+from tests.waiting import eventually
 
 
 def three_pubs(slow_middle: bool = True) -> dict:
@@ -119,7 +120,7 @@ def test_a_client_that_disconnects_mid_stream_is_let_go_and_resumes_where_it_lef
         assert server_sockets(server, port) == 1
         # stop reading after PUB 0's result (PUB 1 is running): httpx closes the connection
         head = events_of(source, stop=lambda e: e.kind == "interim")
-    assert eventually(lambda: server_sockets(server, port) == 0), "the server kept the stream"
+    eventually(lambda: server_sockets(server, port) == 0, message="the server to let go")
     tail = read_stream(client, path, headers={"Last-Event-ID": head[-1].id})
     assert head + tail == read_stream(client, path)
     assert final_status(tail[-1])
@@ -150,11 +151,13 @@ def test_a_browser_opens_a_stream_with_a_short_lived_token(keys: KeyStore, serve
         refused = browser.get(path, params={"token": secret})
         assert refused.status_code == 401, (path, refused.text)
         assert refused.headers["content-type"] == "application/problem+json"
-    store = JobStore(redis_url)
-    brief = StreamTokens(store, 300).issue(tenant, job_scope(job_id), seconds=1)["token"]
-    assert eventually(lambda: browser.get(f"/v1/jobs/{job_id}/events", params={
-        "token": brief}).status_code == 401, seconds=10), "an expired token still opens streams"
-    assert not any(token in value or api_key in value for value in store.redis.keys("gw:stream*"))
+    tokens = StreamTokens(Connection.open(redis_url), 300)
+    brief = tokens.issue(tenant, job_scope(job_id), digest(api_key), seconds=2)["token"]
+    opened = browser.head(f"/v1/jobs/{job_id}/events", params={"token": brief})
+    assert opened.status_code == 200, "a fresh brief token opens the stream"
+    eventually(lambda: browser.get(f"/v1/jobs/{job_id}/events", params={
+        "token": brief}).status_code == 401, 10, "the brief token to expire")
+    assert not any(token in value or api_key in value for value in tokens.redis.keys("gw:stream*"))
 
 
 def test_a_dashboard_follows_every_status_change_of_its_tenant(keys: KeyStore,
@@ -207,7 +210,8 @@ def test_a_listener_that_falls_behind_rereads_redis_without_a_gap(
         redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process, on real Redis: the hub drops a slow listener's queue; it must catch up."""
     monkeypatch.setattr(event_hub, "MAX_PENDING", 5)
-    store, hub, job_id = JobStore(redis_url, prefix="lag"), EventHub(redis_url, 1.0), "lagger"
+    store, hub = JobStore(Connection.open(redis_url, "lag")), EventHub(redis_url, 1.0)
+    job_id = "lagger"
     store.append_event(job_id, "log", {"line": 0})
     stream = EventStream(hub, store.event_stream_key(job_id), START, heartbeat=0.2,
                          is_last=lambda e: json.loads(e.data)["line"] == 39,
@@ -217,7 +221,8 @@ def test_a_listener_that_falls_behind_rereads_redis_without_a_gap(
     assert next(follow) == [] and stream.listener is not None  # joined the hub, heard nothing
     for line in range(1, 40):
         store.append_event(job_id, "log", {"line": line})
-    assert eventually(lambda: stream.listener is not None and stream.listener.lagging)
+    eventually(lambda: stream.listener is not None and stream.listener.lagging,
+               message="the hub to drop the slow listener's queue")
     rest = [event for batch in follow for event in batch]
     assert [json.loads(e.data)["line"] for e in first + rest] == list(range(40))
     assert hub.counts()[:2] == (0, 0)  # ending the stream left the hub

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
 from tests.conftest import BELL_QASM3, new_tenant, result_of, sampler_job, slow_circuit, submit
 
 ANSWER_SECONDS = 8.0  # each hostile submission is answered within this (4 at once, loaded box)

@@ -10,7 +10,7 @@ import time
 import uuid
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,15 +19,24 @@ import httpx
 import pytest
 import redis
 
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
 from core.store.ibm import IbmState
 from core.store.jobs import JobStore
-from scripts.local_http import wait_for_http
-from tests.conftest import ROOT, free_port, new_tenant, sampler_job, stop
+from scripts.local_http import start_api
+from tests.conftest import ROOT, new_tenant, sampler_job, stop
 from tests.events_helpers import read_stream
 from tests.ibm_standin import CRN, DEVICE, Call, Standin
+from tests.waiting import eventually
 
 TOKEN = f"standin-key-{uuid.uuid4().hex}"
+# calls naming one job that IBM runs at once: a look moves the stand-in's job one step (queued,
+# running, completed) when it comes over STEP_SECONDS (0.4 s) after the last, and the gateway
+# looks at most every GATEWAY_IBM_POLL_MIN_SECONDS (0.5 s here): 2 or 3 looks, 4 seen under load
+# (a late look re-attached), then the metrics, logs and result once each
+CALLS_PER_SHORT_JOB = 8
+FINAL_READS = ("GET /api/v1/jobs/{id}/metrics", "GET /api/v1/jobs/{id}/logs",
+               "GET /api/v1/jobs/{id}/results")
 WINDOW = 4.0  # the gateway creates at most 2 jobs per WINDOW s; the stand-in refuses more than
 #               2 per WINDOW / 2 s with a 429, so a gateway that did not pace would be caught
 
@@ -90,13 +99,9 @@ def deployment(env: dict[str, str], redis_url: str, keys: KeyStore, standin: Sta
     }
     deployed = Deployment(ibm_env, tmp_path_factory.mktemp("ibm-logs"), keys)
     deployed.start_workers()
-    port = free_port()
-    web = deployed.launch("web", ["-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                                  "app:create_app()"], PORT=str(port), GATEWAY_WEB_PROCESSES="1")
-    deployed.base = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{deployed.base}/readyz", web)
-    devices = IbmState(redis.Redis.from_url(redis_url, decode_responses=True))
-    wait_for(devices.backends, what="the workers to cache the account's devices")
+    deployed.base, web = start_api(ibm_env, log=deployed.logs / "web.log")
+    devices = IbmState(Connection.open(redis_url))
+    eventually(devices.backends, 60, "the workers to cache the account's devices")
     yield deployed
     stop(web)
     deployed.stop_workers()
@@ -110,18 +115,7 @@ def client(deployment: Deployment) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def store(redis_url: str) -> JobStore:
-    return JobStore(redis_url)
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 60, what: str = "it") -> Any:
-    """Poll until `check()` gives something true; fail the test after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"waited {seconds:g} s for {what}")
+    return JobStore(Connection.open(redis_url))
 
 
 def ibm_bell(shots: int = 1000, **fields: Any) -> dict[str, Any]:
@@ -138,24 +132,29 @@ def final(http: httpx.Client, job_id: str, seconds: float = 60) -> dict[str, Any
     def done() -> dict[str, Any] | None:
         job = http.get(f"/v1/jobs/{job_id}").json()
         return job if job["final"] else None
-    return wait_for(done, seconds, f"job {job_id} to finish")
+    return eventually(done, seconds, f"job {job_id} to finish", interval=0.2)
 
 
 def runtime_id(http: httpx.Client, job_id: str) -> str:
-    return wait_for(lambda: http.get(f"/v1/jobs/{job_id}").json().get("runtime_job_id"),
-                    what=f"job {job_id} to reach IBM Quantum")
+    return eventually(lambda: http.get(f"/v1/jobs/{job_id}").json().get("runtime_job_id"),
+                      60, f"job {job_id} to reach IBM Quantum", interval=0.2)
 
 
 def calls_about(calls: list[Call], upstream_id: str) -> Counter[str]:
-    return Counter(f"{c.method} {c.path.replace(upstream_id, '{id}')}" for c in calls
-                   if upstream_id in c.path)
+    return Counter(kind for kind, _ in calls_naming(calls, upstream_id))
+
+
+def calls_naming(calls: list[Call], upstream_id: str) -> list[tuple[str, float]]:
+    """("GET /api/v1/jobs/{id}/…", when) of each call about the upstream job, in order."""
+    return [(f"{c.method} {c.path.replace(upstream_id, '{id}')}", c.at) for c in calls
+            if upstream_id in c.path]
 
 
 # -- scenarios -----------------------------------------------------------------------------------
 def test_the_account_devices_are_listed_beside_the_local_backends(
         client: httpx.Client, deployment: Deployment) -> None:
-    listed = wait_for(lambda: {b["name"]: b for b in client.get("/v1/backends").json()["backends"]
-                               if b["provider"] == "ibm_quantum"}, what="the devices cache")
+    listed = eventually(lambda: {b["name"]: b for b in client.get("/v1/backends").json()[
+        "backends"] if b["provider"] == "ibm_quantum"}, 60, "the devices cache", interval=0.2)
     device = listed[DEVICE]
     assert device["num_qubits"] == 5 and not device["simulated"] and device["operational"]
     assert client.get("/v1/backends/fake_manila").json()["provider"] == "local"
@@ -204,10 +203,16 @@ def test_jobs_wait_in_the_gateway_for_the_pace_ibm_allows(
     assert [c.status for c in creations] == [200] * 5  # none refused with 429, none repeated
     everything = Counter(f"{c.method} {c.path}" for c in standin.calls_since(mark)
                          if "/api/v1/jobs/" not in c.path)
-    per_job = Counter(sum(calls_about(standin.calls_since(mark), client.get(
-        f"/v1/jobs/{job['id']}").json()["runtime_job_id"]).values()) for job in jobs)
-    print(f"\n5 paced jobs: calls naming one job -> how many jobs: {dict(per_job)}; "
+    per_job = [calls_naming(standin.calls_since(mark), client.get(
+        f"/v1/jobs/{job['id']}").json()["runtime_job_id"]) for job in jobs]
+    print(f"\n5 paced jobs: calls naming each job: {[len(calls) for calls in per_job]}; "
           f"other calls for all 5: {dict(everything)}")
+    assert everything["POST /api/v1/jobs"] == len(jobs)
+    for calls in per_job:  # a job waiting for its turn in the gateway costs IBM nothing
+        assert len(calls) <= CALLS_PER_SHORT_JOB, calls
+        assert sorted(kind for kind, _ in calls if kind in FINAL_READS) == sorted(FINAL_READS)
+        looks = [at for kind, at in calls if kind == "GET /api/v1/jobs/{id}"]
+        assert max(looks) < min(at for kind, at in calls if kind in FINAL_READS), calls
 
 
 def held_job(client: httpx.Client, standin: Standin, **fields: Any) -> tuple[dict, str]:
@@ -286,10 +291,20 @@ def test_a_restart_and_a_lost_worker_lose_no_job(
     job, upstream_id = held_job(client, standin, shots=100)
     deployment.stop_workers()  # everything restarts while the job waits in IBM's queue
     # and the task that followed it is lost, as if its worker had died in the middle of it
-    IbmState(redis.Redis.from_url(redis_url, decode_responses=True)).follow(
+    IbmState(Connection.open(redis_url)).follow(
         job["id"], time.time() - 60)
     standin.release(upstream_id)
     deployment.start_workers()
+    assert final(client, job["id"], 90)["status"] == "DONE"
+
+
+def test_a_job_no_step_follows_any_more_is_followed_again(
+        client: httpx.Client, standin: Standin, redis_url: str) -> None:
+    """Its chain of steps forgotten (a step's final write lost): the sweeper's check of
+    unfinished jobs starts a new chain."""
+    job, upstream_id = held_job(client, standin, shots=100)
+    IbmState(Connection.open(redis_url)).forget(job["id"])
+    standin.release(upstream_id)
     assert final(client, job["id"], 90)["status"] == "DONE"
 
 
@@ -318,6 +333,9 @@ def test_an_imported_private_job_is_read_once_upstream_then_only_here(
     metrics = client.get(f"/v1/jobs/{job['id']}/metrics").json()
     assert metrics["usage"]["quantum_seconds"] == 1 and metrics["upstream"]["timestamps"]
     assert other_tenant.get(f"/v1/jobs/{job['id']}").status_code == 404
+    theirs = other_tenant.post("/v1/jobs/import", json={"runtime_job_id": upstream_id})
+    assert theirs.status_code == 404, theirs.text  # followed for its first importer only
+    assert theirs.json()["type"].endswith("/job-not-found")
     odd = client.post("/v1/jobs/import", json={"runtime_job_id": "x/../../backends"})
     assert odd.status_code == 422  # never put into an upstream URL
     unknown = client.post("/v1/jobs/import", json={"runtime_job_id": "dnosuchjob0000000000"})
@@ -389,7 +407,7 @@ def submit_elsewhere(standin: Standin, monkeypatch: pytest.MonkeyPatch) -> str:
     bell.measure([0, 1], [0, 1])
     isa = generate_preset_pass_manager(optimization_level=1, target=backend.target).run(bell)
     sampler = Sampler(mode=backend, options={"environment": {"private": True}})
-    time.sleep(WINDOW / 2)  # the stand-in's own creation limit applies to everyone
+    eventually(standin.could_create, WINDOW, "the stand-in's creation limit to allow one more")
     return sampler.run([isa], shots=300).job_id()
 
 

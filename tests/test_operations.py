@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 import httpx
 
+from core.store.connection import Connection
+from core.store.jobs import JobStore
 from tests.conftest import BELL_QASM3, result_of, sampler_job, slow_circuit, submit
+from tests.waiting import eventually
 
 LONG = slow_circuit(22, 50)  # ~15 s: long enough to cancel while running
 TWO_PUBS = {"program_id": "sampler", "backend": "aer_simulator", "pubs": [
@@ -18,31 +20,18 @@ TOO_BIG = ('OPENQASM 3.0; include "stdgates.inc"; qubit[32] q; bit[32] c; '
 
 
 def wait_for_status(http: httpx.Client, job_id: str, wanted: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if http.get(f"/v1/jobs/{job_id}/status").json()["status"] == wanted:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} never became {wanted}")
+    eventually(lambda: http.get(f"/v1/jobs/{job_id}/status").json()["status"] == wanted,
+               seconds, f"job {job_id} to become {wanted}")
 
 
 def executor_pid(http: httpx.Client, job_id: str) -> int:
-    """The simulation process a running job's worker logs (read from its event stream)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for line in _log_lines(job_id):
-            found = re.search(r"simulating in process (\d+)", line)
-            if found:
-                return int(found.group(1))
-        time.sleep(0.05)
-    raise AssertionError("the worker never logged its executor process")
+    """The simulation process a running job's worker logs (read from the job's log lines)."""
+    store = JobStore(Connection.open(os.environ["TEST_REDIS_URL"]))
 
-
-def _log_lines(job_id: str) -> list[str]:
-    import redis
-
-    client = redis.Redis.from_url(os.environ.get("TEST_REDIS_URL", ""), decode_responses=True)
-    return client.lrange(f"gw:job:{job_id}:logs", 0, -1)
+    def logged() -> int | None:
+        found = re.search(r"simulating in process (\d+)", " ".join(store.logs(job_id)))
+        return int(found.group(1)) if found else None
+    return eventually(logged, 10, "the worker to log its executor process")
 
 
 def test_cancel_a_running_job_stops_its_simulation(client: httpx.Client) -> None:
@@ -51,10 +40,7 @@ def test_cancel_a_running_job_stops_its_simulation(client: httpx.Client) -> None
     pid = executor_pid(client, job["id"])
     cancelled = client.post(f"/v1/jobs/{job['id']}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELLED"
-    deadline = time.monotonic() + 2
-    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not os.path.exists(f"/proc/{pid}"), "the simulation process outlived the cancel by 2 s"
+    eventually(lambda: not os.path.exists(f"/proc/{pid}"), 2, "the simulation to stop")
     gone = client.get(f"/v1/jobs/{job['id']}/result")
     assert gone.status_code == 409 and gone.json()["type"].endswith("/job-cancelled")
     again = client.post(f"/v1/jobs/{job['id']}/cancel")
@@ -157,7 +143,7 @@ def test_list_filters_and_pages_without_skips_or_repeats(client: httpx.Client) -
     estimator = submit(client, {"program_id": "estimator", "backend": "aer_simulator",
                                 "pubs": [{"circuit": BELL_QASM3, "observables": "ZZ"}]})
     seen, cursor = [], None
-    while True:
+    for _ in range(4):  # 7 jobs, 3 a page: a fourth page would mean a loop
         page = client.get("/v1/jobs", params={"limit": 3, "program_id": "sampler",
                                               **({"cursor": cursor} if cursor else {})}).json()
         seen += [j["id"] for j in page["jobs"]]
@@ -165,6 +151,8 @@ def test_list_filters_and_pages_without_skips_or_repeats(client: httpx.Client) -
         cursor = page["next_cursor"]
         if cursor is None:
             break
+    else:
+        raise AssertionError(f"the pages never ended: {seen}")
     assert seen == [j["id"] for j in reversed(made)]
     sessions = client.get("/v1/jobs", params={"session_id": "s1"}).json()["jobs"]
     assert [j["id"] for j in sessions] == [j["id"] for j in reversed(made) if j["session_id"]]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,15 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 import redis
+from rq.job import Job
 from rq.registry import StartedJobRegistry
 
-from core.queueing import job_queue
+from core.queueing import job_queue, rq_job_id
 from core.states import JobStatus
+from core.store.connection import Connection
 from core.store.jobs import JobStore
-from scripts.local_http import wait_for_http
-from scripts.local_redis import free_port
+from scripts.local_http import start_api
 from tests.conftest import (
-    ROOT,
     result_of,
     sampler_job,
     slow_circuit,
@@ -31,6 +29,7 @@ from tests.conftest import (
     submit,
 )
 from tests.test_operations import wait_for_status
+from tests.waiting import eventually
 
 FINAL = {"DONE", "ERROR", "CANCELLED"}
 
@@ -43,7 +42,7 @@ def final_status_events(redis_url: str, job_id: str) -> list[str]:
 
 
 def test_concurrent_transitions_have_one_winner(redis_url: str) -> None:
-    store = JobStore(redis_url)
+    store = JobStore(Connection.open(redis_url))
     for _ in range(20):
         job = store.create({"id": f"race{time.time_ns()}", "tenant": "racers",
                             "program_id": "sampler", "backend": "aer_simulator",
@@ -66,37 +65,39 @@ def test_two_cancels_at_once_one_wins(client: httpx.Client) -> None:
 
 
 def test_cancel_racing_the_finish_ends_in_one_state(client: httpx.Client, redis_url: str) -> None:
-    outcomes = set()
-    for _ in range(12):
-        job = submit(client, sampler_job(backend="fake_manila"))  # runs for tens of ms
-        while client.get(f"/v1/jobs/{job['id']}/status").json()["status"] == "QUEUED":
-            time.sleep(0.002)
-        answer = client.post(f"/v1/jobs/{job['id']}/cancel")  # as it runs, or just after
-        expected = "CANCELLED" if answer.status_code == 200 else "DONE"
-        assert answer.status_code in (200, 409)
-        final = client.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 30}).json()["status"]
-        assert final == expected
-        time.sleep(0.2)  # a late worker write would show now
-        assert client.get(f"/v1/jobs/{job['id']}/status").json()["status"] == expected
-        assert final_status_events(redis_url, job["id"]) == [expected]
-        outcomes.add(expected)
+    outcomes = {cancel_as_it_finishes(client, redis_url) for _ in range(12)}
     assert "CANCELLED" in outcomes  # the race was really run (DONE shows up when the worker wins)
+
+
+def cancel_as_it_finishes(client: httpx.Client, redis_url: str) -> str:
+    """Cancel a short job as a worker runs it (or just after); its one final status."""
+    job_id = submit(client, sampler_job(backend="fake_manila"))["id"]  # runs for tens of ms
+    eventually(lambda: client.get(f"/v1/jobs/{job_id}/status").json()["status"] != "QUEUED",
+               30, "a worker to take the job", interval=0.002)
+    answer = client.post(f"/v1/jobs/{job_id}/cancel")
+    expected = "CANCELLED" if answer.status_code == 200 else "DONE"
+    assert answer.status_code in (200, 409)
+    final = client.get(f"/v1/jobs/{job_id}/wait", params={"timeout": 30}).json()["status"]
+    assert final == expected
+    # a late worker write would show once the worker is done with the job: RQ lets go of its
+    # task (deleting it: result_ttl=0) only after run_job has returned
+    raw = redis.Redis.from_url(redis_url)
+    eventually(lambda: not Job.exists(rq_job_id(job_id, 1), connection=raw), 30,
+               "the worker to be done with the job")
+    assert client.get(f"/v1/jobs/{job_id}/status").json()["status"] == expected
+    assert final_status_events(redis_url, job_id) == [expected]
+    return expected
 
 
 @pytest.fixture(scope="module")
 def stack(env: dict[str, str], redis_url: str) -> Iterator[dict]:
     """An API and workers of their own (Redis database 1), for killing workers at will."""
     own = {**env, "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/1",
-           "GATEWAY_API_KEYS": "racer:race-key-0001", "GATEWAY_WORKER_LEASE_SECONDS": "2",
+           "GATEWAY_API_KEYS": "racer:race-key-0123456789abc", "GATEWAY_WORKER_LEASE_SECONDS": "2",
            "GATEWAY_JOB_TIME_LIMIT_SECONDS": "120", "GATEWAY_JOB_MAX_ATTEMPTS": "2"}
-    port = free_port()
-    api = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                            "app:create_app()"], cwd=ROOT,
-                           env={**own, "PORT": str(port), "GATEWAY_WEB_PROCESSES": "1"})
     workers = [start_worker(own)]
-    base = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{base}/readyz", api)
-    http = httpx.Client(base_url=base, headers={"Authorization": "Bearer race-key-0001"},
+    base, api = start_api(own)
+    http = httpx.Client(base_url=base, headers={"Authorization": "Bearer race-key-0123456789abc"},
                         timeout=90)
     yield {"http": http, "workers": workers, "env": own}
     http.close()
@@ -140,14 +141,9 @@ def test_a_job_dies_with_its_second_worker_after_the_last_attempt(stack: dict) -
 
 def wait_for_attempt(http: httpx.Client, job_id: str, attempt: int) -> None:
     """Until the job runs its `attempt`-th time (a dead worker's job still shows RUNNING)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job = http.get(f"/v1/jobs/{job_id}").json()
-        if job["status"] == "RUNNING" and http.get(f"/v1/jobs/{job_id}/metrics").json()[
-                "attempts"] == attempt:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"attempt {attempt} never started")
+    eventually(lambda: http.get(f"/v1/jobs/{job_id}").json()["status"] == "RUNNING"
+               and http.get(f"/v1/jobs/{job_id}/metrics").json()["attempts"] == attempt,
+               60, f"attempt {attempt} of job {job_id} to start")
 
 
 def test_a_job_over_its_time_limit_ends_in_error_and_frees_the_worker(stack: dict) -> None:
@@ -168,7 +164,7 @@ def test_a_job_cancelled_while_rq_still_holds_it_never_runs(stack: dict) -> None
     http: httpx.Client = stack["http"]
     stop(stack["workers"].pop())
     job = submit(http, sampler_job(slow_circuit(22, 50), shots=10))
-    store = JobStore(stack["env"]["REDIS_URL"])
+    store = JobStore(Connection.open(stack["env"]["REDIS_URL"]))
     assert store.transition(job["id"], JobStatus.CANCELLED).ok  # RQ's job stays queued
     stack["workers"].append(start_worker(stack["env"]))
     bell = result_of(http, submit(http, sampler_job())["id"])  # queued behind the cancelled one

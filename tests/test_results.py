@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import httpx
 
-from tests.conftest import BELL_QASM2, BELL_QASM3, result_of, sampler_job, slow_circuit, submit
+from tests.conftest import (
+    BELL_QASM2,
+    BELL_QASM3,
+    MAX_RESULT_SAMPLES,
+    result_of,
+    sampler_job,
+    slow_circuit,
+    submit,
+)
 
 PARAMETRIC = ('OPENQASM 3.0; include "stdgates.inc"; input float theta; qubit[1] q; bit[1] c; '
               "rx(theta) q[0]; c[0] = measure q[0];")
@@ -87,3 +96,43 @@ def test_result_before_the_job_finishes_is_409_and_wait_blocks_until_done(
     assert response.json()["type"].endswith("/job-not-finished")
     data = result_of(client, job["id"], wait=60)["pub_results"][0]["data"]["c"]
     assert data["num_shots"] == 10 and data["num_bits"] == 20
+
+
+def test_samples_list_every_shot_in_order_and_agree_with_the_counts(
+        client: httpx.Client) -> None:
+    job = submit(client, sampler_job(backend="fake_manila", shots=300))
+    plain = result_of(client, job["id"])["pub_results"][0]["data"]["c"]
+    assert "samples" not in plain
+    response = client.get(f"/v1/jobs/{job['id']}/result", params={"include": "samples"})
+    data = response.json()["pub_results"][0]["data"]["c"]
+    assert len(data["samples"]) == 300 and Counter(data["samples"]) == data["counts"]
+    assert len(set(data["samples"])) > 2  # noise: some 01 and 10 among 00 and 11
+
+
+def test_samples_of_a_sweep_are_nested_by_its_shape(client: httpx.Client) -> None:
+    job = submit(client, sampler_job(PARAMETRIC, parameter_values={
+        "theta": [[0, 3.141592653589793, 0]]}, shots=40))
+    result_of(client, job["id"])
+    data = client.get(f"/v1/jobs/{job['id']}/result",
+                      params={"include": "samples"}).json()["pub_results"][0]["data"]["c"]
+    assert data["shape"] == [1, 3]
+    assert data["samples"] == [[["0"] * 40, ["1"] * 40, ["0"] * 40]]
+
+
+def test_estimator_results_carry_their_standard_errors_and_precision(
+        client: httpx.Client) -> None:
+    body = {"program_id": "estimator", "backend": "aer_simulator",
+            "pubs": [{"circuit": BELL_NO_MEASURE, "observables": ["ZZ", "XX"], "precision": 0.05}]}
+    pub = result_of(client, submit(client, body)["id"])["pub_results"][0]
+    assert len(pub["data"]["evs"]) == len(pub["data"]["ensemble_standard_error"]) == 2
+    assert pub["data"]["ensemble_standard_error"] == pub["data"]["stds"]
+    assert pub["metadata"]["target_precision"] == 0.05 and pub["metadata"]["shots"] == 400
+
+
+def test_more_samples_than_the_limit_is_a_422_naming_the_setting(client: httpx.Client) -> None:
+    job = submit(client, sampler_job(PARAMETRIC, parameter_values={"theta": [0.1, 0.2]},
+                                     shots=MAX_RESULT_SAMPLES // 2 + 1))
+    assert result_of(client, job["id"])["pub_results"][0]["data"]["c"]["shape"] == [2]
+    response = client.get(f"/v1/jobs/{job['id']}/result", params={"include": "samples"})
+    assert response.status_code == 422
+    assert "GATEWAY_MAX_RESULT_SAMPLES" in response.json()["detail"]

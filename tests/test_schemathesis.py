@@ -8,7 +8,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from core.keys import KeyStore
+from core.store.api_keys import KeyStore
 from tests.conftest import new_tenant, sampler_job, submit
 
 # the tenant's event stream never ends by design: a whole-body read of it would wait forever

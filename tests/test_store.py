@@ -5,20 +5,22 @@ from __future__ import annotations
 import time
 
 from core.states import JobStatus
+from core.store.connection import Connection
 from core.store.jobs import JobStore
 from core.store.listing import list_jobs, prune_indexes
+from tests.waiting import eventually
 
 
 def test_final_jobs_expire_and_leave_no_index_entries(redis_url: str) -> None:
-    store = JobStore(redis_url, prefix="retention-test", retention=1)
+    store = JobStore(Connection.open(redis_url, "retention-test"), retention=1)
     record = {"id": f"r{time.time_ns()}", "tenant": "ret", "program_id": "sampler",
               "backend": "aer_simulator", "status": JobStatus.QUEUED, "tags": ["a"]}
     store.create(record, {"pubs": []})
     store.transition(record["id"], JobStatus.RUNNING)
     store.transition(record["id"], JobStatus.DONE, blobs={":result": b"x"})
     assert list_jobs(store, "ret", {}, None, 10)[0][0]["id"] == record["id"]
-    time.sleep(1.3)
-    assert store.get(record["id"]) is None and store.blob(record["id"], ":result") is None
+    eventually(lambda: store.get(record["id"]) is None
+               and store.blob(record["id"], ":result") is None, 5, "the job to expire")
     assert list_jobs(store, "ret", {}, None, 10) == ([], None)  # listing drops what it walks
     tag_index = store.index_key("ret", "tag", "a")
     assert store.redis.zcard(tag_index) == 1  # not walked yet
@@ -27,17 +29,21 @@ def test_final_jobs_expire_and_leave_no_index_entries(redis_url: str) -> None:
     assert store.redis.zcard(tag_index) == 0
 
 
-def test_rq_carries_only_the_job_id_as_json(redis_url: str) -> None:
+def test_rq_carries_only_a_dispatch_token_as_json(redis_url: str) -> None:
     import json
     import zlib
 
     import redis
 
     from core import queueing
+    from core.store.dispatch import Dispatch
 
     raw = redis.Redis.from_url(redis_url)
     queue = queueing.job_queue(raw, "json-check")
-    queueing.enqueue(queue, "abc123", 1, 60)
+    dispatch = Dispatch(Connection.open(redis_url, "json-check"))
+    queueing.enqueue(queue, dispatch, "acme", "abc123", 1, 60)
     data = raw.hget("rq:job:abc123-1", "data")
-    assert json.loads(zlib.decompress(data)) == ["workers.tasks.run_job", None, ["abc123"], {}]
-    queue.empty()
+    assert json.loads(zlib.decompress(data)) == ["workers.dispatch.run_next", None, [], {}]
+    assert dispatch.waiting("acme") == 1
+    queueing.remove(queue, dispatch, "acme", "abc123", 1)
+    assert dispatch.waiting("acme") == 0 and queue.count == 0

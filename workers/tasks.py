@@ -4,53 +4,23 @@ from __future__ import annotations
 
 import functools
 import logging
-import socket
 import time
-from dataclasses import dataclass
 from typing import Any
 
-from rq import Queue
+import redis
 
-from core import catalog, queueing, results
+from core import catalog, results
 from core.admission import job_time_limit
 from core.clock import log_stamp
-from core.config import Config
 from core.results import compress
 from core.states import JobStatus
-from core.store.jobs import JobStore, properties_ref
-from workers.executor import Batch, Executor, Outcome
-from workers.runtimes.local import LocalRuntime
+from core.store.snapshots import Snapshots, properties_ref
+from workers import recovery
+from workers.context import WorkerContext, context
+from workers.executor import Batch, Outcome
+from workers.lifecycle import patiently
 
 log = logging.getLogger("gateway.worker")
-
-
-@dataclass
-class WorkerContext:
-    config: Config
-    store: JobStore
-    queue: Queue
-    executor: Executor
-    name: str
-
-
-_context: WorkerContext | None = None
-
-
-def context() -> WorkerContext:
-    """The worker's long-lived parts, made once per process (simulators stay warm across jobs)."""
-    global _context
-    if _context is None:
-        config = Config()
-        store = JobStore(config.REDIS_URL, config.REDIS_PREFIX, config.JOB_RETENTION_SECONDS)
-        runtime = LocalRuntime(config.WORKER_MEMORY_BYTES)
-        for backend in config.WORKER_PREWARM:
-            runtime.prewarm(backend)
-        _context = WorkerContext(
-            config, store, queueing.job_queue(store.raw, config.QUEUE_NAME),
-            Executor(runtime, memory_bytes=config.WORKER_MEMORY_BYTES),
-            f"{socket.gethostname()}:{id(runtime):x}",
-        )
-    return _context
 
 
 def run_job(job_id: str) -> None:
@@ -63,7 +33,7 @@ def run_job(job_id: str) -> None:
     attempt = record["attempts"] + 1
     ctx.executor.start()
     fields: dict[str, Any] = {"attempts": attempt}
-    ref = _keep_properties(store, record["backend"])
+    ref = _keep_properties(ctx.snapshots, record["backend"])
     if ref is not None:
         fields["properties_ref"] = ref
     logs = [("log", f"{log_stamp()} INFO running on {ctx.name} (attempt {attempt})"),
@@ -91,18 +61,23 @@ def run_job(job_id: str) -> None:
             ctx.executor.stop()
         made_final = results.fail(store, job_id, f"internal error in the worker: "
                                                  f"{type(exc).__name__}: {exc}").ok
+    except BaseException:  # a forced stop (RQ raises SystemExit), Ctrl-C: not the job's fault
+        ctx.executor.stop()
+        recovery.hand_back(ctx, job_id, f"worker {ctx.name} was stopped")
+        raise
     finally:
-        if not made_final:
-            store.release_lease(job_id, ran_for=time.monotonic() - started)
+        if not made_final:  # still RUNNING here means the sweeper must see it: see recovery
+            recovery.let_go(ctx, job_id)
+            ctx.stats.record_run(time.monotonic() - started)
 
 
-def _keep_properties(store: JobStore, backend: str) -> str | None:
+def _keep_properties(snapshots: Snapshots, backend: str) -> str | None:
     """Keep the device properties the job runs against (shared by jobs on the same data)."""
     snapshot = _properties_snapshot(backend)
     if snapshot is None:
         return None
     ref, blob = snapshot
-    store.keep_properties(ref, blob)
+    snapshots.keep(ref, blob)
     return ref
 
 
@@ -123,10 +98,15 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
     made_final = [False]
 
     def keep_going() -> bool:
-        if time.monotonic() - last_renewal[0] > ctx.config.WORKER_LEASE_SECONDS / 4:
-            store.hold_lease(job_id, ctx.name, ctx.config.WORKER_LEASE_SECONDS)
-            last_renewal[0] = time.monotonic()
-        return store.status(job_id) == JobStatus.RUNNING
+        if ctx.stopping.expired():
+            return False  # the drain window of a graceful stop is over: handed back below
+        try:
+            if time.monotonic() - last_renewal[0] > ctx.config.WORKER_LEASE_SECONDS / 4:
+                ctx.leases.hold(job_id, ctx.name, ctx.config.WORKER_LEASE_SECONDS)
+                last_renewal[0] = time.monotonic()
+            return store.status(job_id) in (JobStatus.RUNNING, JobStatus.QUEUED)
+        except redis.RedisError:  # away, stalled or full: simulate on; writes wait (`patiently`)
+            return True
 
     def on_messages(batch: Batch) -> None:
         """Log lines and interim results, with the result or error when the batch ends the job:
@@ -135,40 +115,24 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
                    for kind, data in batch if kind in ("log", "interim")]
         kind, data = batch[-1]
         ran_for = time.monotonic() - started
+        patience = ctx.config.WORKER_REDIS_PATIENCE_SECONDS
         if kind == "result":
             note = f"finished in {data['metrics']['usage']['seconds']} s"
-            made_final[0] = results.finish(store, job_id, data["result"], data["runtime"],
-                                           data["metrics"], note, appends, ran_for).ok
+            made_final[0] = patiently(patience, lambda: results.finish(
+                store, job_id, data["result"], data["runtime"], data["metrics"], note, appends,
+                ran_for, data.get("samples"))).ok
         elif kind == "error":
-            made_final[0] = results.fail(store, job_id, data["message"], appends, ran_for).ok
+            made_final[0] = patiently(patience, lambda: results.fail(
+                store, job_id, data["message"], appends, ran_for)).ok
         else:
-            store.append(job_id, appends)
+            patiently(patience, lambda: store.append(job_id, appends))
 
     outcome, reason = ctx.executor.follow(on_messages, keep_going)
     if outcome in (Outcome.TIMED_OUT, Outcome.CRASHED):
         return results.fail(store, job_id, reason, ran_for=time.monotonic() - started).ok
-    if outcome == Outcome.STOPPED:
+    if outcome == Outcome.STOPPED and ctx.stopping.expired():
+        recovery.hand_back(ctx, job_id, f"worker {ctx.name} stopped before the job finished "
+                                        f"({ctx.config.WORKER_DRAIN_SECONDS:g} s drain window)")
+    elif outcome == Outcome.STOPPED:
         log.info("job %s stopped: %s", job_id, store.status(job_id) or "deleted")
     return made_final[0]
-
-
-def recover_orphans(ctx: WorkerContext) -> None:
-    """Jobs whose worker died: queue them again, or fail them once out of attempts."""
-    store, config = ctx.store, ctx.config
-    for job_id in store.orphaned_jobs():
-        if not store.claim_orphan(job_id):
-            continue  # another worker's sweeper took it
-        record = store.get(job_id)
-        if record is None or record["status"] not in (JobStatus.RUNNING, JobStatus.QUEUED):
-            continue
-        attempts = record["attempts"]
-        if attempts >= config.JOB_MAX_ATTEMPTS:
-            results.fail(store, job_id, f"the worker running this job was lost (attempt "
-                         f"{attempts} of {config.JOB_MAX_ATTEMPTS}); not retried")
-            continue
-        if record["status"] == JobStatus.RUNNING:
-            if not store.transition(job_id, JobStatus.QUEUED).ok:
-                continue
-            store.add_log(job_id, f"{log_stamp()} WARNING worker lost; the job is queued again")
-        queueing.enqueue(ctx.queue, job_id, attempts + 1, config.JOB_TIME_LIMIT_SECONDS)
-        store.set_field(job_id, "rq_attempt", attempts + 1)

@@ -1,17 +1,19 @@
-"""What the views do for IBM Quantum: backends from the cache, import, and the operations that
-go upstream while a job is not final here (cancel, tags, live metrics). Plain functions."""
+"""What the job views do for IBM Quantum: import, and the operations that go upstream while a
+job is not final here (cancel, tags, live metrics, queue). Plain functions."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
-
-from core import catalog
 from core.clock import log_stamp
-from core.errors import BackendNotFound, GatewayError, InvalidJobState, JobNotFound
+from core.errors import (
+    GatewayError,
+    IbmNotConfigured,
+    InvalidJobState,
+    JobNotFound,
+    UpstreamFailed,
+)
 from core.ibm.context import Ibm
-from core.ibm.devices import plain
 from core.ibm.trouble import Trouble, UpstreamError
 from core.ibm.upstream import (
     PROVIDER,
@@ -24,67 +26,8 @@ from core.states import JobStatus
 from core.store.jobs import new_job_id
 
 if TYPE_CHECKING:
-    from app.services.jobs import Gateway
+    from app.gateway import Gateway
 
-
-
-class IbmNotConfigured(GatewayError):
-    """No upstream job can be found from a gateway without an account: a 404 of its own kind."""
-
-    status, kind, title = 404, "ibm-not-configured", "No IBM Quantum account is configured"
-
-
-class UpstreamFailed(GatewayError):
-    status, kind, title = 502, "upstream-error", "IBM Quantum did not do it"
-
-
-def ibm(gw: Gateway) -> Ibm:
-    """This process's IBM side, made on first use."""
-    found = current_app.extensions.get("ibm")
-    if found is None:
-        found = current_app.extensions["ibm"] = Ibm.build(gw.config, gw.store)
-    return found
-
-
-# -- backends ------------------------------------------------------------------------------------
-def backends(gw: Gateway) -> list[dict[str, Any]]:
-    local = list(catalog.local_backends().values())
-    return local + (ibm(gw).state.backends() if gw.config.IBM_TOKEN else [])
-
-
-def backend_summary(gw: Gateway, name: str) -> dict[str, Any]:
-    """A local backend, else one of the account's devices (from the cache)."""
-    try:
-        return catalog.backend_summary(name)
-    except BackendNotFound:
-        found = ibm(gw).state.backend(name) if gw.config.IBM_TOKEN else None
-        if found is None:
-            raise
-        return found
-
-
-def backend_document(gw: Gateway, name: str, kind: str) -> Any:
-    """`properties` or `configuration` of a backend (None for the ideal simulator)."""
-    if backend_summary(gw, name)["provider"] == PROVIDER:
-        return ibm(gw).state.backend_document(name, kind)
-    if kind == "properties":
-        return catalog.backend_properties(name)
-    if name == catalog.IDEAL:
-        return None
-    return plain(catalog.fake_backend(name).configuration().to_dict())
-
-
-def readiness(gw: Gateway) -> tuple[str, dict[str, Any] | None]:
-    """The account's state in a few words, and the details when one is configured."""
-    if not gw.config.IBM_TOKEN:
-        return "not configured (no QISKIT_IBM_TOKEN): local simulators only", None
-    side = ibm(gw)
-    health = side.state.health()
-    status = health.get("status", "unknown (not reached yet)")
-    if health.get("reason"):
-        status = f"{status}: {health['reason']}"
-    return status, {"since": health.get("at"), "jobs_followed": side.state.following(),
-                    "backends": [b["name"] for b in side.state.backends()]}
 
 
 # -- import ----------------------------------------------------------------------------------------
@@ -98,8 +41,12 @@ def import_job(gw: Gateway, tenant: str, runtime_job_id: str) -> tuple[dict[str,
     job_id = new_job_id()
     retention = gw.config.JOB_RETENTION_SECONDS
     existing = side.state.claim_import(tenant, runtime_job_id, job_id, retention)
-    if existing is not None and gw.store.get(existing) is not None:
-        return gw.store.owned(tenant, existing), False
+    if existing is not None:  # followed already: for its first importer only
+        owner, followed_by = existing
+        if owner != tenant:
+            raise JobNotFound(f"No job {runtime_job_id!r}.")
+        if gw.store.get(followed_by) is not None:
+            return gw.store.owned(tenant, followed_by), False
     status = upstream_status(_ask(side, "reading the job status", upstream.status))
     record: dict[str, Any] = {
         "id": job_id, "tenant": tenant, "program_id": upstream.primitive_id or "executor",
@@ -116,7 +63,7 @@ def import_job(gw: Gateway, tenant: str, runtime_job_id: str) -> tuple[dict[str,
 def _configured(gw: Gateway) -> Ibm:
     if not gw.config.IBM_TOKEN:
         raise IbmNotConfigured("This gateway has no IBM Quantum account (QISKIT_IBM_TOKEN).")
-    return ibm(gw)
+    return gw.ibm
 
 
 def _upstream(side: Ibm, runtime_job_id: str) -> Any:

@@ -7,27 +7,15 @@ import contextlib
 import hashlib
 import json
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import current_app
-from rq import Queue
-
-from app.services import ibm
+from app.gateway import Gateway
+from app.services import backends, ibm
 from app.services.limits import check_time_limit, qubit_cap
-from app.tenants import TenantCache
 from core import queueing
-from core.admission import (
-    CostLimits,
-    Inspection,
-    check_costs,
-    inspect_pubs,
-    job_time_limit,
-)
-from core.circuits import Limits, load_parsers
+from core.admission import Inspection, check_costs, inspect_pubs, job_time_limit
 from core.clock import rfc3339
-from core.config import Config
 from core.errors import (
     BackendNotFound,
     IdempotencyConflict,
@@ -36,58 +24,15 @@ from core.errors import (
     JobCancelled,
     JobFailed,
     JobNotFinished,
+    QuotaExceeded,
 )
-from core.ibm.upstream import check_uniform
-from core.keys import KeyStore
-from core.parse_pool import ParsePool
-from core.qasm_guard import ProgramLimits
+from core.ibm.upstream import PROVIDER, check_uniform
 from core.states import JobStatus
-from core.store.jobs import JobStore, new_job_id
+from core.store.jobs import new_job_id
 
 TIMESTAMPS = ("created", "queued", "running", "finished")
 
-
-@dataclass
-class Gateway:
-    """The long-lived parts of one API process (no per-process state beyond connections and
-    the tenants of recent keys, which revocations clear at once: see `app/tenants.py`)."""
-
-    config: Config
-    store: JobStore
-    keys: KeyStore
-    tenants: TenantCache
-    queue: Queue
-    parsers: ParsePool
-
-    @classmethod
-    def from_config(cls, config: Config) -> Gateway:
-        store = JobStore(config.REDIS_URL, config.REDIS_PREFIX, config.JOB_RETENTION_SECONDS)
-        keys = KeyStore(store.redis, config.REDIS_PREFIX)
-        parsers = ParsePool(config.PARSE_PROCESSES, config.PARSE_TIMEOUT_SECONDS,
-                            config.PARSE_MEMORY_BYTES, prepare=load_parsers)
-        return cls(config, store, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
-                   queueing.job_queue(store.raw, config.QUEUE_NAME), parsers)
-
-    @property
-    def limits(self) -> Limits:
-        c = self.config
-        return Limits(c.MAX_PUBS, c.MAX_SHOTS, c.MAX_QUBITS, c.MAX_PARAMETER_SETS, c.DEFAULT_SHOTS,
-                      c.MAX_BROADCAST)
-
-    @property
-    def program_limits(self) -> ProgramLimits:
-        c = self.config
-        return ProgramLimits(c.MAX_PROGRAM_NESTING, c.MAX_QUBITS, c.MAX_CLBITS, c.MAX_GATE_DEPTH,
-                             c.MAX_OPERATIONS)
-
-    @property
-    def cost_limits(self) -> CostLimits:
-        c = self.config
-        return CostLimits(c.MAX_TOTAL_SHOTS, c.MAX_BROADCAST, c.WORKER_MEMORY_BYTES)
-
-
-def gateway() -> Gateway:
-    return current_app.extensions["gateway"]
+DEFAULT_OPTIMIZATION_LEVEL = 1  # not a schema default: a default makes generated clients send it
 
 
 def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
@@ -97,10 +42,10 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
     job_id = new_job_id()
     if idempotency_key:
         body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-        existing = gw.store.claim_idempotency_key(tenant, idempotency_key, job_id, body_hash)
+        existing = gw.idempotency.claim(tenant, idempotency_key, job_id, body_hash)
         if existing is not None:
             return _repeated(gw, tenant, existing, body_hash), False
-    provider = ibm.backend_summary(gw, payload["backend"])["provider"]
+    provider = backends.backend_summary(gw, payload["backend"])["provider"]
     record = {
         "id": job_id, "tenant": tenant, "program_id": payload["program_id"],
         "backend": payload["backend"], "provider": provider, "status": JobStatus.QUEUED,
@@ -110,15 +55,28 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "usage_estimation": {"quantum_seconds": inspection.quantum_seconds},
     }
     limit = job_time_limit(inputs["options"], gw.config.JOB_TIME_LIMIT_SECONDS)
-    enqueue = ((lambda pipe: ibm.ibm(gw).start(job_id, pipe)) if provider == ibm.PROVIDER
-               else (lambda pipe: queueing.enqueue(gw.queue, job_id, 1, limit, pipeline=pipe)))
+    gw.rates.submission(tenant)
+    if provider != PROVIDER:
+        check_queued_quota(gw, tenant)
+    enqueue = ((lambda pipe: gw.ibm.start(job_id, pipe)) if provider == PROVIDER
+               else (lambda pipe: queueing.enqueue(gw.queue, gw.dispatch, tenant, job_id, 1,
+                                                   limit, pipeline=pipe)))
     try:
         job = gw.store.create(record, inputs, enqueue)
     except Exception:
         if idempotency_key:  # nothing was created: the client may retry with the same key
-            gw.store.release_idempotency_key(tenant, idempotency_key)
+            gw.idempotency.release(tenant, idempotency_key)
         raise
     return job, True
+
+
+def check_queued_quota(gw: Gateway, tenant: str) -> None:
+    """A tenant's waiting jobs are capped (`max_queued`): over it, 429 until some start."""
+    waiting, limit = gw.dispatch.room(tenant, gw.config.TENANT_MAX_QUEUED)
+    if waiting >= limit:
+        raise QuotaExceeded(f"{limit} jobs of yours are already waiting (max_queued); submit "
+                            "again when some have started.", policy="queued", limit=limit,
+                            retry_after=max(1, round(gw.stats.recent_pace())))
 
 
 def _repeated(gw: Gateway, tenant: str, existing: tuple[str, str], body_hash: str) -> dict:
@@ -137,7 +95,7 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
     """Everything the worker needs, checked now so that bad input is a 422, not a failed job:
     the programs in a parse process (`core/parse_pool.py`), then the cost model."""
     try:
-        backend = ibm.backend_summary(gw, payload["backend"])
+        backend = backends.backend_summary(gw, payload["backend"])
     except BackendNotFound as exc:
         raise InvalidJobInput(exc.detail, errors={"backend": [exc.detail]}) from None
     pubs = [dict(pub) for pub in payload["pubs"]]
@@ -150,14 +108,14 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
         if len(pub["circuit"]) > gw.config.MAX_CIRCUIT_CHARS:
             message = f"a circuit has at most {gw.config.MAX_CIRCUIT_CHARS} characters"
             raise InvalidJobInput(message, errors={f"pubs.{i}.circuit": [message]})
-    options = payload.get("options") or {}
+    options = {"optimization_level": DEFAULT_OPTIMIZATION_LEVEL, **(payload.get("options") or {})}
     check_time_limit(options, gw.config)
     chars = sum(len(pub["circuit"]) for pub in pubs)  # OpenQASM 3 parses at ~20 KB/s
     budget = gw.config.PARSE_TIMEOUT_SECONDS + gw.config.PARSE_SECONDS_PER_MB * chars / 1e6
     inspection = gw.parsers.run(inspect_pubs, payload["program_id"], pubs,
                                 qubit_cap(backend, gw.config), gw.limits, gw.program_limits,
                                 timeout=budget)
-    if backend["provider"] == ibm.PROVIDER:
+    if backend["provider"] == PROVIDER:
         check_uniform(payload["program_id"], pubs)
     else:
         check_costs(inspection, bool(backend.get("noisy")), gw.cost_limits)
@@ -209,7 +167,7 @@ def cancel(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
         raise InvalidJobState(f"The job is {change.previous or 'gone'}; only a job that is not "
                               "final can be cancelled.", job_status=change.previous or None)
     if change.previous in (JobStatus.QUEUED, JobStatus.INITIALIZING):
-        queueing.remove(gw.queue, job_id, int(job.get("rq_attempt", 1)))
+        queueing.remove(gw.queue, gw.dispatch, tenant, job_id, int(job.get("rq_attempt", 1)))
     return gw.store.owned(tenant, job_id)
 
 
@@ -243,16 +201,18 @@ def metrics(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     job = gw.store.owned(tenant, job_id)
     produced = job.get("metrics") or ibm.live_metrics(gw, job) or {}
     usage = produced.get("usage") or {"seconds": None, "quantum_seconds": None}
-    return {
+    found = {
         "timestamps": {name: job.get(name) for name in TIMESTAMPS},
         "usage": usage,
-        "usage_estimation": job.get("usage_estimation"),
         "num_pubs": int(job.get("num_pubs", 0)),
         "num_shots": int(job.get("num_shots", 0)),
         "circuits": produced.get("circuits", []),
         "attempts": job["attempts"],
         "upstream": produced.get("upstream"),
     }
+    if job.get("usage_estimation"):
+        found["usage_estimation"] = job["usage_estimation"]
+    return found
 
 
 def queue_info(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
@@ -261,14 +221,14 @@ def queue_info(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     if ibm.is_ibm(job):
         return ibm.queue_info(gw, job)
     status = JobStatus(job["status"])
-    average, workers, running = gw.store.recent_pace(), worker_count(gw), gw.store.running_count()
+    average, workers, running = gw.stats.recent_pace(), worker_count(gw), gw.leases.running_count()
     if status.final:
         return {"position": None, "estimated_start_time": job.get("running"),
                 "estimated_completion_time": job.get("finished")}
     if status == JobStatus.RUNNING:
         return {"position": None, "estimated_start_time": job.get("running"),
                 "estimated_completion_time": _later(job.get("running"), average)}
-    position = queueing.position(gw.queue, job_id, int(job.get("rq_attempt", 1)))
+    position = gw.dispatch.position(tenant, job_id)
     ahead = (position or 1) - 1 + running
     start = _later(None, ahead * average / max(workers, 1))
     return {"position": position, "estimated_start_time": start,
@@ -278,7 +238,7 @@ def queue_info(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
 def worker_count(gw: Gateway) -> int:
     from rq import Worker
 
-    return int(Worker.count(connection=gw.store.raw, queue=gw.queue))
+    return int(Worker.count(connection=gw.queue.connection, queue=gw.queue))
 
 
 def _later(moment: str | None, seconds: float) -> str:
@@ -289,9 +249,9 @@ def _later(moment: str | None, seconds: float) -> str:
 
 def job_properties(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     job = gw.store.owned(tenant, job_id)
-    snapshot = gw.store.properties_snapshot(job.get("properties_ref"))
+    snapshot = gw.snapshots.get(job.get("properties_ref"))
     if snapshot is None and not job.get("properties_ref"):
         # not run yet: what the job will run against
         return {"backend": job["backend"],
-                "properties": ibm.backend_document(gw, job["backend"], "properties")}
+                "properties": backends.backend_document(gw, job["backend"], "properties")}
     return {"backend": job["backend"], "properties": snapshot}

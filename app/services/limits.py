@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.services import ibm
+from app.services import backends
 from core import catalog
 from core.admission import over, widest_state_vector
 from core.config import Config
+from core.ibm.upstream import PROVIDER
 
 if TYPE_CHECKING:
-    from app.services.jobs import Gateway
+    from app.gateway import Gateway
 
 
 def qubit_cap(backend: dict[str, Any], config: Config) -> int:
@@ -25,8 +26,8 @@ def qubit_cap(backend: dict[str, Any], config: Config) -> int:
 
 def backend_with_limits(gw: Gateway, name: str) -> dict[str, Any]:
     """A backend's summary and the gateway's limits for jobs on it."""
-    backend = ibm.backend_summary(gw, name)
-    c, local = gw.config, backend["provider"] != ibm.PROVIDER
+    backend = backends.backend_summary(gw, name)
+    c, local = gw.config, backend["provider"] != PROVIDER
     limits = {
         "max_qubits": qubit_cap(backend, c),
         "max_statevector_qubits": widest_state_vector(c.WORKER_MEMORY_BYTES) if local else None,

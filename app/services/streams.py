@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,10 +14,10 @@ import gevent.socket
 import redis
 from flask import Response, request
 
-from app.services.jobs import Gateway
+from app.gateway import Gateway
 from app.streaming.events import Event, EventStream, id_order
 from app.streaming.hub import EventHub
-from core.errors import InvalidEventId, JobNotFound
+from core.errors import InvalidEventId, JobNotFound, QuotaExceeded
 from core.states import JobStatus
 
 log = logging.getLogger("gateway.events")
@@ -61,28 +63,62 @@ def _check_position(hub: EventHub, key: str, after: str) -> str:
     return tail
 
 
-def response(stream: EventStream) -> Response:
-    """The stream as text/event-stream: `retry:` first, then events and heartbeat comments."""
+def response(gw: Gateway, stream: EventStream, tenant: str, key_digest: str) -> Response:
+    """The stream as text/event-stream: `retry:` first, then events and heartbeat comments.
+    Revoking the key of `key_digest` (the request's, or the one that minted its token) ends it
+    at once in every API process (and at its next re-check should the news be missed). The
+    tenant's open streams are capped (`max_streams`): over it, 429."""
     if request.method == "HEAD":
         return Response(mimetype="text/event-stream", headers=SSE_HEADERS)
     environ = request.environ  # the body runs after the request context is gone
+    close_count = count_open_stream(gw, stream, tenant)
 
     def body() -> Iterator[bytes]:
         stop_watching = watch_for_hangup(environ, stream.interrupt)
+        stop_revocation_watch = gw.tenants.on_revoked(key_digest, stream.interrupt)
         events = stream.follow()
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
             for batch in events:  # one write per batch: a busy stream catches up in big steps
                 yield b"".join(event.frame for event in batch) if batch else HEARTBEAT
+            if stream.hub.closing:  # this process stops: resume on another, a moment apart
+                yield reconnect_frame()
         except redis.RedisError as exc:  # the client reconnects with Last-Event-ID and resumes
             log.warning("event stream %s cut short: Redis error %s", stream.key, type(exc).__name__)
+            yield reconnect_frame()
         finally:
             events.close()  # leaves the hub now, not whenever it is collected
             stop_watching()
+            stop_revocation_watch()
+            close_count()
 
     # direct_passthrough: the body is bytes already; werkzeug need not wrap each chunk
     return Response(body(), mimetype="text/event-stream", headers=SSE_HEADERS,
                     direct_passthrough=True)
+
+
+def count_open_stream(gw: Gateway, stream: EventStream, tenant: str) -> Callable[[], None]:
+    """Count the stream among the tenant's open ones (QuotaExceeded over its limit), renewed at
+    each of its re-checks; returns what uncounts it."""
+    limit = gw.quotas.limit(tenant, "max_streams", gw.config.TENANT_MAX_STREAMS)
+    stream_id, lapse = uuid.uuid4().hex, 3 * stream.recheck
+    if not gw.quotas.open_stream(tenant, stream_id, limit, lapse):
+        raise QuotaExceeded(f"{limit} event streams of yours are open (max_streams); close one "
+                            "first.", policy="streams", limit=limit, retry_after=5)
+    still_wanted = stream.still_wanted
+
+    def still_wanted_and_renewed() -> bool:
+        gw.quotas.renew_stream(tenant, stream_id, lapse)
+        return still_wanted()
+
+    stream.still_wanted = still_wanted_and_renewed
+    return lambda: gw.quotas.close_stream(tenant, stream_id)
+
+
+def reconnect_frame() -> bytes:
+    """Reconnect after a random moment (so that a process's streams do not all come back at
+    once); the client sends Last-Event-ID and loses nothing."""
+    return f"retry: {random.randint(RETRY_MS // 6, RETRY_MS)}\n\n".encode()
 
 
 def watch_for_hangup(environ: dict[str, Any], on_hangup: Callable[[], None]) -> Callable[[], None]:

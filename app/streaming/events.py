@@ -69,7 +69,7 @@ class EventStream:
     batch whenever a heartbeat is due (every `heartbeat` s). Every `recheck` s, at a heartbeat, it
     asks `still_wanted()`: False (job deleted, key revoked) ends the stream. `interrupt()`, from
     whoever sees the client go away, ends it at once. Leaving the loop, however it happens,
-    leaves the hub."""
+    leaves the hub. When the process stops (`hub.close()`), every stream ends at once."""
 
     def __init__(self, hub: EventHub, key: str, after: str, *, is_last: Callable[[Event], bool],
                  heartbeat: float, still_wanted: Callable[[], bool], recheck: float = 60.0) -> None:
@@ -90,7 +90,7 @@ class EventStream:
         beat_at = time.monotonic() + self.heartbeat * random.uniform(0.5, 1.0)
         checked_at = time.monotonic()
         try:
-            while not self.finished:
+            while not self.finished and not self.hub.closing:
                 if self.listener is None or self.listener.lagging:
                     yield from self._catch_up()
                     if self.listener is not None:
@@ -99,7 +99,7 @@ class EventStream:
                     batch = self._accept(self.listener.take())
                     if batch:
                         yield batch
-                if self.finished or time.monotonic() < beat_at:
+                if self.finished or self.hub.closing or time.monotonic() < beat_at:
                     continue
                 if time.monotonic() - checked_at >= self.recheck:
                     if not self.still_wanted():

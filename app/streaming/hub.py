@@ -32,6 +32,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from app.streaming.events import PAGE, Event
+from core.store.connection import POOL_WAIT_SECONDS, client_options
 
 log = logging.getLogger("gateway.events")
 STREAMS_PER_READER = 200  # bounds the XREAD an event re-issues; more streams, more readers
@@ -135,8 +136,8 @@ class Reader:
         """A connection of its own, with no silent reconnect, so that its client id stays true."""
         connection = redis.Redis.from_url(
             self.hub.redis_url, decode_responses=True, single_connection_client=True,
-            socket_timeout=self.hub.block_seconds + 10, socket_keepalive=True,
-            retry=Retry(NoBackoff(), 0))
+            socket_timeout=self.hub.block_seconds + self.hub.timeout, socket_keepalive=True,
+            socket_connect_timeout=self.hub.timeout, retry=Retry(NoBackoff(), 0))
         self.client_id = int(connection.client_id())
         return connection
 
@@ -144,13 +145,16 @@ class Reader:
 class EventHub:
     """Multiplexes this process's listeners onto a few blocking XREADs (started on first use)."""
 
-    def __init__(self, redis_url: str, block_seconds: float = 5.0) -> None:
+    def __init__(self, redis_url: str, block_seconds: float = 5.0, timeout: float = 5.0) -> None:
         self.redis_url = redis_url
         self.block_seconds = block_seconds
+        self.timeout = timeout  # socket timeout of every command: a stalled Redis fails fast
+        self.closing = False  # the process is stopping: streams tell their clients to reconnect
         # replays and catch-ups wait their turn for a connection rather than fail (redis-py's
         # default pool raises past 100), and cannot starve the other routes of theirs
         self.redis = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
-            redis_url, decode_responses=True, max_connections=READ_CONNECTIONS, timeout=20))
+            redis_url, decode_responses=True, max_connections=READ_CONNECTIONS,
+            timeout=POOL_WAIT_SECONDS, **client_options(timeout)))
         self.lock = threading.Lock()
         self._topics: dict[str, Topic] = {}
         self._readers: list[Reader] = []
@@ -226,6 +230,15 @@ class EventHub:
                 delay = self._alarms[0][0] - now if self._alarms else 60.0
             self._alarms_changed.wait(delay)
             self._alarms_changed.clear()  # the heap is read again right after
+
+    def close(self) -> None:
+        """The process is stopping: end every stream now (each tells its client to reconnect,
+        and to resume from its Last-Event-ID on another process)."""
+        with self.lock:
+            self.closing = True
+            listeners = [lst for topic in self._topics.values() for lst in topic.listeners]
+        for listener in listeners:
+            listener.wake.set()
 
     def counts(self) -> tuple[int, int, int]:
         """(streams read, listeners served, readers) in this process now."""

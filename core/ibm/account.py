@@ -22,6 +22,7 @@ class Account:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        redact_logs(config.IBM_TOKEN)  # one account per process: installed once
         self._service: Any = None
         self._lock = threading.Lock()
         self._backends: dict[str, tuple[float, Any]] = {}
@@ -121,14 +122,3 @@ class Account:
         found = self.call("looking for a job by tag", service.jobs, limit=1, job_tags=[tag])
         return found[0].job_id() if found else None
 
-
-_account: Account | None = None
-
-
-def account(config: Config | None = None) -> Account:
-    """This process's account (made from `config` on first use)."""
-    global _account
-    if _account is None:
-        _account = Account(config or Config())
-        redact_logs(_account.config.IBM_TOKEN)
-    return _account

@@ -1,4 +1,4 @@
-"""What every IBM step needs, made once per process (workers and web alike), and how steps are
+"""What every IBM step needs, built once per process (workers and web alike), and how steps are
 put on the IBM queue: by dotted path, JSON arguments, now or later through RQ's scheduler."""
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from core.config import Config
-from core.ibm.account import Account, account
+from core.ibm.account import Account
+from core.store.connection import Connection
 from core.store.ibm import IbmState
 from core.store.jobs import JobStore
+from core.store.snapshots import Snapshots
 
 ADVANCE = "workers.runtimes.ibm.tasks.advance"
 REFRESH = "workers.runtimes.ibm.tasks.refresh_backends"
@@ -30,11 +32,14 @@ class Ibm:
     queue: Queue
     account: Account
 
+    snapshots: Snapshots
+
     @classmethod
-    def build(cls, config: Config, store: JobStore) -> Ibm:
-        queue = Queue(config.IBM_QUEUE, connection=store.raw, serializer=JSONSerializer)
-        return cls(config, store, IbmState(store.redis, config.REDIS_PREFIX), queue,
-                   account(config))
+    def build(cls, config: Config, connection: Connection, store: JobStore,
+              snapshots: Snapshots) -> Ibm:
+        """Once per process (by `create_app` or the worker's `main`); connects on first use."""
+        queue = Queue(config.IBM_QUEUE, connection=connection.binary, serializer=JSONSerializer)
+        return cls(config, store, IbmState(connection), queue, Account(config), snapshots)
 
     def start(self, job_id: str, pipe: Pipeline | None = None) -> None:
         """Follow a job from now on with a new chain of steps (in `pipe`'s transaction if given)."""
@@ -45,20 +50,7 @@ class Ibm:
         """Keep the device's properties (from the cache) as those this job ran against."""
         properties = self.state.backend_document(backend, "properties")
         if properties is not None:
-            self.state.annotate(self.store.key(job_id),
-                                {"properties_ref": self.store.save_properties(properties)})
-
-
-_ibm: Ibm | None = None
-
-
-def context() -> Ibm:
-    global _ibm
-    if _ibm is None:
-        config = Config()
-        _ibm = Ibm.build(config, JobStore(config.REDIS_URL, config.REDIS_PREFIX,
-                                          config.JOB_RETENTION_SECONDS))
-    return _ibm
+            self.store.annotate(job_id, {"properties_ref": self.snapshots.save(properties)})
 
 
 def enqueue(queue: Queue, task: str, args: list[Any], delay: float = 0.0,

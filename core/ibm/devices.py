@@ -3,12 +3,10 @@ configuration and properties IBM sent, ready to be cached in Redis as JSON."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from datetime import datetime
 from typing import Any
 
 from core.ibm.account import Account
+from core.results import plain
 
 
 def describe_all(account: Account) -> list[dict[str, Any]]:
@@ -30,21 +28,3 @@ def describe(account: Account, backend: Any) -> dict[str, Any]:
     }
     return {"summary": plain(summary), "configuration": plain(conf.to_dict()),
             "properties": plain(properties.to_dict()) if properties is not None else None}
-
-
-def plain(document: Any) -> Any:
-    """JSON-safe: datetimes as RFC 3339 text, complex numbers as [real, imaginary], dataclasses
-    as objects."""
-    return json.loads(json.dumps(document, default=_plain_value))
-
-
-def _plain_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, complex):
-        return [value.real, value.imag]
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)

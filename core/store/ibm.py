@@ -1,4 +1,4 @@
-"""What the gateway keeps in Redis about IBM Quantum, beside the jobs themselves (`store.py`).
+"""What the gateway keeps in Redis about IBM Quantum, beside the jobs themselves (`jobs.py`).
 
 Keys (prefix `gw` by default), all owned by this module:
     {p}:ibm:following           sorted set: IBM jobs not final here, scored by when their next
@@ -13,7 +13,8 @@ Keys (prefix `gw` by default), all owned by this module:
     {p}:ibm:backend:{name}      hash configuration, properties (JSON, as IBM sends them)
     {p}:ibm:backends:refreshed  epoch seconds of the last refresh
     {p}:ibm:live:{job id}       IBM's metrics of a job not final, kept a few seconds
-    {p}:t:{tenant}:ibm-import:{runtime id}  the gateway job that follows an imported job
+    {p}:ibm:import:{runtime id} {tenant, job_id}: the one tenant, and its gateway job, that
+                                follow an imported job (the first to import it)
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ import time
 import uuid
 from typing import Any
 
-import redis
 from redis.client import Pipeline
 
 from core.clock import now_iso
+from core.store.connection import Connection
 
 # One atomic step of the sliding-window limiter; Redis' own clock, so hosts need not agree.
 _PACE = """
@@ -54,25 +55,17 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 return 1
 """
 
-
-# Write fields onto a job record only while it exists (a deleted job must not come back).
-_SET_IF_EXISTS = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return 1
-"""
 COUNTERS = ("attempts", "failures")
 
 
 class IbmState:
-    def __init__(self, client: redis.Redis, prefix: str = "gw") -> None:
-        self.redis = client
-        self.prefix = prefix
+    def __init__(self, connection: Connection) -> None:
+        self.redis = connection.text
+        self.prefix = prefix = connection.prefix
         self.following_key = f"{prefix}:ibm:following"
         self.chains_key = f"{prefix}:ibm:chains"
-        self._pace = client.register_script(_PACE)
-        self._reattach = client.register_script(_REATTACH)
-        self._set_if_exists = client.register_script(_SET_IF_EXISTS)
+        self._pace = self.redis.register_script(_PACE)
+        self._reattach = self.redis.register_script(_REATTACH)
 
     # -- following jobs ----------------------------------------------------------------------
     def follow(self, job_id: str, due: float, pipe: Pipeline | None = None) -> str:
@@ -99,20 +92,16 @@ class IbmState:
             pipe.hdel(f"{self.prefix}:ibm:{counter}", job_id)
         pipe.execute()
 
-    def count(self, counter: str, job_id: str) -> int:
+    def increment(self, counter: str, job_id: str) -> int:
         """Add one to the job's `attempts` or `failures`; the new value."""
         return int(self.redis.hincrby(f"{self.prefix}:ibm:{counter}", job_id, 1))  # type: ignore[arg-type]
 
-    def counted(self, counter: str, job_id: str) -> int:
+    def count(self, counter: str, job_id: str) -> int:
+        """The job's `attempts` or `failures` so far."""
         return int(self.redis.hget(f"{self.prefix}:ibm:{counter}", job_id) or 0)  # type: ignore[arg-type]
 
     def reset(self, counter: str, job_id: str) -> None:
         self.redis.hdel(f"{self.prefix}:ibm:{counter}", job_id)
-
-    def annotate(self, job_key: str, fields: dict[str, str]) -> bool:
-        """Set fields on the job record at `job_key` if it still exists."""
-        flat = [item for pair in fields.items() for item in pair]
-        return bool(self._set_if_exists(keys=[job_key], args=flat))
 
     def overdue(self, older_than: float) -> list[str]:
         return self.redis.zrangebyscore(self.following_key, "-inf", older_than)  # type: ignore[return-value]
@@ -189,9 +178,12 @@ class IbmState:
 
     # -- imports -------------------------------------------------------------------------------
     def claim_import(self, tenant: str, runtime_job_id: str, job_id: str,
-                     seconds: int) -> str | None:
-        """Bind the upstream job to this gateway job; if bound already, the gateway job's id."""
-        name = f"{self.prefix}:t:{tenant}:ibm-import:{runtime_job_id}"
-        if self.redis.set(name, job_id, nx=True, ex=seconds):
+                     seconds: int) -> tuple[str, str] | None:
+        """Bind the upstream job to this tenant's gateway job; if bound already (by this tenant
+        or another), (tenant, gateway job id) of that binding."""
+        name = f"{self.prefix}:ibm:import:{runtime_job_id}"
+        claim = json.dumps({"tenant": tenant, "job_id": job_id})
+        if self.redis.set(name, claim, nx=True, ex=seconds):
             return None
-        return self.redis.get(name)  # type: ignore[return-value]
+        found = json.loads(self.redis.get(name) or "{}")  # type: ignore[arg-type]
+        return found.get("tenant", ""), found.get("job_id", "")

@@ -1,46 +1,67 @@
-"""The Redis data model shared by the web side and the workers: one place owns every key.
+"""Jobs in Redis: records, status changes, events, logs, interim results, tags and indexes.
 
-Keys (prefix `gw` by default):
+Keys (prefix `gw` by default), owned by this module:
     {p}:job:{id}            hash: the job record (status, timestamps, tenant, backend, ...)
     {p}:job:{id}:inputs     zlib-compressed JSON of the submitted program inputs
     {p}:job:{id}:result     zlib-compressed JSON of the normalised result
     {p}:job:{id}:runtime    zlib-compressed JSON in qiskit_ibm_runtime's RuntimeEncoder format
+    {p}:job:{id}:samples    zlib-compressed JSON: a sampler's shots, packed (core/results.py)
     {p}:job:{id}:events     stream of events (status, interim, log, result, error)
     {p}:job:{id}:logs       list of log lines
     {p}:job:{id}:interim    list of interim results (JSON), one per finished PUB
     {p}:t:{tenant}:{facet}  sorted sets indexing a tenant's jobs, scored by creation time (µs)
+                            (`listing.py` pages through them)
     {p}:t:{tenant}:events   stream of every status change of the tenant's jobs
-    {p}:running             sorted set of running jobs; {p}:lease:{id} proves a worker holds one
-    {p}:stream-token:{sha}  a browser's short-lived event-stream token (only its SHA-256), with TTL
-Everything about one job expires `retention` seconds after it reaches a final state.
-The IBM Quantum side's own keys ({p}:ibm:*) are owned by `workers/ibm/state.py`.
+Everything about one job expires `retention` seconds after it reaches a final state. Every status
+change is one call of `lua/transition.lua`. The other families: `leases.py` (running jobs),
+`idempotency.py`, `stats.py`, `snapshots.py` (device properties), `api_keys.py`,
+`stream_tokens.py`, `ibm.py` (IBM Quantum's side).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import redis
 from redis.client import Pipeline
 
 from core.clock import iso_to_micros, now_iso
 from core.errors import JobNotFound
 from core.results import compress
 from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
+from core.store.connection import BLOCK_SLICE_SECONDS, Connection
+from core.store.leases import lease_key, running_key
+from core.store.records import decode_record, encode_record, plausible_id
+from core.store.stats import durations_key, transitions_key
 
 _LUA = Path(__file__).with_name("lua")
-JSON_FIELDS = ("tags", "options", "usage_estimation", "metrics", "backend_info")
 INDEXED_FACETS = ("program_id", "backend", "session_id")
-BLOCK_SLICE_SECONDS = 2.0
+# Write fields onto a job record only while it exists (a deleted job must not come back).
+_SET_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+# Append log lines and interim results (with their events) only while the job exists, and let
+# what is appended to a final job expire with it. KEYS[1] record, KEYS[2] events, ARGV[1] JSON
+# [[list suffix, item, event kind, event data], ...] (as transition.lua takes them).
+_APPEND_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+for _, entry in ipairs(cjson.decode(ARGV[1])) do
+  redis.call('RPUSH', KEYS[1] .. entry[1], entry[2])
+  redis.call('XADD', KEYS[2], '*', 'kind', entry[3], 'data', entry[4])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[1] .. entry[1], ttl) end
+end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return 1
+"""
 Appends = Sequence[tuple[str, Any]]  # ("log", line) or ("interim", result), in order
 
 
@@ -48,9 +69,9 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
-def properties_ref(blob: bytes) -> str:
-    """The reference of a properties snapshot: derived from its content, so shared."""
-    return hashlib.sha256(blob).hexdigest()[:32]
+def job_key(prefix: str, job_id: str) -> str:
+    """The job record's key (`JobStore.key`; Lua scripts of other families get "" as a prefix)."""
+    return f"{prefix}:job:{job_id}"
 
 
 @dataclass(frozen=True)
@@ -62,18 +83,15 @@ class Transition:
 class JobStore:
     """Reads and writes jobs; every status change is one atomic Lua call."""
 
-    def __init__(self, redis_url: str, prefix: str = "gw", retention: int = 7 * 24 * 3600,
-                 max_connections: int = 1000) -> None:
-        # blocking pools: under load a request waits for a connection instead of failing (the
-        # default pool refuses the 101st); long polls hold one per waiter for <= 2 s at a time
-        self.redis = redis.Redis(decode_responses=True, connection_pool=(
-            redis.BlockingConnectionPool.from_url(
-                redis_url, decode_responses=True, max_connections=max_connections, timeout=20)))
-        self.raw = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
-            redis_url, max_connections=max_connections, timeout=20))
-        self.prefix = prefix
+    def __init__(self, connection: Connection, retention: int = 7 * 24 * 3600) -> None:
+        self.redis = connection.text
+        self.binary = connection.binary
+        self.prefix = connection.prefix
         self.retention = retention
         self._transition = self.redis.register_script((_LUA / "transition.lua").read_text())
+        self._set_if_exists = self.redis.register_script(_SET_IF_EXISTS)
+        self._append_if_exists = self.redis.register_script(_APPEND_IF_EXISTS)
+        self.blocking = connection.blocking  # long polls: a pool apart from short commands
 
     # -- keys -----------------------------------------------------------------------------
     def key(self, job_id: str, suffix: str = "") -> str:
@@ -108,7 +126,7 @@ class JobStore:
         job_id, tenant = record["id"], record["tenant"]
         event = json.dumps({"status": record["status"], "at": created})
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(self.key(job_id), mapping=_encode(record))  # type: ignore[arg-type]
+        pipe.hset(self.key(job_id), mapping=encode_record(record))  # type: ignore[arg-type]
         pipe.set(self.key(job_id, ":inputs"), compress(inputs))  # type: ignore[arg-type]
         for index in self._index_keys(record):
             pipe.zadd(index, {job_id: record["score"]})
@@ -119,11 +137,11 @@ class JobStore:
             maxlen=10000,
             approximate=True,
         )
-        pipe.hincrby(f"{self.prefix}:stats:transitions", record["status"], 1)
+        pipe.hincrby(transitions_key(self.prefix), record["status"], 1)
         if enqueue is not None:
             enqueue(pipe)
         pipe.execute()
-        return decode_record(_encode(record))
+        return decode_record(encode_record(record))
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         raw = self.redis.hgetall(self.key(job_id))
@@ -131,19 +149,19 @@ class JobStore:
 
     def owned(self, tenant: str, job_id: str) -> dict[str, Any]:
         """The job if it exists and belongs to `tenant`; otherwise JobNotFound, alike for both."""
-        record = self.get(job_id) if _plausible_id(job_id) else None
+        record = self.get(job_id) if plausible_id(job_id) else None
         if record is None or record["tenant"] != tenant:
             raise JobNotFound(f"No job {job_id!r}.")
         return record
 
     def blob(self, job_id: str, suffix: str) -> bytes | None:
         """Decompressed JSON bytes of `:inputs`, `:result` or `:runtime`."""
-        data = self.raw.get(self.key(job_id, suffix))
+        data = self.binary.get(self.key(job_id, suffix))
         return zlib.decompress(data) if data else None  # type: ignore[arg-type]
 
     def get_with_inputs(self, job_id: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """The record and its inputs, in one round trip (what a worker reads to run a job)."""
-        pipe = self.raw.pipeline(transaction=False)
+        pipe = self.binary.pipeline(transaction=False)
         pipe.hgetall(self.key(job_id))
         pipe.get(self.key(job_id, ":inputs"))
         raw, data = pipe.execute()
@@ -174,12 +192,14 @@ class JobStore:
         now = now_iso()
         allowed = "," + ",".join(s.value for s in ALLOWED_FROM[to]) + ","
         blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
-        extra = _encode(fields or {})
+        extra = encode_record(fields or {})
         ok, previous = self._transition(
-            keys=[self.key(job_id), self.key(job_id, ":events"), *blob_keys],
+            keys=[self.key(job_id), self.key(job_id, ":events"), running_key(self.prefix),
+                  lease_key(self.prefix, job_id), transitions_key(self.prefix),
+                  durations_key(self.prefix), *blob_keys],
             args=[
                 to.value, allowed, now, TIMESTAMP_FIELD.get(to, ""), json.dumps(extra),
-                "1" if to in FINAL_STATES else "0", self.retention, self.prefix,
+                "1" if to in FINAL_STATES else "0", self.retention, f"{self.prefix}:t:",
                 json.dumps({"status": to.value, "at": now}), _tenant_event(job_id, to.value, now),
                 event[0] if event else "", json.dumps(event[1]) if event else "",
                 _appends(appends), _lease(lease),
@@ -194,7 +214,7 @@ class JobStore:
     def wait_final(self, job_id: str, timeout: float) -> str | None:
         """Block on the job's event stream until it is final or `timeout` runs out; the status."""
         deadline = time.monotonic() + timeout
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.blocking.pipeline(transaction=False)
         pipe.hget(self.key(job_id), "status")
         pipe.xrevrange(self.key(job_id, ":events"), count=1)
         status, last = pipe.execute()
@@ -205,14 +225,14 @@ class JobStore:
                 break
             # short blocks: well under the client's socket timeout, and a deleted job is noticed
             block = max(1, int(min(remaining, BLOCK_SLICE_SECONDS) * 1000))
-            reply = self.redis.xread({self.key(job_id, ":events"): last_id}, block=block)
+            reply = self.blocking.xread({self.key(job_id, ":events"): last_id}, block=block)
             for _stream, entries in reply or []:
                 for entry_id, event in entries:
                     last_id = entry_id
                     if event.get("kind") == "status":
                         status = json.loads(event["data"])["status"]
             if not reply:
-                status = self.status(job_id)
+                status = self.blocking.hget(self.key(job_id), "status")
         return status
 
     # -- events, logs, interim results --------------------------------------------------------
@@ -226,13 +246,13 @@ class JobStore:
         entries = self.redis.xrange(self.key(job_id, ":events"), min=start, count=count)
         return [(eid, e["kind"], json.loads(e["data"])) for eid, e in entries]
 
-    def append(self, job_id: str, appends: Appends) -> None:
-        """Log lines and interim results, each with its event, in one transaction."""
-        pipe = self.redis.pipeline(transaction=True)
-        for suffix, item, kind, data in _append_entries(appends):
-            pipe.rpush(self.key(job_id, suffix), item)
-            pipe.xadd(self.key(job_id, ":events"), {"kind": kind, "data": data})
-        pipe.execute()
+    def append(self, job_id: str, appends: Appends) -> bool:
+        """Log lines and interim results, each with its event, atomically; only while the job
+        exists (a worker writing after a delete must not recreate keys that never expire)."""
+        if not appends:
+            return True
+        return bool(self._append_if_exists(keys=[self.key(job_id), self.key(job_id, ":events")],
+                                           args=[_appends(appends)]))
 
     def add_log(self, job_id: str, *lines: str) -> None:
         self.append(job_id, [("log", line) for line in lines])
@@ -264,105 +284,19 @@ class JobStore:
         pipe = self.redis.pipeline(transaction=True)
         for index in self._index_keys(record):
             pipe.zrem(index, job_id)
-        for suffix in ("", ":inputs", ":result", ":runtime", ":events", ":logs", ":interim"):
+        for suffix in ("", ":inputs", ":result", ":runtime", ":samples", ":events", ":logs",
+                       ":interim"):
             pipe.delete(self.key(job_id, suffix))
-        pipe.zrem(f"{self.prefix}:running", job_id)
+        pipe.zrem(running_key(self.prefix), job_id)
         pipe.execute()
 
-    def claim_idempotency_key(self, tenant: str, key: str, job_id: str,
-                              body_hash: str) -> tuple[str, str] | None:
-        """Bind `key` to this job for a day; if it is bound already, (job id, body hash) of that."""
-        name = self._idempotency_key(tenant, key)
-        if self.redis.set(name, f"{job_id}|{body_hash}", nx=True, ex=24 * 3600):
-            return None
-        found = self.redis.get(name) or "|"
-        job, _, stored = found.partition("|")
-        return job, stored
+    def annotate(self, job_id: str, fields: dict[str, Any]) -> bool:
+        """Set fields on the record if the job still exists (a deleted job must not come back)."""
+        flat = [item for pair in encode_record(fields).items() for item in pair]
+        return bool(self._set_if_exists(keys=[self.key(job_id)], args=flat))
 
-    def take_turn(self, chore: str, seconds: float) -> bool:
-        """True for one caller per `seconds` across all workers (periodic chores)."""
-        return bool(self.redis.set(f"{self.prefix}:turn:{chore}", "1", nx=True,
-                                   px=int(seconds * 1000)))
-
-    def release_idempotency_key(self, tenant: str, key: str) -> None:
-        self.redis.delete(self._idempotency_key(tenant, key))
-
-    def _idempotency_key(self, tenant: str, key: str) -> str:
-        return f"{self.prefix}:t:{tenant}:idem:{hashlib.sha256(key.encode()).hexdigest()}"
-
-    # -- worker pace and device snapshots ------------------------------------------------------
-    def recent_pace(self, default: float = 1.0) -> float:
-        """Average run time of the last 50 jobs, in seconds."""
-        recent = [float(x) for x in self.redis.lrange(f"{self.prefix}:stats:durations", 0, -1)]
-        return sum(recent) / len(recent) if recent else default
-
-    def running_count(self) -> int:
-        return int(self.redis.zcard(f"{self.prefix}:running"))
-
-    def save_properties(self, properties: dict[str, Any]) -> str:
-        """Store a device-properties snapshot once per content; returns its reference."""
-        blob = compress(properties)
-        ref = properties_ref(blob)
-        self.keep_properties(ref, blob)
-        return ref
-
-    def keep_properties(self, ref: str, blob: bytes) -> None:
-        """Make sure snapshot `ref` (content `blob`) lives for twice the retention from now: one
-        EXPIRE when it is there already (the common case), rather than sending it again."""
-        name, ttl = f"{self.prefix}:props:{ref}", 2 * self.retention
-        if not self.raw.expire(name, ttl):
-            self.raw.set(name, blob, ex=ttl)
-
-    def properties_snapshot(self, ref: str | None) -> dict[str, Any] | None:
-        data = self.raw.get(f"{self.prefix}:props:{ref}") if ref else None
-        return json.loads(zlib.decompress(data)) if data else None  # type: ignore[arg-type]
-
-    # -- running jobs and leases -----------------------------------------------------------------
-    def hold_lease(self, job_id: str, worker: str, seconds: float) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(f"{self.prefix}:lease:{job_id}", worker, px=int(seconds * 1000))
-        pipe.zadd(f"{self.prefix}:running", {job_id: time.time()})
-        pipe.execute()
-
-    def release_lease(self, job_id: str, ran_for: float | None = None) -> None:
-        """Let go of a job; with `ran_for`, remember how long it ran (for queue estimates)."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.delete(f"{self.prefix}:lease:{job_id}")
-        pipe.zrem(f"{self.prefix}:running", job_id)
-        if ran_for is not None:
-            pipe.lpush(f"{self.prefix}:stats:durations", round(ran_for, 4))
-            pipe.ltrim(f"{self.prefix}:stats:durations", 0, 49)
-        pipe.execute()
-
-    def claim_orphan(self, job_id: str) -> bool:
-        """True for exactly one caller: the sweeper that gets to recover this job."""
-        return bool(self.redis.zrem(f"{self.prefix}:running", job_id))
-
-    def set_field(self, job_id: str, field: str, value: Any) -> None:
-        self.redis.hset(self.key(job_id), field, _encode({field: value})[field])
-
-    def orphaned_jobs(self) -> Iterator[str]:
-        """Running jobs whose worker stopped renewing its lease."""
-        running = self.redis.zrange(f"{self.prefix}:running", 0, -1)
-        if not running:
-            return
-        pipe = self.redis.pipeline(transaction=False)
-        for job_id in running:
-            pipe.exists(f"{self.prefix}:lease:{job_id}")
-        for job_id, held in zip(running, pipe.execute(), strict=False):
-            if not held:
-                yield job_id
-
-    # -- live event streams (read by workers/event_hub.py) ---------------------------------------
     def event_stream_key(self, job_id: str) -> str:
         return self.key(job_id, ":events")
-
-    def stream_token_key(self, token_digest: str) -> str:
-        return f"{self.prefix}:stream-token:{token_digest}"
-
-
-def _plausible_id(job_id: str) -> bool:
-    return 0 < len(job_id) <= 64 and all(c.isalnum() or c in "-_" for c in job_id)
 
 
 def _append_entries(appends: Appends) -> list[tuple[str, str, str, str]]:
@@ -390,25 +324,3 @@ def _lease(lease: tuple[str, float] | None) -> str:
 
 def _tenant_event(job_id: str, status: str, at: str) -> str:
     return json.dumps({"job_id": job_id, "status": status, "at": at})
-
-
-def _encode(record: dict[str, Any]) -> dict[str, str]:
-    out = {}
-    for field, value in record.items():
-        if value is None:
-            continue
-        if isinstance(value, Enum):
-            value = value.value
-        out[field] = json.dumps(value) if field in JSON_FIELDS else str(value)
-    return out
-
-
-def decode_record(raw: dict[str, str]) -> dict[str, Any]:
-    record: dict[str, Any] = dict(raw)
-    for field in JSON_FIELDS:
-        if field in record:
-            record[field] = json.loads(record[field])
-    record.setdefault("tags", [])
-    record["score"] = int(record.get("score", 0))
-    record["attempts"] = int(record.get("attempts", 0))
-    return record

@@ -1,4 +1,4 @@
-"""A tenant's jobs, page by page, from the index sorted sets `store.py` keeps as jobs change.
+"""A tenant's jobs, page by page, from the index sorted sets `jobs.py` keeps as jobs change.
 
 Each facet (`jobs`, `status:X`, `backend:X`, `tag:X`, ...) is a sorted set of job ids scored by
 creation time; a page walks the smallest of the indexes a filter names, in one Lua call
@@ -14,7 +14,8 @@ from typing import Any
 
 import redis
 
-from core.store.jobs import INDEXED_FACETS, JobStore, decode_record
+from core.store.jobs import INDEXED_FACETS, JobStore
+from core.store.records import decode_record
 
 LIST_SCRIPT = (Path(__file__).with_name("lua") / "list.lua").read_text()
 LIST_SCAN_BUDGET = 5000  # index entries one page may examine before it hands back a cursor
@@ -35,7 +36,7 @@ def list_jobs(store: JobStore, tenant: str, filters: dict[str, Any],
         args=[
             before if before is not None else "+inf", after if after is not None else "-inf",
             cursor[0] if cursor else "", cursor[1] if cursor else "", limit + 1,
-            f"{store.prefix}:job:", LIST_SCAN_BUDGET,
+            store.key(""), LIST_SCAN_BUDGET,
         ],
     )
     return _page(store, reply, limit)
@@ -64,6 +65,17 @@ def _smallest_first(client: redis.Redis, keys: list[str]) -> list[str]:
         pipe.zcard(key)
     sizes = pipe.execute()
     return [key for _size, key in sorted(zip(sizes, keys, strict=False))]
+
+
+def unfinished(store: JobStore) -> list[str]:
+    """Ids of every QUEUED or RUNNING job, across tenants (for the sweeper's checks). Walks the
+    `status:` indexes; a tag named like one adds ids whose status the caller checks anyway."""
+    found: set[str] = set()
+    for status in ("QUEUED", "RUNNING"):
+        pattern = store.index_key("*", "status", status)
+        for key in store.redis.scan_iter(match=pattern, count=500, _type="zset"):
+            found.update(store.redis.zrange(key, 0, -1))
+    return sorted(found)
 
 
 def prune_indexes(store: JobStore, batch: int = 1000) -> int:

@@ -37,13 +37,8 @@ from qiskit_aer import AerSimulator
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
 from core import catalog
-from core.circuits import (
-    PARSED_CACHE_MAX_CHARS,
-    Limits,
-    build_pubs,
-    estimate_quantum_seconds,
-)
-from core.results import jsonable, normalise_pub, runtime_json
+from core.circuits import PARSED_CACHE_MAX_CHARS, Limits, build_pubs, estimate_quantum_seconds
+from core.results import jsonable, normalise_pub, packed_samples, runtime_json
 
 
 class Reporter(Protocol):
@@ -164,6 +159,7 @@ class LocalRuntime:
         report("result", {
             "result": {"pub_results": normalised, "metadata": jsonable(result.metadata)},
             "runtime": runtime_json(result),
+            "samples": packed_samples(pub_results) if program == "sampler" else None,
             "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),
                         "quantum_seconds": estimate_quantum_seconds(pubs)}},
         })

@@ -1,8 +1,11 @@
 -- Move a job to a new status, atomically, if the transition table allows it.
--- KEYS[1] job hash, KEYS[2] job event stream, KEYS[3..] blobs to store with the change
+-- KEYS[1] job hash, KEYS[2] job event stream, KEYS[3] running jobs (leases.py), KEYS[4] this job's
+-- lease (leases.py), KEYS[5] transition counts, KEYS[6] recent run times (stats.py),
+-- KEYS[7..] blobs to store with the change
 -- ARGV[1] to, ARGV[2] allowed-from (",A,B,"), ARGV[3] now (RFC 3339), ARGV[4] timestamp field or "",
 -- ARGV[5] extra hash fields (JSON object), ARGV[6] final ("1"/"0"), ARGV[7] retention seconds,
--- ARGV[8] key prefix, ARGV[9] event data (JSON), ARGV[10] tenant event data (JSON),
+-- ARGV[8] key prefix of tenant indexes and streams ("gw:t:"), ARGV[9] event data (JSON),
+-- ARGV[10] tenant event data (JSON),
 -- ARGV[11] kind of an event to log with the change ("" for none), ARGV[12] its data,
 -- ARGV[13] entries to append, as JSON [[list suffix, item, event kind, event data], ...],
 -- ARGV[14] a lease to take, as JSON {"worker", "ms", "at"} ("" for none),
@@ -17,15 +20,15 @@ local tenant, score, id = unpack(redis.call('HMGET', job, 'tenant', 'score', 'id
 redis.call('HSET', job, 'status', to, 'updated', now)
 if ARGV[4] ~= '' then redis.call('HSET', job, ARGV[4], now) end
 for field, value in pairs(cjson.decode(ARGV[5])) do redis.call('HSET', job, field, value) end
-for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 13]) end
+for i = 7, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 9]) end
 
 if ARGV[14] ~= '' then  -- before anyone can see the job RUNNING, its worker holds the lease
   local lease = cjson.decode(ARGV[14])
-  redis.call('SET', prefix .. ':lease:' .. id, lease.worker, 'PX', lease.ms)
-  redis.call('ZADD', prefix .. ':running', lease.at, id)
+  redis.call('SET', KEYS[4], lease.worker, 'PX', lease.ms)
+  redis.call('ZADD', KEYS[3], lease.at, id)
 end
 
-local index = prefix .. ':t:' .. tenant .. ':status:'
+local index = prefix .. tenant .. ':status:'
 redis.call('ZREM', index .. cur, id)
 redis.call('ZADD', index .. to, score, id)
 
@@ -40,21 +43,21 @@ end
 if final then log_appends() end
 redis.call('XADD', events, '*', 'kind', 'status', 'data', ARGV[9])
 if not final then log_appends() end
-redis.call('XADD', prefix .. ':t:' .. tenant .. ':events', 'MAXLEN', '~', 10000, '*',
+redis.call('XADD', prefix .. tenant .. ':events', 'MAXLEN', '~', 10000, '*',
   'kind', 'status', 'data', ARGV[10])
-redis.call('HINCRBY', prefix .. ':stats:transitions', to, 1)
+redis.call('HINCRBY', KEYS[5], to, 1)
 
 if final then
   local ttl = tonumber(ARGV[7])
-  local base = prefix .. ':job:' .. id
-  for _, suffix in ipairs({'', ':inputs', ':result', ':runtime', ':events', ':logs', ':interim'}) do
-    redis.call('EXPIRE', base .. suffix, ttl)
+  for _, suffix in ipairs({'', ':inputs', ':result', ':runtime', ':samples', ':events', ':logs',
+                           ':interim'}) do
+    redis.call('EXPIRE', job .. suffix, ttl)
   end
-  redis.call('ZREM', prefix .. ':running', id)
-  redis.call('DEL', prefix .. ':lease:' .. id)
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('DEL', KEYS[4])
   if ARGV[15] ~= '' then
-    redis.call('LPUSH', prefix .. ':stats:durations', ARGV[15])
-    redis.call('LTRIM', prefix .. ':stats:durations', 0, 49)
+    redis.call('LPUSH', KEYS[6], ARGV[15])
+    redis.call('LTRIM', KEYS[6], 0, 49)
   end
 end
 return {'ok', cur}

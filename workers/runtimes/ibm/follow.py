@@ -16,9 +16,8 @@ from core.clock import iso_to_micros, log_stamp
 from core.config import Config
 from core.ibm.account import Account
 from core.ibm.context import Ibm
-from core.ibm.devices import plain
 from core.ibm.upstream import summarise_metrics, upstream_status
-from core.results import normalise, runtime_json
+from core.results import normalise, packed_samples, plain, runtime_json
 from core.states import JobStatus
 from core.store.jobs import Appends, JobStore
 
@@ -79,4 +78,4 @@ def _done(store: JobStore, job_id: str, result: Any, metrics: dict[str, Any],
     # the executor's metadata holds dataclasses that neither JSON encoder takes
     result = PrimitiveResult(list(result), metadata=plain(result.metadata))
     results.finish(store, job_id, normalise(result), runtime_json(result), metrics,
-                   "finished on IBM Quantum", logs)
+                   "finished on IBM Quantum", logs, samples=packed_samples(result))

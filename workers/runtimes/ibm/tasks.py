@@ -16,10 +16,12 @@ from typing import Any
 from core import results
 from core.clock import log_stamp
 from core.config import Config
-from core.ibm.context import ADVANCE, REFRESH, TASK_TIMEOUT, Ibm, context, enqueue
+from core.ibm.context import ADVANCE, REFRESH, TASK_TIMEOUT, Ibm, enqueue
 from core.ibm.devices import describe_all
 from core.ibm.trouble import Trouble, UpstreamError
 from core.states import JobStatus
+from core.store.stats import Stats
+from workers.context import context
 from workers.runtimes.ibm import follow, submit
 
 log = logging.getLogger("gateway.ibm")
@@ -30,7 +32,7 @@ DEFAULT_PAUSE = 60.0  # after a 429 without Retry-After: IBM counts creations pe
 # -- the step ------------------------------------------------------------------------------------
 def advance(job_id: str, chain: str) -> None:
     """RQ entry point: one step for one job, then the next one scheduled. Never raises."""
-    ibm = context()
+    ibm = context().ibm
     if ibm.state.chain_of(job_id) != chain:
         return  # the sweeper gave this job to a newer chain
     record = ibm.store.get(job_id)
@@ -67,12 +69,12 @@ def send(ibm: Ibm, record: dict[str, Any]) -> float | None:
     wait = ibm.state.pace(ibm.config.IBM_SUBMITS_PER_WINDOW, ibm.config.IBM_SUBMIT_WINDOW_SECONDS)
     if wait > 0:
         return wait + random.uniform(0, 0.25)
-    if ibm.state.counted("attempts", job_id):  # an earlier try may have reached IBM
+    if ibm.state.count("attempts", job_id):  # an earlier try may have reached IBM
         found = ibm.account.find_tagged(submit.gateway_tag(job_id))
         if found:
             adopt(ibm, job_id, found, "found on IBM Quantum, created by an earlier try")
             return ibm.config.IBM_POLL_MIN_SECONDS
-    ibm.state.count("attempts", job_id)
+    ibm.state.increment("attempts", job_id)
     upstream = submit.send(ibm.account, record, ibm.store.inputs(job_id))
     adopt(ibm, job_id, upstream.job_id(), f"submitted to {record['backend']}")
     if ibm.store.status(job_id) == JobStatus.CANCELLED:  # cancelled while it was being sent
@@ -81,7 +83,7 @@ def send(ibm: Ibm, record: dict[str, Any]) -> float | None:
 
 
 def adopt(ibm: Ibm, job_id: str, runtime_job_id: str, how: str) -> None:
-    ibm.state.annotate(ibm.store.key(job_id), {"runtime_job_id": runtime_job_id})
+    ibm.store.annotate(job_id, {"runtime_job_id": runtime_job_id})
     ibm.store.add_log(job_id, f"{log_stamp()} INFO IBM Quantum job {runtime_job_id}: {how}")
     ibm.state.set_health(True)
 
@@ -105,7 +107,7 @@ def handle(ibm: Ibm, record: dict[str, Any], err: UpstreamError) -> float | None
     if err.kind != Trouble.TRANSIENT:
         results.fail(ibm.store, job_id, err.message)
         return None
-    failures = ibm.state.count("failures", job_id)
+    failures = ibm.state.increment("failures", job_id)
     if failures > MAX_FAILURES:
         results.fail(ibm.store, job_id, f"IBM Quantum failed {failures} times in a row; "
                                        f"giving up. Last: {err.message}")
@@ -125,7 +127,7 @@ def backoff(config: Config, failures: int) -> float:
 # -- the account's devices and the sweeper ---------------------------------------------------------
 def refresh_backends() -> None:
     """RQ entry point: fetch the account's devices into the cache the API lists them from."""
-    ibm = context()
+    ibm = context().ibm
     try:
         ibm.state.save_backends(describe_all(ibm.account))
         ibm.state.set_health(True)
@@ -137,9 +139,8 @@ def refresh_backends() -> None:
         log.exception("refreshing IBM Quantum backends failed")
 
 
-def sweep() -> None:
+def sweep(ibm: Ibm, stats: Stats) -> None:
     """Called by every worker's sweeper thread: re-attach lost jobs, keep the devices fresh."""
-    ibm = context()
     if not ibm.account.configured:
         return
     grace = ibm.config.IBM_REATTACH_SECONDS
@@ -150,5 +151,5 @@ def sweep() -> None:
             log.info("re-attaching IBM job %s", job_id)
             enqueue(ibm.queue, ADVANCE, [job_id, chain])
     every = ibm.config.IBM_BACKENDS_REFRESH_SECONDS
-    if ibm.state.backends_age() > every and ibm.store.take_turn("ibm-backends", min(every, 60)):
+    if ibm.state.backends_age() > every and stats.take_turn("ibm-backends", min(every, 60)):
         enqueue(ibm.queue, REFRESH, [])

@@ -1,0 +1,96 @@
+"""The long-lived parts of one API process, built once by `create_app` and handed to the views.
+
+Nothing here holds state of its own beyond connections, the event hub's listeners and the
+tenants of recent keys (which revocations clear at once: see `app/tenants.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from rq import Queue
+
+from app.ratelimits import RateLimits
+from app.streaming.hub import EventHub
+from app.tenants import TenantCache
+from core import queueing
+from core.admission import CostLimits
+from core.circuits import Limits, load_parsers
+from core.config import Config
+from core.ibm.context import Ibm
+from core.parse_pool import ParsePool
+from core.qasm_guard import ProgramLimits
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
+from core.store.dispatch import Dispatch
+from core.store.idempotency import Idempotency
+from core.store.jobs import JobStore
+from core.store.leases import Leases
+from core.store.quotas import Quotas
+from core.store.snapshots import Snapshots
+from core.store.stats import Stats
+from core.store.stream_tokens import StreamTokens
+
+
+@dataclass
+class Gateway:
+    config: Config
+    store: JobStore
+    leases: Leases
+    idempotency: Idempotency
+    stats: Stats
+    snapshots: Snapshots
+    keys: KeyStore
+    tenants: TenantCache
+    tokens: StreamTokens
+    queue: Queue
+    ibm: Ibm
+    hub: EventHub
+    dispatch: Dispatch
+    quotas: Quotas
+    rates: RateLimits
+    parsers: ParsePool
+
+    @classmethod
+    def from_config(cls, config: Config) -> Gateway:
+        connection = Connection.open(config.REDIS_URL, config.REDIS_PREFIX,
+                                     timeout=config.REDIS_TIMEOUT_SECONDS)
+        store = JobStore(connection, config.JOB_RETENTION_SECONDS)
+        snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
+        keys = KeyStore(connection)
+        quotas = Quotas(connection)
+        return cls(
+            config, store, Leases(connection), Idempotency(connection), Stats(connection),
+            snapshots, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
+            StreamTokens(connection, config.STREAM_TOKEN_SECONDS),
+            queueing.job_queue(connection.binary, config.QUEUE_NAME),
+            Ibm.build(config, connection, store, snapshots),
+            EventHub(config.REDIS_URL, timeout=config.REDIS_TIMEOUT_SECONDS),
+            Dispatch(connection, config.WORKER_LEASE_SECONDS), quotas,
+            RateLimits(config, connection, quotas),
+            ParsePool(config.PARSE_PROCESSES, config.PARSE_TIMEOUT_SECONDS,
+                      config.PARSE_MEMORY_BYTES, prepare=load_parsers),
+        )
+
+    @property
+    def limits(self) -> Limits:
+        c = self.config
+        return Limits(c.MAX_PUBS, c.MAX_SHOTS, c.MAX_QUBITS, c.MAX_PARAMETER_SETS, c.DEFAULT_SHOTS,
+                      c.MAX_BROADCAST)
+
+    @property
+    def program_limits(self) -> ProgramLimits:
+        c = self.config
+        return ProgramLimits(c.MAX_PROGRAM_NESTING, c.MAX_QUBITS, c.MAX_CLBITS, c.MAX_GATE_DEPTH,
+                             c.MAX_OPERATIONS)
+
+    @property
+    def cost_limits(self) -> CostLimits:
+        c = self.config
+        return CostLimits(c.MAX_TOTAL_SHOTS, c.MAX_BROADCAST, c.WORKER_MEMORY_BYTES)
+
+
+def gateway() -> Gateway:
+    """This process's Gateway (made by `create_app`)."""
+    return current_app.extensions["gateway"]

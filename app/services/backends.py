@@ -1,0 +1,54 @@
+"""What the backend views do: the local simulators and the account's IBM Quantum devices (from
+the cache the workers keep), and the account's health for /readyz. Plain functions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from core import catalog
+from core.errors import BackendNotFound
+from core.ibm.upstream import PROVIDER
+from core.results import plain
+
+if TYPE_CHECKING:
+    from app.gateway import Gateway
+
+
+def backends(gw: Gateway) -> list[dict[str, Any]]:
+    local = list(catalog.local_backends().values())
+    return local + (gw.ibm.state.backends() if gw.config.IBM_TOKEN else [])
+
+
+def backend_summary(gw: Gateway, name: str) -> dict[str, Any]:
+    """A local backend, else one of the account's devices (from the cache)."""
+    try:
+        return catalog.backend_summary(name)
+    except BackendNotFound:
+        found = gw.ibm.state.backend(name) if gw.config.IBM_TOKEN else None
+        if found is None:
+            raise
+        return found
+
+
+def backend_document(gw: Gateway, name: str, kind: str) -> Any:
+    """`properties` or `configuration` of a backend (None for the ideal simulator)."""
+    if backend_summary(gw, name)["provider"] == PROVIDER:
+        return gw.ibm.state.backend_document(name, kind)
+    if kind == "properties":
+        return catalog.backend_properties(name)
+    if name == catalog.IDEAL:
+        return None
+    return plain(catalog.fake_backend(name).configuration().to_dict())
+
+
+def readiness(gw: Gateway) -> tuple[str, dict[str, Any] | None]:
+    """The account's state in a few words, and the details when one is configured."""
+    if not gw.config.IBM_TOKEN:
+        return "not configured (no QISKIT_IBM_TOKEN): local simulators only", None
+    side = gw.ibm
+    health = side.state.health()
+    status = health.get("status", "unknown (not reached yet)")
+    if health.get("reason"):
+        status = f"{status}: {health['reason']}"
+    return status, {"since": health.get("at"), "jobs_followed": side.state.following(),
+                    "backends": [b["name"] for b in side.state.backends()]}

@@ -1,0 +1,35 @@
+"""How a job record lies in its Redis hash: strings, with a few fields as JSON (no keys here)."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Any
+
+JSON_FIELDS = ("tags", "options", "usage_estimation", "metrics", "backend_info")
+
+
+def plausible_id(job_id: str) -> bool:
+    return 0 < len(job_id) <= 64 and all(c.isalnum() or c in "-_" for c in job_id)
+
+
+def encode_record(record: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for field, value in record.items():
+        if value is None:
+            continue
+        if isinstance(value, Enum):
+            value = value.value
+        out[field] = json.dumps(value) if field in JSON_FIELDS else str(value)
+    return out
+
+
+def decode_record(raw: dict[str, str]) -> dict[str, Any]:
+    record: dict[str, Any] = dict(raw)
+    for field in JSON_FIELDS:
+        if field in record:
+            record[field] = json.loads(record[field])
+    record.setdefault("tags", [])
+    record["score"] = int(record.get("score", 0))
+    record["attempts"] = int(record.get("attempts", 0))
+    return record

@@ -1,0 +1,46 @@
+"""Device-properties snapshots: the calibration data each job ran against, stored once per content.
+
+Keys (prefix `gw` by default), owned by this module:
+    {p}:props:{ref}   zlib-compressed JSON of a backend's properties; `ref` is derived from the
+                      content, so jobs on the same data share it; kept twice the job retention
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from typing import Any
+
+from core.results import compress
+from core.store.connection import Connection
+
+
+def properties_ref(blob: bytes) -> str:
+    """The reference of a properties snapshot: derived from its content, so shared."""
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+class Snapshots:
+    def __init__(self, connection: Connection, retention: int) -> None:
+        self.redis = connection.binary
+        self.prefix = connection.prefix
+        self.retention = retention
+
+    def save(self, properties: dict[str, Any]) -> str:
+        """Store a snapshot once per content; returns its reference."""
+        blob = compress(properties)
+        ref = properties_ref(blob)
+        self.keep(ref, blob)
+        return ref
+
+    def keep(self, ref: str, blob: bytes) -> None:
+        """Make sure snapshot `ref` (content `blob`) lives for twice the retention from now: one
+        EXPIRE when it is there already (the common case), rather than sending it again."""
+        name, ttl = f"{self.prefix}:props:{ref}", 2 * self.retention
+        if not self.redis.expire(name, ttl):
+            self.redis.set(name, blob, ex=ttl)
+
+    def get(self, ref: str | None) -> dict[str, Any] | None:
+        data = self.redis.get(f"{self.prefix}:props:{ref}") if ref else None
+        return json.loads(zlib.decompress(data)) if data else None  # type: ignore[arg-type]

@@ -1,0 +1,155 @@
+"""Tenants share fairly, through HTTP with the session's two real workers: a flood does not
+hold back another tenant's job, a running cap keeps a worker free, a waiting-jobs quota answers
+429 with its headers. (The dispatch order itself: test_dispatch.py.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from core.store.api_keys import KeyStore
+from core.store.connection import Connection
+from core.store.quotas import LIMITS, Quotas
+from tests.conftest import ROOT, result_of, sampler_job, slow_circuit, submit
+from tests.events_helpers import eventually, tenant_client
+from tests.test_operations import wait_for_status
+
+LONG = slow_circuit(22, 50)  # ~15 s: "never-ending" for these tests, which cancel it
+SHORT = slow_circuit(16, 30)  # a fraction of a second
+
+
+@pytest.fixture
+def tenants(keys: KeyStore, server: str,
+            redis_url: str) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    (a_name, a), (_, b) = tenant_client(keys, server), tenant_client(keys, server)
+    a.headers["X-Test-Tenant"] = a_name  # for set_limits
+    yield a, b
+    quotas = Quotas(Connection.open(redis_url))
+    for name in LIMITS:
+        quotas.set(a_name, name, None)
+    for http in (a, b):  # nothing of theirs may hold the session's workers afterwards
+        for job in unthrottled(http, "GET", "/v1/jobs", params={"limit": 100}).json()["jobs"]:
+            unthrottled(http, "DELETE", f"/v1/jobs/{job['id']}")
+        http.close()
+
+
+def unthrottled(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """The request, again after each 429's Retry-After (limits set by a test may linger for
+    GATEWAY_KEY_CACHE_SECONDS in the API processes)."""
+    for _ in range(20):
+        response = http.request(method, path, **kwargs)
+        if response.status_code != 429:
+            return response
+        time.sleep(float(response.headers["retry-after"]))
+    raise AssertionError(f"{method} {path} stayed throttled")
+
+
+def set_limits(env: dict[str, str], http: httpx.Client, *settings: str) -> None:
+    """`flask keys limits TENANT NAME=VALUE…`, as an operator would."""
+    tenant = http.headers["X-Test-Tenant"]
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "keys", "limits",
+                           tenant, *settings], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    for setting in settings:
+        assert setting.replace("=", "\t") in done.stdout
+
+
+def statuses(http: httpx.Client, jobs: list[dict]) -> list[str]:
+    return [http.get(f"/v1/jobs/{job['id']}/status").json()["status"] for job in jobs]
+
+
+def test_one_job_is_not_held_back_by_another_tenants_flood(tenants: tuple) -> None:
+    flooder, single = tenants
+    flood = [submit(flooder, sampler_job(SHORT, shots=10)) for _ in range(30)]
+    wait_for_status(flooder, flood[0]["id"], "RUNNING")
+    job = submit(single, sampler_job())
+    result_of(single, job["id"])
+    submitted, started = stamps(single, job["id"])
+    flood_started = [stamps(flooder, j["id"])[1] for j in flood]
+    ahead = sum(1 for stamp in flood_started if stamp and submitted < stamp < started)
+    waiting = sum(1 for stamp in flood_started if not stamp or stamp > submitted)
+    assert waiting >= 10  # the flood was still there to go ahead of the single job
+    # at most one per worker, taken while the single job was being submitted
+    assert ahead <= 2, f"{ahead} of the flood's jobs went ahead of the single job"
+
+
+def stamps(http: httpx.Client, job_id: str) -> tuple[str, str | None]:
+    """When the job was submitted, and when it started running (if it did)."""
+    timestamps = http.get(f"/v1/jobs/{job_id}/metrics").json()["timestamps"]
+    return timestamps["created"], timestamps["running"]
+
+
+def test_a_tenant_at_its_running_cap_leaves_a_worker_for_the_others(
+        tenants: tuple, env: dict[str, str]) -> None:
+    hog, other = tenants
+    set_limits(env, hog, "max_running=1")
+    endless = [submit(hog, sampler_job(LONG, shots=10)) for _ in range(3)]
+    wait_for_status(hog, endless[0]["id"], "RUNNING")
+    assert result_of(other, submit(other, sampler_job())["id"], wait=20)
+    assert sorted(statuses(hog, endless)) == ["QUEUED", "QUEUED", "RUNNING"]
+    assert hog.get(f"/v1/jobs/{endless[2]['id']}/queue").json()["position"] == 2
+
+
+def test_over_the_waiting_jobs_quota_a_submission_is_429_and_nothing_is_lost(
+        tenants: tuple, env: dict[str, str]) -> None:
+    busy, other = tenants
+    set_limits(env, busy, "max_running=1", "max_queued=2")
+    blocker = submit(busy, sampler_job(LONG, shots=10))
+    wait_for_status(busy, blocker["id"], "RUNNING")
+    waiting = [submit(busy, sampler_job()) for _ in range(2)]
+    refused = busy.post("/v1/jobs", json=sampler_job())
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["ratelimit-policy"] == '"queued";q=2'
+    assert refused.headers["ratelimit"].startswith('"queued";r=0;t=')
+    assert result_of(other, submit(other, sampler_job())["id"])  # others are unaffected
+    busy.post(f"/v1/jobs/{blocker['id']}/cancel")
+    for job in waiting:
+        assert result_of(busy, job["id"])
+
+
+def test_over_its_request_rate_a_key_gets_429_and_other_tenants_do_not(
+        tenants: tuple, env: dict[str, str]) -> None:
+    limited, other = tenants
+    set_limits(env, limited, "requests_per_second=5")
+    answers = [limited.get("/v1/jobs") for _ in range(30)]
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused and all(a.status_code in (200, 429) for a in answers)
+    assert refused[0].headers["ratelimit-policy"] == '"requests";q=5;w=1'
+    assert refused[0].headers["retry-after"] == "1"
+    assert refused[0].json()["type"].endswith("/too-many-requests")
+    assert all(other.get("/v1/jobs").status_code == 200 for _ in range(30))
+
+
+def test_submissions_per_minute_and_open_streams_are_capped_per_tenant(
+        tenants: tuple, env: dict[str, str]) -> None:
+    limited, other = tenants
+    set_limits(env, limited, "submits_per_minute=2", "max_streams=1")
+    accepted = [submit(limited, sampler_job()) for _ in range(2)]
+    refused = limited.post("/v1/jobs", json=sampler_job())
+    assert refused.status_code == 429
+    assert refused.headers["ratelimit-policy"] == '"submits";q=2;w=60'
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["ratelimit"].startswith('"submits";r=0;t=')
+    for job in accepted:
+        assert result_of(limited, job["id"])
+    assert submit(other, sampler_job())
+    with limited.stream("GET", "/v1/events") as first:
+        assert first.status_code == 200
+        second = limited.get("/v1/events")
+        assert second.status_code == 429 and second.headers["ratelimit-policy"] == '"streams";q=1'
+        assert other.get(f"/v1/jobs/{accepted[0]['id']}/events").status_code == 404
+    assert eventually(lambda: stream_opens(limited)), "a closed stream still counted"
+
+
+def stream_opens(http: httpx.Client) -> bool:
+    with http.stream("GET", "/v1/events") as response:
+        return response.status_code == 200

@@ -1,0 +1,75 @@
+"""The long-lived parts of one worker process, built once by `main` (`workers/__main__.py`).
+
+RQ calls tasks by dotted path with JSON arguments only, so the tasks find the context here:
+`main` installs it before the first job; nothing builds one lazily.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+
+from rq import Queue
+
+from core import queueing
+from core.config import Config
+from core.ibm.context import Ibm
+from core.store.connection import Connection
+from core.store.dispatch import Dispatch
+from core.store.jobs import JobStore
+from core.store.leases import Leases
+from core.store.snapshots import Snapshots
+from core.store.stats import Stats
+from workers.executor import Executor
+from workers.lifecycle import Stopping
+from workers.runtimes.local import LocalRuntime
+
+
+@dataclass
+class WorkerContext:
+    config: Config
+    store: JobStore
+    leases: Leases
+    stats: Stats
+    snapshots: Snapshots
+    queue: Queue
+    ibm: Ibm
+    executor: Executor
+    name: str
+    dispatch: Dispatch
+    stopping: Stopping = field(default_factory=Stopping)  # set by a graceful stop
+
+    @classmethod
+    def build(cls, config: Config) -> WorkerContext:
+        """Connections, stores and a warm runtime: simulators stay warm across jobs."""
+        connection = Connection.open(config.REDIS_URL, config.REDIS_PREFIX,
+                                     timeout=config.REDIS_TIMEOUT_SECONDS)
+        store = JobStore(connection, config.JOB_RETENTION_SECONDS)
+        snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
+        runtime = LocalRuntime(config.WORKER_MEMORY_BYTES)
+        for backend in config.WORKER_PREWARM:
+            runtime.prewarm(backend)
+        return cls(
+            config, store, Leases(connection), Stats(connection), snapshots,
+            queueing.job_queue(connection.binary, config.QUEUE_NAME),
+            Ibm.build(config, connection, store, snapshots),
+            Executor(runtime, memory_bytes=config.WORKER_MEMORY_BYTES),
+            f"{socket.gethostname()}:{os.getpid()}",
+            Dispatch(connection, config.WORKER_LEASE_SECONDS),
+        )
+
+
+_installed: WorkerContext | None = None
+
+
+def install(context: WorkerContext) -> None:
+    global _installed
+    _installed = context
+
+
+def context() -> WorkerContext:
+    """The context `main` installed (a task run outside a worker has none: a bug)."""
+    if _installed is None:
+        raise RuntimeError("no worker context: run tasks in `python -m workers`")
+    return _installed

@@ -1,0 +1,125 @@
+"""How a worker process lives: RQ's loop, kept going across Redis outages, and graceful stops.
+
+- SIGTERM (or Ctrl-C): RQ's warm shutdown, no new job. The running job may finish within
+  GATEWAY_WORKER_DRAIN_SECONDS; past that, `run_job` stops it and hands it back to the queue
+  without counting an attempt (`recovery.hand_back`). Then the process exits.
+- A second SIGTERM: RQ raises SystemExit inside the job; `run_job` hands it back on its way out.
+- SIGKILL: the job's lease runs out and another worker's sweeper queues it again.
+- Redis lost or stalled: RQ's loop quits on some errors (a timeout, a failed write between two
+  jobs); it is started again, with backoff, until Redis answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import redis
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from core.store.connection import client_options, out_of_memory
+
+if TYPE_CHECKING:
+    from workers.context import WorkerContext
+
+log = logging.getLogger("gateway.worker")
+WORKER_TTL = 60  # RQ: a worker silent this long is dead; its blocking dequeue waits WORKER_TTL-15
+MAX_BACKOFF_SECONDS = 30.0
+T = TypeVar("T")
+
+
+class Stopping:
+    """Set by the first SIGTERM: until when the running job may go on."""
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+
+    def begin(self, drain_seconds: float) -> None:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + drain_seconds
+
+    @property
+    def requested(self) -> bool:
+        return self.deadline is not None
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+class GatewayWorker(SimpleWorker):
+    """RQ's SimpleWorker, telling the running job when a warm shutdown starts."""
+
+    stopping: Stopping
+    drain_seconds: float
+
+    def handle_warm_shutdown_request(self) -> None:
+        super().handle_warm_shutdown_request()
+        self.stopping.begin(self.drain_seconds)
+        log.info("stopping: no new job; the running one has %g s to finish",
+                 self.drain_seconds)
+
+
+def work(ctx: WorkerContext) -> None:
+    """RQ's loop until a stop is requested, started again whenever Redis made it quit."""
+    backoff = 1.0
+    while not ctx.stopping.requested:
+        started = time.monotonic()
+        try:
+            _worker(ctx).work(with_scheduler=True, logging_level=ctx.config.LOG_LEVEL)
+        except redis.RedisError as exc:
+            log.warning("RQ's loop failed: %s: %s", type(exc).__name__, exc)
+        if ctx.stopping.requested:
+            return
+        backoff = 1.0 if time.monotonic() - started > 60 else min(backoff * 2, MAX_BACKOFF_SECONDS)
+        log.warning("RQ's loop ended without a stop request (Redis unreachable?); starting it "
+                    "again in %g s", backoff)
+        _pause(ctx, backoff)
+
+
+def _worker(ctx: WorkerContext) -> GatewayWorker:
+    # a connection of its own: RQ's blocking dequeue waits up to WORKER_TTL - 15 s
+    connection = redis.Redis.from_url(ctx.config.REDIS_URL, **_rq_options(ctx))
+    worker = GatewayWorker([ctx.ibm.queue, ctx.queue], connection=connection,
+                           serializer=JSONSerializer, worker_ttl=WORKER_TTL)
+    worker.stopping, worker.drain_seconds = ctx.stopping, ctx.config.WORKER_DRAIN_SECONDS
+    return worker
+
+
+def _rq_options(ctx: WorkerContext) -> dict[str, Any]:
+    options = client_options(ctx.config.REDIS_TIMEOUT_SECONDS)
+    options["socket_timeout"] = WORKER_TTL + ctx.config.REDIS_TIMEOUT_SECONDS
+    return options
+
+
+def _pause(ctx: WorkerContext, seconds: float) -> None:
+    """Sleep between two runs of RQ's loop; a SIGTERM or Ctrl-C meanwhile ends the process."""
+    def stop(_signum: int, _frame: object) -> None:
+        ctx.stopping.begin(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not ctx.stopping.requested:
+        time.sleep(0.1)
+
+
+def patiently(seconds: float, write: Callable[[], T]) -> T:
+    """`write()`, tried again while Redis is unreachable, stalled or refusing writes (out of
+    memory), for up to `seconds`: a job that finishes during a short outage keeps its result
+    (the last error is raised after; the sweeper then recovers the job)."""
+    deadline, pause = time.monotonic() + seconds, 0.2
+    while True:
+        try:
+            return write()
+        except redis.RedisError as exc:
+            passing = isinstance(exc, (redis.ConnectionError, redis.TimeoutError))
+            if not (passing or out_of_memory(exc)) or time.monotonic() + pause > deadline:
+                raise
+            log.warning("Redis write failed (%s); trying again in %.1f s", type(exc).__name__,
+                        pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)

@@ -1,0 +1,42 @@
+"""Every worker's sweeper thread: it recovers the jobs of workers that died and any job nothing
+would move on (`recovery.py`), now and then prunes the indexes of expired jobs, and re-attaches
+IBM Quantum jobs whose chain of steps was lost."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import redis
+
+from core.store import listing
+from workers import dispatch, recovery
+from workers.context import WorkerContext
+from workers.health import ALIVE_FILE
+from workers.runtimes.ibm import tasks as ibm_tasks
+
+log = logging.getLogger("gateway.worker")
+PRUNE_EVERY_SECONDS = 600
+
+
+def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
+    """Recover the jobs of dead workers; now and then, prune indexes of expired jobs."""
+    while not stop.wait(ctx.config.WORKER_LEASE_SECONDS / 2):
+        try:
+            recovery.recover_orphans(ctx)
+            # it SCANs the keyspace for status indexes: not at every pass
+            if ctx.stats.take_turn("check-unfinished", 3 * ctx.config.WORKER_LEASE_SECONDS):
+                recovery.check_unfinished(ctx)
+            dispatch.wake_lost(ctx)
+            if ctx.stats.take_turn("prune-indexes", PRUNE_EVERY_SECONDS):
+                listing.prune_indexes(ctx.store)
+        except redis.RedisError as exc:  # the sweeper must outlive a Redis outage
+            log.warning("sweeping failed: %s: %s", type(exc).__name__, exc)
+        except Exception:
+            log.exception("sweeping failed")
+        try:
+            ibm_tasks.sweep(ctx.ibm, ctx.stats)
+        except Exception:
+            log.exception("sweeping IBM Quantum jobs failed")
+        ALIVE_FILE.touch()
+
