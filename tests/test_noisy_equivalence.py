@@ -25,13 +25,15 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
+from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
 from core import catalog
-from core.circuits import build_pubs
+from core.circuits import build_pubs, parse_circuit
 from core.results import normalise_pub
-from workers.runtimes import local
+from workers.runtimes import local, sampling
 from workers.runtimes.local import UNLIMITED, LocalRuntime
 
 HEAD = 'OPENQASM 3.0; include "stdgates.inc"; '
@@ -47,6 +49,8 @@ MID_CIRCUIT = HEAD + ("qubit[3] q; bit[3] c; h q[0]; c[0] = measure q[0]; "
 MID_CIRCUIT_PLAIN = HEAD + ("qubit[2] q; bit[3] c; h q[0]; c[0] = measure q[0]; reset q[0]; "
                             "h q[0]; cx q[0], q[1]; c[1] = measure q[0]; c[2] = measure q[1];")
 DELAY = HEAD + "qubit[2] q; bit[2] c; x q[0]; delay[8us] q[0]; h q[1]; c = measure q;"
+TWO_REGISTERS = HEAD + ("qubit[3] q; bit[1] a; bit[2] b; h q[0]; cx q[0], q[1]; x q[2]; "
+                        "a[0] = measure q[0]; b[0] = measure q[1]; b[1] = measure q[2];")
 NO_NOISY_GATE = HEAD + "qubit[2] q; bit[2] c; c = measure q;"
 ONLY_VIRTUAL = HEAD + "qubit[1] q; bit[1] c; rz(0.3) q[0]; c[0] = measure q[0];"
 SEED = 11
@@ -129,6 +133,7 @@ def test_every_device_counts_as_from_backend(runtime: LocalRuntime, backend: str
     ("fake_guadalupe", MID_CIRCUIT_PLAIN, 1000),  # (a device without control flow)
     ("fake_manila", DELAY, SHOTS),
     ("fake_nairobi", DELAY, SHOTS),
+    ("fake_manila", TWO_REGISTERS, SHOTS),  # each register's bits from the counts' outcomes
     ("fake_manila", NO_NOISY_GATE, SHOTS),  # the device's kinds of error still choose the method
     ("fake_lagos", ONLY_VIRTUAL, SHOTS),
 ])
@@ -167,7 +172,7 @@ def test_a_run_does_not_serialise_the_whole_device_noise(runtime: LocalRuntime,
     monkeypatch.setattr(whole, "to_dict", refuse)
     for circuit in (BELL, DELAY):
         gateway(runtime, "sampler", "fake_manila", [{"circuit": circuit, "shots": 100}])
-    compiled = next(iter(runtime._compiled.values()))
+    compiled = runtime._compiled[(BELL, "fake_manila", local.DEFAULT_OPTIMIZATION_LEVEL, SEED)]
     assert compiled.noise is not None and len(compiled.noise.errors) < 10
 
 
@@ -176,3 +181,17 @@ def test_a_programs_own_noise_counts_in_the_cache_bound(runtime: LocalRuntime) -
     compiled = runtime._compiled[(DELAY, "fake_manila", local.DEFAULT_OPTIMIZATION_LEVEL, 5)]
     assert compiled.noise is not None
     assert compiled.weight >= compiled.metrics["size"] + local.OWN_ERROR_OPERATIONS
+
+
+def test_the_shots_come_in_an_order_of_their_own_seeded(runtime: LocalRuntime) -> None:
+    """Rebuilt from counts, the shots are shuffled: not grouped by outcome, the same per seed."""
+    pub = SamplerPub.coerce((parse_circuit(BELL, "circuit"), None, 4000))
+    simulator = runtime.simulator(catalog.IDEAL)
+
+    def shots(seed: int) -> np.ndarray:
+        return sampling.run_sampler_pub(simulator, pub, seed, None).data.c.array[:, 0]
+
+    first = shots(5)
+    assert np.array_equal(first, shots(5)) and not np.array_equal(first, shots(6))
+    assert set(first[:2000].tolist()) == {0, 3}
+    assert np.count_nonzero(first[1:] != first[:-1]) > 1500  # ~2000 for independent shots

@@ -31,6 +31,7 @@ from qiskit_aer.primitives import EstimatorV2, SamplerV2
 from core import catalog
 from core.circuits import PARSED_CACHE_MAX_CHARS, Limits, build_pubs, estimate_quantum_seconds
 from core.results import jsonable, normalise_pub, runtime_json
+from workers.runtimes import sampling
 from workers.runtimes.noise import DeviceNoise, PreparedNoise
 
 
@@ -178,9 +179,12 @@ def _run_now(primitive: Any, program: str, pub_like: tuple[Any, ...],
     thread was 0.3 ms of a small job's 1.5. `_validate_pubs` and `_run` are what `run` calls in
     qiskit-aer's V2 primitives (the version is pinned; tests run both primitives). Both pass
     their `run_options` on to the simulator's `run`, where `noise_model` stands in for the
-    simulator's own for that run."""
+    simulator's own for that run. A sampler PUB of up to 63 bits is sampled from counts
+    (`sampling.py`)."""
     if program == "sampler":
         pub: Any = SamplerPub.coerce(pub_like, primitive.default_shots)
+        if sampling.fits(pub):
+            return sampling.run_sampler_pub(primitive._backend, pub, primitive.seed, noise)
     else:
         pub = EstimatorPub.coerce(pub_like, primitive.options.default_precision)
     primitive._validate_pubs([pub])
