@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from qiskit.primitives import BitArray, DataBin, SamplerPubResult
 from qiskit.primitives.containers.sampler_pub import SamplerPub
-from qiskit_aer import AerSimulator
+from qiskit_aer import AerError, AerSimulator
 from qiskit_aer.noise import NoiseModel
 from qiskit_aer.primitives.sampler_v2 import _analyze_circuit, _convert_parameter_bindings
 
@@ -49,7 +49,7 @@ def run_sampler_pub(simulator: AerSimulator, pub: SamplerPub, seed: int | None,
 
 def _counts(experiment: Any) -> dict[str, int]:
     if isinstance(experiment.status, str) and experiment.status.upper().startswith("ERROR"):
-        raise RuntimeError(f"Aer simulation failed: {experiment.status}")
+        raise AerError(f"Aer simulation failed: {experiment.status}")
     counts = getattr(experiment.data, "counts", None)
     return dict(counts) if counts else {"0x0": experiment.shots}
 
