@@ -9,10 +9,10 @@ Aer's seeding allows here (the simulation method, and where random numbers are d
 same); enough shots that a missing or wrong error (a readout error, a gate's relaxation, a
 delay's) moves some of them.
 
-Every device with up to 33 qubits gets a Bell pair (one qubit on armonk): they have every gate
-set of the catalog but one, the CZ-without-reset of the 120-156 qubit Herons, which one of them
-stands for. Building and serialising the noise model of a 53-156 qubit device costs ~3-8 s of
-CPU, in `from_backend` itself, so the other 23 run with `NOISY_ALL_DEVICES=1` only.
+Every device with up to 33 qubits gets a Bell pair (one qubit on armonk): 44 devices, with every
+gate set of the catalog but one (CZ without reset, only on the 120-156 qubit Herons; CZ with
+reset is fake_prague's). Building and serialising the noise model of a 53-156 qubit device costs
+~3-8 s of CPU each, in `from_backend` itself, so those 24 run with `NOISY_ALL_DEVICES=1` only.
 Other programs (GHZ on density matrix and on state vector, a parameter sweep, mid-circuit
 measurement with feed-forward and reset, a delay, circuits with no noisy gate, the estimator)
 run on a few devices each.
@@ -56,9 +56,8 @@ ONLY_VIRTUAL = HEAD + "qubit[1] q; bit[1] c; rz(0.3) q[0]; c[0] = measure q[0];"
 SEED = 11
 SHOTS = 20_000  # on the density matrix, more shots cost almost nothing
 
-LARGE_KEPT = ("fake_miami",)  # a Heron: CZ and no reset (the ECR Eagles have fake_peekskill)
 DEVICES = [name for name, summary in catalog.local_backends().items()
-           if name != catalog.IDEAL and (summary["num_qubits"] <= 33 or name in LARGE_KEPT
+           if name != catalog.IDEAL and (summary["num_qubits"] <= 33
                                          or os.environ.get("NOISY_ALL_DEVICES") == "1")]
 
 
