@@ -27,7 +27,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from qiskit import QuantumCircuit
 from qiskit.primitives.containers.sampler_pub import SamplerPub
+from qiskit_aer import AerSimulator
+from qiskit_aer.noise import NoiseModel, ReadoutError, amplitude_damping_error, depolarizing_error
 from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
 from core import catalog
@@ -35,6 +38,7 @@ from core.circuits import build_pubs, parse_circuit
 from core.results import normalise_pub
 from workers.runtimes import local, sampling
 from workers.runtimes.local import UNLIMITED, LocalRuntime
+from workers.runtimes.noise import DeviceNoise
 
 HEAD = 'OPENQASM 3.0; include "stdgates.inc"; '
 BELL = HEAD + "qubit[2] q; bit[2] c; h q[0]; cx q[0], q[1]; c = measure q;"
@@ -126,15 +130,17 @@ def test_every_device_counts_as_from_backend(runtime: LocalRuntime, backend: str
 
 
 @pytest.mark.parametrize(("backend", "circuit", "shots"), [
-    ("fake_manila", GHZ_5, SHOTS),  # density matrix
-    ("fake_kolkata", GHZ_5, 32),  # shots ≤ 2^5: state vector, noise drawn shot by shot
-    ("fake_manila", MID_CIRCUIT, 1000),  # no sampling from the end state: shot by shot too
-    ("fake_guadalupe", MID_CIRCUIT_PLAIN, 1000),  # (a device without control flow)
-    ("fake_manila", DELAY, SHOTS),
-    ("fake_nairobi", DELAY, SHOTS),
-    ("fake_manila", TWO_REGISTERS, SHOTS),  # each register's bits from the counts' outcomes
-    ("fake_manila", NO_NOISY_GATE, SHOTS),  # the device's kinds of error still choose the method
-    ("fake_lagos", ONLY_VIRTUAL, SHOTS),
+    pytest.param("fake_manila", GHZ_5, SHOTS, id="ghz5-density-matrix"),
+    # shots ≤ 2^5: state vector, noise drawn shot by shot
+    pytest.param("fake_kolkata", GHZ_5, 32, id="ghz5-state-vector"),
+    # no sampling from the end state: shot by shot too
+    pytest.param("fake_manila", MID_CIRCUIT, 1000, id="mid-circuit-if-reset"),
+    pytest.param("fake_guadalupe", MID_CIRCUIT_PLAIN, 1000, id="mid-circuit-reset"),
+    pytest.param("fake_manila", DELAY, SHOTS, id="delay-manila"),
+    pytest.param("fake_nairobi", DELAY, SHOTS, id="delay-nairobi"),
+    pytest.param("fake_manila", TWO_REGISTERS, SHOTS, id="two-registers"),
+    pytest.param("fake_manila", NO_NOISY_GATE, SHOTS, id="measure-only"),
+    pytest.param("fake_lagos", ONLY_VIRTUAL, SHOTS, id="rz-only"),
 ])
 def test_programs_count_as_from_backend(runtime: LocalRuntime, backend: str, circuit: str,
                                         shots: int) -> None:
@@ -194,3 +200,25 @@ def test_the_shots_come_in_an_order_of_their_own_seeded(runtime: LocalRuntime) -
     assert np.array_equal(first, shots(5)) and not np.array_equal(first, shots(6))
     assert set(first[:2000].tolist()) == {0, 3}
     assert np.count_nonzero(first[1:] != first[:-1]) > 1500  # ~2000 for independent shots
+
+
+def test_witnesses_keep_the_method_the_whole_model_chooses() -> None:
+    """A Clifford circuit whose own errors are all Pauli, measured mid-circuit (so not on the
+    density matrix): alone they would let Aer take the stabilizer method; the device's
+    amplitude damping elsewhere rules it out."""
+    model = NoiseModel()
+    model.add_quantum_error(depolarizing_error(0.05, 1), "sx", [0])
+    model.add_quantum_error(amplitude_damping_error(0.05), "sx", [1])
+    model.add_readout_error(ReadoutError([[0.97, 0.03], [0.05, 0.95]]), [0])
+    circuit = QuantumCircuit(2, 2)
+    circuit.sx(0)
+    circuit.measure(0, 0)
+    circuit.sx(0)
+    circuit.measure(0, 1)
+    simulator = AerSimulator(noise_model=model)
+    prepared = DeviceNoise(model).prepare(circuit)
+    whole = simulator.run(circuit, shots=4000, seed_simulator=3).result()
+    mine = simulator.run(prepared.circuit, shots=4000, seed_simulator=3,
+                         noise_model=prepared.noise).result()
+    assert mine.results[0].metadata["method"] == whole.results[0].metadata["method"]
+    assert mine.get_counts() == whole.get_counts()
