@@ -84,7 +84,7 @@ def _wait_idle(queue: Queue, seconds: float = 30) -> None:
 
 def library_seconds() -> float:
     """The tiny job's own cost: the library running it in a warm process (median)."""
-    run = library_runner("aer_simulator", TINY_SHOTS)
+    run = library_runner(TINY_SHOTS)
     for _ in range(5):
         run()
     return statistics.median(run() for _ in range(LIBRARY_RUNS))

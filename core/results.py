@@ -81,8 +81,14 @@ def counts_of(bits: Any, loc: tuple[int, ...] = ()) -> dict[str, int]:
     """`bits.get_counts(loc)`, by counting distinct shots first: BitArray formats every shot,
     which costs more than simulating a small circuit."""
     shots = bits.array[loc].reshape(-1, bits.array.shape[-1])
-    rows, times = np.unique(shots, axis=0, return_counts=True)
     width = bits.num_bits
+    if shots.shape[1] <= 8:  # one 64-bit integer per shot: a flat unique, not one over rows
+        padded = np.zeros((shots.shape[0], 8), dtype=np.uint8)
+        padded[:, 8 - shots.shape[1]:] = shots
+        values, times = np.unique(padded.view(">u8").ravel(), return_counts=True)
+        return {format(int(value), f"0{width}b"): int(n)
+                for value, n in zip(values, times, strict=True)}
+    rows, times = np.unique(shots, axis=0, return_counts=True)
     return {format(int.from_bytes(row.tobytes(), "big"), f"0{width}b"): int(n)
             for row, n in zip(rows, times, strict=True)}
 

@@ -42,7 +42,7 @@ def test_the_transpiled_programs_kept_stay_within_their_bounds(monkeypatch: pyte
     for text in programs:
         runtime.compiled(text, parse_circuit(text, "circuit"), "aer_simulator", 0, None)
     kept = list(runtime._compiled.values())
-    assert kept and sum(c.metrics["size"] for c in kept) <= 25
-    assert runtime._compiled_operations == sum(c.metrics["size"] for c in kept)
+    assert kept and sum(c.weight for c in kept) <= 25
+    assert runtime._compiled_operations == sum(c.weight for c in kept)
     newest = programs[-1]
     assert (newest, "aer_simulator", 0, None) in runtime._compiled  # the oldest went first

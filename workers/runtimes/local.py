@@ -6,6 +6,8 @@
 Simulators are built once per backend and kept: building a noisy one costs ~0.2 s, a run ~0.05 s.
 So are transpiled programs, per backend and options: a client that sends the same program again
 (new parameter values, more shots, another run) gets the same layout, without transpiling again.
+With each one goes the device noise that program can meet, prepared once (see `noise.py`): the
+simulator is handed that, not the device's whole noise model, on every run.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from qiskit_aer.primitives import EstimatorV2, SamplerV2
 from core import catalog
 from core.circuits import PARSED_CACHE_MAX_CHARS, Limits, build_pubs, estimate_quantum_seconds
 from core.results import jsonable, normalise_pub, packed_samples, runtime_json
+from workers.runtimes import sampling
+from workers.runtimes.noise import DeviceNoise, PreparedNoise
 
 
 class Reporter(Protocol):
@@ -54,6 +58,7 @@ DEFAULT_SHOTS = 1024  # repetition delay of IBM devices, for the quantum-seconds
 DEFAULT_OPTIMIZATION_LEVEL = 1
 COMPILED_CACHE_SIZE = 256  # transpiled programs remembered per executor process, and at most
 COMPILED_CACHE_OPERATIONS = 1_000_000  # operations among them all (~60 bytes each)
+OWN_ERROR_OPERATIONS = 20  # what a program's own noise error (a delay's relaxation) weighs
 
 
 class LocalRuntime:
@@ -62,6 +67,7 @@ class LocalRuntime:
         # allocate under the executor's RLIMIT_AS)
         self._aer_options = {"max_memory_mb": memory_bytes // 2**20} if memory_bytes else {}
         self._simulators: dict[str, AerSimulator] = {}
+        self._noise: dict[str, DeviceNoise] = {}  # of the noisy backends' simulators
         self._compiled: OrderedDict[tuple[str, str, int, int | None], Compiled] = OrderedDict()
         self._compiled_operations = 0
 
@@ -74,8 +80,10 @@ class LocalRuntime:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     device = catalog.fake_backend(backend)
-                    self._simulators[backend] = AerSimulator.from_backend(device,
-                                                                          **self._aer_options)
+                    simulator = AerSimulator.from_backend(device, **self._aer_options)
+                self._simulators[backend] = simulator
+                if simulator.options.noise_model is not None:
+                    self._noise[backend] = DeviceNoise(simulator.options.noise_model)
         return self._simulators[backend]
 
     def prewarm(self, backend: str) -> None:
@@ -113,23 +121,30 @@ class LocalRuntime:
             return found
         before_work()
         transpiled = self.pass_manager(backend, level, seed).run(circuit)
-        found = Compiled(transpiled, {"width": circuit.num_qubits, "depth": circuit.depth(),
-                                      "transpiled_depth": transpiled.depth(),
-                                      "size": transpiled.size()})
+        metrics = {"width": circuit.num_qubits, "depth": circuit.depth(),
+                   "transpiled_depth": transpiled.depth(), "size": transpiled.size()}
+        device_noise = self._noise.get(backend)
+        if device_noise is None:
+            found = Compiled(transpiled, metrics, None, metrics["size"])
+        else:
+            prepared = device_noise.prepare(transpiled)
+            weight = (metrics["size"] + len(prepared.noise.errors)
+                      + prepared.own_errors * OWN_ERROR_OPERATIONS)
+            found = Compiled(prepared.circuit, metrics, prepared.noise, weight)
         if len(text) <= PARSED_CACHE_MAX_CHARS:
             self._remember(key, found)
         return found
 
     def _remember(self, key: tuple[str, str, int, int | None], compiled: Compiled) -> None:
         """Keep `compiled`, forgetting the least recently used beyond the cache's bounds."""
-        if compiled.metrics["size"] > COMPILED_CACHE_OPERATIONS:
+        if compiled.weight > COMPILED_CACHE_OPERATIONS:
             return
         self._compiled[key] = compiled
-        self._compiled_operations += compiled.metrics["size"]
+        self._compiled_operations += compiled.weight
         while (len(self._compiled) > COMPILED_CACHE_SIZE
                or self._compiled_operations > COMPILED_CACHE_OPERATIONS):
             _, dropped = self._compiled.popitem(last=False)
-            self._compiled_operations -= dropped.metrics["size"]
+            self._compiled_operations -= dropped.weight
 
     def run(self, job: dict[str, Any], inputs: dict[str, Any], report: Reporter) -> None:
         program, backend = job["program_id"], job["backend"]
@@ -149,7 +164,7 @@ class LocalRuntime:
             report.flush()
             tic = time.monotonic()
             retargeted = _retarget(program, pub, compiled.circuit.copy())
-            pub_result = _run_now(primitive, program, retargeted)
+            pub_result = _run_now(primitive, program, retargeted, compiled.noise)
             report("log", f"PUB {index}: ran in {time.monotonic() - tic:.3f} s")
             pub_results.append(pub_result)
             normalised.append(normalise_pub(pub_result))
@@ -185,21 +200,35 @@ def _any_width(target: Target) -> Target:
 
 @dataclass(frozen=True)
 class Compiled:
-    circuit: QuantumCircuit  # transpiled: never run it as it is, copy it
+    circuit: QuantumCircuit  # transpiled (and noise markers placed): never run it as it is, copy it
     metrics: dict[str, int]  # width and depth before, depth and size after
+    noise: PreparedNoise | None  # the device noise this program can meet; None: ideal
+    weight: int  # what it counts for in the cache's bound on operations
 
 
-def _run_now(primitive: Any, program: str, pub_like: tuple[Any, ...]) -> Any:
+def _run_now(primitive: Any, program: str, pub_like: tuple[Any, ...],
+             noise: PreparedNoise | None) -> Any:
     """`primitive.run([pub_like]).result()[0]`, without the thread `run` starts only to hand back
     a job object: the executor is a process of its own, waiting for the result anyway, and that
     thread was 0.3 ms of a small job's 1.5. `_validate_pubs` and `_run` are what `run` calls in
-    qiskit-aer's V2 primitives (the version is pinned; tests run both primitives)."""
+    qiskit-aer's V2 primitives (the version is pinned; tests run both primitives). Both pass
+    their `run_options` on to the simulator's `run`, where `noise_model` stands in for the
+    simulator's own for that run. A sampler PUB of up to 63 bits is sampled from counts
+    (`sampling.py`)."""
     if program == "sampler":
         pub: Any = SamplerPub.coerce(pub_like, primitive.default_shots)
+        if sampling.fits(pub):
+            return sampling.run_sampler_pub(primitive._backend, pub, primitive.seed, noise)
     else:
         pub = EstimatorPub.coerce(pub_like, primitive.options.default_precision)
     primitive._validate_pubs([pub])
-    return primitive._run([pub])[0]
+    run_options = primitive.options.run_options
+    if noise is not None:
+        run_options["noise_model"] = noise
+    try:
+        return primitive._run([pub])[0]
+    finally:
+        run_options.pop("noise_model", None)
 
 
 def _retarget(program: str, pub: Any, transpiled: Any) -> Any:
