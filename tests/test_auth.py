@@ -52,7 +52,7 @@ def test_a_tenant_sees_only_its_own_jobs(app_client: FlaskClient,
 def test_keys_from_the_cli(redis_url: str, app: Flask) -> None:
     env = {"REDIS_URL": redis_url, "PATH": "/usr/bin:/bin"}
     created = _cli(env, "create", "cli-tenant", "--label", "ci")
-    key = created.strip().splitlines()[-1]
+    key = next(line for line in created.splitlines() if line.startswith("gw_"))
     listing = _cli(env, "list")
     assert "cli-tenant" in listing and key not in listing
     http = app.test_client()

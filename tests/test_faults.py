@@ -27,7 +27,7 @@ from scripts.local_redis import start_redis
 from tests.conftest import result_of, sampler_job, slow_circuit, start_worker, stop, submit
 from tests.events_helpers import eventually, iter_events, open_stream, read_stream
 
-KEY = "fault-key-0001"
+KEY = "fault-key-0123456789-abcdef"
 OUTAGE_ANSWER_SECONDS = 6  # a request during an outage is answered (503) within this
 
 

@@ -34,7 +34,7 @@ def test_make_run_restarts_a_dead_worker_and_stops_on_ctrl_c(env: dict[str, str]
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**env, "REDIS_URL": env["REDIS_URL"].rsplit("/", 1)[0] + "/3", "PORT": str(port),
              "GATEWAY_WEB_PROCESSES": "1", "GATEWAY_WORKERS": "1",
-             "GATEWAY_API_KEYS": "sup:supervised-key-01"})
+             "GATEWAY_API_KEYS": "sup:supervised-key-0123456789"})
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/healthz", launcher)

@@ -8,10 +8,10 @@
 - `recover_orphans` (every sweeper): RUNNING jobs whose lease ran out (their worker died): queued
   again, or failed once out of attempts.
 - `check_unfinished` (one sweeper every 3 lease periods): QUEUED jobs in no tenant's line,
-  waiting jobs without a dispatch token,
-  RUNNING jobs outside the running set, IBM jobs followed by no chain of steps. A job is
-  recovered when two checks in a row find the same thing wrong with a job that has not changed
-  for a lease period: a job between RQ's dequeue and its start is not taken for lost.
+  waiting jobs without a dispatch token, RUNNING jobs outside the running set;
+  `check_unfollowed` (one sweeper with the IBM account, as often): IBM jobs followed by no chain
+  of steps. A job is recovered when two checks in a row find the same thing wrong with a job
+  that has not changed for a lease period: a job between dequeue and start is not taken for lost.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def recover_orphans(ctx: WorkerContext) -> None:
 
 
 def check_unfinished(ctx: WorkerContext) -> None:
-    """Recover QUEUED, RUNNING and IBM jobs that nothing would move on (module docstring)."""
+    """Recover QUEUED and RUNNING local jobs that nothing would move on (module docstring)."""
     store = ctx.store
     running = ctx.leases.running_ids()
     ids = listing.unfinished(store)
@@ -102,14 +102,12 @@ def check_unfinished(ctx: WorkerContext) -> None:
     records = pipe.execute()
     lined_up = ctx.dispatch.lined_up([(r[4], job_id) for job_id, r in zip(ids, records,
                                                                          strict=True) if r[4]])
-    previous, suspects = ctx.leases.suspects(), {}
+    previous, suspects = ctx.leases.suspects("local"), {}
     quiet_since = time.time() - ctx.config.WORKER_LEASE_SECONDS
     for job_id, (status, provider, rq_attempt, updated, _) in zip(ids, records, strict=True):
-        if not updated or iso_to_micros(updated) / 1e6 > quiet_since:
-            continue
-        if provider == PROVIDER:
-            trouble = "unfollowed" if ctx.ibm.state.chain_of(job_id) is None else ""
-        elif status == JobStatus.QUEUED:
+        if provider == PROVIDER or not updated or iso_to_micros(updated) / 1e6 > quiet_since:
+            continue  # IBM jobs: `check_unfollowed`, by a worker with the account
+        if status == JobStatus.QUEUED:
             trouble = "" if job_id in lined_up else f"unqueued:{rq_attempt or 1}"
         else:
             trouble = "" if status != JobStatus.RUNNING or job_id in running else "unwatched"
@@ -123,7 +121,28 @@ def check_unfinished(ctx: WorkerContext) -> None:
         dispatch.wake(ctx, short)
     elif short:
         suspects["dispatch-tokens"] = str(short)
-    ctx.leases.set_suspects(suspects)
+    ctx.leases.set_suspects("local", suspects)
+
+
+def check_unfollowed(ctx: WorkerContext) -> None:
+    """IBM jobs followed by no chain of steps (a step's final write lost): a new chain, when
+    two checks in a row find one so. Only workers with the account take this check."""
+    store, previous, suspects = ctx.store, ctx.leases.suspects("ibm"), {}
+    ids = listing.unfinished(store)
+    pipe = store.redis.pipeline(transaction=False)
+    for job_id in ids:
+        pipe.hmget(store.key(job_id), "provider", "updated")
+    quiet_since = time.time() - ctx.config.WORKER_LEASE_SECONDS
+    for job_id, (provider, updated) in zip(ids, pipe.execute(), strict=True):
+        if provider != PROVIDER or not updated or iso_to_micros(updated) / 1e6 > quiet_since:
+            continue
+        if ctx.ibm.state.chain_of(job_id) is not None:
+            continue
+        if previous.get(job_id):
+            _recover(ctx, job_id, "unfollowed")
+        else:
+            suspects[job_id] = "unfollowed"
+    ctx.leases.set_suspects("ibm", suspects)
 
 
 def _recover(ctx: WorkerContext, job_id: str, trouble: str) -> None:

@@ -27,6 +27,9 @@ def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
             # it SCANs the keyspace for status indexes: not at every pass
             if ctx.stats.take_turn("check-unfinished", 3 * ctx.config.WORKER_LEASE_SECONDS):
                 recovery.check_unfinished(ctx)
+            if ctx.ibm.account.configured and ctx.stats.take_turn(
+                    "check-unfollowed", 3 * ctx.config.WORKER_LEASE_SECONDS):
+                recovery.check_unfollowed(ctx)
             dispatch.wake_lost(ctx)
             if ctx.stats.take_turn("prune-indexes", PRUNE_EVERY_SECONDS):
                 listing.prune_indexes(ctx.store)

@@ -3,8 +3,9 @@
 Keys (prefix `gw` by default), owned by this module:
     {p}:running         sorted set of running jobs, scored by when their lease was taken
     {p}:lease:{id}      the worker holding the job, with a TTL its worker keeps renewing
-    {p}:suspects        hash: job id -> what the sweeper's last check found wrong with it
-                        (`workers/recovery.py`: a job is recovered when two checks agree)
+    {p}:suspects:{check}  hash: job id -> what the sweeper's last check of that kind (`local`,
+                        `ibm`) found wrong with it (`workers/recovery.py`: a job is recovered
+                        when two checks agree)
 A final status change (`lua/transition.lua`) drops both; the keys are passed to it from here.
 """
 
@@ -48,14 +49,14 @@ class Leases:
         if self.redis.get(lease_key(self.prefix, job_id)) == worker:
             self.redis.delete(lease_key(self.prefix, job_id))
 
-    def suspects(self) -> dict[str, str]:
-        return self.redis.hgetall(f"{self.prefix}:suspects")  # type: ignore[return-value]
+    def suspects(self, check: str) -> dict[str, str]:
+        return self.redis.hgetall(f"{self.prefix}:suspects:{check}")  # type: ignore[return-value]
 
-    def set_suspects(self, suspects: dict[str, str]) -> None:
+    def set_suspects(self, check: str, suspects: dict[str, str]) -> None:
         pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(f"{self.prefix}:suspects")
+        pipe.delete(f"{self.prefix}:suspects:{check}")
         if suspects:
-            pipe.hset(f"{self.prefix}:suspects", mapping=suspects)  # type: ignore[arg-type]
+            pipe.hset(f"{self.prefix}:suspects:{check}", mapping=suspects)  # type: ignore[arg-type]
         pipe.execute()
 
     def claim_orphan(self, job_id: str) -> bool:
