@@ -15,6 +15,7 @@ import pytest
 
 from core.store.api_keys import KeyStore
 from core.store.connection import Connection
+from core.store.jobs import JobStore
 from core.store.quotas import LIMITS, Quotas
 from tests.conftest import ROOT, result_of, sampler_job, slow_circuit, submit
 from tests.events_helpers import eventually, tenant_client
@@ -153,3 +154,24 @@ def test_submissions_per_minute_and_open_streams_are_capped_per_tenant(
 def stream_opens(http: httpx.Client) -> bool:
     with http.stream("GET", "/v1/events") as response:
         return response.status_code == 200
+
+
+def test_over_its_stored_bytes_a_tenant_gets_429_until_it_deletes_jobs(
+        tenants: tuple, env: dict[str, str], redis_url: str) -> None:
+    keeper, other = tenants
+    first = submit(keeper, sampler_job())
+    assert result_of(keeper, first["id"])
+    tenant = keeper.headers["X-Test-Tenant"]
+    stored = JobStore(Connection.open(redis_url)).stored_bytes(tenant)
+    assert stored > 0  # its inputs and results, as Redis holds them
+    set_limits(env, keeper, f"max_stored_bytes={stored + 10}")
+    Quotas(Connection.open(redis_url)).forget_stored(tenant)  # count now, not in 30 s
+    refused = keeper.post("/v1/jobs", json=sampler_job())
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["ratelimit-policy"] == f'"stored";q={stored + 10}'
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "max_stored_bytes" in refused.json()["detail"]
+    assert keeper.get(f"/v1/jobs/{first['id']}/result").status_code == 200  # nothing lost
+    assert result_of(other, submit(other, sampler_job())["id"])  # others are unaffected
+    assert keeper.delete(f"/v1/jobs/{first['id']}").status_code == 204
+    assert result_of(keeper, submit(keeper, sampler_job())["id"])  # room again

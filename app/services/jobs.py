@@ -27,11 +27,13 @@ from core.errors import (
     QuotaExceeded,
 )
 from core.ibm.upstream import PROVIDER, check_uniform
+from core.results import compress
 from core.states import JobStatus
 from core.store.jobs import new_job_id
 
 TIMESTAMPS = ("created", "queued", "running", "finished")
 
+STORED_RECOUNT_SECONDS = 30  # how stale a tenant's stored-bytes count may be
 DEFAULT_OPTIMIZATION_LEVEL = 1  # not a schema default: a default makes generated clients send it
 
 
@@ -58,16 +60,34 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
     gw.rates.submission(tenant)
     if provider != PROVIDER:
         check_queued_quota(gw, tenant)
+    inputs_blob = compress(inputs)
+    check_stored_quota(gw, tenant, len(inputs_blob))
     enqueue = ((lambda pipe: gw.ibm.start(job_id, pipe)) if provider == PROVIDER
                else (lambda pipe: queueing.enqueue(gw.queue, gw.dispatch, tenant, job_id, 1,
                                                    limit, pipeline=pipe)))
     try:
-        job = gw.store.create(record, inputs, enqueue)
+        job = gw.store.create(record, inputs_blob, enqueue)
     except Exception:
         if idempotency_key:  # nothing was created: the client may retry with the same key
             gw.idempotency.release(tenant, idempotency_key)
         raise
+    gw.quotas.add_stored(tenant, len(inputs_blob))
     return job, True
+
+
+def check_stored_quota(gw: Gateway, tenant: str, adding: int) -> None:
+    """A tenant's stored inputs and results are capped (`max_stored_bytes`): over it, 429 until
+    it deletes jobs or they expire. The count is Redis' own, redone at most every few seconds."""
+    limit = gw.quotas.limit(tenant, "max_stored_bytes", gw.config.TENANT_MAX_STORED_BYTES)
+    used = gw.quotas.stored(tenant)
+    if used is None:
+        used = gw.store.stored_bytes(tenant)
+        gw.quotas.keep_stored(tenant, used, STORED_RECOUNT_SECONDS)
+    if used + adding > limit:
+        raise QuotaExceeded(f"your jobs keep {used} bytes of inputs and results here and this "
+                            f"one adds {adding}: at most {limit} (max_stored_bytes). Delete jobs "
+                            "you no longer need, or wait for old ones to expire.",
+                            policy="stored", limit=limit, retry_after=STORED_RECOUNT_SECONDS)
 
 
 def check_queued_quota(gw: Gateway, tenant: str) -> None:
@@ -177,6 +197,7 @@ def delete(gw: Gateway, tenant: str, job_id: str) -> None:
         with contextlib.suppress(InvalidJobState):  # it became final meanwhile: delete it anyway
             cancel(gw, tenant, job_id)
     gw.store.delete(job_id)
+    gw.quotas.forget_stored(tenant)
 
 
 def wait(gw: Gateway, tenant: str, job_id: str, timeout: float) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from core.store.records import decode_record, encode_record, plausible_id
 from core.store.stats import durations_key, transitions_key
 
 _LUA = Path(__file__).with_name("lua")
+BLOB_SUFFIXES = (":inputs", ":result", ":runtime", ":samples")  # what a tenant stores
 INDEXED_FACETS = ("program_id", "backend", "session_id")
 # Write fields onto a job record only while it exists (a deleted job must not come back).
 _SET_IF_EXISTS = """
@@ -114,10 +115,11 @@ class JobStore:
     def create(
         self,
         record: dict[str, Any],
-        inputs: dict[str, Any],
+        inputs: dict[str, Any] | bytes,
         enqueue: Callable[[Pipeline], None] | None = None,
     ) -> dict[str, Any]:
-        """Store a new job, index it and log its first status; `enqueue` joins the transaction."""
+        """Store a new job, index it and log its first status; `enqueue` joins the transaction.
+        `inputs` as a document, or compressed already (`core.results.compress`)."""
         created = now_iso()
         record = {**record, "created": created, "updated": created}
         record["score"] = iso_to_micros(created)
@@ -127,7 +129,8 @@ class JobStore:
         event = json.dumps({"status": record["status"], "at": created})
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self.key(job_id), mapping=encode_record(record))  # type: ignore[arg-type]
-        pipe.set(self.key(job_id, ":inputs"), compress(inputs))  # type: ignore[arg-type]
+        blob = inputs if isinstance(inputs, bytes) else compress(inputs)
+        pipe.set(self.key(job_id, ":inputs"), blob)  # type: ignore[arg-type]
         for index in self._index_keys(record):
             pipe.zadd(index, {job_id: record["score"]})
         pipe.xadd(self.key(job_id, ":events"), {"kind": "status", "data": event})
@@ -289,6 +292,18 @@ class JobStore:
             pipe.delete(self.key(job_id, suffix))
         pipe.zrem(running_key(self.prefix), job_id)
         pipe.execute()
+
+    def stored_bytes(self, tenant: str) -> int:
+        """What the tenant's jobs keep here: inputs and results, compressed, as stored."""
+        ids = self.redis.zrange(self.index_key(tenant, "jobs"), 0, -1)
+        total = 0
+        for start in range(0, len(ids), 500):
+            pipe = self.binary.pipeline(transaction=False)
+            for job_id in ids[start:start + 500]:
+                for suffix in BLOB_SUFFIXES:
+                    pipe.strlen(self.key(job_id, suffix))
+            total += sum(pipe.execute())
+        return total
 
     def annotate(self, job_id: str, fields: dict[str, Any]) -> bool:
         """Set fields on the record if the job still exists (a deleted job must not come back)."""

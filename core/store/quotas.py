@@ -4,6 +4,8 @@ Keys (prefix `gw` by default), owned by this module:
     {p}:limits:{tenant}          hash: limit name -> integer (only the overridden ones)
     {p}:streams:{tenant}         sorted set of the tenant's open event streams, scored by when
                                  each lapses unless its API process renews it
+    {p}:stored:{tenant}          bytes the tenant's jobs keep (inputs and results), as last
+                                 counted by `JobStore.stored_bytes`, for a few seconds
 Every process reads them from here (the dispatch script reads `max_running` itself).
 """
 
@@ -21,7 +23,13 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('EXPIRE', KEYS[1], math.ceil(ARGV[3] - ARGV[2]))
 return 1
 """
-LIMITS = ("max_running", "max_queued", "requests_per_second", "submits_per_minute", "max_streams")
+LIMITS = ("max_running", "max_queued", "requests_per_second", "submits_per_minute", "max_streams",
+          "max_stored_bytes")
+# KEYS: the count; ARGV: bytes. Add to a count that is there (a missing one is counted afresh).
+_ADD_IF_COUNTED = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
+return nil
+"""
 
 
 def limits_key(prefix: str, tenant: str) -> str:
@@ -33,6 +41,7 @@ class Quotas:
         self.redis = connection.text
         self.prefix = connection.prefix
         self._open_stream = self.redis.register_script(_OPEN_STREAM)
+        self._add_if_counted = self.redis.register_script(_ADD_IF_COUNTED)
 
     def overrides(self, tenant: str) -> dict[str, int]:
         raw = self.redis.hgetall(limits_key(self.prefix, tenant))
@@ -63,6 +72,25 @@ class Quotas:
 
     def close_stream(self, tenant: str, stream_id: str) -> None:
         self.redis.zrem(self._streams_key(tenant), stream_id)
+
+    def stored(self, tenant: str) -> int | None:
+        """The tenant's stored bytes as last counted (None: count them again)."""
+        found = self.redis.get(self._stored_key(tenant))
+        return None if found is None else int(found)  # type: ignore[arg-type]
+
+    def keep_stored(self, tenant: str, count: int, seconds: float) -> None:
+        self.redis.set(self._stored_key(tenant), count, px=int(seconds * 1000))
+
+    def add_stored(self, tenant: str, added: int) -> None:
+        """A new job's inputs, counted at once (its results: at the next count)."""
+        self._add_if_counted(keys=[self._stored_key(tenant)], args=[added])
+
+    def forget_stored(self, tenant: str) -> None:
+        """Jobs were deleted: count again at the next submission."""
+        self.redis.delete(self._stored_key(tenant))
+
+    def _stored_key(self, tenant: str) -> str:
+        return f"{self.prefix}:stored:{tenant}"
 
     def _streams_key(self, tenant: str) -> str:
         return f"{self.prefix}:streams:{tenant}"
