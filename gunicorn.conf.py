@@ -90,7 +90,9 @@ def _end_streams_on_stop(worker: Any) -> None:
 
     import gevent
 
-    gateway = worker.wsgi.extensions["gateway"]
+    gateway = worker.wsgi.extensions.get("gateway")
+    if gateway is None:  # another app under these settings (the bench's floor): no streams
+        return
 
     def handle_exit(_signum: int, _frame: object) -> None:
         worker.alive = False  # what gunicorn's own handler does
