@@ -27,6 +27,7 @@ from bench.loopback import Server, cpu_seconds, percentile, rss_kb, server_socke
 from core.store.api_keys import KeyStore
 from core.store.connection import Connection
 from core.store.jobs import JobStore
+from core.store.quotas import Quotas
 from scripts.local_redis import start_redis
 
 
@@ -195,6 +196,9 @@ def main() -> None:
         redis_process, url = start_redis(Path(tmp), persist=False)
         try:
             _, key = KeyStore(Connection.open(url)).create("bench")
+            quotas = Quotas(Connection.open(url))  # one key stands for thousands of browsers
+            quotas.set("bench", "max_streams", 10**6)
+            quotas.set("bench", "requests_per_second", 10**6)
             with Server.start(url, args.processes) as server:
                 rows = asyncio.run(run(args, server, url, key))
         finally:
