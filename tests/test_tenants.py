@@ -69,7 +69,9 @@ def statuses(http: httpx.Client, jobs: list[dict]) -> list[str]:
 def test_one_job_is_not_held_back_by_another_tenants_flood(tenants: tuple) -> None:
     flooder, single = tenants
     flood = [submit(flooder, sampler_job(SHORT, shots=10)) for _ in range(30)]
-    wait_for_status(flooder, flood[0]["id"], "RUNNING")
+    # the flood is being served (its first job may well be over already: warm workers run it
+    # while the rest of the flood is still being submitted)
+    eventually(lambda: stamps(flooder, flood[0]["id"])[1], 30, "the flood's first job to start")
     job = submit(single, sampler_job())
     result_of(single, job["id"])
     submitted, started = stamps(single, job["id"])
