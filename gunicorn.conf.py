@@ -68,13 +68,19 @@ def post_worker_init(worker: object) -> None:
 
     import gevent
 
+    from core import catalog
+
     gevent.config.track_greenlet_tree = False  # spawn-tree records: ~11 objects per connection
     # the parse processes (core/parse_pool.py), forked now rather than on the first submissions,
     # and before the freeze, which then covers the parsers' imports too
     gateway = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("gateway")
     if gateway is not None:
+        # what the first requests would load, loaded now so that the freeze covers it: the
+        # backend catalog imports qiskit-ibm-runtime's fake devices (~1,300 modules, ~170k
+        # objects; left to a request, they made every later full collection a 50 ms pause)
+        catalog.local_backends()
         gateway.parsers.start()
-    gc.freeze()  # the app and its imports (100k+ objects) are never garbage: stop walking them
+    gc.freeze()  # the app and its imports (300k+ objects) are never garbage: stop walking them
     # Measured with 2,500 streams open and one hot job: at the default 700, young collections
     # ran ~17 times a second and each promoted whatever hundreds of suspended greenlets held at
     # that instant, so a full collection (~200 ms, finding nothing) came every few seconds.
