@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from core import errors
+from core import collector, errors
 from core.errors import GatewayError, LimitExceeded, ParsersBusy
 
 log = logging.getLogger("gateway.api")
@@ -141,7 +142,9 @@ def _write_message(fd: int, message: Any, deadline: float) -> None:
 
 def _read_message(fd: int, deadline: float) -> Any:
     (size,) = struct.unpack("!i", _read_exactly(fd, 4, deadline))
-    return pickle.loads(_read_exactly(fd, size, deadline))
+    data = _read_exactly(fd, size, deadline)
+    with collector.paused():
+        return pickle.loads(data)
 
 
 def _read_exactly(fd: int, size: int, deadline: float) -> bytes:
@@ -177,13 +180,16 @@ def _serve(conn: Connection, memory_bytes: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.set_blocking(conn.fileno(), True)
     os.nice(NICENESS)
+    gc.freeze()  # what it was forked with is the API process's, never garbage here
     limit = _virtual_memory() + memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
     while True:
         try:
-            function, args, timeout = conn.recv()
+            data = conn.recv_bytes()
         except (EOFError, OSError):
             return
+        with collector.paused():
+            function, args, timeout = pickle.loads(data)
         _limit_cpu(timeout)
         conn.send(_answer(function, args))
 
