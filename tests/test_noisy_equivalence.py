@@ -9,10 +9,9 @@ Aer's seeding allows here (the simulation method, and where random numbers are d
 same); enough shots that a missing or wrong error (a readout error, a gate's relaxation, a
 delay's) moves some of them.
 
-Every device with up to 33 qubits gets a Bell pair (one qubit on armonk): 44 devices, with every
-gate set of the catalog but one (CZ without reset, only on the 120-156 qubit Herons; CZ with
-reset is fake_prague's). Building and serialising the noise model of a 53-156 qubit device costs
-~3-8 s of CPU each, in `from_backend` itself, so those 24 run with `NOISY_ALL_DEVICES=1` only.
+Every device of the catalog gets a Bell pair (one qubit on armonk): all 68, every gate set. The
+53-156 qubit ones take most of the time (~3-8 s of CPU each, `from_backend` building their
+noise model, once: the reference simulator shares it).
 Other programs (GHZ on density matrix and on state vector, a parameter sweep, mid-circuit
 measurement with feed-forward and reset, a delay, circuits with no noisy gate, the estimator)
 run on a few devices each.
@@ -20,7 +19,6 @@ run on a few devices each.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -60,9 +58,7 @@ ONLY_VIRTUAL = HEAD + "qubit[1] q; bit[1] c; rz(0.3) q[0]; c[0] = measure q[0];"
 SEED = 11
 SHOTS = 20_000  # on the density matrix, more shots cost almost nothing
 
-DEVICES = [name for name, summary in catalog.local_backends().items()
-           if name != catalog.IDEAL and (summary["num_qubits"] <= 33
-                                         or os.environ.get("NOISY_ALL_DEVICES") == "1")]
+DEVICES = [name for name in catalog.local_backends() if name != catalog.IDEAL]
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +93,14 @@ def gateway(runtime: LocalRuntime, program: str, backend: str, pubs: list[dict[s
 
 def library(runtime: LocalRuntime, program: str, backend: str, pubs: list[dict[str, Any]],
             seed: int = SEED) -> list[dict[str, Any]]:
-    """The same, with the primitives of `from_backend`'s simulator and its whole noise model,
-    PUB by PUB as the gateway runs them (Aer seeds the n-th circuit of one run with seed + n)."""
-    simulator = runtime.simulator(backend)
+    """The same, with the primitives of `AerSimulator.from_backend(device)` as a user makes it
+    (its whole noise model, its default options), PUB by PUB as the gateway runs them (Aer
+    seeds the n-th circuit of one run with seed + n). The noise model is the one `from_backend`
+    made for the runtime: making it again costs seconds on the large devices."""
+    model = runtime.simulator(backend).options.noise_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        simulator = AerSimulator.from_backend(catalog.fake_backend(backend), noise_model=model)
     assert simulator.options.noise_model is not None
     if program == "sampler":
         primitive: Any = SamplerV2.from_backend(simulator, seed=seed)
