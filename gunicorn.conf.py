@@ -38,8 +38,7 @@ def on_starting(_server: object) -> None:
     from core.store.api_keys import KeyStore
     from core.store.connection import Connection
 
-    keys = KeyStore(Connection.open(_config.REDIS_URL, _config.REDIS_PREFIX,
-                                    timeout=_config.REDIS_TIMEOUT_SECONDS))
+    keys = KeyStore(Connection.for_config(_config))
 
     def register() -> bool:
         try:

@@ -54,8 +54,7 @@ class Gateway:
 
     @classmethod
     def from_config(cls, config: Config) -> Gateway:
-        connection = Connection.open(config.REDIS_URL, config.REDIS_PREFIX,
-                                     timeout=config.REDIS_TIMEOUT_SECONDS)
+        connection = Connection.for_config(config)
         store = JobStore(connection, config.JOB_RETENTION_SECONDS)
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
         keys = KeyStore(connection)

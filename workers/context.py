@@ -43,8 +43,7 @@ class WorkerContext:
     @classmethod
     def build(cls, config: Config) -> WorkerContext:
         """Connections, stores and a warm runtime: simulators stay warm across jobs."""
-        connection = Connection.open(config.REDIS_URL, config.REDIS_PREFIX,
-                                     timeout=config.REDIS_TIMEOUT_SECONDS)
+        connection = Connection.for_config(config)
         store = JobStore(connection, config.JOB_RETENTION_SECONDS)
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
         runtime = LocalRuntime(config.WORKER_MEMORY_BYTES)

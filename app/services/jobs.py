@@ -10,6 +10,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from redis.client import Pipeline
+
 from app.gateway import Gateway
 from app.services import backends, ibm
 from app.services.limits import check_time_limit, qubit_cap
@@ -62,24 +64,27 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         check_queued_quota(gw, tenant)
     inputs_blob = compress(inputs)
     check_stored_quota(gw, tenant, len(inputs_blob))
-    enqueue = ((lambda pipe: gw.ibm.start(job_id, pipe)) if provider == PROVIDER
-               else (lambda pipe: queueing.enqueue(gw.queue, gw.dispatch, tenant, job_id, 1,
-                                                   limit, pipeline=pipe)))
+    start = ((lambda pipe: gw.ibm.start(job_id, pipe)) if provider == PROVIDER
+             else (lambda pipe: queueing.enqueue(gw.queue, gw.dispatch, tenant, job_id, 1,
+                                                 limit, pipeline=pipe)))
+
+    def enqueue(pipe: Pipeline) -> None:  # in the create's transaction, one round trip
+        start(pipe)
+        gw.quotas.add_stored(tenant, len(inputs_blob), pipe)
+
     try:
         job = gw.store.create(record, inputs_blob, enqueue)
     except Exception:
         if idempotency_key:  # nothing was created: the client may retry with the same key
             gw.idempotency.release(tenant, idempotency_key)
         raise
-    gw.quotas.add_stored(tenant, len(inputs_blob))
     return job, True
 
 
 def check_stored_quota(gw: Gateway, tenant: str, adding: int) -> None:
     """A tenant's stored inputs and results are capped (`max_stored_bytes`): over it, 429 until
     it deletes jobs or they expire. The count is Redis' own, redone at most every few seconds."""
-    limit = gw.quotas.limit(tenant, "max_stored_bytes", gw.config.TENANT_MAX_STORED_BYTES)
-    used = gw.quotas.stored(tenant)
+    used, limit = gw.quotas.stored(tenant, gw.config.TENANT_MAX_STORED_BYTES)
     if used is None:
         used = gw.store.stored_bytes(tenant)
         gw.quotas.keep_stored(tenant, used, STORED_RECOUNT_SECONDS)

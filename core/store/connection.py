@@ -10,11 +10,14 @@ their own, so that thousands of them cannot take the connections authentication 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+
+if TYPE_CHECKING:
+    from core.config import Config
 
 BLOCK_SLICE_SECONDS = 2.0  # longest blocking read of a long poll (see JobStore.wait_final)
 POOL_WAIT_SECONDS = 10.0  # under load a request waits this long for a free connection
@@ -41,6 +44,12 @@ class Connection:
     binary: redis.Redis  # replies as bytes: compressed blobs, and RQ (which wants bytes)
     prefix: str
     blocking: redis.Redis  # long polls, with a longer socket timeout; replies as str
+
+    @classmethod
+    def for_config(cls, config: Config) -> Connection:
+        """The connection of a gateway process: its Redis, prefix and timeouts."""
+        return cls.open(config.REDIS_URL, config.REDIS_PREFIX,
+                        timeout=config.REDIS_TIMEOUT_SECONDS)
 
     @classmethod
     def open(cls, url: str, prefix: str = "gw", max_connections: int = 1000,

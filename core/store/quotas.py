@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import time
 
+from redis.client import Pipeline
+
 from core.store.connection import Connection
 
 # KEYS: open streams; ARGV: stream id, now, lapses at, limit. 1 if opened, 0 if at the limit.
@@ -73,17 +75,23 @@ class Quotas:
     def close_stream(self, tenant: str, stream_id: str) -> None:
         self.redis.zrem(self._streams_key(tenant), stream_id)
 
-    def stored(self, tenant: str) -> int | None:
-        """The tenant's stored bytes as last counted (None: count them again)."""
-        found = self.redis.get(self._stored_key(tenant))
-        return None if found is None else int(found)  # type: ignore[arg-type]
+    def stored(self, tenant: str, default_limit: int) -> tuple[int | None, int]:
+        """(the tenant's stored bytes as last counted, None to count them again; its
+        `max_stored_bytes`), in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(self._stored_key(tenant))
+        pipe.hget(limits_key(self.prefix, tenant), "max_stored_bytes")
+        found, limit = pipe.execute()
+        return (None if found is None else int(found),
+                default_limit if limit is None else int(limit))
 
     def keep_stored(self, tenant: str, count: int, seconds: float) -> None:
         self.redis.set(self._stored_key(tenant), count, px=int(seconds * 1000))
 
-    def add_stored(self, tenant: str, added: int) -> None:
-        """A new job's inputs, counted at once (its results: at the next count)."""
-        self._add_if_counted(keys=[self._stored_key(tenant)], args=[added])
+    def add_stored(self, tenant: str, added: int, pipe: Pipeline | None = None) -> None:
+        """A new job's inputs, counted at once (its results: at the next count); in `pipe`'s
+        transaction if given."""
+        self._add_if_counted(keys=[self._stored_key(tenant)], args=[added], client=pipe)
 
     def forget_stored(self, tenant: str) -> None:
         """Jobs were deleted: count again at the next submission."""
