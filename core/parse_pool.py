@@ -10,8 +10,6 @@ A process over either is killed and replaced, and the submission is refused.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
 import logging
 import multiprocessing
@@ -31,7 +29,7 @@ from core import collector, errors
 from core.errors import GatewayError, LimitExceeded, ParsersBusy
 
 log = logging.getLogger("gateway.api")
-PR_SET_PDEATHSIG = 1
+PARENT_CHECK_SECONDS = 1.0  # an idle parse process looks this often for its API process
 NICENESS = 5  # the API process comes first when they compete for a core
 
 
@@ -83,14 +81,20 @@ class ParsePool:
 
 
 class _Parser:
+    # One fork at a time: a process forked while another's pipe was half made would hold that
+    # pipe's child end, and the API process would then wait out the timeout, not see the EOF,
+    # when that parser dies.
+    _forking = threading.Lock()
+
     def __init__(self, memory_bytes: int) -> None:
         context = multiprocessing.get_context("fork")
-        self.conn, child = context.Pipe()
         self.memory_bytes = memory_bytes
-        self.process = context.Process(target=_serve, args=(child, memory_bytes), daemon=True,
-                                       name="gateway-parser")
-        self.process.start()
-        child.close()
+        with self._forking:
+            self.conn, child = context.Pipe()
+            self.process = context.Process(target=_serve, args=(child, memory_bytes, os.getpid()),
+                                           daemon=True, name="gateway-parser")
+            self.process.start()
+            child.close()
         # this end never blocks the process: a big program waits for a busy (niced) parse
         # process to read it, and the answer for it to write, in `_wait`, which gevent makes
         # cooperative; the other end is a plain blocking Connection
@@ -172,10 +176,11 @@ def _wait(fd: int, event: int, deadline: float) -> None:
         raise TimeoutError
 
 
-def _serve(conn: Connection, memory_bytes: int) -> None:
-    """The parse process: die with the API process; answer calls one after another."""
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _serve(conn: Connection, memory_bytes: int, parent: int) -> None:
+    """The parse process: answer calls one after another; end soon after the API process.
+    (Not by PR_SET_PDEATHSIG: its signal comes when the *thread* that forked the process ends,
+    and a thread may fork one. Nor by the pipe's EOF: parse processes forked later hold this
+    one's API end too.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.set_blocking(conn.fileno(), True)
@@ -185,6 +190,10 @@ def _serve(conn: Connection, memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
     while True:
         try:
+            if not conn.poll(PARENT_CHECK_SECONDS):
+                if os.getppid() != parent:
+                    return
+                continue
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return

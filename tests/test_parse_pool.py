@@ -3,13 +3,20 @@ timeout and the memory limit, and the pool goes on (no server needed)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from core.errors import InvalidJobInput, LimitExceeded
 from core.parse_pool import ParsePool
+from tests.waiting import eventually
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def spin() -> None:
@@ -57,3 +64,42 @@ def test_a_refusal_leaves_the_process_for_the_next_call(pool: ParsePool) -> None
     with pytest.raises(InvalidJobInput):
         pool.run(refuse)
     assert [parser.process.pid for parser in pool._idle] == [first]
+
+
+def test_a_process_forked_on_a_thread_outlives_the_thread(pool: ParsePool) -> None:
+    """Threads may fork parse processes (the first call forks, and in-process callers such as
+    the bench submit from thread pools): the process must serve on once that thread ends."""
+    caller = threading.Thread(target=pool.run, args=(allocate, 10))
+    caller.start()
+    caller.join()
+    (parser,) = pool._idle
+    time.sleep(0.3)  # a signal sent at the thread's end would have landed by now
+    assert parser.process.is_alive()
+    assert pool.run(allocate, 10) == 10
+    assert [p.process.pid for p in pool._idle] == [parser.process.pid]
+
+
+def test_parse_processes_end_soon_after_their_api_process(tmp_path: Path) -> None:
+    """An API process killed outright leaves no parse process behind."""
+    script = ("import sys, time; from core.parse_pool import ParsePool; "
+              "pool = ParsePool(2, 1.0, 2**28); pool.start(); "
+              "print(*[p.process.pid for p in pool._idle], flush=True); time.sleep(60)")
+    api = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                           text=True)
+    try:
+        parsers = [int(pid) for pid in api.stdout.readline().split()]  # type: ignore[union-attr]
+        assert len(parsers) == 2 and all(running(pid) for pid in parsers)
+    finally:
+        api.kill()
+        api.wait()
+    eventually(lambda: not any(running(pid) for pid in parsers), 10,
+               "the parse processes to end")
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a live process (an ended one not yet reaped counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
