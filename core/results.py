@@ -150,8 +150,8 @@ def _runtime_encoder() -> type[json.JSONEncoder]:
     return Encoder
 
 
-def compress(document: Any) -> bytes:
-    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+def compress(document: Any, level: int = 6) -> bytes:
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), level)
 
 
 # -- finishing a job -----------------------------------------------------------------------------
@@ -164,7 +164,9 @@ def finish(store: JobStore, job_id: str, result: dict[str, Any], runtime: str,
     blob = compress(result)
     blobs = {":result": blob, ":runtime": zlib.compress(runtime.encode(), 6)}
     if samples and any(samples):
-        blobs[":samples"] = compress(samples)
+        # at zlib's fastest: a 100-set sweep's shots took 6.7 ms at level 6 (21 KB), 0.9 ms at
+        # level 1 (29 KB); they are read rarely, and they are the job's biggest blob
+        blobs[":samples"] = compress(samples, 1)
     event = result if len(blob) <= LARGE_RESULT_BYTES else {
         "href": f"/v1/jobs/{job_id}/result", "bytes": len(blob)}
     appends = [*appends, ("log", f"{log_stamp()} INFO {note}")]
