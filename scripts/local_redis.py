@@ -38,7 +38,10 @@ def start_redis(data_dir: Path, port: int | None = None, persist: bool = True,
     args = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
             "--save", "", "--appendonly", "yes" if persist else "no", "--appendfsync", fsync,
             "--maxmemory-policy", "noeviction", "--protected-mode", "yes"]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    # a session of its own: a terminal's Ctrl-C must not stop Redis before the API and the
+    # workers that write to it (`make run` stops it last)
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                               start_new_session=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
