@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from qiskit.primitives import BitArray
+from qiskit.primitives import BitArray, DataBin, SamplerPubResult
 
 from core.circuits import parse_circuit
-from core.results import counts_of
+from core.results import counts_of, normalise_pub
 from tests.conftest import BELL_QASM3
 from workers.runtimes import local
 from workers.runtimes.local import LocalRuntime
@@ -21,6 +21,21 @@ def test_counts_agree_with_the_library(num_bits: int, shape: tuple[int, ...]) ->
     bits = bits.reshape(*shape, 300)
     for loc in np.ndindex(*shape):
         assert counts_of(bits, loc) == bits.get_counts(loc=loc or None)
+
+
+@pytest.mark.parametrize(("num_bits", "shape"), [(2, (100,)), (5, (3, 4)), (9, (2,)),
+                                              (20, (2, 2))])
+def test_counts_of_every_parameter_set_agree_with_the_library(num_bits: int,
+                                                             shape: tuple[int, ...]) -> None:
+    """Narrow registers are counted over all sets at once, wide ones set by set."""
+    rng = np.random.default_rng(num_bits)
+    bits = BitArray.from_samples(
+        rng.integers(0, 2**num_bits, size=int(np.prod(shape)) * 500).tolist(), num_bits)
+    bits = bits.reshape(*shape, 500)
+    result = SamplerPubResult(DataBin(c=bits, shape=shape), metadata={})
+    counts = np.array(normalise_pub(result)["data"]["c"]["counts"], dtype=object)
+    for loc in np.ndindex(*shape):
+        assert counts[loc] == bits.get_counts(loc=loc)
 
 
 def test_a_program_is_transpiled_once_per_backend_and_options() -> None:
