@@ -23,17 +23,16 @@ class MalformedJson(ValueError):
     """The body is not JSON the API accepts; args[0] says why."""
 
 
-def load_json(data: bytes | str, max_depth: int) -> Any:
+def load_json(data: bytes, max_depth: int) -> Any:
     """The decoded body, or MalformedJson."""
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if _nesting(raw, max_depth) > max_depth:
+    if _nesting(data, max_depth) > max_depth:
         raise MalformedJson(f"JSON nested deeper than {max_depth} levels "
                             "(GATEWAY_MAX_JSON_DEPTH)")
     try:
         with collector.paused():
-            return orjson.loads(raw)
+            return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise MalformedJson(_explain(exc, raw)) from None
+        raise MalformedJson(_explain(exc, data)) from None
 
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')  # alternatives never overlap: linear
@@ -62,8 +61,8 @@ def _explain(exc: orjson.JSONDecodeError, data: bytes) -> str:
         return f"{found.decode().lstrip('-')} is not a JSON number"
     if "infinity" in message:
         return "a number is too large (over a 64-bit float)"
-    if "surrogate" in message and "UTF-8" not in message:
-        return "a string holds invalid Unicode (a lone surrogate such as \\ud800)"
     if "UTF-8" in message:
         return "invalid JSON: the body is not UTF-8"
+    if "surrogate" in message:
+        return "a string holds invalid Unicode (a lone surrogate such as \\ud800)"
     return f"invalid JSON: {message} (line {exc.lineno}, column {exc.colno})"
