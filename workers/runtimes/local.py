@@ -63,14 +63,14 @@ OWN_ERROR_OPERATIONS = 20  # what a program's own noise error (a delay's relaxat
 
 class LocalRuntime:
     def __init__(self, memory_bytes: int | None = None) -> None:
-        # Aer refuses, with the numbers, a simulation that needs more (rather than failing to
-        # allocate under the executor's RLIMIT_AS)
-        self._aer_options: dict[str, Any] = {"max_memory_mb": memory_bytes // 2**20} \
-            if memory_bytes else {}
         # the parameter sets of a sweep run side by side, one thread each, rather than one
         # after another with every thread on each: a small circuit's state is too small to
         # share out (100 sets on a noisy 2-qubit circuit: 54 ms instead of 97, the same counts)
-        self._aer_options["max_parallel_experiments"] = 0
+        self._aer_options: dict[str, Any] = {"max_parallel_experiments": 0}
+        # Aer refuses, with the numbers, a simulation that needs more (rather than failing to
+        # allocate under the executor's RLIMIT_AS)
+        if memory_bytes:
+            self._aer_options["max_memory_mb"] = memory_bytes // 2**20
         self._simulators: dict[str, AerSimulator] = {}
         self._noise: dict[str, DeviceNoise] = {}  # of the noisy backends' simulators
         self._compiled: OrderedDict[tuple[str, str, int, int | None], Compiled] = OrderedDict()
