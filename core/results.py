@@ -90,10 +90,7 @@ def _counts_array(bits: Any, shape: list[int]) -> Any:
 def _narrow_counts(bits: Any, sets: int) -> list[dict[str, int]]:
     """Each parameter set's counts from one bincount over them all (a sweep of a few-bit
     register: 100 sets of 1,024 shots in 0.3 ms, against 4 ms set by set)."""
-    shots = bits.array.reshape(sets, bits.num_shots, -1).astype(np.int64)
-    values = np.zeros(shots.shape[:2], dtype=np.int64)
-    for column in range(shots.shape[2]):  # big-endian bytes, as BitArray packs them
-        values = (values << 8) | shots[:, :, column]
+    values = _as_integers(bits.array.reshape(sets, bits.num_shots, -1)).astype(np.int64)
     outcomes, width = 1 << bits.num_bits, bits.num_bits
     cells = np.arange(sets, dtype=np.int64)[:, None] * outcomes + values
     table = np.bincount(cells.ravel(), minlength=sets * outcomes).reshape(sets, outcomes)
@@ -107,14 +104,19 @@ def counts_of(bits: Any, loc: tuple[int, ...] = ()) -> dict[str, int]:
     shots = bits.array[loc].reshape(-1, bits.array.shape[-1])
     width = bits.num_bits
     if shots.shape[1] <= 8:  # one 64-bit integer per shot: a flat unique, not one over rows
-        padded = np.zeros((shots.shape[0], 8), dtype=np.uint8)
-        padded[:, 8 - shots.shape[1]:] = shots
-        values, times = np.unique(padded.view(">u8").ravel(), return_counts=True)
+        values, times = np.unique(_as_integers(shots), return_counts=True)
         return {format(int(value), f"0{width}b"): int(n)
                 for value, n in zip(values, times, strict=True)}
     rows, times = np.unique(shots, axis=0, return_counts=True)
     return {format(int.from_bytes(row.tobytes(), "big"), f"0{width}b"): int(n)
             for row, n in zip(rows, times, strict=True)}
+
+
+def _as_integers(shots: Any) -> Any:
+    """Each shot's bytes (at most 8, big-endian as BitArray packs them) as one uint64."""
+    padded = np.zeros((*shots.shape[:-1], 8), dtype=np.uint8)
+    padded[..., 8 - shots.shape[-1]:] = shots
+    return padded.view(">u8")[..., 0]
 
 
 def jsonable(value: Any) -> Any:
