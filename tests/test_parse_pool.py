@@ -73,9 +73,11 @@ def test_a_process_forked_on_a_thread_outlives_the_thread(pool: ParsePool) -> No
     caller.start()
     caller.join()
     (parser,) = pool._idle
-    time.sleep(0.3)  # a signal sent at the thread's end would have landed by now
-    assert parser.process.is_alive()
+    # the thread is gone from the kernel too: a signal sent at its end has been sent
+    eventually(lambda: not Path(f"/proc/self/task/{caller.native_id}").exists(), 10,
+               "the calling thread to end")
     assert pool.run(allocate, 10) == 10
+    assert parser.process.is_alive()
     assert [p.process.pid for p in pool._idle] == [parser.process.pid]
 
 
