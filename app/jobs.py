@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, g, request
 from flask.views import MethodView
+from webargs.flaskparser import abort, is_json_request
 from werkzeug.routing import BaseConverter
 
 from app.api import GatewayBlueprint, conditional, problems
@@ -41,9 +44,25 @@ NEXT_LINK = {"Link": {"schema": {"type": "string"},
                       "description": '`<…>; rel="next"`: the next page, when there is one'}}
 
 
+def screened(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A big submission is screened before this process decodes it (`service.screen`)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if is_json_request(request):
+            refusal = service.screen(gateway(), request.get_data(cache=True))
+            if refusal is not None:
+                status, messages = refusal
+                abort(status, messages={"json": messages})
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @jobs.route("")
 class Jobs(MethodView):
     @auth_required
+    @screened
     @jobs.doc(operationId="submitJob")
     @jobs.arguments(JobSubmitSchema)
     @jobs.arguments(IdempotencyKeySchema, location="headers", as_kwargs=True)

@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 
-from core.circuits import Limits, build_pubs, count_shots, estimate_quantum_seconds
+from core.circuits import (
+    Limits,
+    build_pubs,
+    check_broadcast,
+    count_shots,
+    estimate_quantum_seconds,
+    values_shape,
+)
 from core.errors import InvalidJobInput, LimitExceeded
 from core.qasm_guard import ProgramLimits, ProgramOverLimit, ProgramRefused, check_program
 
@@ -88,11 +95,7 @@ def _cost(pub: Any, operations: int) -> PubCost:
 
 def check_costs(inspection: Inspection, noisy: bool, limits: CostLimits) -> None:
     """The cost model: LimitExceeded for the first limit the job is over."""
-    total = sum(pub.parameter_sets * pub.shots for pub in inspection.pubs)
-    if total > limits.max_total_shots:
-        raise over("pubs", f"the job asks for {total} shots in all (shots x parameter sets, "
-                   "over every PUB)", "total_shots", total, limits.max_total_shots,
-                   "GATEWAY_MAX_TOTAL_SHOTS")
+    _check_total_shots(sum(pub.parameter_sets * pub.shots for pub in inspection.pubs), limits)
     for i, pub in enumerate(inspection.pubs):
         if pub.broadcast > limits.max_broadcast:
             raise over(f"pubs.{i}", f"{pub.parameter_sets} parameter sets and "
@@ -103,6 +106,31 @@ def check_costs(inspection: Inspection, noisy: bool, limits: CostLimits) -> None
             raise over(f"pubs.{i}.circuit", f"simulating its {pub.active_qubits} active qubits "
                        f"({method}) needs {_gib(needed)}", "simulation_memory_bytes", needed,
                        limits.worker_memory_bytes, "GATEWAY_WORKER_MEMORY_BYTES")
+
+
+def check_sizes(program_id: str, pubs: list[dict[str, Any]], limits: Limits,
+                costs: CostLimits, local: bool) -> None:
+    """The size limits (broadcast; on a local simulator, shots in all) from the shapes of the
+    values and observables alone, no circuit parsed. A PUB whose values are not rectangular
+    numbers passes here; building it says what is wrong."""
+    total = 0
+    for i, pub in enumerate(pubs):
+        shape = values_shape(pub.get("parameter_values"))
+        if shape is None:
+            return
+        if program_id == "sampler":
+            total += math.prod(shape) * (pub.get("shots") or limits.default_shots)
+        else:
+            check_broadcast(shape, pub.get("observables"), f"pubs.{i}", costs.max_broadcast)
+    if local:
+        _check_total_shots(total, costs)
+
+
+def _check_total_shots(total: int, limits: CostLimits) -> None:
+    if total > limits.max_total_shots:
+        raise over("pubs", f"the job asks for {total} shots in all (shots x parameter sets, "
+                   "over every PUB)", "total_shots", total, limits.max_total_shots,
+                   "GATEWAY_MAX_TOTAL_SHOTS")
 
 
 def simulation_memory(pub: PubCost, noisy: bool, available: int) -> tuple[int, str]:

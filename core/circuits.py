@@ -6,6 +6,7 @@ and by the workers to build what they run, so both agree on what a valid job is.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -201,7 +202,8 @@ def _build_pub(
             shots = pub.get("shots") or limits.default_shots
             built: Any = SamplerPub.coerce((circuit, values or None, shots))
         else:
-            _check_broadcast(values, pub.get("observables"), field, limits.max_broadcast)
+            check_broadcast(BindingsArray.coerce(values).shape if values else (),
+                            pub.get("observables"), field, limits.max_broadcast)
             observables = coerce_observables(pub.get("observables"), f"{field}.observables")
             precision = pub.get("precision")
             built = EstimatorPub.coerce((circuit, observables, values or None, precision))
@@ -212,18 +214,38 @@ def _build_pub(
     return built
 
 
-def _check_broadcast(values: dict, raw_observables: Any, field: str, limit: int) -> None:
+def values_shape(raw: dict[str, Any] | None) -> tuple[int, ...] | None:
+    """The shape of a PUB's parameter sets as its values claim it, from list lengths alone (no
+    number read, no circuit parsed): () for none, None when the names' shapes disagree. A
+    ragged list may claim more than it holds; building the PUB refuses it anyway."""
+    if not raw:
+        return ()
+    try:
+        return BindingsArray.coerce({name: np.broadcast_to(0.0, _lengths(value))
+                                     for name, value in raw.items()}).shape
+    except (ValueError, TypeError, QiskitError):
+        return None
+
+
+def _lengths(nested: Any) -> tuple[int, ...]:
+    """The lengths down a nest of lists' first items: its shape, if it is rectangular."""
+    shape = []
+    while isinstance(nested, list):
+        shape.append(len(nested))
+        if not nested:
+            break
+        nested = nested[0]
+    return tuple(shape)
+
+
+def check_broadcast(parameters: tuple[int, ...], raw_observables: Any, field: str,
+                    limit: int) -> None:
     """Refuse a broadcast over the limit from the shapes alone, before the observables are
     built (~1 ms each): 10,000 parameter sets x 2,000 observables must not cost seconds."""
-    shape = []
-    while isinstance(raw_observables, list) and raw_observables:
-        shape.append(len(raw_observables))
-        raw_observables = raw_observables[0]
     try:
-        parameters = BindingsArray.coerce(values).shape if values else ()
-        size = int(np.prod(np.broadcast_shapes(parameters, tuple(shape))))
-    except (ValueError, TypeError):
-        return  # not rectangular, or shapes that do not broadcast: the coercion says which
+        size = math.prod(np.broadcast_shapes(parameters, _lengths(raw_observables)))
+    except ValueError:
+        return  # shapes that do not broadcast: the coercion says so
     if size > limit:
         raise LimitExceeded.of(field, f"its parameter sets and observables broadcast to {size} "
                                "results", "broadcast", size, limit, "GATEWAY_MAX_BROADCAST")

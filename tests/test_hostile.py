@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from app.services.jobs import SCREEN_BYTES
 from core.store.api_keys import KeyStore
 from tests.conftest import BELL_QASM3, new_tenant, result_of, sampler_job, slow_circuit, submit
 
@@ -239,6 +240,49 @@ def qft(qubits: int) -> str:
 def ghz(qubits: int) -> str:
     return (HEADER + f"qubit[{qubits}] q; bit[{qubits}] c; h q[0]; "
             + "".join(f"cx q[{i}], q[{i + 1}];" for i in range(qubits - 1)) + "c = measure q;")
+
+
+def sweep_of(sets: int, **fields: object) -> dict:
+    """A sampler job over `sets` parameter sets (8,000 make a body over SCREEN_BYTES)."""
+    pub = {"circuit": ONE_PARAMETER, "shots": 10,
+           "parameter_values": {"a": [i / sets for i in range(sets)]}}
+    return {"program_id": "sampler", "backend": "aer_simulator", "pubs": [pub], **fields}
+
+
+def over_max_shots(body: dict) -> dict:
+    return {**body, "pubs": [{**body["pubs"][0], "shots": 10**9}]}
+
+
+# a fault -> the body with it (bytes); a big body is screened in a parse process before the API
+# process decodes it, and must be answered exactly as a small one
+FAULTS: dict[str, Callable[[dict], bytes]] = {
+    "NaN": lambda body: json.dumps(body).replace('"shots": 10', '"shots": NaN').encode(),
+    "not UTF-8": lambda body: json.dumps(body).encode().replace(b"sampler", b"s\xffmpler"),
+    "unknown field": lambda body: json.dumps({**body, "colour": "red"}).encode(),
+    "shots over GATEWAY_MAX_SHOTS": lambda body: json.dumps(over_max_shots(body)).encode(),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_big_body_is_answered_as_a_small_one(client: httpx.Client, fault: str) -> None:
+    answers = []
+    for sets in (10, 8_000):
+        body = FAULTS[fault](sweep_of(sets))
+        assert (len(body) > SCREEN_BYTES) == (sets > 10)
+        answer = client.post("/v1/jobs", content=body,
+                             headers={"Content-Type": "application/json"})
+        assert 400 <= answer.status_code < 500, answer.text[:300]
+        answers.append({k: v for k, v in answer.json().items() if k != "request_id"})
+    assert answers[0] == answers[1]
+
+
+def test_a_big_body_within_the_limits_runs(client: httpx.Client) -> None:
+    body = sweep_of(8_000)
+    assert len(json.dumps(body)) > SCREEN_BYTES
+    job = submit(client, body)
+    assert result_of(client, job["id"])["pub_results"][0]["data"]["c"]["num_shots"] == 10
+    refused = client.post("/v1/jobs", json=sweep_of(8_000, tags=["x"] * 33))
+    assert_problem(refused, 422, "invalid-input", "tags")
 
 
 SWEEP = (HEADER + "input float a; qubit[5] q; bit[5] c; "
