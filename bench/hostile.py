@@ -2,14 +2,15 @@
 time to refuse each hostile kind.
 
 One reader (one connection, one request after another, as a tenant's client) reads a finished
-job in rounds that cycle through three conditions: quiet; bursts of hostile submissions (every
+job in rounds that cycle through these conditions: quiet; bursts of hostile submissions (every
 `BURST_SECONDS`, `PER_PROCESS` per API process at once, each a kind of `tests/test_hostile.py`:
 before this figure existed, one of them held an API process for seconds to hours); and, for
-scale, the same bursts of the cheapest refusal there is (a body missing its fields: no program
-read), which shows what any burst of requests costs the reader on this host, whose cores the
-submitters share. The figure is the median over rounds of the reader's p50 and p99 in each
-condition (goal: p99 under hostile bursts within 2x of quiet). Then each kind is sent alone a
-few times: the median time to its 4xx.
+scale, the same bursts sent to another app on this host that answers them unread, and bursts of
+the cheapest refusal (a body missing its fields). The submitters share this host's cores with
+the gateway, as no real client does; the first of those rows is what their own traffic costs the
+reader. The figure is the median over rounds of the reader's p50 and p99 in each condition
+(goal: p99 under hostile bursts within 2x of quiet). Then each kind is sent alone a few times:
+the median time to its 4xx.
 """
 
 from __future__ import annotations
@@ -39,50 +40,60 @@ KINDS = {**{kind: body for kind, (body, *_) in PROGRAMS.items() if "28 qubits" n
 CHEAPEST = [{"program_id": "sampler"}]  # refused by the schema: 422, nothing parsed
 
 
-def measure(gateway: str, key: str, job_id: str, processes: int, rounds: int,
+def measure(gateway: str, floor: str, key: str, job_id: str, processes: int, rounds: int,
             seconds: float) -> tuple[list[Row], str]:
+    """`floor`: a Flask app under the same gunicorn settings that answers these posts 404
+    without reading them (`bench/floor.py`)."""
     headers = {"Authorization": f"Bearer {key}"}
-    quiet: list[tuple[float, float]] = []
-    busy: list[tuple[float, float]] = []
-    cheap: list[tuple[float, float]] = []
-    refused = [0]
+    hostile = list(KINDS.values())
+    bursts = {"hostile": (gateway, hostile), "elsewhere": (floor, hostile),
+              "cheapest": (gateway, CHEAPEST)}
+    runs: dict[str, list[tuple[float, float]]] = {"quiet": [], **{name: [] for name in bursts}}
+    refused = 0
     with httpx.Client(base_url=gateway, headers=headers, timeout=60) as reader:
         _read_for(reader, job_id, 1.0)  # warm: connection, imports, parse processes
-        for body in KINDS.values():  # and each kind once, so that the parse processes exist
+        for body in hostile:  # and each kind once, so that the parse processes exist
             _refuse(reader, body)
         for _ in range(rounds):
-            quiet.append(_read_for(reader, job_id, seconds))
-            for bodies, runs in ((list(KINDS.values()), busy), (CHEAPEST, cheap)):
-                with _Submitters(gateway, headers, PER_PROCESS * processes, bodies) as burst:
-                    runs.append(_read_for(reader, job_id, seconds))
-                refused[0] += burst.refused
-    rows = [_row("quiet", quiet, None), _row("hostile", busy, quiet),
-            _row("cheapest", cheap, quiet)]
+            runs["quiet"].append(_read_for(reader, job_id, seconds))
+            for name, (target, bodies) in bursts.items():
+                with _Submitters(target, headers, PER_PROCESS * processes, bodies) as burst:
+                    runs[name].append(_read_for(reader, job_id, seconds))
+                refused += burst.refused
+    quiet = statistics.median(run[1] for run in runs["quiet"])
+    rows = [_row(name, found, quiet) for name, found in runs.items()]
     rows += [Row("6 hostile input", f"time to refuse: {kind}", f"{ms:.0f} ms", "", "", "",
                  "info") for kind, ms in _refusal_times(gateway, headers).items()]
     note = (f"**6 hostile input.** One reader's `GET /v1/jobs/{{id}}`, {rounds} rounds of "
-            f"{seconds:g} s quiet, under bursts of {PER_PROCESS} hostile submissions per API "
-            f"process every {BURST_SECONDS:g} s, and under the same bursts of the cheapest "
-            f"refusal ({processes} processes; {refused[0]} refused, none accepted); medians "
-            f"over rounds. Refusal times: median of {TIMINGS}, each kind alone.")
+            f"{seconds:g} s in each condition: quiet; under bursts of {PER_PROCESS} hostile "
+            f"submissions per API process every {BURST_SECONDS:g} s ({processes} processes); "
+            "the same bursts sent elsewhere, to a Flask app on this host that answers them 404 "
+            "unread (what the submitters' own traffic costs the reader here); and bursts of "
+            f"the cheapest refusal. {refused} submissions, none accepted; medians over rounds. "
+            f"Refusal times: median of {TIMINGS}, each kind alone.")
     return rows, note
 
 
-def _row(condition: str, runs: list[tuple[float, float]], quiet: list | None) -> Row:
+CONDITIONS = {
+    "quiet": "quiet",
+    "hostile": "hostile submissions",
+    "elsewhere": "the same bursts sent to another app on this host",
+    "cheapest": "bursts of the cheapest refusal",
+}
+
+
+def _row(condition: str, runs: list[tuple[float, float]], quiet: float) -> Row:
     p50 = statistics.median(run[0] for run in runs)
     p99 = statistics.median(run[1] for run in runs)
-    if quiet is None:
-        return Row("6 hostile input", "other tenant's GET p50 / p99, quiet",
-                   f"{p50:.1f} / {p99:.1f} ms", "", "", "", "info")
-    base = statistics.median(run[1] for run in quiet)
-    ratio = p99 / base
-    if condition == "cheapest":
-        return Row("6 hostile input", "other tenant's GET p50 / p99, bursts of the cheapest "
-                   "refusal", f"{p50:.1f} / {p99:.1f} ms", f"{base:.1f} ms p99 quiet",
-                   f"{ratio:.2f}x", "(for scale)", "info")
-    return Row("6 hostile input", "other tenant's GET p50 / p99, hostile submissions",
-               f"{p50:.1f} / {p99:.1f} ms", f"{base:.1f} ms p99 quiet", f"{ratio:.2f}x",
-               f"<= {GOAL:g}x", verdict(ratio <= GOAL))
+    what = f"other tenant's GET p50 / p99, {CONDITIONS[condition]}"
+    if condition == "quiet":
+        return Row("6 hostile input", what, f"{p50:.1f} / {p99:.1f} ms", "", "", "", "info")
+    ratio = p99 / quiet
+    if condition != "hostile":
+        return Row("6 hostile input", what, f"{p50:.1f} / {p99:.1f} ms",
+                   f"{quiet:.1f} ms p99 quiet", f"{ratio:.2f}x", "(for scale)", "info")
+    return Row("6 hostile input", what, f"{p50:.1f} / {p99:.1f} ms", f"{quiet:.1f} ms p99 quiet",
+               f"{ratio:.2f}x", f"<= {GOAL:g}x", verdict(ratio <= GOAL))
 
 
 def _read_for(http: httpx.Client, job_id: str, seconds: float) -> tuple[float, float]:
