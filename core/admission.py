@@ -25,7 +25,13 @@ from core.circuits import (
     values_shape,
 )
 from core.errors import InvalidJobInput, LimitExceeded
-from core.qasm_guard import ProgramLimits, ProgramOverLimit, ProgramRefused, check_program
+from core.qasm_guard import (
+    ProgramLimits,
+    ProgramOverLimit,
+    ProgramRefused,
+    ProgramShape,
+    check_program,
+)
 
 # what Aer's stabilizer method runs (ideal circuits made only of these are simulated that way)
 CLIFFORD = frozenset({"h", "s", "sdg", "x", "y", "z", "cx", "cy", "cz", "swap", "id", "sx",
@@ -63,10 +69,18 @@ class CostLimits:
 def inspect_pubs(program_id: str, pubs: list[dict[str, Any]], backend_qubits: int,
                  limits: Limits, program_limits: ProgramLimits) -> Inspection:
     """Each program's shape first (linear), then the parsers; InvalidJobInput on any fault."""
+    shapes = check_programs(pubs, program_limits)
+    built = build_pubs(program_id, pubs, backend_qubits, limits)
+    costs = [_cost(pub, shape.operations) for pub, shape in zip(built, shapes, strict=True)]
+    return Inspection(costs, count_shots(built), estimate_quantum_seconds(built))
+
+
+def check_programs(pubs: list[dict[str, Any]], limits: ProgramLimits) -> list[ProgramShape]:
+    """Each program's shape, read in linear time (`core/qasm_guard.py`), or the refusal."""
     shapes = []
     for i, pub in enumerate(pubs):
         try:
-            shapes.append(check_program(pub["circuit"], program_limits))
+            shapes.append(check_program(pub["circuit"], limits))
         except ProgramOverLimit as exc:
             raise over(f"pubs.{i}.circuit", exc.args[0], exc.limit, exc.value, exc.maximum,
                        exc.setting) from None
@@ -74,9 +88,7 @@ def inspect_pubs(program_id: str, pubs: list[dict[str, Any]], backend_qubits: in
             field = f"pubs.{i}.circuit"
             raise InvalidJobInput(f"{field}: {exc.args[0]}", errors={field: [exc.args[0]]}) \
                 from None
-    built = build_pubs(program_id, pubs, backend_qubits, limits)
-    costs = [_cost(pub, shape.operations) for pub, shape in zip(built, shapes, strict=True)]
-    return Inspection(costs, count_shots(built), estimate_quantum_seconds(built))
+    return shapes
 
 
 def _cost(pub: Any, operations: int) -> PubCost:

@@ -11,12 +11,16 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
+from unittest import mock
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
-from app.services.jobs import SCREEN_BYTES
+from app.services.jobs import INLINE_CHECK_CHARS, SCREEN_BYTES
 from core.store.api_keys import KeyStore
 from tests.conftest import BELL_QASM3, new_tenant, result_of, sampler_job, slow_circuit, submit
 
@@ -136,10 +140,11 @@ def hostile(send: Callable[[], httpx.Response], copies: int = 4) -> list[tuple[h
         return list(pool.map(lambda _: timed(), range(copies)))
 
 
-def assert_problem(answer: httpx.Response, status: int, kind: str, words: str) -> None:
+def assert_problem(answer: httpx.Response | TestResponse, status: int, kind: str,
+                   words: str) -> None:
     assert answer.status_code == status, answer.text[:500]
     assert answer.headers["content-type"] == "application/problem+json"
-    assert answer.json()["type"].endswith("/" + kind), answer.text[:500]
+    assert json.loads(answer.text)["type"].endswith("/" + kind), answer.text[:500]
     assert words in answer.text, answer.text[:500]
 
 
@@ -159,6 +164,21 @@ def test_a_hostile_submission_is_refused_fast_and_others_are_served(
         assert_problem(answer, status, problem_type, words)
         assert seconds < ANSWER_SECONDS, (kind, seconds)
     assert_served(latencies)
+
+
+# refused by the program's shape alone (the others need its parse, or are not about the program)
+SHORT = ["header regex backtracking", "gate definitions 13 deep", "bit[1000000]",
+         "qubit[1000000]", "for loop of 2^31", "while loop"]
+
+
+@pytest.mark.parametrize("kind", SHORT)
+def test_a_short_hostile_program_is_refused_without_a_parse_process(
+        app: Flask, app_client: FlaskClient, kind: str) -> None:
+    body, status, problem_type, words = PROGRAMS[kind]
+    assert len(body["pubs"][0]["circuit"]) <= INLINE_CHECK_CHARS
+    parsers = app.extensions["gateway"].parsers
+    with mock.patch.object(parsers, "run", side_effect=AssertionError("a parse process ran")):
+        assert_problem(app_client.post("/v1/jobs", json=body), status, problem_type, words)
 
 
 @pytest.mark.parametrize("kind", RAW_BODIES)
