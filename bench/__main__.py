@@ -34,7 +34,7 @@ class Budget:
     throughput_window: float = 1.5
     throughput_rounds: int = 5
     cost_jobs: int = 10
-    hostile_rounds: int = 4
+    hostile_rounds: int = 6
     hostile_seconds: float = 3.0
     fairness_runs: int = 10
 
