@@ -3,11 +3,9 @@ wait on Redis without holding a thread each. `gunicorn 'app:create_app()'` reads
 
 from typing import Any
 
-from app.gunicorn_errors import install
-from core.config import Config
+from core.config import Config  # and nothing of the app, nor redis: see _register_keys
 
 _config = Config()
-install()  # gunicorn's own refusals answer problem+json
 bind = f"0.0.0.0:{_config.PORT}"
 workers = _config.WEB_PROCESSES
 worker_class = "gevent"
@@ -24,13 +22,51 @@ errorlog = "-"
 loglevel = _config.LOG_LEVEL.lower()
 
 
+REGISTERED, WAITING = "registered", "waiting for Redis"  # what the child tells first
+
+
 def on_starting(_server: object) -> None:
     """Keys in GATEWAY_API_KEYS are the environment's: once per start, before any process
     serves, they are registered and those dropped from the variable removed; a weak one stops
     the start. While Redis is away this is tried again in the background: an API started
     during an outage serves (503s) rather than dying."""
+    outcome = _register_keys()
+    if outcome not in (REGISTERED, WAITING):
+        raise SystemExit(f"refusing to start: {outcome or 'registering GATEWAY_API_KEYS failed'}")
+
+
+def _register_keys() -> str:
+    """Registers the keys in a forked child, which tells its first outcome and, while Redis is
+    away, keeps trying. The master itself never imports redis or the app: what it imports, the
+    API processes inherit before gevent patches the standard library, unpatched (redis.retry's
+    `from time import sleep` would stall a whole API process while it backs off)."""
+    import os
+
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(read)
+        code = 1
+        try:
+            _register_until_done(write)
+            code = 0
+        except Exception:
+            import traceback
+
+            traceback.print_exc()
+        finally:  # Ctrl-C included: quietly
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        outcome = pipe.readline().strip()
+    if outcome != WAITING:  # it has ended (the arbiter reaps it later otherwise)
+        os.waitpid(child, 0)
+    return outcome
+
+
+def _register_until_done(write: int) -> None:
     import logging
-    import threading
+    import os
     import time
 
     import redis
@@ -38,25 +74,24 @@ def on_starting(_server: object) -> None:
     from core.store.api_keys import KeyStore
     from core.store.connection import Connection
 
-    keys = KeyStore(Connection.for_config(_config))
-
-    def register() -> bool:
-        try:
-            keys.register_from_env(_config.API_KEYS)
-            return True
-        except ValueError as exc:
-            raise SystemExit(f"refusing to start: {exc}") from None
-        except redis.RedisError as exc:
-            logging.getLogger("gateway.api").warning(
-                "GATEWAY_API_KEYS not registered yet (%s); trying again", type(exc).__name__)
-            return False
-
-    def keep_trying() -> None:
-        while not register():
+    master, keys = os.getppid(), KeyStore(Connection.for_config(_config))
+    with os.fdopen(write, "w") as pipe:
+        while os.getppid() == master:  # the master is gone: so is this
+            try:
+                keys.register_from_env(_config.API_KEYS)
+                outcome = REGISTERED
+            except ValueError as exc:
+                outcome = str(exc)
+            except redis.RedisError as exc:
+                logging.getLogger("gateway.api").warning(
+                    "GATEWAY_API_KEYS not registered yet (%s); trying again", type(exc).__name__)
+                outcome = WAITING
+            if not pipe.closed:
+                pipe.write(outcome + "\n")
+                pipe.close()
+            if outcome != WAITING:
+                return
             time.sleep(2.0)
-
-    if not register():
-        threading.Thread(target=keep_trying, daemon=True, name="register-keys").start()
 
 
 def post_worker_init(worker: object) -> None:
@@ -67,8 +102,10 @@ def post_worker_init(worker: object) -> None:
 
     import gevent
 
+    from app.gunicorn_errors import install
     from core import catalog
 
+    install()  # gunicorn's own refusals answer problem+json (in this process, patched now)
     gevent.config.track_greenlet_tree = False  # spawn-tree records: ~11 objects per connection
     # the parse processes (core/parse_pool.py), forked now rather than on the first submissions,
     # and before the freeze, which then covers the parsers' imports too

@@ -36,6 +36,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.update(flask_settings(config, ASSETS_URL))
     logging.basicConfig(level=config.LOG_LEVEL,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("qiskit").setLevel(logging.WARNING)  # its INFO is one line per pass
     api = GatewayApi(app)
     app.url_map.converters["job_id"] = JobIdConverter
     api.register_converter(JobIdConverter, lambda _converter: {"type": "string", "minLength": 1})

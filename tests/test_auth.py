@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import redis
@@ -17,7 +19,7 @@ from flask.testing import FlaskClient
 
 from core.store.api_keys import KeyStore, digest
 from scripts.local_http import start_api
-from scripts.local_redis import free_port
+from scripts.local_redis import free_port, start_redis
 from tests.conftest import ROOT, sampler_job, stop, submit
 
 
@@ -92,6 +94,41 @@ def test_keys_from_the_environment_are_the_environments(env: dict[str, str],
                           timeout=60)
     assert weak.returncode != 0
     assert "the key of tenant 'weak' has 13 characters; a key needs at least 20" in weak.stderr
+
+
+def test_the_master_imports_nothing_an_api_process_must_patch(env: dict[str, str],
+                                                              redis_url: str) -> None:
+    """gevent patches the standard library in each API process, after gunicorn's master forked
+    it: what the master imported stays unpatched there (redis.retry's `sleep` stalled a whole
+    process). Loading gunicorn.conf.py and registering GATEWAY_API_KEYS imports none of it."""
+    own = {**env, "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/2",
+           "GATEWAY_API_KEYS": f"alpha:{STRONG_A}"}
+    master = ("import runpy, sys\n"
+              "runpy.run_path('gunicorn.conf.py')['on_starting'](None)\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+              "('app', 'flask', 'redis', 'ssl', 'gevent')))")
+    done = subprocess.run([sys.executable, "-c", master], cwd=ROOT, env=own,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_an_api_started_while_redis_is_away_registers_its_keys_once_it_comes(
+        env: dict[str, str], tmp_path: Path) -> None:
+    port = free_port()
+    own = {**env, "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+           "GATEWAY_API_KEYS": f"alpha:{STRONG_A}"}
+    with api_server(own) as base:
+        assert status(base, STRONG_A) == 503
+        redis_server, _ = start_redis(tmp_path, port=port, persist=False)
+        try:
+            deadline = time.monotonic() + 20
+            while status(base, STRONG_A) != 200:
+                assert time.monotonic() < deadline, "the key was not registered within 20 s"
+                time.sleep(0.2)
+        finally:
+            redis_server.terminate()
+            redis_server.wait(10)
 
 
 def status(base: str, key: str) -> int:
