@@ -13,7 +13,7 @@ from webargs.flaskparser import abort, is_json_request
 from werkzeug.routing import BaseConverter
 
 from app.api import GatewayBlueprint, conditional, problems
-from app.auth import auth_required
+from app.auth import auth_required, auth_required_for_job, callers_job
 from app.gateway import gateway
 from app.schemas import (
     BackendPropertiesSchema,
@@ -119,14 +119,14 @@ class JobIdConverter(BaseConverter):
 
 @jobs.route("/<job_id:job_id>")
 class Job(MethodView):
-    @auth_required
+    @auth_required_for_job
     @jobs.doc(operationId="getJob")
     @conditional
     @jobs.response(200, JobSchema)
     @problems(jobs, 401, 404)
     def get(self, job_id: str) -> Any:
         """Read a job"""
-        return gateway().store.owned(g.tenant, job_id)
+        return callers_job(job_id)
 
     @auth_required
     @jobs.doc(operationId="deleteJob")
@@ -204,35 +204,35 @@ def tags(payload: dict[str, Any], job_id: str) -> Any:
 
 
 @jobs.get("/<job_id>/interim-results")
-@auth_required
+@auth_required_for_job
 @jobs.doc(operationId="getJobInterimResults")
 @jobs.response(200, InterimResultsSchema)
 @problems(jobs, 401, 404)
 def interim_results(job_id: str) -> Any:
     """What the job has published so far, one entry per finished PUB (interim_results())"""
-    gateway().store.owned(g.tenant, job_id)
+    callers_job(job_id)
     return {"interim_results": gateway().store.interim(job_id)}
 
 
 @jobs.get("/<job_id>/inputs")
-@auth_required
+@auth_required_for_job
 @jobs.doc(operationId="getJobInputs")
 @jobs.response(200, InputsSchema)
 @problems(jobs, 401, 404)
 def inputs(job_id: str) -> Any:
     """The submitted program inputs (inputs)"""
-    gateway().store.owned(g.tenant, job_id)
+    callers_job(job_id)
     return gateway().store.inputs(job_id)
 
 
 @jobs.get("/<job_id>/backend")
-@auth_required
+@auth_required_for_job
 @jobs.doc(operationId="getJobBackend")
 @jobs.response(200, BackendSchema)
 @problems(jobs, 401, 404)
 def backend(job_id: str) -> Any:
     """The backend the job runs on (backend())"""
-    return backends.backend_summary(gateway(), gateway().store.owned(g.tenant, job_id)["backend"])
+    return backends.backend_summary(gateway(), callers_job(job_id)["backend"])
 
 
 @jobs.get("/<job_id>/properties")
@@ -246,14 +246,14 @@ def properties(job_id: str) -> Any:
 
 
 @jobs.get("/<job_id>/status")
-@auth_required
+@auth_required_for_job
 @jobs.doc(operationId="getJobStatus")
 @conditional
 @jobs.response(200, JobStateSchema)
 @problems(jobs, 401, 404)
 def status(job_id: str) -> Any:
     """A job's status (status(), done(), in_final_state())"""
-    job = gateway().store.owned(g.tenant, job_id)
+    job = callers_job(job_id)
     return {"id": job["id"], "status": job["status"], "final": JobStatus(job["status"]).final}
 
 

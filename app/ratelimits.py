@@ -1,18 +1,20 @@
-"""Rates, counted in Redis by the `limits` library (fixed windows, shared by every API process):
-requests per key, submissions per tenant, and failed authentications per client address.
+"""Rates, counted in Redis in fixed windows shared by every API process: requests per key,
+submissions per tenant, and failed authentications per client address.
+
+A window opens with its first count and lasts its length: one key, `{prefix}:rate:{policy}:
+{identifier}`, created with the window's expiry (`SET NX EX`) and incremented, in one round trip
+and without a script, so that a request's count can ride with a read the request sends anyway
+(`Count`, `JobStore.owned`): a poll of a job costs one round trip, not two.
 
 A tenant's own limits (`flask keys limits`, core/store/quotas.py) override the settings; each API
-process remembers a tenant's overrides for GATEWAY_KEY_CACHE_SECONDS. Counters live under
-`{prefix}:rate:` (the library's keys, with their windows' TTL).
+process remembers a tenant's overrides for GATEWAY_KEY_CACHE_SECONDS.
 """
 
 from __future__ import annotations
 
+import math
 import time
-
-from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
-from limits.storage import RedisStorage
-from limits.strategies import FixedWindowRateLimiter
+from typing import Any
 
 from core.config import Config
 from core.errors import QuotaExceeded
@@ -23,44 +25,34 @@ from core.store.quotas import Quotas
 class RateLimits:
     def __init__(self, config: Config, connection: Connection, quotas: Quotas) -> None:
         self.config, self.quotas = config, quotas
-        # the gateway's own connections (and their timeouts), not a pool of the library's
-        storage = RedisStorage(config.REDIS_URL, key_prefix=f"{connection.prefix}:rate",
-                               connection_pool=connection.text.connection_pool)
-        self.limiter = FixedWindowRateLimiter(storage)
+        self.redis, self.prefix = connection.text, f"{connection.prefix}:rate"
         self._overrides: dict[str, tuple[dict[str, int], float]] = {}
 
-    def request(self, tenant: str, key_digest: str) -> None:
-        """One request with the key of `key_digest`: QuotaExceeded over its rate."""
+    def request(self, tenant: str, key_digest: str) -> Count:
+        """One request with the key of `key_digest`, not counted yet: `send` it, or let the
+        request's first read take it along."""
         per_second = self._limit(tenant, "requests_per_second", self.config.KEY_REQUESTS_PER_SECOND)
-        self._hit(RateLimitItemPerSecond(per_second), "requests", "key", key_digest)
+        return Count(self, "requests", key_digest, per_second, 1)
 
     def submission(self, tenant: str) -> None:
         per_minute = self._limit(tenant, "submits_per_minute",
                                  self.config.TENANT_SUBMITS_PER_MINUTE)
-        self._hit(RateLimitItemPerMinute(per_minute), "submits", "tenant", tenant)
+        self.send(Count(self, "submits", tenant, per_minute, 60))
 
     def auth_blocked(self, address: str) -> None:
         """QuotaExceeded while `address` is over its failed authentications (not counting one)."""
-        item = RateLimitItemPerMinute(self.config.AUTH_FAILURES_PER_MINUTE)
-        if not self.limiter.test(item, "auth-failures", address):
-            self._refuse(item, "auth-failures", "auth-failures", address)
+        failures = Count(self, "auth-failures", address, self.config.AUTH_FAILURES_PER_MINUTE, 60)
+        if int(self.redis.get(failures.key) or 0) >= failures.limit:  # type: ignore[arg-type]
+            failures.refuse()
 
     def auth_failed(self, address: str) -> None:
-        item = RateLimitItemPerMinute(self.config.AUTH_FAILURES_PER_MINUTE)
-        if not self.limiter.hit(item, "auth-failures", address):
-            self._refuse(item, "auth-failures", "auth-failures", address)
+        self.send(Count(self, "auth-failures", address, self.config.AUTH_FAILURES_PER_MINUTE, 60))
 
-    def _hit(self, item: RateLimitItem, policy: str, *identifiers: str) -> None:
-        if not self.limiter.hit(item, policy, *identifiers):
-            self._refuse(item, policy, policy, *identifiers)
-
-    def _refuse(self, item: RateLimitItem, policy: str, *identifiers: str) -> None:
-        stats = self.limiter.get_window_stats(item, *identifiers)
-        retry_after = max(1, int(stats.reset_time - time.time() + 0.999))
-        raise QuotaExceeded(f"Over the {policy} limit of {item.amount} per "
-                            f"{item.get_expiry()} s; retry in {retry_after} s.",
-                            policy=policy, limit=item.amount, window=item.get_expiry(),
-                            remaining=stats.remaining, retry_after=retry_after)
+    def send(self, count: Count) -> None:
+        """Counts `count` alone: QuotaExceeded over its limit."""
+        pipe = self.redis.pipeline(transaction=False)
+        count.queue(pipe)
+        count.settle(pipe.execute())
 
     def _limit(self, tenant: str, name: str, default: int) -> int:
         overrides, until = self._overrides.get(tenant, ({}, 0.0))
@@ -70,3 +62,35 @@ class RateLimits:
                 self._overrides.clear()
             self._overrides[tenant] = (overrides, time.monotonic() + self.config.KEY_CACHE_SECONDS)
         return overrides.get(name, default)
+
+
+class Count:
+    """One more against a limit: `queue` its commands on a pipeline, then `settle` it with their
+    replies (QuotaExceeded over the limit)."""
+
+    REPLIES = 2
+
+    def __init__(self, rates: RateLimits, policy: str, identifier: str, limit: int,
+                 window: int) -> None:
+        self.rates, self.policy, self.limit, self.window = rates, policy, limit, window
+        self.key = f"{rates.prefix}:{policy}:{identifier}"
+
+    def queue(self, pipe: Any) -> int:
+        """Queues its commands; returns how many replies they take."""
+        pipe.set(self.key, 0, ex=self.window, nx=True)  # the window opens with its first count
+        pipe.incr(self.key)
+        return self.REPLIES
+
+    def settle(self, replies: list[Any]) -> None:
+        if int(replies[1]) > self.limit:
+            self.refuse()
+
+    def refuse(self) -> None:
+        left_ms = int(self.rates.redis.pttl(self.key))  # type: ignore[arg-type]
+        if left_ms == -1:  # the window expired between SET and INCR: this count opens the next
+            self.rates.redis.set(self.key, 1, ex=self.window)
+            return
+        retry_after = max(1, math.ceil(left_ms / 1000))
+        raise QuotaExceeded(f"Over the {self.policy} limit of {self.limit} per {self.window} s; "
+                            f"retry in {retry_after} s.", policy=self.policy, limit=self.limit,
+                            window=self.window, remaining=0, retry_after=retry_after)

@@ -46,7 +46,9 @@ def measure(gateway: str, floor: str, key: str, job_id: str, rounds: int,
             f"processes; the ratio is the median of the rounds' ratios, req/s and latencies are "
             f"medians over the rounds. "
             f"The floor is a bare Flask view returning one `HGETALL` (no key, no schema); the "
-            f"gateway also checks the key (one `HGET`) and dumps the job through marshmallow. "
+            f"gateway also checks the key (remembered by each process), counts the request "
+            f"against the key's rate in the same round trip as the read, and dumps the job "
+            f"through marshmallow. "
             f"Rounds, gateway/floor req/s: {per_round}.")
     return [row], note
 

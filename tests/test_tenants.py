@@ -13,6 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from app.ratelimits import RateLimits
+from core.config import Config
+from core.errors import QuotaExceeded
 from core.store.api_keys import KeyStore
 from core.store.connection import Connection
 from core.store.jobs import JobStore
@@ -130,6 +133,42 @@ def test_over_its_request_rate_a_key_gets_429_and_other_tenants_do_not(
     assert refused[0].headers["retry-after"] == "1"
     assert refused[0].json()["type"].endswith("/too-many-requests")
     assert all(other.get("/v1/jobs").status_code == 200 for _ in range(30))
+
+
+@pytest.mark.parametrize("path", ["/v1/jobs/{id}", "/v1/jobs/{id}/status", "/v1/jobs/no-such!"])
+def test_job_reads_are_counted_with_their_read(tenants: tuple, env: dict[str, str],
+                                               path: str) -> None:
+    """A read of one job sends the request's count in the same round trip: still every request
+    counted, an unknown or implausible id too, and over the rate 429 before anything is shown."""
+    limited, other = tenants
+    set_limits(env, limited, "requests_per_second=5")  # before its first request: not cached
+    job = submit(limited, sampler_job())
+    answers = [limited.get(path.format(id=job["id"])) for _ in range(30)]
+    refused = [a for a in answers if a.status_code == 429]
+    assert len(refused) >= 10, [a.status_code for a in answers]
+    assert {a.status_code for a in answers} <= {200, 404, 429}
+    assert refused[0].headers["ratelimit-policy"] == '"requests";q=5;w=1'
+    assert refused[0].headers["retry-after"] == "1"
+    assert "status" not in refused[0].json() or refused[0].json()["status"] == 429
+    assert other.get(f"/v1/jobs/{job['id']}").status_code == 404  # another tenant's: unknown
+
+
+def test_a_count_whose_window_was_lost_opens_the_next_window(redis_url: str) -> None:
+    """A count's `SET NX EX` and `INCR` share a round trip, not a transaction: a window that
+    expires between them leaves a counter with no expiry. Rather than refuse its key for ever,
+    the refusal that finds it opens the next window."""
+    connection = Connection.open(redis_url)
+    Quotas(connection).set("lost-window", "requests_per_second", 3)
+    rates = RateLimits(Config(), connection, Quotas(connection))
+    key = rates.request("lost-window", "a-key").key
+    connection.text.set(key, 1_000)  # as if its expiry had been lost
+    rates.send(rates.request("lost-window", "a-key"))
+    assert connection.text.get(key) == "1" and 0 < connection.text.pttl(key) <= 1000
+    rates.send(rates.request("lost-window", "a-key"))
+    rates.send(rates.request("lost-window", "a-key"))
+    with pytest.raises(QuotaExceeded):
+        rates.send(rates.request("lost-window", "a-key"))
+    connection.text.delete(key)
 
 
 def test_submissions_per_minute_and_open_streams_are_capped_per_tenant(

@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from redis.client import Pipeline
 
@@ -73,6 +73,14 @@ def new_job_id() -> str:
 def job_key(prefix: str, job_id: str) -> str:
     """The job record's key (`JobStore.key`; Lua scripts of other families get "" as a prefix)."""
     return f"{prefix}:job:{job_id}"
+
+
+class SentAlong(Protocol):
+    """Commands another part sends in the same round trip as a read (a request's rate count)."""
+
+    def queue(self, pipe: Any) -> int: ...  # how many replies they take
+
+    def settle(self, replies: list[Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -150,9 +158,19 @@ class JobStore:
         raw = self.redis.hgetall(self.key(job_id))
         return decode_record(raw) if raw else None
 
-    def owned(self, tenant: str, job_id: str) -> dict[str, Any]:
-        """The job if it exists and belongs to `tenant`; otherwise JobNotFound, alike for both."""
-        record = self.get(job_id) if plausible_id(job_id) else None
+    def owned(self, tenant: str, job_id: str, along: SentAlong | None = None) -> dict[str, Any]:
+        """The job if it exists and belongs to `tenant`; otherwise JobNotFound, alike for both.
+        `along`: commands sent in the same round trip and settled first (a request's count)."""
+        if along is None:
+            record = self.get(job_id) if plausible_id(job_id) else None
+        else:
+            pipe = self.redis.pipeline(transaction=False)
+            replies = along.queue(pipe)
+            if plausible_id(job_id):
+                pipe.hgetall(self.key(job_id))
+            found = pipe.execute()
+            along.settle(found[:replies])
+            record = decode_record(found[replies]) if found[replies:] and found[replies] else None
         if record is None or record["tenant"] != tenant:
             raise JobNotFound(f"No job {job_id!r}.")
         return record
