@@ -7,10 +7,11 @@ job in rounds that cycle through these conditions: quiet; bursts of hostile subm
 before this figure existed, one of them held an API process for seconds to hours); and, for
 scale, the same bursts sent to another app on this host that answers them unread, and bursts of
 the cheapest refusal (a body missing its fields). The submitters share this host's cores with
-the gateway, as no real client does; the first of those rows is what their own traffic costs the
-reader. The figure is the median over rounds of the reader's p50 and p99 in each condition
-(goal: p99 under hostile bursts within 2x of quiet). Then each kind is sent alone a few times:
-the median time to its 4xx.
+the gateway, as no real client does: they run at the lowest CPU priority (nice 19), the nearest
+this host comes to clients on other machines, and the first of those rows is what their own
+traffic still costs the reader. The figure is the median over rounds of the reader's p50 and
+p99 in each condition (goal: p99 under hostile bursts within 2x of quiet). Then each kind is
+sent alone a few times: the median time to its 4xx.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import multiprocessing
+import os
 import statistics
 import threading
 import time
@@ -66,7 +68,8 @@ def measure(gateway: str, floor: str, key: str, job_id: str, processes: int, rou
                  "info") for kind, ms in _refusal_times(gateway, headers).items()]
     note = (f"**6 hostile input.** One reader's `GET /v1/jobs/{{id}}`, {rounds} rounds of "
             f"{seconds:g} s in each condition: quiet; under bursts of {PER_PROCESS} hostile "
-            f"submissions per API process every {BURST_SECONDS:g} s ({processes} processes); "
+            f"submissions per API process every {BURST_SECONDS:g} s ({processes} processes; "
+            "the submitters at nice 19); "
             "the same bursts sent elsewhere, to a Flask app on this host that answers them 404 "
             "unread (what the submitters' own traffic costs the reader here); and bursts of "
             f"the cheapest refusal. {refused} submissions, none accepted; medians over rounds. "
@@ -139,6 +142,8 @@ class _Submitters:
 
 def _submit_in_threads(gateway: str, headers: dict[str, str], threads: int,
                        bodies: list[Any], stop: Any, count: Any) -> None:
+    os.nice(19)  # they stand for clients on other hosts: the gateway and the reader go first
+
     def submit(offset: int) -> None:
         """One submission per burst, all threads at the same instants."""
         with httpx.Client(base_url=gateway, headers=headers, timeout=60) as http:
