@@ -105,6 +105,9 @@ def _announce_key(redis_url: str, config: Config) -> None:
         _, key = keys.create("dev", "created by make run")
         print(f"\nNo API key was configured: created one for tenant 'dev' (shown only now):\n"
               f"  export GATEWAY_KEY={key}\n")
+    else:  # kept hashed, so an earlier key cannot be shown again
+        print(f"\nAPI keys: {keys.count()} from earlier runs. Lost yours? `make key` makes "
+              "another.")
 
 
 def _install_stop_handlers() -> list[int]:
