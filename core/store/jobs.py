@@ -166,11 +166,13 @@ class JobStore:
         else:
             pipe = self.redis.pipeline(transaction=False)
             replies = along.queue(pipe)
-            if plausible_id(job_id):
+            plausible = plausible_id(job_id)
+            if plausible:
                 pipe.hgetall(self.key(job_id))
             found = pipe.execute()
             along.settle(found[:replies])
-            record = decode_record(found[replies]) if found[replies:] and found[replies] else None
+            raw = found[replies] if plausible else None
+            record = decode_record(raw) if raw else None
         if record is None or record["tenant"] != tenant:
             raise JobNotFound(f"No job {job_id!r}.")
         return record
