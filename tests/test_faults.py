@@ -1,7 +1,7 @@
 """Faults, dealt as an operator or the OOM killer would: whatever dies, no job is lost.
 
 The module runs its own Redis (AOF on a fixed port, so that it can be restarted on its file),
-three RQ workers and three API servers, apart from the session's, all started at once; the
+four RQ workers and three API servers, apart from the session's, all started at once; the
 worker and API tests each take one down for good (nothing is restarted: boots are slow). Every
 test ends by checking each job it submitted: final, its result readable, and its whole event
 stream (first status to last).
@@ -21,6 +21,8 @@ import httpx
 import pytest
 import redis
 
+from core.store.connection import Connection
+from core.store.jobs import JobStore
 from core.store.leases import lease_key
 from scripts.local_http import launch_api, wait_for_http
 from scripts.local_redis import start_redis
@@ -42,7 +44,7 @@ class Stack:
                     "GATEWAY_WORKER_LEASE_SECONDS": "3", "GATEWAY_REDIS_TIMEOUT_SECONDS": "1",
                     "GATEWAY_WORKER_DRAIN_SECONDS": "1", "GATEWAY_JOB_MAX_ATTEMPTS": "3",
                     "GATEWAY_KEY_CACHE_SECONDS": "0"}
-        self.workers = [start_worker(self.env) for _ in range(3)]
+        self.workers = [start_worker(self.env) for _ in range(4)]
         self.apis = [self.spawn_api() for _ in range(3)]
         for process, base in self.apis:
             wait_for_http(f"{base}/readyz", process)
@@ -64,6 +66,10 @@ class Stack:
                                        or holder[-1]), 60), "the job never ran"
         pid = int(holder[-1].rsplit(":", 1)[1])
         return next(w for w in self.workers if w.pid == pid)
+
+    def log_so_far(self, job_id: str) -> str:
+        """The job's log lines until now (the API shows them once the job is final)."""
+        return "\n".join(JobStore(Connection.open(self.env["REDIS_URL"])).logs(job_id))
 
     def restart_redis(self) -> None:
         self.redis = start_redis(self.data, self.port, fsync="always")[0]
@@ -141,6 +147,44 @@ def test_a_worker_stopped_mid_job_hands_it_back(stack: Stack) -> None:
         assert_complete(http, job["id"])
         assert attempts(http, job["id"]) == 1
         assert "not counted as an attempt" in http.get(f"/v1/jobs/{job['id']}/logs").text
+
+
+def test_a_sigterm_to_the_workers_whole_process_group_hands_the_job_back(stack: Stack) -> None:
+    """systemd's KillMode=control-group, `kill -TERM -- -PGID`: the simulation process gets the
+    SIGTERM too, and leaves it to its worker, which drains and hands the job back as above."""
+    with stack.client() as http:
+        job = submit(http, sampler_job(slow_circuit(20, 40), shots=10))  # ~2.5 s
+        victim = stack.worker_running(job["id"])
+        assert eventually(lambda: "simulating in process" in stack.log_so_far(job["id"]), 10)
+        os.killpg(victim.pid, signal.SIGTERM)
+        assert victim.wait(15) == 0
+        stack.workers.remove(victim)
+        assert_complete(http, job["id"])
+        assert attempts(http, job["id"]) == 1
+        said = logs(http, job["id"])
+        assert "not counted as an attempt" in said and "died" not in said, said
+
+
+def test_a_simulation_process_killed_from_outside_is_another_attempt(stack: Stack) -> None:
+    """A signal the gateway did not send (an operator, the host's OOM killer) kills the
+    simulation process alone: the worker's failure, not the job's. The job runs again, the
+    attempt counted, and the worker takes on."""
+    with stack.client() as http:
+        job = submit(http, sampler_job(slow_circuit(20, 40), shots=10))
+        stack.worker_running(job["id"])
+        assert eventually(lambda: "simulating in process" in stack.log_so_far(job["id"]), 10)
+        child = int(stack.log_so_far(job["id"]).split("simulating in process ")[1].split()[0])
+        os.kill(child, signal.SIGHUP)
+        assert_complete(http, job["id"])
+        assert attempts(http, job["id"]) == 2
+        said = logs(http, job["id"])
+        assert "the simulation process was killed by SIGHUP" in said, said
+        assert "attempt 1 of 3" in said, said
+        assert all(w.poll() is None for w in stack.workers)
+
+
+def logs(http: httpx.Client, job_id: str) -> str:
+    return http.get(f"/v1/jobs/{job_id}/logs").text
 
 
 def three_pub_job() -> dict:

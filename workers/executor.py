@@ -24,6 +24,11 @@ from typing import Any
 from workers.runtimes.local import LocalRuntime
 
 PR_SET_PDEATHSIG = 1
+# signals a process gets from its own faults (a crash, a failed allocation under RLIMIT_AS): a
+# simulation process dying of one died of its job; of any other signal, it was killed from
+# outside (an operator, the host's OOM killer), which is the worker's failure, not the job's
+FAULTS = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL,
+                    signal.SIGSYS, signal.SIGTRAP, signal.SIGXCPU, signal.SIGXFSZ})
 FINAL_KINDS = ("result", "error")  # the messages that end a job's batch at once
 Batch = list[tuple[str, Any]]  # messages from the child, in order: (kind, data)
 
@@ -32,7 +37,8 @@ class Outcome(StrEnum):
     FINISHED = "finished"  # the runtime reported its result or its error
     STOPPED = "stopped"  # `keep_going` said no: cancelled or deleted
     TIMED_OUT = "timed-out"
-    CRASHED = "crashed"  # the child process died
+    CRASHED = "crashed"  # the child process died of its job (a crash, out of memory)
+    KILLED = "killed"  # the child process was killed by a signal the gateway did not send
 
 
 class Executor:
@@ -107,10 +113,12 @@ class Executor:
                 ready = self._conn.poll(max(0.0, wake - time.monotonic()))
                 message = self._conn.recv() if ready else None
             except (EOFError, OSError):
-                code = self._process.exitcode if self._process is not None else None
+                code = self._exit_code()
                 self.stop()
                 if batch:
                     on_messages(batch)  # what it said before it died
+                if code is not None and code < 0 and -code not in FAULTS:
+                    return Outcome.KILLED, f"the simulation process was killed by {_name(-code)}"
                 return Outcome.CRASHED, self._death(code)
             if message is not None:  # a list of messages; the job's last ends with "end"
                 ended = message[-1][0] == "end"
@@ -137,20 +145,37 @@ class Executor:
                                            f"{self._time_limit:g} s")
 
 
+    def _exit_code(self) -> int | None:
+        """The child's exit code, once it is reaped: its pipe closes a moment before."""
+        if self._process is None:
+            return None
+        self._process.join(5)
+        return self._process.exitcode
+
     def _death(self, code: int | None) -> str:
         said = f"the simulation process died (exit code {code})"
-        if self.memory_bytes is None or code not in (-signal.SIGABRT, -signal.SIGKILL,
-                                                     -signal.SIGSEGV, 1):
+        if self.memory_bytes is None or code not in (-signal.SIGABRT, -signal.SIGSEGV, 1):
             return said
         return (f"{said}: out of memory, most likely; a simulation may use "
                 f"{gib(self.memory_bytes)} (GATEWAY_WORKER_MEMORY_BYTES)")
+
+
+def _name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:  # a real-time signal
+        return f"signal {signum}"
 
 
 def _serve(conn: Connection, runtime: LocalRuntime, memory_bytes: int | None) -> None:
     """The child: die with the worker, then run jobs one after another, within its memory."""
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6").prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
+    # a stop is the worker's to handle: Ctrl-C, and a SIGTERM sent to the worker's whole process
+    # group (systemd's KillMode=control-group, `kill -TERM -- -PGID`, container inits) lets the
+    # worker drain or hand the job back; the worker ends this process with SIGKILL when it must
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if memory_bytes is not None:
         limit_memory(memory_bytes)
     while True:

@@ -2,6 +2,9 @@
 
 - `hand_back`: a job its worker stops without finishing (graceful stop past the drain window, or
   a forced stop): QUEUED again at once, the attempt not counted.
+- `retry`: a job whose run failed for the worker's reasons, not the job's (its simulation
+  process killed from outside): QUEUED again at once, the attempt counted; out of attempts
+  (GATEWAY_JOB_MAX_ATTEMPTS), failed.
 - `let_go`: after a run that did not make the job final: if it is still RUNNING under this
   worker's lease (its final write failed), the lease goes, the job stays in the running set, so a
   sweeper recovers it at its next pass. A RUNNING job never leaves the sweeper's sight.
@@ -32,25 +35,41 @@ log = logging.getLogger("gateway.worker")
 
 def hand_back(ctx: WorkerContext, job_id: str, why: str) -> bool:
     """QUEUED again, this run not counted as an attempt; True when done (else the sweeper will)."""
+    return _requeue(ctx, job_id, why, counted=False)
+
+
+def retry(ctx: WorkerContext, job_id: str, why: str) -> bool:
+    """QUEUED again, this run counted as an attempt, or failed once out of attempts; True when
+    done (else the sweeper will)."""
+    return _requeue(ctx, job_id, why, counted=True)
+
+
+def _requeue(ctx: WorkerContext, job_id: str, why: str, counted: bool) -> bool:
     try:
         record = ctx.store.get(job_id)
         if record is None or record["status"] != JobStatus.RUNNING:
             return False
-        rq_attempt = int(record.get("rq_attempt", 1)) + 1
+        attempts, most = record["attempts"], ctx.config.JOB_MAX_ATTEMPTS
+        if counted and attempts >= most:
+            log.warning("job %s failed: %s (attempt %d of %d)", job_id, why, attempts, most)
+            return results.fail(ctx.store, job_id, f"{why} (attempt {attempts} of {most}, "
+                                                   "GATEWAY_JOB_MAX_ATTEMPTS); not retried").ok
+        rq_attempt = max(attempts, int(record.get("rq_attempt", 1))) + 1
+        fields = {"rq_attempt": rq_attempt} if counted else {
+            "attempts": max(0, attempts - 1), "rq_attempt": rq_attempt}
+        said = (f"attempt {attempts} of {most}" if counted else "not counted as an attempt")
         change = ctx.store.transition(
-            job_id, JobStatus.QUEUED,
-            {"attempts": max(0, record["attempts"] - 1), "rq_attempt": rq_attempt},
-            appends=[("log", f"{log_stamp()} WARNING {why}; the job is queued again "
-                             "(not counted as an attempt)")])
+            job_id, JobStatus.QUEUED, fields,
+            appends=[("log", f"{log_stamp()} WARNING {why}; the job is queued again ({said})")])
         if not change.ok:
             return False
         ctx.leases.release(job_id)  # before it is on the queue: the next lease is another's
         queueing.enqueue(ctx.queue, ctx.dispatch, record["tenant"], job_id, rq_attempt,
                          ctx.config.JOB_TIME_LIMIT_SECONDS, first=True)
-        log.info("job %s handed back to the queue: %s", job_id, why)
+        log.warning("job %s queued again (%s): %s", job_id, said, why)
         return True
     except Exception:
-        log.exception("handing job %s back failed; a sweeper will recover it", job_id)
+        log.exception("queueing job %s again failed; a sweeper will recover it", job_id)
         return False
 
 

@@ -130,6 +130,9 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
     outcome, reason = ctx.executor.follow(on_messages, keep_going)
     if outcome in (Outcome.TIMED_OUT, Outcome.CRASHED):
         return results.fail(store, job_id, reason, ran_for=time.monotonic() - started).ok
+    if outcome == Outcome.KILLED:  # the worker's failure, not the job's: another attempt
+        recovery.retry(ctx, job_id, reason)
+        return False  # QUEUED again, or failed out of attempts: `let_go` lets go of the lease
     if outcome == Outcome.STOPPED and ctx.stopping.expired():
         recovery.hand_back(ctx, job_id, f"worker {ctx.name} stopped before the job finished "
                                         f"({ctx.config.WORKER_DRAIN_SECONDS:g} s drain window)")
