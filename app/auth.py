@@ -26,8 +26,10 @@ def bearer_key() -> str | None:
 
 def authenticate() -> str:
     """The tenant of the request's key; Unauthorized when there is none or it is unknown.
-    Over its rate, the key gets 429; so does a client address after a burst of wrong keys
-    (except with a key this process knows valid: guessing is slowed, valid keys are not)."""
+    Over its rate, the key gets 429; so do a client address's wrong keys after a burst of them.
+    A valid key is never refused for other requests' wrong keys, whatever address they share
+    (a NAT, a proxy): the throttle spares the gateway guessing traffic, and the keys' 128+ bits
+    of entropy, not the throttle, are what keep them from being guessed."""
     tenant, count = identify()
     gateway().rates.send(count)
     return tenant
@@ -38,12 +40,11 @@ def identify() -> tuple[str, Count]:
     key = bearer_key()
     if key is None:
         raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-    gw, address = gateway(), request.remote_addr or ""
-    if not gw.tenants.remembers(key):
-        gw.rates.auth_blocked(address)
-    tenant = gw.tenants.tenant_of(key)
+    gw = gateway()
+    failures = gw.rates.auth_failures(request.remote_addr or "")
+    tenant = gw.tenants.tenant_of(key, along=failures)  # one round trip for both
     if tenant is None:
-        gw.rates.auth_failed(address)
+        failures.add()  # 429 once the address is over its failures, 401 before
         raise Unauthorized("The API key is not valid (unknown or revoked).")
     return tenant, gw.rates.request(tenant, digest(key))
 

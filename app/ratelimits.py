@@ -39,14 +39,11 @@ class RateLimits:
                                  self.config.TENANT_SUBMITS_PER_MINUTE)
         self.send(Count(self, "submits", tenant, per_minute, 60))
 
-    def auth_blocked(self, address: str) -> None:
-        """QuotaExceeded while `address` is over its failed authentications (not counting one)."""
-        failures = Count(self, "auth-failures", address, self.config.AUTH_FAILURES_PER_MINUTE, 60)
-        if int(self.redis.get(failures.key) or 0) >= failures.limit:  # type: ignore[arg-type]
-            failures.refuse()
-
-    def auth_failed(self, address: str) -> None:
-        self.send(Count(self, "auth-failures", address, self.config.AUTH_FAILURES_PER_MINUTE, 60))
+    def auth_failures(self, address: str) -> AuthFailures:
+        """The failed authentications of a client address: peeked at with the key's lookup,
+        added to when the key is wrong."""
+        return AuthFailures(Count(self, "auth-failures", address,
+                                  self.config.AUTH_FAILURES_PER_MINUTE, 60))
 
     def send(self, count: Count) -> None:
         """Counts `count` alone: QuotaExceeded over its limit."""
@@ -94,3 +91,25 @@ class Count:
         raise QuotaExceeded(f"Over the {self.policy} limit of {self.limit} per {self.window} s; "
                             f"retry in {retry_after} s.", policy=self.policy, limit=self.limit,
                             window=self.window, remaining=0, retry_after=retry_after)
+
+
+class AuthFailures:
+    """A client address's wrong keys in the current window: read along with the key's lookup
+    (`queue`/`settle`, nothing counted); `add` counts one more wrong key, QuotaExceeded once
+    over the limit, and none once the read saw it over (guessing then costs one round trip)."""
+
+    def __init__(self, count: Count) -> None:
+        self.count = count
+        self.seen = 0
+
+    def queue(self, pipe: Any) -> int:
+        pipe.get(self.count.key)
+        return 1
+
+    def settle(self, replies: list[Any]) -> None:
+        self.seen = int(replies[0] or 0)
+
+    def add(self) -> None:
+        if self.seen >= self.count.limit:
+            self.count.refuse()
+        self.count.rates.send(self.count)

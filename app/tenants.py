@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from core.store.api_keys import KeyStore, digest
+from core.store.connection import SentAlong
 
 log = logging.getLogger("gateway.api")
 MAX_ENTRIES = 10_000
@@ -33,15 +34,17 @@ class TenantCache:
         self._watchers: dict[str, set[Callable[[], None]]] = {}  # digest -> streams to end
         self._lock = threading.Lock()
 
-    def tenant_of(self, key: str) -> str | None:
+    def tenant_of(self, key: str, along: SentAlong | None = None) -> str | None:
+        """The key's tenant, None if unknown; `along` goes with the lookup when Redis is asked
+        (a key remembered valid asks nothing, and `along` is not sent)."""
         if self.seconds <= 0:
-            return self.keys.tenant_of(key)
+            return self.keys.tenant_of(key, along)
         self._follow()
         found = self._entries.get(digest(key))
         if found is not None and found[1] > time.monotonic():
             return found[0]
         seen, subscribed = self._changes, self._subscribed
-        tenant = self.keys.tenant_of(key)
+        tenant = self.keys.tenant_of(key, along)
         # a revocation (or lost subscription) during the lookup may concern this very key
         if tenant is not None and subscribed and seen == self._changes:
             if len(self._entries) >= MAX_ENTRIES:
@@ -61,11 +64,6 @@ class TenantCache:
                 self._watchers.pop(key_digest, None)
 
         return stop
-
-    def remembers(self, key: str) -> bool:
-        """This process knows the key valid right now (no Redis asked)."""
-        found = self._entries.get(digest(key))
-        return found is not None and found[1] > time.monotonic()
 
     def _follow(self) -> None:
         """Start following revocations, once per process (after gunicorn forked it)."""

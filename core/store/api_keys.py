@@ -20,7 +20,7 @@ import secrets
 from typing import Any
 
 from core.clock import now_iso
-from core.store.connection import Connection
+from core.store.connection import Connection, SentAlong
 
 TENANT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MIN_ENV_KEY_LENGTH = 20
@@ -64,8 +64,17 @@ class KeyStore:
         pipe.execute()
         return key_id, key
 
-    def tenant_of(self, key: str) -> str | None:
-        return self.tenant_of_digest(digest(key))
+    def tenant_of(self, key: str, along: SentAlong | None = None) -> str | None:
+        """The key's tenant, None if unknown. `along`: commands sent in the same round trip and
+        settled after (a peek at the client address's failed authentications)."""
+        if along is None:
+            return self.tenant_of_digest(digest(key))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(self.by_digest, digest(key))
+        along.queue(pipe)
+        found, *replies = pipe.execute()
+        along.settle(replies)
+        return json.loads(found)["tenant"] if found else None
 
     def tenant_of_digest(self, key_digest: str) -> str | None:
         found = self.redis.hget(self.by_digest, key_digest)

@@ -10,7 +10,7 @@ their own, so that thousands of them cannot take the connections authentication 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -63,3 +63,11 @@ class Connection:
 
         return cls(pool(True, timeout), pool(False, timeout), prefix,
                    pool(True, BLOCK_SLICE_SECONDS + timeout))
+
+
+class SentAlong(Protocol):
+    """Commands another part sends in the same round trip as a read (a request's rate count)."""
+
+    def queue(self, pipe: Any) -> int: ...  # how many replies they take
+
+    def settle(self, replies: list[Any]) -> None: ...

@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from redis.client import Pipeline
 
@@ -35,7 +35,7 @@ from core.clock import iso_to_micros, now_iso
 from core.errors import JobNotFound
 from core.results import compress
 from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
-from core.store.connection import BLOCK_SLICE_SECONDS, Connection
+from core.store.connection import BLOCK_SLICE_SECONDS, Connection, SentAlong
 from core.store.leases import lease_key, running_key
 from core.store.records import decode_record, encode_record, plausible_id
 from core.store.stats import durations_key, transitions_key
@@ -73,14 +73,6 @@ def new_job_id() -> str:
 def job_key(prefix: str, job_id: str) -> str:
     """The job record's key (`JobStore.key`; Lua scripts of other families get "" as a prefix)."""
     return f"{prefix}:job:{job_id}"
-
-
-class SentAlong(Protocol):
-    """Commands another part sends in the same round trip as a read (a request's rate count)."""
-
-    def queue(self, pipe: Any) -> int: ...  # how many replies they take
-
-    def settle(self, replies: list[Any]) -> None: ...
 
 
 @dataclass(frozen=True)
