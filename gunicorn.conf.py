@@ -17,6 +17,14 @@ limit_request_line = _config.MAX_REQUEST_LINE
 limit_request_fields = _config.MAX_HEADERS
 limit_request_field_size = _config.MAX_HEADER_BYTES
 graceful_timeout = 10
+# X-Forwarded-For/-Proto are read by the app alone (ProxyFix, GATEWAY_TRUSTED_PROXIES): gunicorn
+# itself trusts them from no one, so that a local client cannot forge its scheme either
+forwarded_allow_ips = ""
+# gunicorn's control socket (`gunicornc`) is one path per user by default, which two gateways on a
+# host, or the gateway and another gunicorn app, would overwrite: off unless given a path
+control_socket_disable = not _config.CONTROL_SOCKET
+if _config.CONTROL_SOCKET:
+    control_socket = _config.CONTROL_SOCKET
 accesslog = None
 errorlog = "-"
 loglevel = _config.LOG_LEVEL.lower()

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.errors import UnsupportedMediaType, UriTooLong
 from core.config import Config
@@ -54,6 +55,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.before_request(_before)
     app.after_request(_after)
     register_cli(app)
+    if config.TRUSTED_PROXIES > 0:  # the client's address and scheme, as the proxies saw them
+        n = config.TRUSTED_PROXIES
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     return app
 
 

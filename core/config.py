@@ -80,6 +80,8 @@ class Config:
         self.TENANT_MAX_STREAMS = _int("GATEWAY_TENANT_MAX_STREAMS", 100)
         self.TENANT_MAX_STORED_BYTES = _int("GATEWAY_TENANT_MAX_STORED_BYTES", 1024**3)
         self.AUTH_FAILURES_PER_MINUTE = _int("GATEWAY_AUTH_FAILURES_PER_MINUTE", 20)
+        self.TRUSTED_PROXIES = _int("GATEWAY_TRUSTED_PROXIES", 0)
+        self.CONTROL_SOCKET = os.environ.get("GATEWAY_CONTROL_SOCKET", "")
         self.WORKERS_PER_HOST = _int("GATEWAY_WORKERS_PER_HOST", max(self.WORKERS, 1))
         self.WORKER_MEMORY_BYTES = _int("GATEWAY_WORKER_MEMORY_BYTES",
                                         _host_memory() // max(self.WORKERS_PER_HOST, 1))

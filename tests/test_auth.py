@@ -9,6 +9,7 @@ import contextlib
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,9 +142,9 @@ def gunicorn_command() -> list[str]:
 
 
 @contextlib.contextmanager
-def api_server(env: dict[str, str]) -> Iterator[str]:
-    """An API process of its own (no workers), stopped on leaving."""
-    base, process = start_api(env, ready="/healthz")
+def api_server(env: dict[str, str], processes: int = 1) -> Iterator[str]:
+    """An API server of its own (no workers), stopped on leaving."""
+    base, process = start_api(env, processes, ready="/healthz")
     try:
         yield base
     finally:
@@ -163,3 +164,50 @@ def test_guessing_keys_is_throttled_per_address_but_a_valid_key_is_not(
         assert 1 <= int(guesses[-1].headers["retry-after"]) <= 60
         assert guesses[-1].headers["ratelimit-policy"] == '"auth-failures";q=5;w=60'
         assert [status(base, STRONG_A) for _ in range(5)] == [200] * 5
+
+
+def status_from(base: str, key: str, forwarded_for: str | None = None) -> int:
+    headers = {"Authorization": f"Bearer {key}"}
+    if forwarded_for is not None:
+        headers["X-Forwarded-For"] = forwarded_for
+    return httpx.get(f"{base}/v1/jobs", headers=headers).status_code
+
+
+def throttled(env: dict[str, str], redis_url: str, **settings: str) -> dict[str, str]:
+    """Settings of an API whose wrong keys are throttled at 5 per minute, with counters of its
+    own (a prefix no other test shares), and keys remembered for half a second at most."""
+    return {**env, "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
+            "GATEWAY_REDIS_PREFIX": f"auth-{uuid.uuid4().hex[:8]}",
+            "GATEWAY_API_KEYS": f"alpha:{STRONG_A}", "GATEWAY_AUTH_FAILURES_PER_MINUTE": "5",
+            "GATEWAY_KEY_CACHE_SECONDS": "0.5", **settings}
+
+
+def test_a_valid_key_is_never_refused_for_other_clients_wrong_keys(
+        env: dict[str, str], redis_url: str) -> None:
+    """Behind a NAT or a proxy every client shares one address. Another client's stale key
+    throttles that address; a valid key, polled every 0.7 s (longer than any API process
+    remembers it) in two API processes, first used after the burst, is never refused. Without
+    a trusted proxy, forged X-Forwarded-For headers escape nothing."""
+    with api_server(throttled(env, redis_url), processes=2) as base:
+        guesses = [status_from(base, f"stale-key-{i}", forwarded_for=f"198.51.100.{i}")
+                   for i in range(8)]
+        assert guesses == [401] * 5 + [429] * 3
+        polls = []
+        for i in range(8):
+            polls.append(status_from(base, STRONG_A))
+            assert status_from(base, f"stale-key-again-{i}") == 429  # the other client goes on
+            time.sleep(0.7)
+        assert polls == [200] * 8
+
+
+def test_behind_a_trusted_proxy_wrong_keys_throttle_their_own_client(
+        env: dict[str, str], redis_url: str) -> None:
+    """GATEWAY_TRUSTED_PROXIES=1: the address is the one the proxy forwarded, so one client's
+    wrong keys throttle that client, and no other client behind the same proxy."""
+    with api_server(throttled(env, redis_url, GATEWAY_TRUSTED_PROXIES="1")) as base:
+        stale = [status_from(base, f"stale-{i}", forwarded_for="203.0.113.7") for i in range(7)]
+        assert stale == [401] * 5 + [429] * 2
+        assert status_from(base, "typo", forwarded_for="203.0.113.8") == 401
+        assert status_from(base, STRONG_A, forwarded_for="203.0.113.7") == 200
+        # a client forging the header before the proxy's: the proxy's own entry counts
+        assert status_from(base, "forged", forwarded_for="10.9.9.9, 203.0.113.7") == 429
