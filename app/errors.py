@@ -54,6 +54,7 @@ PROBLEMS: dict[type[GatewayError], tuple[int, str, str]] = {
     errors.QuotaExceeded: (429, "too-many-requests", "Too many requests"),
     errors.UpstreamFailed: (502, "upstream-error", "IBM Quantum did not do it"),
     errors.ParsersBusy: (503, "unavailable", "Service unavailable"),
+    errors.BackendsNotRead: (503, "unavailable", "Service unavailable"),
 }
 
 

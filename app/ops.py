@@ -28,32 +28,36 @@ def healthz() -> Any:
 
 @ops.get("/readyz")
 @ops.doc(security=PUBLIC, operationId="getReadiness")
-@ops.response(200, description="Redis answers and a worker is alive")
+@ops.response(200, description="Redis answers, a worker is alive and, with an IBM Quantum "
+                                "account, its devices were read once (or reading them failed, "
+                                "which `ibm_quantum` reports)")
 @ops.alt_response(503, description="Not ready, with the reason")
 def readyz() -> Any:
     """Readiness"""
-    checks = readiness(gateway())
-    ready = checks["redis"] == "ok" and checks["workers"] > 0
-    if not ready:
-        checks["reason"] = (f"Redis does not answer ({checks['redis']})"
-                            if checks["redis"] != "ok" else "no worker is alive")
-    return checks, 200 if ready else 503
+    checks, reason = readiness(gateway())
+    if reason:
+        checks["reason"] = reason
+    return checks, 503 if reason else 200
 
 
-def readiness(gw: Gateway) -> dict[str, Any]:
+def readiness(gw: Gateway) -> tuple[dict[str, Any], str | None]:
+    """What /readyz shows, and why the process is not ready (None when it is)."""
     checks: dict[str, Any] = {"redis": "ok", "workers": 0}
     try:
         gw.store.redis.ping()
         checks["workers"] = worker_count(gw)
         # said loudly at start too (create_app); here until the operator fixes it
         checks["redis_warnings"] = redis_warnings(gw.store.redis)
+        status, detail, waiting = backends.readiness(gw)
     except Exception as exc:  # any Redis failure means not ready
         checks["redis"] = f"error: {type(exc).__name__}"
-    status, detail = backends.readiness(gw)
+        status, detail, waiting = "unknown (Redis does not answer)", None, None
     checks["runtimes"] = {"local": "ok", "ibm_quantum": status}
     if detail is not None:
         checks["ibm_quantum"] = detail
-    return checks
+    if checks["redis"] != "ok":
+        return checks, f"Redis does not answer ({checks['redis']})"
+    return checks, "no worker is alive" if checks["workers"] <= 0 else waiting
 
 
 @ops.get("/metrics")

@@ -23,6 +23,11 @@ class BackendNotFound(GatewayError):
     pass
 
 
+class BackendsNotRead(GatewayError):
+    """The IBM Quantum account's devices have not been read yet (the gateway is starting): a
+    name that is no local backend may still be one of them."""
+
+
 class JobNotFinished(GatewayError):
     pass
 

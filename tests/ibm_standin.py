@@ -104,6 +104,8 @@ class Standin:
         self.jobs: dict[str, UpstreamJob] = {}
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
+        self.delays: list[Fault] = []  # `status` unused: the next `count` matches wait
+        self.delay_seconds = 0.0
         self.hold_new_jobs = False
         self.refuse_all = False  # every API call answers 401 (a revoked key)
         self.creation_limit: tuple[int, float] | None = None  # (jobs, per seconds), else 429
@@ -155,6 +157,21 @@ class Standin:
              retry_after: int | None = None) -> None:
         with self.lock:
             self.faults.append(Fault(method, path, status, count, retry_after))
+
+    def delay(self, method: str, path: str, seconds: float, count: int = 1) -> None:
+        """The next `count` requests matching `method` and `path` (a regex) are answered only
+        after `seconds` (a slow upstream)."""
+        with self.lock:
+            self.delays.append(Fault(method, path, 0, count, None))
+            self.delay_seconds = seconds
+
+    def take_delay(self, method: str, path: str) -> float:
+        with self.lock:
+            for slow in self.delays:
+                if slow.count > 0 and slow.method == method and re.search(slow.path, path):
+                    slow.count -= 1
+                    return self.delay_seconds
+        return 0.0
 
     def job_tagged(self, tag: str) -> list[UpstreamJob]:
         with self.lock:
@@ -273,6 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         standin = self.owner
+        time.sleep(standin.take_delay(method, path))
         fault = standin.take_fault(method, path)
         status = fault.status if fault else 0
         if fault and fault.status == 0:

@@ -23,7 +23,7 @@ from core.store.api_keys import KeyStore
 from core.store.connection import Connection
 from core.store.ibm import IbmState
 from core.store.jobs import JobStore
-from scripts.local_http import start_api
+from scripts.local_http import launch_api, start_api, wait_for_http
 from tests.conftest import ROOT, new_tenant, sampler_job, stop
 from tests.events_helpers import read_stream
 from tests.ibm_standin import CRN, DEVICE, Call, Standin
@@ -151,6 +151,39 @@ def calls_naming(calls: list[Call], upstream_id: str) -> list[tuple[str, float]]
 
 
 # -- scenarios -----------------------------------------------------------------------------------
+def test_ready_means_the_account_devices_are_known(
+        deployment: Deployment, standin: Standin, redis_url: str, tmp_path: Path) -> None:
+    """A new gateway whose first reading of the account's devices is slow: until it is done,
+    /readyz says 503 and why, and a job for an IBM device is a 503 with Retry-After (the name
+    may be one of them), never a 422; the moment /readyz first says 200, the same job is taken."""
+    own = f"ready-{uuid.uuid4().hex[:8]}"  # a prefix and queues of its own: no devices read
+    env = {**deployment.env, "GATEWAY_REDIS_PREFIX": own, "GATEWAY_QUEUE": f"{own}-jobs",
+           "GATEWAY_IBM_QUEUE": f"{own}-steps"}
+    fresh = Deployment(env, tmp_path, KeyStore(Connection.open(redis_url, own)))
+    standin.delay("GET", r"^/api/v1/backends$", 4.0)
+    fresh.start_workers()
+    fresh.base, web = launch_api(env, log=tmp_path / "web.log")
+    try:
+        wait_for_http(f"{fresh.base}/healthz", web)
+        with fresh.client() as http:
+            early, said = [], []
+            while (ready := httpx.get(f"{fresh.base}/readyz")).status_code != 200:
+                said.append(ready.json()["reason"])
+                early.append(http.post("/v1/jobs", json=ibm_bell()))
+                time.sleep(0.05)
+            taken = http.post("/v1/jobs", json=ibm_bell())
+            assert taken.status_code == 202, taken.text
+            assert "the IBM Quantum account's devices are not read yet" in said
+            assert ready.json()["ibm_quantum"]["backends"] == [DEVICE]
+            assert early and {r.status_code for r in early} <= {503}, [r.text for r in early]
+            assert all(int(r.headers["Retry-After"]) > 0 for r in early)
+            assert any("not known yet" in r.json()["detail"] for r in early)
+            assert final(http, taken.json()["id"])["status"] == "DONE"
+    finally:
+        stop(web)
+        fresh.stop_workers()
+
+
 def test_the_account_devices_are_listed_beside_the_local_backends(
         client: httpx.Client, deployment: Deployment) -> None:
     listed = eventually(lambda: {b["name"]: b for b in client.get("/v1/backends").json()[

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from core import catalog
-from core.errors import BackendNotFound
+from core.errors import BackendNotFound, BackendsNotRead
 from core.ibm.upstream import PROVIDER
 from core.results import plain
 
@@ -24,7 +24,13 @@ def backend_summary(gw: Gateway, name: str) -> dict[str, Any]:
     try:
         return catalog.backend_summary(name)
     except BackendNotFound:
-        found = gw.ibm.state.backend(name) if gw.config.IBM_TOKEN else None
+        if not gw.config.IBM_TOKEN:
+            raise
+        found = gw.ibm.state.backend(name)
+        if found is None and not gw.ibm.state.backends_read():
+            raise BackendsNotRead(
+                f"The IBM Quantum account's devices are not known yet (the gateway is starting):"
+                f" {name!r} may be one of them. Try again in a few seconds.") from None
         if found is None:
             raise
         return found
@@ -41,14 +47,20 @@ def backend_document(gw: Gateway, name: str, kind: str) -> Any:
     return plain(catalog.fake_backend(name).configuration().to_dict())
 
 
-def readiness(gw: Gateway) -> tuple[str, dict[str, Any] | None]:
-    """The account's state in a few words, and the details when one is configured."""
+def readiness(gw: Gateway) -> tuple[str, dict[str, Any] | None, str | None]:
+    """The account's state in a few words, the details when one is configured, and why the
+    gateway cannot take IBM jobs yet (None once it can): it must have read the account's devices
+    once, or have failed to in a way it reports (the account marked unhealthy)."""
     if not gw.config.IBM_TOKEN:
-        return "not configured (no QISKIT_IBM_TOKEN): local simulators only", None
+        return "not configured (no QISKIT_IBM_TOKEN): local simulators only", None, None
     side = gw.ibm
     health = side.state.health()
     status = health.get("status", "unknown (not reached yet)")
     if health.get("reason"):
         status = f"{status}: {health['reason']}"
+    read = side.state.backends_read()
+    waiting = None if read or health.get("status") == "unhealthy" else (
+        "the IBM Quantum account's devices are not read yet")
     return status, {"since": health.get("at"), "jobs_followed": side.state.following(),
-                    "backends": [b["name"] for b in side.state.backends()]}
+                    "devices_read": read,
+                    "backends": [b["name"] for b in side.state.backends()]}, waiting

@@ -163,6 +163,10 @@ class IbmState:
         found = self.redis.hget(f"{self.prefix}:ibm:backend:{name}", kind)
         return json.loads(found) if found else None  # type: ignore[arg-type]
 
+    def backends_read(self) -> bool:
+        """The account's devices have been read at least once."""
+        return bool(self.redis.exists(f"{self.prefix}:ibm:backends:refreshed"))
+
     def backends_age(self) -> float:
         refreshed = self.redis.get(f"{self.prefix}:ibm:backends:refreshed")
         return time.time() - float(refreshed) if refreshed else float("inf")  # type: ignore[arg-type]

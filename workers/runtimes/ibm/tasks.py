@@ -134,8 +134,13 @@ def refresh_backends() -> None:
     except UpstreamError as err:
         if err.kind == Trouble.AUTH:
             ibm.state.set_health(False, f"IBM Quantum refused the credentials (HTTP {err.status})")
+        elif not ibm.state.backends_read():  # /readyz reports it rather than waiting on
+            ibm.state.set_health(False, f"reading the account's devices failed: {err.message}")
         log.warning("refreshing IBM Quantum backends failed: %s", err.message)
-    except Exception:  # logged here (redacted), not left to RQ's failed-job registry in Redis
+    except Exception as exc:  # logged here (redacted), not left to RQ's failed-job registry
+        if not ibm.state.backends_read():
+            ibm.state.set_health(False, f"reading the account's devices failed: "
+                                        f"{type(exc).__name__}")
         log.exception("refreshing IBM Quantum backends failed")
 
 
