@@ -20,6 +20,7 @@ from core.circuits import Limits, load_parsers
 from core.config import Config
 from core.ibm.context import Ibm
 from core.parse_pool import ParsePool
+from core.providers import Providers
 from core.qasm_guard import ProgramLimits
 from core.store.api_keys import KeyStore
 from core.store.connection import Connection
@@ -31,6 +32,7 @@ from core.store.quotas import Quotas
 from core.store.snapshots import Snapshots
 from core.store.stats import Stats
 from core.store.stream_tokens import StreamTokens
+from core.transitions import Transitions
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Gateway:
     quotas: Quotas
     rates: RateLimits
     parsers: ParsePool
+    providers: Providers
+    transitions: Transitions
 
     @classmethod
     def from_config(cls, config: Config) -> Gateway:
@@ -59,17 +63,20 @@ class Gateway:
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
         keys = KeyStore(connection)
         quotas = Quotas(connection)
+        leases, stats = Leases(connection), Stats(connection)
+        queue = queueing.job_queue(connection.binary, config.QUEUE_NAME)
+        dispatch = Dispatch(connection, config.WORKER_LEASE_SECONDS)
+        ibm = Ibm.build(config, connection, store, snapshots)
+        providers = Providers.build(config, queue, dispatch, stats, leases, ibm)
         return cls(
-            config, store, Leases(connection), Idempotency(connection), Stats(connection),
+            config, store, leases, Idempotency(connection), stats,
             snapshots, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
-            StreamTokens(connection, config.STREAM_TOKEN_SECONDS),
-            queueing.job_queue(connection.binary, config.QUEUE_NAME),
-            Ibm.build(config, connection, store, snapshots),
+            StreamTokens(connection, config.STREAM_TOKEN_SECONDS), queue, ibm,
             EventHub(config.REDIS_URL, timeout=config.REDIS_TIMEOUT_SECONDS),
-            Dispatch(connection, config.WORKER_LEASE_SECONDS), quotas,
-            RateLimits(config, connection, quotas),
+            dispatch, quotas, RateLimits(config, connection, quotas),
             ParsePool(config.PARSE_PROCESSES, config.PARSE_TIMEOUT_SECONDS,
                       config.PARSE_MEMORY_BYTES, prepare=load_parsers),
+            providers, Transitions(config, store, leases, quotas, providers),
         )
 
     @property

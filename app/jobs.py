@@ -33,7 +33,7 @@ from app.schemas import (
     WaitArgsSchema,
 )
 from app.schemas_results import InterimResultsSchema, ResultSchema
-from app.services import backends, ibm, samples
+from app.services import backends, samples
 from app.services import jobs as service
 from core.states import JobStatus
 from core.store import listing
@@ -107,7 +107,7 @@ def next_page(cursor: str) -> str:
 @problems(jobs, 401, 404, 415, 502)
 def import_job(payload: dict[str, Any]) -> Any:
     """Follow a job submitted to IBM Quantum elsewhere (QiskitRuntimeService.job(job_id))"""
-    job, created = ibm.import_job(gateway(), g.tenant, payload["runtime_job_id"])
+    job, created = service.import_job(gateway(), g.tenant, payload["runtime_job_id"])
     return job, 201 if created else 200, {"Location": f"/v1/jobs/{job['id']}"}
 
 
@@ -199,7 +199,7 @@ def queue_info(job_id: str) -> Any:
 def tags(payload: dict[str, Any], job_id: str) -> Any:
     """Replace a job's tags (update_tags())"""
     job = gateway().store.owned(g.tenant, job_id)
-    ibm.update_tags(gateway(), job, payload["tags"])  # IBM's copy first, for an IBM job
+    service.update_tags(gateway(), job, payload["tags"])  # IBM's copy first, for an IBM job
     return {"tags": payload["tags"]}
 
 

@@ -10,8 +10,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from app.api import GatewayBlueprint
 from app.gateway import Gateway, gateway
-from app.services import backends
-from app.services.jobs import worker_count
 from core.store.health import redis_warnings
 
 ops = GatewayBlueprint("ops", __name__, description="Operations")
@@ -48,15 +46,16 @@ def readiness(gw: Gateway) -> tuple[dict[str, Any], str | None]:
         checks["workers"] = worker_count(gw)
         # said loudly at start too (create_app); here until the operator fixes it
         checks["redis_warnings"] = redis_warnings(gw.store.redis)
-        status, detail, waiting = backends.readiness(gw)
+        states = {provider.name: provider.readiness() for provider in gw.providers.all}
     except Exception as exc:  # any Redis failure means not ready
         checks["redis"] = f"error: {type(exc).__name__}"
-        status, detail, waiting = "unknown (Redis does not answer)", None, None
-    checks["runtimes"] = {"local": "ok", "ibm_quantum": status}
-    if detail is not None:
-        checks["ibm_quantum"] = detail
+        states = {provider.name: ("unknown (Redis does not answer)", None, None)
+                  for provider in gw.providers.all}
+    checks["runtimes"] = {name: status for name, (status, _, _) in states.items()}
+    checks |= {name: detail for name, (_, detail, _) in states.items() if detail is not None}
     if checks["redis"] != "ok":
         return checks, f"Redis does not answer ({checks['redis']})"
+    waiting = next((why for _, _, why in states.values() if why), None)
     return checks, "no worker is alive" if checks["workers"] <= 0 else waiting
 
 
@@ -99,3 +98,10 @@ def openapi_yaml() -> Any:
 def openapi_document() -> str:
     """The spec generated from the code; `make openapi` writes the same text to openapi.yaml."""
     return current_app.extensions["gateway_api"].spec.to_yaml()
+
+
+def worker_count(gw: Gateway) -> int:
+    """Live RQ workers on the jobs queue."""
+    from rq import Worker
+
+    return int(Worker.count(connection=gw.queue.connection, queue=gw.queue))

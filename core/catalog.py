@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from core.errors import BackendNotFound
-from core.results import plain
+from core.jsonable import plain
 
 IDEAL = "aer_simulator"
 IDEAL_BASIS = ["cx", "id", "rz", "sx", "x", "h", "measure", "reset", "delay"]

@@ -7,6 +7,8 @@ named after the job it was enqueued with, so cancelling that job removes one tok
 
 from __future__ import annotations
 
+import uuid
+
 from redis import Redis
 from redis.client import Pipeline
 from rq import Queue
@@ -15,7 +17,8 @@ from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from core.store.dispatch import Dispatch
 
-TASK = "workers.dispatch.run_next"
+TASK = "workers.dispatch.run_next"  # by dotted path: the API imports no worker code
+# (tests/test_layout.py checks that it names that function)
 RQ_TIMEOUT_MARGIN = 60  # RQ's own timeout only backs up ours (`Executor`)
 
 
@@ -47,6 +50,12 @@ def enqueue_token(queue: Queue, token_id: str, time_limit: float,
         failure_ttl=3600,
     )
     queue.enqueue_many([data], pipeline=pipeline)
+
+
+def wake(queue: Queue, tokens: int, time_limit: float) -> None:
+    """Tokens for jobs that can start now (parked ones woken by a job's end, lost ones)."""
+    for _ in range(tokens):
+        enqueue_token(queue, f"wake-{uuid.uuid4().hex}", time_limit)
 
 
 def remove(queue: Queue, dispatch: Dispatch, tenant: str, job_id: str, attempt: int) -> None:

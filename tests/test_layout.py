@@ -1,11 +1,14 @@
-"""The tree's promises: `app` -> `core` <- `workers`, an API process without simulators, and
-every domain error mapped to HTTP once."""
+"""The tree's promises: `app` -> `core` <- `workers` with no import cycle between any two
+modules, one module that changes a job's status, tasks named by paths that exist, an API
+process without simulators, and every domain error mapped to HTTP once."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -22,6 +25,102 @@ def imported_packages(package: str) -> dict[str, set[str]]:
                 names.add(node.module.split(".")[0])
         found[str(path.relative_to(ROOT))] = names
     return found
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, known: set[str]) -> set[str]:
+    """The gateway's modules `path` imports, inside functions too; `TYPE_CHECKING` blocks
+    aside. `from a import b` imports `a.b` when that is a module, else `a`."""
+    name, found = module_name(path), set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = name.split(".")[:len(name.split(".")) - node.level
+                                           + (path.name == "__init__.py")]
+                base = ".".join([*package, *([node.module] if node.module else [])])
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return {module for module in found if module in known and module != name}
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = [path for package in ("app", "core", "workers")
+             for path in sorted((ROOT / package).rglob("*.py"))]
+    known = {module_name(path) for path in paths}
+    return {module_name(path): imported_modules(path, known) for path in paths}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def connect(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in sorted(graph[module]):
+            if other not in index:
+                connect(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                other = stack.pop()
+                component.append(other)
+                if other == module:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            connect(module)
+    return found
+
+
+def test_no_two_modules_import_each_other() -> None:
+    graph = import_graph()
+    assert len(graph) > 80 and graph["workers.dispatch"] >= {"workers.run"}  # it sees them
+    assert not cycles(graph)
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_only_the_transitions_change_a_jobs_status() -> None:
+    callers = {str(path.relative_to(ROOT)) for package in ("app", "core", "workers")
+               for path in (ROOT / package).rglob("*.py")
+               if ".transition(" in path.read_text()}
+    assert callers == {"core/transitions.py"}
+
+
+def test_the_tasks_named_by_path_exist() -> None:
+    """RQ runs tasks by dotted path (the API imports no worker code to name them)."""
+    from core.ibm.context import ADVANCE, REFRESH
+    from core.queueing import TASK
+
+    for path in (TASK, ADVANCE, REFRESH):
+        module, function = path.rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(module), function)), path
 
 
 def test_core_imports_neither_the_http_side_nor_the_workers() -> None:

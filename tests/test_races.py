@@ -121,7 +121,7 @@ def test_a_worker_killed_mid_job_is_recovered(stack: dict) -> None:
     final = http.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60}).json()
     assert final["status"] == "DONE", final
     assert http.get(f"/v1/jobs/{job['id']}/metrics").json()["attempts"] == 2
-    assert "worker lost" in http.get(f"/v1/jobs/{job['id']}/logs").text
+    assert "worker running this job was lost" in http.get(f"/v1/jobs/{job['id']}/logs").text
     # RQ later files the killed worker's job as abandoned; the gateway's record stays DONE
     raw = redis.Redis.from_url(stack["env"]["REDIS_URL"])
     StartedJobRegistry(queue=job_queue(raw, "jobs")).cleanup(time.time() + 10**6)

@@ -32,7 +32,8 @@ def test_jobs_lost_between_queue_and_worker_are_recovered(
     unqueued = store.create(record_of(tenant), INPUTS)  # never put on RQ's queue
     unwatched = store.create(record_of(tenant), INPUTS)
     assert store.transition(unwatched["id"], JobStatus.RUNNING).ok  # no lease taken
-    for job, sign in ((unqueued, "was in no queue"), (unwatched, "worker lost")):
+    for job, sign in ((unqueued, "was in no queue"),
+                      (unwatched, "worker running this job was lost")):
         final = client.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60}).json()
         assert final["status"] == "DONE", final
         assert sign in client.get(f"/v1/jobs/{job['id']}/logs").text

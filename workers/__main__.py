@@ -4,7 +4,7 @@ A `SimpleWorker` (no fork per job): qiskit is imported and the simulators are wa
 simulations themselves run in the killable executor process (`executor.py`). A sweeper thread
 re-queues or fails the jobs of workers that died. The worker also takes the short IBM Quantum
 tasks (`workers/runtimes/ibm/tasks.py`), from their own queue, first. How it stops, and how it
-lives through Redis outages: `lifecycle.py`.
+lives through Redis outages: `process.py`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import threading
 from core.config import Config
 from core.store.health import check_redis
 from workers.context import WorkerContext, install
-from workers.lifecycle import work
+from workers.process import work
 from workers.sweeper import sweep_forever
 
 log = logging.getLogger("gateway.worker")

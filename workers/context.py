@@ -15,14 +15,17 @@ from rq import Queue
 from core import queueing
 from core.config import Config
 from core.ibm.context import Ibm
+from core.providers import Providers
 from core.store.connection import Connection
 from core.store.dispatch import Dispatch
 from core.store.jobs import JobStore
 from core.store.leases import Leases
+from core.store.quotas import Quotas
 from core.store.snapshots import Snapshots
 from core.store.stats import Stats
+from core.transitions import Transitions
 from workers.executor import Executor
-from workers.lifecycle import Stopping
+from workers.process import Stopping
 from workers.runtimes.local import LocalRuntime
 
 
@@ -38,6 +41,8 @@ class WorkerContext:
     executor: Executor
     name: str
     dispatch: Dispatch
+    providers: Providers
+    transitions: Transitions
     stopping: Stopping = field(default_factory=Stopping)  # set by a graceful stop
 
     @classmethod
@@ -49,13 +54,16 @@ class WorkerContext:
         runtime = LocalRuntime(config.WORKER_MEMORY_BYTES)
         for backend in config.WORKER_PREWARM:
             runtime.prewarm(backend)
+        leases, stats = Leases(connection), Stats(connection)
+        queue = queueing.job_queue(connection.binary, config.QUEUE_NAME)
+        dispatch = Dispatch(connection, config.WORKER_LEASE_SECONDS)
+        ibm = Ibm.build(config, connection, store, snapshots)
+        providers = Providers.build(config, queue, dispatch, stats, leases, ibm)
         return cls(
-            config, store, Leases(connection), Stats(connection), snapshots,
-            queueing.job_queue(connection.binary, config.QUEUE_NAME),
-            Ibm.build(config, connection, store, snapshots),
+            config, store, leases, stats, snapshots, queue, ibm,
             Executor(runtime, memory_bytes=config.WORKER_MEMORY_BYTES),
-            f"{socket.gethostname()}:{os.getpid()}",
-            Dispatch(connection, config.WORKER_LEASE_SECONDS),
+            f"{socket.gethostname()}:{os.getpid()}", dispatch, providers,
+            Transitions(config, store, leases, Quotas(connection), providers),
         )
 
 

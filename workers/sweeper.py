@@ -13,7 +13,6 @@ from core.store import listing
 from workers import dispatch, recovery
 from workers.context import WorkerContext
 from workers.health import ALIVE_FILE
-from workers.runtimes.ibm import tasks as ibm_tasks
 
 log = logging.getLogger("gateway.worker")
 PRUNE_EVERY_SECONDS = 600
@@ -25,11 +24,8 @@ def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
         try:
             recovery.recover_orphans(ctx)
             # it SCANs the keyspace for status indexes: not at every pass
-            if ctx.stats.take_turn("check-unfinished", 3 * ctx.config.WORKER_LEASE_SECONDS):
-                recovery.check_unfinished(ctx)
-            if ctx.ibm.account.configured and ctx.stats.take_turn(
-                    "check-unfollowed", 3 * ctx.config.WORKER_LEASE_SECONDS):
-                recovery.check_unfollowed(ctx)
+            if ctx.stats.take_turn("check-unmoved", 3 * ctx.config.WORKER_LEASE_SECONDS):
+                recovery.check_unmoved(ctx)
             dispatch.wake_lost(ctx)
             if ctx.stats.take_turn("prune-indexes", PRUNE_EVERY_SECONDS):
                 listing.prune_indexes(ctx.store)
@@ -37,9 +33,10 @@ def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
             log.warning("sweeping failed: %s: %s", type(exc).__name__, exc)
         except Exception:
             log.exception("sweeping failed")
-        try:
-            ibm_tasks.sweep(ctx.ibm, ctx.stats)
-        except Exception:
-            log.exception("sweeping IBM Quantum jobs failed")
+        for provider in ctx.providers.all:
+            try:
+                provider.sweep(ctx.stats)
+            except Exception:
+                log.exception("sweeping %s jobs failed", provider.name)
         ALIVE_FILE.touch()
 

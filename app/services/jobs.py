@@ -3,54 +3,47 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from redis.client import Pipeline
 
 from app.gateway import Gateway
 from app.json_guard import MalformedJson, load_json
 from app.schemas import JobSubmitSchema
-from app.services import backends, ibm
+from app.services import backends
 from app.services.limits import check_time_limit, qubit_cap
-from core import catalog, collector, queueing
+from core import catalog, collector
 from core.admission import (
     CostLimits,
     Inspection,
-    check_costs,
     check_programs,
     check_sizes,
     inspect_pubs,
-    job_time_limit,
 )
 from core.circuits import Limits
-from core.clock import rfc3339
 from core.errors import (
     BackendNotFound,
     GatewayError,
     IdempotencyConflict,
     InvalidJobInput,
-    InvalidJobState,
     JobCancelled,
     JobFailed,
     JobNotFinished,
     QuotaExceeded,
 )
-from core.ibm.upstream import PROVIDER, check_uniform
-from core.results import compress
 from core.states import JobStatus
 from core.store.jobs import new_job_id
+from core.store.records import compress
 
 TIMESTAMPS = ("created", "queued", "running", "finished")
 
 SCREEN_BYTES = 64 * 1024  # a submission this big is screened before it is decoded
-INLINE_CHECK_CHARS = 1024  # programs this short are read here first (~0.25 ms/KB)
-SUBMISSION = JobSubmitSchema()  # made once: ~0.1 ms each
+INLINE_CHECK_CHARS = 1024  # programs this short are read here first (cheaper than a hop)
+SUBMISSION = JobSubmitSchema()  # made once, not per submission
 STORED_RECOUNT_SECONDS = 30  # how stale a tenant's stored-bytes count may be
 DEFAULT_OPTIMIZATION_LEVEL = 1  # not a schema default: a default makes generated clients send it
 
@@ -65,31 +58,21 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         existing = gw.idempotency.claim(tenant, idempotency_key, job_id, body_hash)
         if existing is not None:
             return _repeated(gw, tenant, existing, body_hash), False
-    provider = backends.backend_summary(gw, payload["backend"])["provider"]
+    provider, _ = gw.providers.find(payload["backend"])
     record = {
         "id": job_id, "tenant": tenant, "program_id": payload["program_id"],
-        "backend": payload["backend"], "provider": provider, "status": JobStatus.QUEUED,
+        "backend": payload["backend"], "provider": provider.name, "status": JobStatus.QUEUED,
         "tags": payload.get("tags", []), "session_id": payload.get("session_id"),
         "options": inputs["options"], "attempts": 0, "rq_attempt": 1, "version": 2,
         "num_pubs": len(inspection.pubs), "num_shots": inspection.num_shots,
         "usage_estimation": {"quantum_seconds": inspection.quantum_seconds},
     }
-    limit = job_time_limit(inputs["options"], gw.config.JOB_TIME_LIMIT_SECONDS)
     gw.rates.submission(tenant)
-    if provider != PROVIDER:
-        check_queued_quota(gw, tenant)
+    provider.check_room(tenant)
     inputs_blob = compress(inputs)
     check_stored_quota(gw, tenant, len(inputs_blob))
-    start = ((lambda pipe: gw.ibm.start(job_id, pipe)) if provider == PROVIDER
-             else (lambda pipe: queueing.enqueue(gw.queue, gw.dispatch, tenant, job_id, 1,
-                                                 limit, pipeline=pipe)))
-
-    def enqueue(pipe: Pipeline) -> None:  # in the create's transaction, one round trip
-        start(pipe)
-        gw.quotas.add_stored(tenant, len(inputs_blob), pipe)
-
     try:
-        job = gw.store.create(record, inputs_blob, enqueue)
+        job = gw.transitions.queue(record, inputs_blob, stored=len(inputs_blob))
     except Exception:
         if idempotency_key:  # nothing was created: the client may retry with the same key
             gw.idempotency.release(tenant, idempotency_key)
@@ -111,15 +94,6 @@ def check_stored_quota(gw: Gateway, tenant: str, adding: int) -> None:
                             policy="stored", limit=limit, retry_after=STORED_RECOUNT_SECONDS)
 
 
-def check_queued_quota(gw: Gateway, tenant: str) -> None:
-    """A tenant's waiting jobs are capped (`max_queued`): over it, 429 until some start."""
-    waiting, limit = gw.dispatch.room(tenant, gw.config.TENANT_MAX_QUEUED)
-    if waiting >= limit:
-        raise QuotaExceeded(f"{limit} jobs of yours are already waiting (max_queued); submit "
-                            "again when some have started.", policy="queued", limit=limit,
-                            retry_after=max(1, round(gw.stats.recent_pace())))
-
-
 def _repeated(gw: Gateway, tenant: str, existing: tuple[str, str], body_hash: str) -> dict:
     job_id, stored_hash = existing
     if stored_hash != body_hash:
@@ -136,7 +110,7 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
     """Everything the worker needs, checked now so that bad input is a 422, not a failed job:
     the programs in a parse process (`core/parse_pool.py`), then the cost model."""
     try:
-        backend = backends.backend_summary(gw, payload["backend"])
+        provider, backend = gw.providers.find(payload["backend"])
     except BackendNotFound as exc:
         raise InvalidJobInput(exc.detail, errors={"backend": [exc.detail]}) from None
     pubs = check_pubs(payload["program_id"], payload["pubs"], gw.limits,
@@ -150,10 +124,7 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
     inspection = gw.parsers.run(inspect_pubs, payload["program_id"], pubs,
                                 qubit_cap(backend, gw.config), gw.limits, gw.program_limits,
                                 timeout=budget)
-    if backend["provider"] == PROVIDER:
-        check_uniform(payload["program_id"], pubs)
-    else:
-        check_costs(inspection, bool(backend.get("noisy")), gw.cost_limits)
+    provider.admit(payload["program_id"], pubs, inspection, backend)
     return {"pubs": pubs, "options": options}, inspection
 
 
@@ -179,8 +150,8 @@ def screen(gw: Gateway, body: bytes) -> tuple[int, Any] | None:
     the schema, and the limits that need no program parsed (shots, broadcast). Returns the
     refusal (status, webargs-style messages), or None: go on, decode and check it all.
 
-    Refused there, 10,000 parameter sets cost this process ~1 ms instead of ~8 (decoding them,
-    copying them to a parse process, freeing them), and its other requests do not wait."""
+    Refused there, a huge body costs this process a fraction of decoding it, copying it to a
+    parse process and freeing it, and its other requests do not wait (bench figure 6)."""
     if len(body) < SCREEN_BYTES:
         return None
     c = gw.config
@@ -191,7 +162,7 @@ def screen(gw: Gateway, body: bytes) -> tuple[int, Any] | None:
 def _screen(body: bytes, *limits: Any) -> tuple[int, Any] | None:
     """In a parse process: what `screen` returns; LimitExceeded or InvalidJobInput raised.
     The collector stays paused until the decoded body is freed: it holds no cycles, and
-    tens of thousands of new lists would otherwise all be walked once more (~0.7 ms)."""
+    tens of thousands of new lists would otherwise all be walked once more."""
     with collector.paused():
         try:
             return _screen_decoded(body, *limits)
@@ -250,25 +221,23 @@ def micros(moment: datetime | None) -> int | None:
 
 def cancel(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     """Cancel a job that is not final; a running job's simulation is killed by its worker."""
-    job = gw.store.owned(tenant, job_id)
-    if ibm.is_ibm(job) and not JobStatus(job["status"]).final:
-        ibm.cancel_upstream(gw, job)  # IBM first: if it refuses, the job is not cancelled here
-    change = gw.store.transition(job_id, JobStatus.CANCELLED)
-    if not change.ok:
-        raise InvalidJobState(f"The job is {change.previous or 'gone'}; only a job that is not "
-                              "final can be cancelled.", job_status=change.previous or None)
-    if change.previous in (JobStatus.QUEUED, JobStatus.INITIALIZING):
-        queueing.remove(gw.queue, gw.dispatch, tenant, job_id, int(job.get("rq_attempt", 1)))
+    gw.transitions.cancel(gw.store.owned(tenant, job_id))
     return gw.store.owned(tenant, job_id)
 
 
 def delete(gw: Gateway, tenant: str, job_id: str) -> None:
-    job = gw.store.owned(tenant, job_id)
-    if not JobStatus(job["status"]).final:
-        with contextlib.suppress(InvalidJobState):  # it became final meanwhile: delete it anyway
-            cancel(gw, tenant, job_id)
-    gw.store.delete(job_id)
-    gw.quotas.forget_stored(tenant)
+    gw.transitions.delete(gw.store.owned(tenant, job_id))
+
+
+def import_job(gw: Gateway, tenant: str, runtime_job_id: str) -> tuple[dict[str, Any], bool]:
+    """Follow a job submitted elsewhere (to IBM Quantum); (the job, whether it is new here)."""
+    return gw.providers.importer().import_job(tenant, runtime_job_id, gw.transitions.queue)
+
+
+def update_tags(gw: Gateway, job: dict[str, Any], tags: list[str]) -> None:
+    """Replace the tags where the job runs first (IBM Quantum keeps its own copy), then here."""
+    gw.providers.of(job).update_tags(job, tags)
+    gw.store.set_tags(job["id"], tags)
 
 
 def wait(gw: Gateway, tenant: str, job_id: str, timeout: float) -> dict[str, Any]:
@@ -291,7 +260,7 @@ def logs(gw: Gateway, tenant: str, job_id: str) -> str:
 
 def metrics(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
     job = gw.store.owned(tenant, job_id)
-    produced = job.get("metrics") or ibm.live_metrics(gw, job) or {}
+    produced = job.get("metrics") or gw.providers.of(job).live_metrics(job) or {}
     usage = produced.get("usage") or {"seconds": None, "quantum_seconds": None}
     found = {
         "timestamps": {name: job.get(name) for name in TIMESTAMPS},
@@ -308,35 +277,9 @@ def metrics(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
 
 
 def queue_info(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
-    """Position in the queue (1 = next) and estimated times from the workers' recent pace."""
+    """Position in the queue (1 = next) and estimated times, from where the job runs."""
     job = gw.store.owned(tenant, job_id)
-    if ibm.is_ibm(job):
-        return ibm.queue_info(gw, job)
-    status = JobStatus(job["status"])
-    average, workers, running = gw.stats.recent_pace(), worker_count(gw), gw.leases.running_count()
-    if status.final:
-        return {"position": None, "estimated_start_time": job.get("running"),
-                "estimated_completion_time": job.get("finished")}
-    if status == JobStatus.RUNNING:
-        return {"position": None, "estimated_start_time": job.get("running"),
-                "estimated_completion_time": _later(job.get("running"), average)}
-    position = gw.dispatch.position(tenant, job_id)
-    ahead = (position or 1) - 1 + running
-    start = _later(None, ahead * average / max(workers, 1))
-    return {"position": position, "estimated_start_time": start,
-            "estimated_completion_time": _later(start, average)}
-
-
-def worker_count(gw: Gateway) -> int:
-    from rq import Worker
-
-    return int(Worker.count(connection=gw.queue.connection, queue=gw.queue))
-
-
-def _later(moment: str | None, seconds: float) -> str:
-    base = datetime.fromisoformat(moment.replace("Z", "+00:00")) if moment else datetime.now(UTC)
-    later = base + timedelta(seconds=seconds)
-    return rfc3339(later)
+    return gw.providers.of(job).queue_info(job)
 
 
 def job_properties(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:

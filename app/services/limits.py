@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.services import backends
 from core import catalog
-from core.admission import over, widest_state_vector
+from core.admission import over
 from core.config import Config
-from core.ibm.upstream import PROVIDER
 
 if TYPE_CHECKING:
     from app.gateway import Gateway
@@ -26,12 +24,10 @@ def qubit_cap(backend: dict[str, Any], config: Config) -> int:
 
 def backend_with_limits(gw: Gateway, name: str) -> dict[str, Any]:
     """A backend's summary and the gateway's limits for jobs on it."""
-    backend = backends.backend_summary(gw, name)
-    c, local = gw.config, backend["provider"] != PROVIDER
+    provider, backend = gw.providers.find(name)
+    c = gw.config
     limits = {
-        "max_qubits": qubit_cap(backend, c),
-        "max_statevector_qubits": widest_state_vector(c.WORKER_MEMORY_BYTES) if local else None,
-        "worker_memory_bytes": c.WORKER_MEMORY_BYTES if local else None,
+        "max_qubits": qubit_cap(backend, c), **provider.limits(),
         "max_clbits": c.MAX_CLBITS, "max_operations": c.MAX_OPERATIONS,
         "max_gate_depth": c.MAX_GATE_DEPTH, "max_pubs": c.MAX_PUBS, "max_shots": c.MAX_SHOTS,
         "max_total_shots": c.MAX_TOTAL_SHOTS, "max_parameter_sets": c.MAX_PARAMETER_SETS,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.ibm.account import Account
-from core.results import plain
+from core.jsonable import plain
 
 
 def describe_all(account: Account) -> list[dict[str, Any]]:

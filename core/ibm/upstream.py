@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import InvalidJobInput
-from core.results import jsonable
+from core.jsonable import jsonable
 from core.states import JobStatus
 
 PROVIDER = "ibm_quantum"

@@ -33,11 +33,10 @@ from redis.client import Pipeline
 
 from core.clock import iso_to_micros, now_iso
 from core.errors import JobNotFound
-from core.results import compress
 from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
 from core.store.connection import BLOCK_SLICE_SECONDS, Connection, SentAlong
 from core.store.leases import lease_key, running_key
-from core.store.records import decode_record, encode_record, plausible_id
+from core.store.records import compress, decode_record, encode_record, plausible_id
 from core.store.stats import durations_key, transitions_key
 
 _LUA = Path(__file__).with_name("lua")
@@ -119,7 +118,7 @@ class JobStore:
         enqueue: Callable[[Pipeline], None] | None = None,
     ) -> dict[str, Any]:
         """Store a new job, index it and log its first status; `enqueue` joins the transaction.
-        `inputs` as a document, or compressed already (`core.results.compress`)."""
+        `inputs` as a document, or compressed already (`records.compress`)."""
         created = now_iso()
         record = {**record, "created": created, "updated": created}
         record["score"] = iso_to_micros(created)

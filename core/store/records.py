@@ -1,8 +1,10 @@
-"""How a job record lies in its Redis hash: strings, with a few fields as JSON (no keys here)."""
+"""How a job lies in Redis: its record as strings in a hash, a few fields as JSON, and its
+documents (inputs, results) as compressed JSON (no keys here)."""
 
 from __future__ import annotations
 
 import json
+import zlib
 from enum import Enum
 from typing import Any
 
@@ -33,3 +35,8 @@ def decode_record(raw: dict[str, str]) -> dict[str, Any]:
     record["score"] = int(record.get("score", 0))
     record["attempts"] = int(record.get("attempts", 0))
     return record
+
+
+def compress(document: Any, level: int = 6) -> bytes:
+    """A document as the store keeps it: compact JSON, zlib-compressed."""
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), level)

@@ -12,8 +12,8 @@ import json
 import zlib
 from typing import Any
 
-from core.results import compress
 from core.store.connection import Connection
+from core.store.records import compress
 
 
 def properties_ref(blob: bytes) -> str:
@@ -27,6 +27,9 @@ class Snapshots:
         self.prefix = connection.prefix
         self.retention = retention
 
+    def key(self, ref: str) -> str:
+        return f"{self.prefix}:props:{ref}"
+
     def save(self, properties: dict[str, Any]) -> str:
         """Store a snapshot once per content; returns its reference."""
         blob = compress(properties)
@@ -37,10 +40,10 @@ class Snapshots:
     def keep(self, ref: str, blob: bytes) -> None:
         """Make sure snapshot `ref` (content `blob`) lives for twice the retention from now: one
         EXPIRE when it is there already (the common case), rather than sending it again."""
-        name, ttl = f"{self.prefix}:props:{ref}", 2 * self.retention
+        name, ttl = self.key(ref), 2 * self.retention
         if not self.redis.expire(name, ttl):
             self.redis.set(name, blob, ex=ttl)
 
     def get(self, ref: str | None) -> dict[str, Any] | None:
-        data = self.redis.get(f"{self.prefix}:props:{ref}") if ref else None
+        data = self.redis.get(self.key(ref)) if ref else None
         return json.loads(zlib.decompress(data)) if data else None  # type: ignore[arg-type]

@@ -40,7 +40,8 @@ from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
 from core import catalog
 from core.circuits import PARSED_CACHE_MAX_CHARS, Limits, build_pubs, estimate_quantum_seconds
-from core.results import jsonable, normalise_pub, packed_samples, runtime_json
+from core.jsonable import jsonable
+from core.results import normalise_pub, packed_samples, runtime_json
 from workers.runtimes import sampling
 from workers.runtimes.noise import DeviceNoise, PreparedNoise
 
@@ -65,7 +66,7 @@ class LocalRuntime:
     def __init__(self, memory_bytes: int | None = None) -> None:
         # the parameter sets of a sweep run side by side, one thread each, rather than one
         # after another with every thread on each: a small circuit's state is too small to
-        # share out (100 sets on a noisy 2-qubit circuit: 54 ms instead of 97, the same counts)
+        # share out (the counts are the same either way)
         self._aer_options: dict[str, Any] = {"max_parallel_experiments": 0}
         # Aer refuses, with the numbers, a simulation that needs more (rather than failing to
         # allocate under the executor's RLIMIT_AS)
@@ -215,7 +216,7 @@ def _run_now(primitive: Any, program: str, pub_like: tuple[Any, ...],
              noise: PreparedNoise | None) -> Any:
     """`primitive.run([pub_like]).result()[0]`, without the thread `run` starts only to hand back
     a job object: the executor is a process of its own, waiting for the result anyway, and that
-    thread was 0.3 ms of a small job's 1.5. `_validate_pubs` and `_run` are what `run` calls in
+    thread is a good part of a small job's time. `_validate_pubs` and `_run` are what `run` calls in
     qiskit-aer's V2 primitives (the version is pinned; tests run both primitives). Both pass
     their `run_options` on to the simulator's `run`, where `noise_model` stands in for the
     simulator's own for that run. A sampler PUB of up to 63 bits is sampled from counts

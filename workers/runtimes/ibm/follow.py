@@ -11,33 +11,34 @@ import random
 import time
 from typing import Any
 
-from core import results
 from core.clock import iso_to_micros, log_stamp
 from core.config import Config
 from core.ibm.account import Account
 from core.ibm.context import Ibm
 from core.ibm.upstream import summarise_metrics, upstream_status
-from core.results import normalise, packed_samples, plain, runtime_json
+from core.jsonable import plain
+from core.results import normalise, packed_samples, runtime_json
 from core.states import JobStatus
-from core.store.jobs import Appends, JobStore
+from core.store.jobs import Appends
+from core.transitions import Transitions
 
 PENDING = (JobStatus.INITIALIZING, JobStatus.QUEUED, JobStatus.RUNNING)
 
 
-def look(ibm: Ibm, record: dict[str, Any]) -> float | None:
+def look(ibm: Ibm, transitions: Transitions, record: dict[str, Any]) -> float | None:
     """Check the upstream job once; the seconds until the next look, None once it is final."""
     job = ibm.account.job(record["runtime_job_id"])
     status = upstream_status(ibm.account.call("reading the job status", job.status))
     if status == JobStatus.RUNNING and record["status"] == JobStatus.QUEUED:
         ibm.snapshot_properties(record["id"], record["backend"])
-        ibm.store.transition(record["id"], JobStatus.RUNNING)
-        ibm.store.add_log(record["id"], f"{log_stamp()} INFO running on {record['backend']}")
+        transitions.start(record["id"], [("log", f"{log_stamp()} INFO running on "
+                                                 f"{record['backend']}")])
         record = ibm.store.get(record["id"]) or record
     if status in PENDING:
         return next_look(ibm.config, record, status)
     if not record.get("properties_ref"):  # it ran between two looks
         ibm.snapshot_properties(record["id"], record["backend"])
-    finish(ibm.store, ibm.account, record, job, status)
+    finish(transitions, ibm.account, record, job, status)
     return None
 
 
@@ -50,7 +51,7 @@ def next_look(config: Config, record: dict[str, Any], status: JobStatus) -> floa
     return delay * random.uniform(0.9, 1.1)
 
 
-def finish(store: JobStore, account: Account, record: dict[str, Any], job: Any,
+def finish(transitions: Transitions, account: Account, record: dict[str, Any], job: Any,
            status: JobStatus) -> None:
     """Fetch what a final job left, then store it all in one change: a failed fetch is simply
     tried again at the next look. The result is fetched last, as a private job's result reads
@@ -60,22 +61,23 @@ def finish(store: JobStore, account: Account, record: dict[str, Any], job: Any,
     lines = str(account.call("reading the job logs", job.logs)).splitlines()
     logs = [("log", account.redact(line)) for line in lines if line.strip()]
     if status == JobStatus.DONE:
-        _done(store, job_id, account.call("reading the result", job.result), metrics, logs)
+        _done(transitions, job_id, account.call("reading the result", job.result), metrics,
+              logs)
     elif status == JobStatus.ERROR:
         error = account.call("reading the error", job.error_message) or "the job failed"
-        results.fail(store, job_id, f"IBM Quantum: {account.redact(str(error))}", logs,
-                     metrics=metrics)
+        transitions.fail(job_id, f"IBM Quantum: {account.redact(str(error))}", logs,
+                         metrics=metrics)
     else:
         logs.append(("log", f"{log_stamp()} INFO cancelled on IBM Quantum"))
-        store.transition(job_id, JobStatus.CANCELLED, fields={"metrics": metrics}, appends=logs)
+        transitions.cancelled(job_id, metrics, logs)
     account.drop_job(record["runtime_job_id"])
 
 
-def _done(store: JobStore, job_id: str, result: Any, metrics: dict[str, Any],
+def _done(transitions: Transitions, job_id: str, result: Any, metrics: dict[str, Any],
           logs: Appends) -> None:
     from qiskit.primitives import PrimitiveResult
 
     # the executor's metadata holds dataclasses that neither JSON encoder takes
     result = PrimitiveResult(list(result), metadata=plain(result.metadata))
-    results.finish(store, job_id, normalise(result), runtime_json(result), metrics,
-                   "finished on IBM Quantum", logs, samples=packed_samples(result))
+    transitions.finish(job_id, normalise(result), runtime_json(result), metrics,
+                       "finished on IBM Quantum", logs, samples=packed_samples(result))

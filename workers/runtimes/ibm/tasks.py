@@ -13,14 +13,13 @@ import random
 import time
 from typing import Any
 
-from core import results
 from core.clock import log_stamp
 from core.config import Config
-from core.ibm.context import ADVANCE, REFRESH, TASK_TIMEOUT, Ibm, enqueue
+from core.ibm.context import ADVANCE, TASK_TIMEOUT, Ibm, enqueue
 from core.ibm.devices import describe_all
 from core.ibm.trouble import Trouble, UpstreamError
 from core.states import JobStatus
-from core.store.stats import Stats
+from core.transitions import Transitions
 from workers.context import context
 from workers.runtimes.ibm import follow, submit
 
@@ -32,7 +31,8 @@ DEFAULT_PAUSE = 60.0  # after a 429 without Retry-After: IBM counts creations pe
 # -- the step ------------------------------------------------------------------------------------
 def advance(job_id: str, chain: str) -> None:
     """RQ entry point: one step for one job, then the next one scheduled. Never raises."""
-    ibm = context().ibm
+    ctx = context()
+    ibm, transitions = ctx.ibm, ctx.transitions
     if ibm.state.chain_of(job_id) != chain:
         return  # the sweeper gave this job to a newer chain
     record = ibm.store.get(job_id)
@@ -41,14 +41,14 @@ def advance(job_id: str, chain: str) -> None:
         return
     ibm.state.due(job_id, time.time() + TASK_TIMEOUT)  # the sweeper waits while this step runs
     try:
-        delay = step(ibm, record)
+        delay = step(ibm, transitions, record)
         ibm.state.reset("failures", job_id)
     except UpstreamError as err:
-        delay = handle(ibm, record, err)
+        delay = handle(ibm, transitions, record, err)
     except Exception as exc:  # a bug must fail the job, not leave it followed forever
         log.exception("IBM job %s failed in the worker", job_id)
         message = ibm.account.redact(f"internal error in the worker: {type(exc).__name__}: {exc}")
-        results.fail(ibm.store, job_id, message)
+        transitions.fail(job_id, message)
         delay = None
     if delay is None:
         ibm.state.forget(job_id)
@@ -57,9 +57,9 @@ def advance(job_id: str, chain: str) -> None:
         enqueue(ibm.queue, ADVANCE, [job_id, chain], delay)
 
 
-def step(ibm: Ibm, record: dict[str, Any]) -> float | None:
+def step(ibm: Ibm, transitions: Transitions, record: dict[str, Any]) -> float | None:
     if record.get("runtime_job_id"):
-        return follow.look(ibm, record)
+        return follow.look(ibm, transitions, record)
     return send(ibm, record)
 
 
@@ -88,14 +88,15 @@ def adopt(ibm: Ibm, job_id: str, runtime_job_id: str, how: str) -> None:
     ibm.state.set_health(True)
 
 
-def handle(ibm: Ibm, record: dict[str, Any], err: UpstreamError) -> float | None:
+def handle(ibm: Ibm, transitions: Transitions, record: dict[str, Any],
+           err: UpstreamError) -> float | None:
     """What an upstream failure means for the job: wait and retry, or fail it."""
     job_id = record["id"]
     if err.kind == Trouble.AUTH:
         ibm.state.set_health(False, f"IBM Quantum refused the credentials (HTTP {err.status})")
-        results.fail(ibm.store, job_id, f"IBM Quantum refused the gateway's credentials (HTTP "
-                    f"{err.status}); QISKIT_IBM_TOKEN or QISKIT_IBM_INSTANCE needs attention. "
-                    f"{err.message}")
+        transitions.fail(job_id, f"IBM Quantum refused the gateway's credentials (HTTP "
+                         f"{err.status}); QISKIT_IBM_TOKEN or QISKIT_IBM_INSTANCE needs "
+                         f"attention. {err.message}")
         return None
     if err.kind == Trouble.RATE_LIMITED:
         pause = err.retry_after or DEFAULT_PAUSE
@@ -105,12 +106,12 @@ def handle(ibm: Ibm, record: dict[str, Any], err: UpstreamError) -> float | None
                                   f"(HTTP 429); trying again in {pause:.0f} s")
         return pause + random.uniform(0, 1)
     if err.kind != Trouble.TRANSIENT:
-        results.fail(ibm.store, job_id, err.message)
+        transitions.fail(job_id, err.message)
         return None
     failures = ibm.state.increment("failures", job_id)
     if failures > MAX_FAILURES:
-        results.fail(ibm.store, job_id, f"IBM Quantum failed {failures} times in a row; "
-                                       f"giving up. Last: {err.message}")
+        transitions.fail(job_id, f"IBM Quantum failed {failures} times in a row; "
+                                 f"giving up. Last: {err.message}")
         return None
     delay = backoff(ibm.config, failures)
     ibm.store.add_log(job_id, f"{log_stamp()} WARNING {err.message}; trying again in "
@@ -124,7 +125,7 @@ def backoff(config: Config, failures: int) -> float:
     return ceiling * random.uniform(0.5, 1.0)
 
 
-# -- the account's devices and the sweeper ---------------------------------------------------------
+# -- the account's devices ---------------------------------------------------------
 def refresh_backends() -> None:
     """RQ entry point: fetch the account's devices into the cache the API lists them from."""
     ibm = context().ibm
@@ -142,19 +143,3 @@ def refresh_backends() -> None:
             ibm.state.set_health(False, f"reading the account's devices failed: "
                                         f"{type(exc).__name__}")
         log.exception("refreshing IBM Quantum backends failed")
-
-
-def sweep(ibm: Ibm, stats: Stats) -> None:
-    """Called by every worker's sweeper thread: re-attach lost jobs, keep the devices fresh."""
-    if not ibm.account.configured:
-        return
-    grace = ibm.config.IBM_REATTACH_SECONDS
-    now = time.time()
-    for job_id in ibm.state.overdue(now - grace):
-        chain = ibm.state.reattach(job_id, now - grace, now + grace)
-        if chain is not None:
-            log.info("re-attaching IBM job %s", job_id)
-            enqueue(ibm.queue, ADVANCE, [job_id, chain])
-    every = ibm.config.IBM_BACKENDS_REFRESH_SECONDS
-    if ibm.state.backends_age() > every and stats.take_turn("ibm-backends", min(every, 60)):
-        enqueue(ibm.queue, REFRESH, [])

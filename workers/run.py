@@ -1,4 +1,9 @@
-"""The RQ task: take one job from QUEUED to a final state, reporting everything to the store."""
+"""Run one local job from QUEUED to a final state in the executor, every change of it made by
+a named transition (`core/transitions.py`).
+
+After a run that did not make the job final (`let_go`): if it is still RUNNING under this
+worker's lease (its final write failed), the lease goes, the job stays in the running set, so a
+sweeper recovers it at its next pass (`recovery.py`). A RUNNING job never leaves its sight."""
 
 from __future__ import annotations
 
@@ -9,23 +14,22 @@ from typing import Any
 
 import redis
 
-from core import catalog, results
+from core import catalog
 from core.admission import job_time_limit
 from core.clock import log_stamp
-from core.results import compress
 from core.states import JobStatus
+from core.store.records import compress
 from core.store.snapshots import Snapshots, properties_ref
-from workers import recovery
-from workers.context import WorkerContext, context
+from workers.context import WorkerContext
 from workers.executor import Batch, Outcome
-from workers.lifecycle import patiently
+from workers.process import patiently
 
 log = logging.getLogger("gateway.worker")
 
 
-def run_job(job_id: str) -> None:
-    """RQ entry point. Never raises: the gateway's record, not RQ's registries, is the truth."""
-    ctx = context()
+def run_job(ctx: WorkerContext, job_id: str) -> None:
+    """Never raises for the job's sake: the gateway's record, not RQ's registries, is the
+    truth (a forced stop still raises, once the job is handed back)."""
     store, config = ctx.store, ctx.config
     record, inputs = store.get_with_inputs(job_id)
     if record is None:
@@ -44,8 +48,8 @@ def run_job(job_id: str) -> None:
     ctx.executor.submit(record, inputs, job_time_limit(inputs.get("options") or {},
                                                        config.JOB_TIME_LIMIT_SECONDS))
     try:
-        change = store.transition(job_id, JobStatus.RUNNING, fields, appends=logs,
-                                  lease=(ctx.name, config.WORKER_LEASE_SECONDS))
+        change = ctx.transitions.start(job_id, logs, fields,
+                                       lease=(ctx.name, config.WORKER_LEASE_SECONDS))
     except BaseException:
         ctx.executor.stop()
         raise
@@ -59,15 +63,15 @@ def run_job(job_id: str) -> None:
         log.exception("job %s failed in the worker", job_id)
         if ctx.executor.busy:  # its messages must not be read as the next job's
             ctx.executor.stop()
-        made_final = results.fail(store, job_id, f"internal error in the worker: "
-                                                 f"{type(exc).__name__}: {exc}").ok
+        made_final = ctx.transitions.fail(job_id, f"internal error in the worker: "
+                                                  f"{type(exc).__name__}: {exc}").ok
     except BaseException:  # a forced stop (RQ raises SystemExit), Ctrl-C: not the job's fault
         ctx.executor.stop()
-        recovery.hand_back(ctx, job_id, f"worker {ctx.name} was stopped")
+        requeue(ctx, job_id, f"worker {ctx.name} was stopped", counted=False)
         raise
     finally:
         if not made_final:  # still RUNNING here means the sweeper must see it: see recovery
-            recovery.let_go(ctx, job_id)
+            let_go(ctx, job_id)
             ctx.stats.record_run(time.monotonic() - started)
 
 
@@ -93,7 +97,7 @@ def _properties_snapshot(backend: str) -> tuple[str, bytes] | None:
 
 def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
     """Follow the job in the executor to its end; True when this worker made it final."""
-    store = ctx.store
+    store, transitions = ctx.store, ctx.transitions
     last_renewal = [time.monotonic()]
     made_final = [False]
 
@@ -118,24 +122,47 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
         patience = ctx.config.WORKER_REDIS_PATIENCE_SECONDS
         if kind == "result":
             note = f"finished in {data['metrics']['usage']['seconds']} s"
-            made_final[0] = patiently(patience, lambda: results.finish(
-                store, job_id, data["result"], data["runtime"], data["metrics"], note, appends,
+            made_final[0] = patiently(patience, lambda: transitions.finish(
+                job_id, data["result"], data["runtime"], data["metrics"], note, appends,
                 ran_for, data.get("samples"))).ok
         elif kind == "error":
-            made_final[0] = patiently(patience, lambda: results.fail(
-                store, job_id, data["message"], appends, ran_for)).ok
+            made_final[0] = patiently(patience, lambda: transitions.fail(
+                job_id, data["message"], appends, ran_for)).ok
         else:
             patiently(patience, lambda: store.append(job_id, appends))
 
     outcome, reason = ctx.executor.follow(on_messages, keep_going)
     if outcome in (Outcome.TIMED_OUT, Outcome.CRASHED):
-        return results.fail(store, job_id, reason, ran_for=time.monotonic() - started).ok
+        return transitions.fail(job_id, reason, ran_for=time.monotonic() - started).ok
     if outcome == Outcome.KILLED:  # the worker's failure, not the job's: another attempt
-        recovery.retry(ctx, job_id, reason)
+        requeue(ctx, job_id, reason, counted=True)
         return False  # QUEUED again, or failed out of attempts: `let_go` lets go of the lease
     if outcome == Outcome.STOPPED and ctx.stopping.expired():
-        recovery.hand_back(ctx, job_id, f"worker {ctx.name} stopped before the job finished "
-                                        f"({ctx.config.WORKER_DRAIN_SECONDS:g} s drain window)")
+        requeue(ctx, job_id, f"worker {ctx.name} stopped before the job finished "
+                             f"({ctx.config.WORKER_DRAIN_SECONDS:g} s drain window)", counted=False)
     elif outcome == Outcome.STOPPED:
         log.info("job %s stopped: %s", job_id, store.status(job_id) or "deleted")
     return made_final[0]
+
+
+def requeue(ctx: WorkerContext, job_id: str, why: str, counted: bool) -> None:
+    """`Transitions.requeue`, which must not fail the run's end: if it fails, the job stays
+    RUNNING in the running set and a sweeper recovers it."""
+    try:
+        if ctx.transitions.requeue(job_id, why, counted):
+            log.warning("job %s queued again (%s): %s", job_id,
+                        "counted" if counted else "not counted", why)
+    except Exception:
+        log.exception("queueing job %s again failed; a sweeper will recover it", job_id)
+
+
+def let_go(ctx: WorkerContext, job_id: str) -> None:
+    """After a run that did not make the job final (see the module's docstring)."""
+    try:
+        status = ctx.store.status(job_id)
+        if status is None or JobStatus(status).final:
+            ctx.leases.release(job_id)
+        elif status == JobStatus.RUNNING:
+            ctx.leases.drop(job_id, ctx.name)
+    except Exception:  # the lease runs out by itself; the job stays in the running set
+        log.exception("letting go of job %s failed; a sweeper will recover it", job_id)

@@ -1,8 +1,9 @@
-"""How a worker process lives: RQ's loop, kept going across Redis outages, and graceful stops.
+"""How a worker process lives: RQ's loop, kept going across Redis outages, and graceful stops
+(a job's life is `core/transitions.py`).
 
 - SIGTERM (or Ctrl-C): RQ's warm shutdown, no new job. The running job may finish within
   GATEWAY_WORKER_DRAIN_SECONDS; past that, `run_job` stops it and hands it back to the queue
-  without counting an attempt (`recovery.hand_back`). Then the process exits.
+  without counting an attempt (`Transitions.requeue`). Then the process exits.
 - A second SIGTERM: RQ raises SystemExit inside the job; `run_job` hands it back on its way out.
 - SIGKILL: the job's lease runs out and another worker's sweeper queues it again.
 - Redis lost or stalled: RQ's loop quits on some errors (a timeout, a failed write between two
