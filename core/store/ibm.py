@@ -15,6 +15,9 @@ Keys (prefix `gw` by default), all owned by this module:
     {p}:ibm:live:{job id}       IBM's metrics of a job not final, kept a few seconds
     {p}:ibm:import:{runtime id} {tenant, job_id}: the one tenant, and its gateway job, that
                                 follow an imported job (the first to import it)
+Each key is built once here (the attributes and `*_key` methods). On Redis Cluster the two
+scripts' keys must share a slot: `following` with `chains` (`_REATTACH`), `pace` with `pause`
+(`_PACE`): a hash tag around `ibm` in the prefix (`{gw:ibm}`) would place them together.
 """
 
 from __future__ import annotations
@@ -64,8 +67,27 @@ class IbmState:
         self.prefix = prefix = connection.prefix
         self.following_key = f"{prefix}:ibm:following"
         self.chains_key = f"{prefix}:ibm:chains"
+        self.pace_key = f"{prefix}:ibm:pace"
+        self.pause_key = f"{prefix}:ibm:pause"
+        self.health_key = f"{prefix}:ibm:health"
+        self.backends_key = f"{prefix}:ibm:backends"
+        self.refreshed_key = f"{prefix}:ibm:backends:refreshed"
         self._pace = self.redis.register_script(_PACE)
         self._reattach = self.redis.register_script(_REATTACH)
+
+    # -- the keys that take a name ----------------------------------------------------------------
+    def counter_key(self, counter: str) -> str:
+        """`attempts` or `failures`."""
+        return f"{self.prefix}:ibm:{counter}"
+
+    def backend_key(self, name: str) -> str:
+        return f"{self.prefix}:ibm:backend:{name}"
+
+    def live_key(self, job_id: str) -> str:
+        return f"{self.prefix}:ibm:live:{job_id}"
+
+    def import_key(self, runtime_job_id: str) -> str:
+        return f"{self.prefix}:ibm:import:{runtime_job_id}"
 
     # -- following jobs ----------------------------------------------------------------------
     def follow(self, job_id: str, due: float, pipe: Pipeline | None = None) -> str:
@@ -89,19 +111,19 @@ class IbmState:
         pipe.zrem(self.following_key, job_id)
         pipe.hdel(self.chains_key, job_id)
         for counter in COUNTERS:
-            pipe.hdel(f"{self.prefix}:ibm:{counter}", job_id)
+            pipe.hdel(self.counter_key(counter), job_id)
         pipe.execute()
 
     def increment(self, counter: str, job_id: str) -> int:
         """Add one to the job's `attempts` or `failures`; the new value."""
-        return int(self.redis.hincrby(f"{self.prefix}:ibm:{counter}", job_id, 1))  # type: ignore[arg-type]
+        return int(self.redis.hincrby(self.counter_key(counter), job_id, 1))  # type: ignore[arg-type]
 
     def count(self, counter: str, job_id: str) -> int:
         """The job's `attempts` or `failures` so far."""
-        return int(self.redis.hget(f"{self.prefix}:ibm:{counter}", job_id) or 0)  # type: ignore[arg-type]
+        return int(self.redis.hget(self.counter_key(counter), job_id) or 0)  # type: ignore[arg-type]
 
     def reset(self, counter: str, job_id: str) -> None:
-        self.redis.hdel(f"{self.prefix}:ibm:{counter}", job_id)
+        self.redis.hdel(self.counter_key(counter), job_id)
 
     def overdue(self, older_than: float) -> list[str]:
         return self.redis.zrangebyscore(self.following_key, "-inf", older_than)  # type: ignore[return-value]
@@ -119,65 +141,65 @@ class IbmState:
     # -- pacing job creations ----------------------------------------------------------------
     def pace(self, limit: int, window_seconds: float) -> float:
         """Take a creation slot: 0 when granted now, else the seconds to wait for one."""
-        wait_ms = self._pace(keys=[f"{self.prefix}:ibm:pace", f"{self.prefix}:ibm:pause"],
+        wait_ms = self._pace(keys=[self.pace_key, self.pause_key],
                              args=[int(window_seconds * 1000), limit, uuid.uuid4().hex])
         return int(wait_ms) / 1000  # type: ignore[arg-type]
 
     def pause(self, seconds: float) -> None:
         """IBM said 429: no job creation from any worker for `seconds`."""
         until = int((time.time() + seconds) * 1000)
-        self.redis.set(f"{self.prefix}:ibm:pause", until, px=int(seconds * 1000) + 1000)
+        self.redis.set(self.pause_key, until, px=int(seconds * 1000) + 1000)
 
     # -- account health ------------------------------------------------------------------------
     def set_health(self, healthy: bool, reason: str = "") -> None:
-        self.redis.hset(f"{self.prefix}:ibm:health", mapping={
+        self.redis.hset(self.health_key, mapping={
             "status": "ok" if healthy else "unhealthy", "reason": reason, "at": now_iso()})
 
     def health(self) -> dict[str, str]:
-        return self.redis.hgetall(f"{self.prefix}:ibm:health")  # type: ignore[return-value]
+        return self.redis.hgetall(self.health_key)  # type: ignore[return-value]
 
     # -- the account's backends ------------------------------------------------------------------
     def save_backends(self, devices: list[dict[str, Any]]) -> None:
         """Replace the cached devices: each a summary plus its configuration and properties."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(f"{self.prefix}:ibm:backends")
+        pipe.delete(self.backends_key)
         for device in devices:
             name = device["summary"]["name"]
-            pipe.hset(f"{self.prefix}:ibm:backends", name, json.dumps(device["summary"]))
-            pipe.hset(f"{self.prefix}:ibm:backend:{name}", mapping={
+            pipe.hset(self.backends_key, name, json.dumps(device["summary"]))
+            pipe.hset(self.backend_key(name), mapping={
                 "configuration": json.dumps(device["configuration"]),
                 "properties": json.dumps(device["properties"])})
-        pipe.set(f"{self.prefix}:ibm:backends:refreshed", time.time())
+        pipe.set(self.refreshed_key, time.time())
         pipe.execute()
 
     def backends(self) -> list[dict[str, Any]]:
-        found = self.redis.hgetall(f"{self.prefix}:ibm:backends")
+        found = self.redis.hgetall(self.backends_key)
         return [json.loads(found[name]) for name in sorted(found)]  # type: ignore[index,arg-type]
 
     def backend(self, name: str) -> dict[str, Any] | None:
-        found = self.redis.hget(f"{self.prefix}:ibm:backends", name)
+        found = self.redis.hget(self.backends_key, name)
         return json.loads(found) if found else None  # type: ignore[arg-type]
 
     def backend_document(self, name: str, kind: str) -> Any:
         """`configuration` or `properties` of a device, as IBM sent them (None if unknown)."""
-        found = self.redis.hget(f"{self.prefix}:ibm:backend:{name}", kind)
+        found = self.redis.hget(self.backend_key(name), kind)
         return json.loads(found) if found else None  # type: ignore[arg-type]
 
     def backends_read(self) -> bool:
         """The account's devices have been read at least once."""
-        return bool(self.redis.exists(f"{self.prefix}:ibm:backends:refreshed"))
+        return bool(self.redis.exists(self.refreshed_key))
 
     def backends_age(self) -> float:
-        refreshed = self.redis.get(f"{self.prefix}:ibm:backends:refreshed")
+        refreshed = self.redis.get(self.refreshed_key)
         return time.time() - float(refreshed) if refreshed else float("inf")  # type: ignore[arg-type]
 
     # -- IBM's metrics of jobs that are not final ------------------------------------------------
     def live_metrics(self, job_id: str) -> dict[str, Any] | None:
-        found = self.redis.get(f"{self.prefix}:ibm:live:{job_id}")
+        found = self.redis.get(self.live_key(job_id))
         return json.loads(found) if found else None  # type: ignore[arg-type]
 
     def keep_live_metrics(self, job_id: str, metrics: dict[str, Any], seconds: float) -> None:
-        self.redis.set(f"{self.prefix}:ibm:live:{job_id}", json.dumps(metrics),
+        self.redis.set(self.live_key(job_id), json.dumps(metrics),
                        px=int(seconds * 1000))
 
     # -- imports -------------------------------------------------------------------------------
@@ -185,7 +207,7 @@ class IbmState:
                      seconds: int) -> tuple[str, str] | None:
         """Bind the upstream job to this tenant's gateway job; if bound already (by this tenant
         or another), (tenant, gateway job id) of that binding."""
-        name = f"{self.prefix}:ibm:import:{runtime_job_id}"
+        name = self.import_key(runtime_job_id)
         claim = json.dumps({"tenant": tenant, "job_id": job_id})
         if self.redis.set(name, claim, nx=True, ex=seconds):
             return None

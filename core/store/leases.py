@@ -3,9 +3,9 @@
 Keys (prefix `gw` by default), owned by this module:
     {p}:running         sorted set of running jobs, scored by when their lease was taken
     {p}:lease:{id}      the worker holding the job, with a TTL its worker keeps renewing
-    {p}:suspects:{check}  hash: job id -> what the sweeper's last check of that kind (`local`,
-                        `ibm`) found wrong with it (`workers/recovery.py`: a job is recovered
-                        when two checks agree)
+    {p}:suspects:{check}  hash: job id -> what the sweeper's last check of that kind
+                        (`unmoved`) found wrong with it (`workers/recovery.py`: a job is
+                        recovered when two checks agree)
 A final status change (`lua/transition.lua`) drops both; the keys are passed to it from here.
 """
 
@@ -23,6 +23,10 @@ def running_key(prefix: str) -> str:
 
 def lease_key(prefix: str, job_id: str) -> str:
     return f"{prefix}:lease:{job_id}"
+
+
+def suspects_key(prefix: str, check: str) -> str:
+    return f"{prefix}:suspects:{check}"
 
 
 class Leases:
@@ -50,13 +54,13 @@ class Leases:
             self.redis.delete(lease_key(self.prefix, job_id))
 
     def suspects(self, check: str) -> dict[str, str]:
-        return self.redis.hgetall(f"{self.prefix}:suspects:{check}")  # type: ignore[return-value]
+        return self.redis.hgetall(suspects_key(self.prefix, check))  # type: ignore[return-value]
 
     def set_suspects(self, check: str, suspects: dict[str, str]) -> None:
         pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(f"{self.prefix}:suspects:{check}")
+        pipe.delete(suspects_key(self.prefix, check))
         if suspects:
-            pipe.hset(f"{self.prefix}:suspects:{check}", mapping=suspects)  # type: ignore[arg-type]
+            pipe.hset(suspects_key(self.prefix, check), mapping=suspects)  # type: ignore[arg-type]
         pipe.execute()
 
     def claim_orphan(self, job_id: str) -> bool:

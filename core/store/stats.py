@@ -22,6 +22,10 @@ def durations_key(prefix: str) -> str:
     return f"{prefix}:stats:durations"
 
 
+def turn_key(prefix: str, chore: str) -> str:
+    return f"{prefix}:turn:{chore}"
+
+
 class Stats:
     def __init__(self, connection: Connection) -> None:
         self.redis = connection.text
@@ -46,5 +50,5 @@ class Stats:
 
     def take_turn(self, chore: str, seconds: float) -> bool:
         """True for one caller per `seconds` across all workers (periodic chores)."""
-        return bool(self.redis.set(f"{self.prefix}:turn:{chore}", "1", nx=True,
+        return bool(self.redis.set(turn_key(self.prefix, chore), "1", nx=True,
                                    px=int(seconds * 1000)))
