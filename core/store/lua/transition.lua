@@ -12,14 +12,16 @@
 -- ARGV[15] seconds the job ran, to remember when it is final ("" for none), ARGV[16..] blobs
 local job, events = KEYS[1], KEYS[2]
 local to, now, prefix, final = ARGV[1], ARGV[3], ARGV[8], ARGV[6] == '1'
-local cur = redis.call('HGET', job, 'status')
+local cur, tenant, score, id = unpack(redis.call('HMGET', job, 'status', 'tenant', 'score', 'id'))
 if not cur then return {'missing', ''} end
 if not string.find(ARGV[2], ',' .. cur .. ',', 1, true) then return {'refused', cur} end
 
-local tenant, score, id = unpack(redis.call('HMGET', job, 'tenant', 'score', 'id'))
-redis.call('HSET', job, 'status', to, 'updated', now)
-if ARGV[4] ~= '' then redis.call('HSET', job, ARGV[4], now) end
-for field, value in pairs(cjson.decode(ARGV[5])) do redis.call('HSET', job, field, value) end
+local fields = {'status', to, 'updated', now}
+if ARGV[4] ~= '' then fields[#fields + 1] = ARGV[4]; fields[#fields + 1] = now end
+for field, value in pairs(cjson.decode(ARGV[5])) do
+  fields[#fields + 1] = field; fields[#fields + 1] = value
+end
+redis.call('HSET', job, unpack(fields))  -- one write of the record
 for i = 7, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 9]) end
 
 if ARGV[14] ~= '' then  -- before anyone can see the job RUNNING, its worker holds the lease
@@ -33,10 +35,17 @@ redis.call('ZREM', index .. cur, id)
 redis.call('ZADD', index .. to, score, id)
 
 -- a final change: what led to it first, then the status; otherwise the status first
-local function log_appends()
+local function log_appends()  -- each list pushed once, each entry its own event, in order
+  local lists = {}
   for _, entry in ipairs(cjson.decode(ARGV[13])) do
-    redis.call('RPUSH', job .. entry[1], entry[2])
+    lists[entry[1]] = lists[entry[1]] or {}
+    table.insert(lists[entry[1]], entry[2])
     redis.call('XADD', events, '*', 'kind', entry[3], 'data', entry[4])
+  end
+  for suffix, items in pairs(lists) do
+    for first = 1, #items, 1000 do  -- unpack has a bound on how many values it takes
+      redis.call('RPUSH', job .. suffix, unpack(items, first, math.min(first + 999, #items)))
+    end
   end
   if ARGV[11] ~= '' then redis.call('XADD', events, '*', 'kind', ARGV[11], 'data', ARGV[12]) end
 end
