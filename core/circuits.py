@@ -47,8 +47,8 @@ def parse_circuit(text: str, field: str) -> QuantumCircuit:
     """Parse OpenQASM 2 or 3 (the header says which); InvalidJobInput with line and column.
 
     A program is parsed once per process and copied after: clients send the same text again and
-    again (parameter sweeps, repeated runs), and parsing OpenQASM 3 takes ~2 ms, more than
-    simulating a small circuit. Refused programs are not remembered."""
+    again (parameter sweeps, repeated runs), and parsing OpenQASM 3 costs more than simulating
+    a small circuit. Refused programs are not remembered."""
     try:
         if len(text) > PARSED_CACHE_MAX_CHARS:
             return _parse(text)
@@ -78,7 +78,7 @@ def _parse(text: str) -> QuantumCircuit:
 
 
 def load_parsers() -> None:
-    """Import what the parsers import on first use (the OpenQASM 3 grammar takes ~0.5 s)."""
+    """Import what the parsers import on first use (the OpenQASM 3 grammar is slow to load)."""
     qasm2.loads('OPENQASM 2.0; qreg q[1];')
     qasm3.loads('OPENQASM 3.0; qubit[1] q;')
 
@@ -241,7 +241,7 @@ def _lengths(nested: Any) -> tuple[int, ...]:
 def check_broadcast(parameters: tuple[int, ...], raw_observables: Any, field: str,
                     limit: int) -> None:
     """Refuse a broadcast over the limit from the shapes alone, before the observables are
-    built (~1 ms each): 10,000 parameter sets x 2,000 observables must not cost seconds."""
+    built: 10,000 parameter sets x 2,000 observables must not cost seconds."""
     try:
         size = math.prod(np.broadcast_shapes(parameters, _lengths(raw_observables)))
     except ValueError:

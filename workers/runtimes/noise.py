@@ -1,10 +1,11 @@
 """A device's noise, prepared once per transpiled program instead of on every run.
 
 `AerSimulator.from_backend(device)` hands its whole noise model to Aer's C++ on every run: Python
-serialises every error of the device (~30 ms on the 5-qubit manila, more on larger devices), C++
-parses them all and converts each to the form its method needs (superoperators for the density
-matrix). A program uses a few of them. `DeviceNoise.prepare` picks, once per transpiled program,
-the errors its instructions can trigger, already serialised; the run hands that short list over.
+serialises every error of the device (more than a small simulation takes, and more on larger
+devices), C++ parses them all and converts each to the form its method needs (superoperators for
+the density matrix). A program uses a few of them. `DeviceNoise.prepare` picks, once per
+transpiled program, the errors its instructions can trigger, already serialised; the run hands
+that short list over.
 
 The counts stay those of `from_backend` for the same seed: Aer's C++ applies an error where an
 instruction of the circuit matches it, and draws random numbers only there, so errors nothing

@@ -1,8 +1,8 @@
 """The sampler's PUB from the simulator's counts, not from its per-shot memory.
 
 qiskit-aer's `SamplerV2` asks the simulator for every shot as a hex string, then turns them into
-bit arrays shot by shot in Python: for a 100-set sweep of 1,024 shots that is most of the job
-(~0.2 s for the strings, ~0.25 s for the conversion, against ~0.1 s of simulation). The counts
+bit arrays shot by shot in Python: for a sweep of many parameter sets that is most of the job,
+more than the simulation itself. The counts
 hold the same outcomes (the same seed gives the same counts, with or without memory), so the
 shots are rebuilt from them, in an order shuffled by a generator seeded like the simulator:
 the shots of one parameter set are exchangeable, so a uniformly shuffled list of the outcomes is
