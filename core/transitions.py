@@ -60,19 +60,22 @@ class Transitions:
 
         return self.store.create(record, inputs, line_up)
 
-    def start(self, job_id: str, logs: Appends = (), fields: dict[str, Any] | None = None,
+    def start(self, job: dict[str, Any], logs: Appends = (),
+              fields: dict[str, Any] | None = None,
               lease: tuple[str, float] | None = None) -> Transition:
         """RUNNING, with its first log lines; with `lease` (worker, seconds), the worker holds
-        the job's lease before anyone can see it RUNNING."""
-        return self.store.transition(job_id, JobStatus.RUNNING, fields, appends=logs,
-                                     lease=lease)
+        the job's lease before anyone can see it RUNNING. (`job`: its record, or at least its
+        `id` and `tenant`, for every transition.)"""
+        return self.store.transition(job["id"], job["tenant"], JobStatus.RUNNING, fields,
+                                     appends=logs, lease=lease)
 
-    def finish(self, job_id: str, result: dict[str, Any], runtime: str,
+    def finish(self, job: dict[str, Any], result: dict[str, Any], runtime: str,
                metrics: dict[str, Any], note: str, appends: Appends = (),
                ran_for: float | None = None, samples: list[dict[str, Any]] | None = None,
                ) -> Transition:
         """DONE with its result (linked from the event when large), the packed `samples` of a
         sampler, `appends` and a last log line `note`, in one atomic change."""
+        job_id = job["id"]
         blob = compress(result)
         blobs = {":result": blob, ":runtime": zlib.compress(runtime.encode(), 6)}
         if samples and any(samples):
@@ -81,23 +84,23 @@ class Transitions:
         event = result if len(blob) <= LARGE_RESULT_BYTES else {
             "href": f"/v1/jobs/{job_id}/result", "bytes": len(blob)}
         appends = [*appends, ("log", f"{log_stamp()} INFO {note}")]
-        change = self.store.transition(job_id, JobStatus.DONE, fields={"metrics": metrics},
-                                       blobs=blobs, event=("result", event), appends=appends,
-                                       ran_for=ran_for)
+        change = self.store.transition(job_id, job["tenant"], JobStatus.DONE,
+                                       fields={"metrics": metrics}, blobs=blobs,
+                                       event=("result", event), appends=appends, ran_for=ran_for)
         self._append_anyway(job_id, change, appends)
         return change
 
-    def fail(self, job_id: str, message: str, appends: Appends = (),
+    def fail(self, job: dict[str, Any], message: str, appends: Appends = (),
              ran_for: float | None = None, metrics: dict[str, Any] | None = None) -> Transition:
         """ERROR with `message` (also its last log line and its `error` event)."""
         appends = [*appends, ("log", f"{log_stamp()} ERROR {message}")]
         fields: dict[str, Any] = {"error_message": message}
         if metrics is not None:
             fields["metrics"] = metrics
-        change = self.store.transition(job_id, JobStatus.ERROR, fields=fields,
+        change = self.store.transition(job["id"], job["tenant"], JobStatus.ERROR, fields=fields,
                                        event=("error", {"message": message}), appends=appends,
                                        ran_for=ran_for)
-        self._append_anyway(job_id, change, appends)
+        self._append_anyway(job["id"], change, appends)
         return change
 
     def cancel(self, record: dict[str, Any]) -> Transition:
@@ -107,7 +110,7 @@ class Transitions:
         provider = self.providers.of(record)
         if not JobStatus(record["status"]).final:
             provider.cancel(record)
-        change = self.store.transition(record["id"], JobStatus.CANCELLED)
+        change = self.store.transition(record["id"], record["tenant"], JobStatus.CANCELLED)
         if not change.ok:
             raise InvalidJobState(f"The job is {change.previous or 'gone'}; only a job that is "
                                   "not final can be cancelled.", job_status=change.previous or None)
@@ -115,10 +118,11 @@ class Transitions:
             provider.withdraw(record)
         return change
 
-    def cancelled(self, job_id: str, metrics: dict[str, Any], appends: Appends) -> Transition:
+    def cancelled(self, job: dict[str, Any], metrics: dict[str, Any],
+                  appends: Appends) -> Transition:
         """CANCELLED where it ran (not by this gateway's cancel): what it left, then the status."""
-        return self.store.transition(job_id, JobStatus.CANCELLED, fields={"metrics": metrics},
-                                     appends=appends)
+        return self.store.transition(job["id"], job["tenant"], JobStatus.CANCELLED,
+                                     fields={"metrics": metrics}, appends=appends)
 
     def requeue(self, job_id: str, why: str, counted: bool) -> bool:
         """A RUNNING job its worker cannot finish goes back to QUEUED, first in its tenant's
@@ -131,14 +135,14 @@ class Transitions:
             return False
         attempts, most = record["attempts"], self.config.JOB_MAX_ATTEMPTS
         if counted and attempts >= most:
-            return self.fail(job_id, f"{why} (attempt {attempts} of {most}, "
+            return self.fail(record, f"{why} (attempt {attempts} of {most}, "
                                      "GATEWAY_JOB_MAX_ATTEMPTS); not retried").ok
         rq_attempt = max(attempts, int(record.get("rq_attempt", 1))) + 1
         fields = {"rq_attempt": rq_attempt} if counted else {
             "attempts": max(0, attempts - 1), "rq_attempt": rq_attempt}
         said = f"attempt {attempts} of {most}" if counted else "not counted as an attempt"
         change = self.store.transition(
-            job_id, JobStatus.QUEUED, fields,
+            job_id, record["tenant"], JobStatus.QUEUED, fields,
             appends=[("log", f"{log_stamp()} WARNING {why}; the job is queued again ({said})")])
         if not change.ok:
             return False

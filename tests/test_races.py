@@ -47,10 +47,11 @@ def test_concurrent_transitions_have_one_winner(redis_url: str) -> None:
         job = store.create({"id": f"race{time.time_ns()}", "tenant": "racers",
                             "program_id": "sampler", "backend": "aer_simulator",
                             "status": JobStatus.QUEUED}, {"pubs": []})
-        store.transition(job["id"], JobStatus.RUNNING)
+        store.transition(job["id"], "racers", JobStatus.RUNNING)
         targets = [JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED] * 4
         with ThreadPoolExecutor(len(targets)) as pool:
-            outcomes = list(pool.map(store.transition, [job["id"]] * len(targets), targets))
+            outcomes = list(pool.map(store.transition, [job["id"]] * len(targets),
+                                     ["racers"] * len(targets), targets))
         outcomes = [change.ok for change in outcomes]
         assert outcomes.count(True) == 1
         assert final_status_events(redis_url, job["id"]) == [store.status(job["id"])]
@@ -165,7 +166,8 @@ def test_a_job_cancelled_while_rq_still_holds_it_never_runs(stack: dict) -> None
     stop(stack["workers"].pop())
     job = submit(http, sampler_job(slow_circuit(22, 50), shots=10))
     store = JobStore(Connection.open(stack["env"]["REDIS_URL"]))
-    assert store.transition(job["id"], JobStatus.CANCELLED).ok  # RQ's job stays queued
+    tenant = store.get(job["id"])["tenant"]  # type: ignore[index]
+    assert store.transition(job["id"], tenant, JobStatus.CANCELLED).ok  # RQ's job stays queued
     stack["workers"].append(start_worker(stack["env"]))
     bell = result_of(http, submit(http, sampler_job())["id"])  # queued behind the cancelled one
     assert set(bell["pub_results"][0]["data"]["c"]["counts"]) <= {"00", "11"}

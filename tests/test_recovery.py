@@ -31,7 +31,7 @@ def test_jobs_lost_between_queue_and_worker_are_recovered(
     tenant = _tenant(client, store)
     unqueued = store.create(record_of(tenant), INPUTS)  # never put on RQ's queue
     unwatched = store.create(record_of(tenant), INPUTS)
-    assert store.transition(unwatched["id"], JobStatus.RUNNING).ok  # no lease taken
+    assert store.transition(unwatched["id"], tenant, JobStatus.RUNNING).ok  # no lease taken
     for job, sign in ((unqueued, "was in no queue"),
                       (unwatched, "worker running this job was lost")):
         final = client.get(f"/v1/jobs/{job['id']}/wait", params={"timeout": 60}).json()
@@ -52,10 +52,11 @@ def test_writes_after_a_delete_recreate_nothing(redis_url: str) -> None:
     job = store.create(record_of("t"), INPUTS)
     store.delete(job["id"])
     assert not store.append(job["id"], [("log", "late line"), ("interim", {"pub": 0})])
-    assert store.transition(job["id"], JobStatus.DONE).previous == ""
+    assert store.transition(job["id"], "t", JobStatus.DONE).previous == ""
     assert raw.keys(f"deleted-test:job:{job['id']}*") == []
     # a final job keeps late lines only as long as itself
     kept = store.create(record_of("t"), INPUTS)
-    assert store.transition(kept["id"], JobStatus.DONE).ok
+    assert store.transition(kept["id"], "t", JobStatus.DONE).ok
     assert store.append(kept["id"], [("interim", {"pub": 0})])
-    assert 0 < raw.ttl(f"deleted-test:job:{kept['id']}:interim") <= 60
+    assert 0 < raw.ttl(f"deleted-test:job:{kept['id']}:events") <= 60
+    assert store.interim(kept["id"]) == [{"pub": 0}]

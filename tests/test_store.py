@@ -16,8 +16,8 @@ def test_final_jobs_expire_and_leave_no_index_entries(redis_url: str) -> None:
     record = {"id": f"r{time.time_ns()}", "tenant": "ret", "program_id": "sampler",
               "backend": "aer_simulator", "status": JobStatus.QUEUED, "tags": ["a"]}
     store.create(record, {"pubs": []})
-    store.transition(record["id"], JobStatus.RUNNING)
-    store.transition(record["id"], JobStatus.DONE, blobs={":result": b"x"})
+    store.transition(record["id"], "ret", JobStatus.RUNNING)
+    store.transition(record["id"], "ret", JobStatus.DONE, blobs={":result": b"x"})
     assert list_jobs(store, "ret", {}, None, 10)[0][0]["id"] == record["id"]
     eventually(lambda: store.get(record["id"]) is None
                and store.blob(record["id"], ":result") is None, 5, "the job to expire")

@@ -40,15 +40,15 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
     ref = _keep_properties(ctx.snapshots, record["backend"])
     if ref is not None:
         fields["properties_ref"] = ref
-    logs = [("log", f"{log_stamp()} INFO running on {ctx.name} (attempt {attempt})"),
-            ("log", f"{log_stamp()} INFO simulating in process {ctx.executor.pid}")]
+    logs = [("log", f"{log_stamp()} INFO running on {ctx.name} (attempt {attempt}), "
+                    f"simulating in process {ctx.executor.pid}")]
     started = time.monotonic()
     # the simulation starts at once, while the job is marked RUNNING: for a small job, that
     # round trip to Redis is a good part of what the gateway adds
     ctx.executor.submit(record, inputs, job_time_limit(inputs.get("options") or {},
                                                        config.JOB_TIME_LIMIT_SECONDS))
     try:
-        change = ctx.transitions.start(job_id, logs, fields,
+        change = ctx.transitions.start(record, logs, fields,
                                        lease=(ctx.name, config.WORKER_LEASE_SECONDS))
     except BaseException:
         ctx.executor.stop()
@@ -58,12 +58,12 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         return
     made_final = False  # by this worker: the final change let go of the lease too
     try:
-        made_final = _execute(ctx, job_id, started)
+        made_final = _execute(ctx, record, started)
     except Exception as exc:  # a bug here must fail the job, not leave it RUNNING
         log.exception("job %s failed in the worker", job_id)
         if ctx.executor.busy:  # its messages must not be read as the next job's
             ctx.executor.stop()
-        made_final = ctx.transitions.fail(job_id, f"internal error in the worker: "
+        made_final = ctx.transitions.fail(record, f"internal error in the worker: "
                                                   f"{type(exc).__name__}: {exc}").ok
     except BaseException:  # a forced stop (RQ raises SystemExit), Ctrl-C: not the job's fault
         ctx.executor.stop()
@@ -95,9 +95,9 @@ def _properties_snapshot(backend: str) -> tuple[str, bytes] | None:
     return properties_ref(blob), blob
 
 
-def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
+def _execute(ctx: WorkerContext, record: dict[str, Any], started: float) -> bool:
     """Follow the job in the executor to its end; True when this worker made it final."""
-    store, transitions = ctx.store, ctx.transitions
+    store, transitions, job_id = ctx.store, ctx.transitions, record["id"]
     last_renewal = [time.monotonic()]
     made_final = [False]
 
@@ -123,17 +123,17 @@ def _execute(ctx: WorkerContext, job_id: str, started: float) -> bool:
         if kind == "result":
             note = f"finished in {data['metrics']['usage']['seconds']} s"
             made_final[0] = patiently(patience, lambda: transitions.finish(
-                job_id, data["result"], data["runtime"], data["metrics"], note, appends,
+                record, data["result"], data["runtime"], data["metrics"], note, appends,
                 ran_for, data.get("samples"))).ok
         elif kind == "error":
             made_final[0] = patiently(patience, lambda: transitions.fail(
-                job_id, data["message"], appends, ran_for)).ok
+                record, data["message"], appends, ran_for)).ok
         else:
             patiently(patience, lambda: store.append(job_id, appends))
 
     outcome, reason = ctx.executor.follow(on_messages, keep_going)
     if outcome in (Outcome.TIMED_OUT, Outcome.CRASHED):
-        return transitions.fail(job_id, reason, ran_for=time.monotonic() - started).ok
+        return transitions.fail(record, reason, ran_for=time.monotonic() - started).ok
     if outcome == Outcome.KILLED:  # the worker's failure, not the job's: another attempt
         requeue(ctx, job_id, reason, counted=True)
         return False  # QUEUED again, or failed out of attempts: `let_go` lets go of the lease

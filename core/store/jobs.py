@@ -6,16 +6,22 @@ Keys (prefix `gw` by default), owned by this module:
     {p}:job:{id}:result     zlib-compressed JSON of the normalised result
     {p}:job:{id}:runtime    zlib-compressed JSON in qiskit_ibm_runtime's RuntimeEncoder format
     {p}:job:{id}:samples    zlib-compressed JSON: a sampler's shots, packed (core/results.py)
-    {p}:job:{id}:events     stream of events (status, interim, log, result, error)
-    {p}:job:{id}:logs       list of log lines
-    {p}:job:{id}:interim    list of interim results (JSON), one per finished PUB
+    {p}:job:{id}:events     stream of events (status, interim, log, result, error): the job's
+                            log lines and interim results are read from it
     {p}:t:{tenant}:{facet}  sorted sets indexing a tenant's jobs, scored by creation time (µs)
                             (`listing.py` pages through them)
     {p}:t:{tenant}:events   stream of every status change of the tenant's jobs
 Everything about one job expires `retention` seconds after it reaches a final state. Every status
-change is one call of `lua/transition.lua`. The other families: `leases.py` (running jobs),
-`idempotency.py`, `stats.py`, `snapshots.py` (device properties), `api_keys.py`,
-`stream_tokens.py`, `ibm.py` (IBM Quantum's side).
+change is one call of `lua/transition.lua`, given every key it touches. The other families:
+`leases.py` (running jobs), `idempotency.py`, `stats.py`, `snapshots.py` (device properties),
+`api_keys.py`, `stream_tokens.py`, `rates.py`, `dispatch.py`, `quotas.py`, `ibm.py`.
+
+On Redis Cluster: a job's own keys would share the tag `{p}:job:{{id}}`, a tenant's indexes and
+stream the tag `{p}:t:{{tenant}}`; but one status change touches both, and the running set and
+the stats, so the whole family must share one slot (a prefix with a hash tag, `{gw}`): Cluster
+then adds failover, not sharding. Creating a job is a transaction over the same keys.
+(Jobs logged before this version kept their log lines in `:logs` and `:interim` lists too;
+`delete` still removes those.)
 """
 
 from __future__ import annotations
@@ -48,17 +54,15 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 """
-# Append log lines and interim results (with their events) only while the job exists, and let
-# what is appended to a final job expire with it. KEYS[1] record, KEYS[2] events, ARGV[1] JSON
-# [[list suffix, item, event kind, event data], ...] (as transition.lua takes them).
+# Append log lines and interim results (as events) only while the job exists, and let what
+# is appended to a final job expire with it. KEYS[1] record, KEYS[2] events, ARGV[1] JSON
+# [[event kind, event data], ...] (as transition.lua takes them).
 _APPEND_IF_EXISTS = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local ttl = redis.call('PTTL', KEYS[1])
 for _, entry in ipairs(cjson.decode(ARGV[1])) do
-  redis.call('RPUSH', KEYS[1] .. entry[1], entry[2])
-  redis.call('XADD', KEYS[2], '*', 'kind', entry[3], 'data', entry[4])
-  if ttl > 0 then redis.call('PEXPIRE', KEYS[1] .. entry[1], ttl) end
+  redis.call('XADD', KEYS[2], '*', 'kind', entry[1], 'data', entry[2])
 end
+local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 """
@@ -190,6 +194,7 @@ class JobStore:
     def transition(
         self,
         job_id: str,
+        tenant: str,
         to: JobStatus,
         fields: dict[str, Any] | None = None,
         blobs: dict[str, bytes] | None = None,
@@ -198,26 +203,31 @@ class JobStore:
         lease: tuple[str, float] | None = None,
         ran_for: float | None = None,
     ) -> Transition:
-        """Move `job_id` to `to` if the table allows, with `fields`, `blobs`, `appends` (log
-        lines and interim results) and an `event`, all in one round trip. A final change logs
-        appends and event before its status event (a client that stops reading at a final status
-        has seen everything), others after it. With `lease` (worker, seconds), the worker takes
-        the job's lease; a final change drops it, remembering `ran_for` (for queue estimates)."""
+        """Move `job_id` (of `tenant`) to `to` if the table allows, with `fields`, `blobs`,
+        `appends` (log lines and interim results) and an `event`, all in one round trip. A
+        final change logs appends and event before its status event (a client that stops
+        reading at a final status has seen everything), others after it. With `lease` (worker,
+        seconds), the worker takes the job's lease; a final change drops it, remembering
+        `ran_for` (for queue estimates). Only `core/transitions.py` calls this."""
         now = now_iso()
-        allowed = "," + ",".join(s.value for s in ALLOWED_FROM[to]) + ","
+        sources = sorted(ALLOWED_FROM[to])
         blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
         extra = encode_record(fields or {})
         ok, previous = self._transition(
             keys=[self.key(job_id), self.key(job_id, ":events"), running_key(self.prefix),
                   lease_key(self.prefix, job_id), transitions_key(self.prefix),
-                  durations_key(self.prefix), *blob_keys],
+                  durations_key(self.prefix), self.tenant_events_key(tenant),
+                  self.index_key(tenant, "status", to.value),
+                  *(self.index_key(tenant, "status", s.value) for s in sources),
+                  self.key(job_id, ":inputs"), *blob_keys],
             args=[
-                to.value, allowed, now, TIMESTAMP_FIELD.get(to, ""), json.dumps(extra),
-                "1" if to in FINAL_STATES else "0", self.retention, f"{self.prefix}:t:",
+                to.value, "," + ",".join(s.value for s in sources) + ",", now,
+                TIMESTAMP_FIELD.get(to, ""), json.dumps(extra),
+                "1" if to in FINAL_STATES else "0", self.retention, tenant,
                 json.dumps({"status": to.value, "at": now}), _tenant_event(job_id, to.value, now),
                 event[0] if event else "", json.dumps(event[1]) if event else "",
                 _appends(appends), _lease(lease),
-                "" if ran_for is None else str(round(ran_for, 4)), *(blobs or {}).values(),
+                "" if ran_for is None else str(round(ran_for, 4)), 1, *(blobs or {}).values(),
             ],
         )
         return Transition(ok == "ok", previous)
@@ -272,10 +282,16 @@ class JobStore:
         self.append(job_id, [("log", line) for line in lines])
 
     def logs(self, job_id: str) -> list[str]:
-        return self.redis.lrange(self.key(job_id, ":logs"), 0, -1)
+        """The job's log lines, from its events (they are read rarely; each was an event)."""
+        return [data["line"] for kind, data in self._events_of(job_id, "log")]
 
     def interim(self, job_id: str) -> list[Any]:
-        return [json.loads(item) for item in self.redis.lrange(self.key(job_id, ":interim"), 0, -1)]
+        """The job's interim results, one per finished PUB, from its events."""
+        return [data for _kind, data in self._events_of(job_id, "interim")]
+
+    def _events_of(self, job_id: str, kind: str) -> list[tuple[str, Any]]:
+        entries = self.redis.xrange(self.key(job_id, ":events"))
+        return [(kind, json.loads(e["data"])) for _id, e in entries if e["kind"] == kind]
 
     # -- tags, delete ------------------------------------------------------------------------------
     def set_tags(self, job_id: str, tags: list[str]) -> None:
@@ -325,16 +341,10 @@ class JobStore:
         return self.key(job_id, ":events")
 
 
-def _append_entries(appends: Appends) -> list[tuple[str, str, str, str]]:
-    """(list suffix, item, event kind, event data) of each log line or interim result."""
-    entries = []
-    for kind, value in appends:
-        if kind == "log":
-            entries.append((":logs", value, "log", json.dumps({"line": value})))
-        else:
-            data = json.dumps(value)
-            entries.append((":interim", data, "interim", data))
-    return entries
+def _append_entries(appends: Appends) -> list[tuple[str, str]]:
+    """(event kind, event data) of each log line or interim result."""
+    return [("log", json.dumps({"line": value})) if kind == "log" else
+            ("interim", json.dumps(value)) for kind, value in appends]
 
 
 def _appends(appends: Appends) -> str:

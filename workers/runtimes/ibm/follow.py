@@ -31,7 +31,7 @@ def look(ibm: Ibm, transitions: Transitions, record: dict[str, Any]) -> float | 
     status = upstream_status(ibm.account.call("reading the job status", job.status))
     if status == JobStatus.RUNNING and record["status"] == JobStatus.QUEUED:
         ibm.snapshot_properties(record["id"], record["backend"])
-        transitions.start(record["id"], [("log", f"{log_stamp()} INFO running on "
+        transitions.start(record, [("log", f"{log_stamp()} INFO running on "
                                                  f"{record['backend']}")])
         record = ibm.store.get(record["id"]) or record
     if status in PENDING:
@@ -56,28 +56,27 @@ def finish(transitions: Transitions, account: Account, record: dict[str, Any], j
     """Fetch what a final job left, then store it all in one change: a failed fetch is simply
     tried again at the next look. The result is fetched last, as a private job's result reads
     only once."""
-    job_id = record["id"]
     metrics = summarise_metrics(account.call("reading the job metrics", job.metrics))
     lines = str(account.call("reading the job logs", job.logs)).splitlines()
     logs = [("log", account.redact(line)) for line in lines if line.strip()]
     if status == JobStatus.DONE:
-        _done(transitions, job_id, account.call("reading the result", job.result), metrics,
+        _done(transitions, record, account.call("reading the result", job.result), metrics,
               logs)
     elif status == JobStatus.ERROR:
         error = account.call("reading the error", job.error_message) or "the job failed"
-        transitions.fail(job_id, f"IBM Quantum: {account.redact(str(error))}", logs,
+        transitions.fail(record, f"IBM Quantum: {account.redact(str(error))}", logs,
                          metrics=metrics)
     else:
         logs.append(("log", f"{log_stamp()} INFO cancelled on IBM Quantum"))
-        transitions.cancelled(job_id, metrics, logs)
+        transitions.cancelled(record, metrics, logs)
     account.drop_job(record["runtime_job_id"])
 
 
-def _done(transitions: Transitions, job_id: str, result: Any, metrics: dict[str, Any],
+def _done(transitions: Transitions, record: dict[str, Any], result: Any, metrics: dict[str, Any],
           logs: Appends) -> None:
     from qiskit.primitives import PrimitiveResult
 
     # the executor's metadata holds dataclasses that neither JSON encoder takes
     result = PrimitiveResult(list(result), metadata=plain(result.metadata))
-    transitions.finish(job_id, normalise(result), runtime_json(result), metrics,
+    transitions.finish(record, normalise(result), runtime_json(result), metrics,
                        "finished on IBM Quantum", logs, samples=packed_samples(result))

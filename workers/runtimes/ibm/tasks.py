@@ -48,7 +48,7 @@ def advance(job_id: str, chain: str) -> None:
     except Exception as exc:  # a bug must fail the job, not leave it followed forever
         log.exception("IBM job %s failed in the worker", job_id)
         message = ibm.account.redact(f"internal error in the worker: {type(exc).__name__}: {exc}")
-        transitions.fail(job_id, message)
+        transitions.fail(record, message)
         delay = None
     if delay is None:
         ibm.state.forget(job_id)
@@ -94,7 +94,7 @@ def handle(ibm: Ibm, transitions: Transitions, record: dict[str, Any],
     job_id = record["id"]
     if err.kind == Trouble.AUTH:
         ibm.state.set_health(False, f"IBM Quantum refused the credentials (HTTP {err.status})")
-        transitions.fail(job_id, f"IBM Quantum refused the gateway's credentials (HTTP "
+        transitions.fail(record, f"IBM Quantum refused the gateway's credentials (HTTP "
                          f"{err.status}); QISKIT_IBM_TOKEN or QISKIT_IBM_INSTANCE needs "
                          f"attention. {err.message}")
         return None
@@ -106,11 +106,11 @@ def handle(ibm: Ibm, transitions: Transitions, record: dict[str, Any],
                                   f"(HTTP 429); trying again in {pause:.0f} s")
         return pause + random.uniform(0, 1)
     if err.kind != Trouble.TRANSIENT:
-        transitions.fail(job_id, err.message)
+        transitions.fail(record, err.message)
         return None
     failures = ibm.state.increment("failures", job_id)
     if failures > MAX_FAILURES:
-        transitions.fail(job_id, f"IBM Quantum failed {failures} times in a row; "
+        transitions.fail(record, f"IBM Quantum failed {failures} times in a row; "
                                  f"giving up. Last: {err.message}")
         return None
     delay = backoff(ibm.config, failures)
