@@ -12,7 +12,9 @@ import uuid
 from redis import Redis
 from redis.client import Pipeline
 from rq import Queue
+from rq.job import JobStatus
 from rq.serializers import JSONSerializer
+from rq.utils import now
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from core.store.dispatch import Dispatch
@@ -45,11 +47,16 @@ def enqueue(queue: Queue, dispatch: Dispatch, tenant: str, job_id: str, attempt:
 
 def enqueue_token(queue: Queue, token_id: str, time_limit: float,
                   pipeline: Pipeline | None = None) -> None:
-    data = Queue.prepare_data(
-        TASK, job_id=token_id, timeout=int(time_limit) + RQ_TIMEOUT_MARGIN, result_ttl=0,
-        failure_ttl=3600,
-    )
-    queue.enqueue_many([data], pipeline=pipeline)
+    """A token is RQ's job hash and its place on the queue: one HSET and one RPUSH (RQ's own
+    enqueue also re-registers the queue and writes the status twice, per token)."""
+    job = queue.create_job(TASK, job_id=token_id, timeout=int(time_limit) + RQ_TIMEOUT_MARGIN,
+                           result_ttl=0, failure_ttl=3600, status=JobStatus.QUEUED)
+    job.origin, job.enqueued_at = queue.name, now()
+    target = pipeline if pipeline is not None else queue.connection.pipeline(transaction=False)
+    job.save(pipeline=target)
+    target.rpush(queue.key, job.id)
+    if pipeline is None:
+        target.execute()
 
 
 def wake(queue: Queue, tokens: int, time_limit: float) -> None:

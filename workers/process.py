@@ -19,9 +19,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
-from rq import SimpleWorker
+from redis.client import Pipeline
+from rq import Queue, SimpleWorker
+from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.timeouts import JobTimeoutException
+from rq.utils import now, utcformat
+from rq.worker import WorkerStatus
 
+from core import queueing
 from core.store.connection import client_options, out_of_memory
 
 if TYPE_CHECKING:
@@ -30,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway.worker")
 WORKER_TTL = 60  # RQ: a worker silent this long is dead; its blocking dequeue waits WORKER_TTL-15
 MAX_BACKOFF_SECONDS = 30.0
+HEARTBEAT_SECONDS = 10.0  # well within WORKER_TTL
 T = TypeVar("T")
 
 
@@ -52,7 +59,17 @@ class Stopping:
 
 
 class GatewayWorker(SimpleWorker):
-    """RQ's SimpleWorker, telling the running job when a warm shutdown starts."""
+    """RQ's SimpleWorker, telling the running job when a warm shutdown starts, and running
+    dispatch tokens without RQ's per-job records.
+
+    A dispatch token (`core/queueing.py`) runs whichever local job is fairly next, and the
+    gateway keeps that job's books itself: its lease, its attempts, the sweeper that recovers
+    it. RQ's records of the token (an execution, the started and finished registries, a
+    result, the worker's counters) would be a second set nobody reads, at about 50 Redis
+    commands per job. So a token's hash is deleted as it is taken, and the token runs under RQ's
+    timeout (`death_penalty_class`) with the worker marked busy, as RQ would. Other tasks (IBM
+    Quantum's steps) go RQ's whole way. The worker's own heartbeat is written at most every
+    HEARTBEAT_SECONDS, not several times per job: RQ counts a worker alive for WORKER_TTL."""
 
     stopping: Stopping
     drain_seconds: float
@@ -62,6 +79,54 @@ class GatewayWorker(SimpleWorker):
         self.stopping.begin(self.drain_seconds)
         log.info("stopping: no new job; the running one has %g s to finish",
                  self.drain_seconds)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        if job.func_name != queueing.TASK:
+            super().execute_job(job, queue)
+            return
+        pipe = self.connection.pipeline(transaction=False)
+        self._state = WorkerStatus.BUSY  # a SIGTERM now drains (RQ's _shutdown reads this)
+        self._beat(pipe, self.get_heartbeat_ttl(job))  # counted alive while the token runs
+        pipe.delete(job.key)
+        pipe.execute()
+        try:
+            with self.death_penalty_class(job.timeout or queueing.RQ_TIMEOUT_MARGIN,
+                                          JobTimeoutException, job_id=job.id):
+                job.func(*job.args, **job.kwargs)
+        except Exception:  # run_next fails its job itself; whatever escapes is logged here
+            log.exception("dispatch token %s failed", job.id)
+        finally:  # idle, and counted alive for WORKER_TTL again (not the token's timeout)
+            self._state = WorkerStatus.IDLE
+            pipe = self.connection.pipeline(transaction=False)
+            self._beat(pipe, self.worker_ttl + 60)
+            pipe.execute()
+
+    def _beat(self, pipe: Pipeline, ttl: int) -> None:
+        """RQ's `set_state` and `heartbeat` in one write."""
+        self.last_heartbeat = now()
+        pipe.hset(self.key, mapping={"state": self._state,
+                                     "last_heartbeat": utcformat(self.last_heartbeat)})
+        pipe.expire(self.key, ttl)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        recent = self.last_heartbeat is not None and (
+            (now() - self.last_heartbeat).total_seconds() < HEARTBEAT_SECONDS)
+        if timeout is None and recent:
+            return
+        super().heartbeat(timeout, pipeline)
+
+    def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
+        if pipeline is None and state == self.get_state():
+            return  # RQ's loop sets IDLE again and again
+        super().set_state(state, pipeline)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        """`rq suspend` is seen within HEARTBEAT_SECONDS, not looked for before every job."""
+        if time.monotonic() - self._suspension_checked > HEARTBEAT_SECONDS:
+            self._suspension_checked = time.monotonic()
+            super().check_for_suspension(burst)
+
+    _suspension_checked = 0.0
 
 
 def work(ctx: WorkerContext) -> None:
