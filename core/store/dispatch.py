@@ -39,9 +39,7 @@ _LUA = Path(__file__).with_name("lua")
 _PUSH = """
 local n = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[4], ARGV[3] == '1' and -n or n, ARGV[2])
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], (tonumber(redis.call('GET', KEYS[2])) or 0) - 0.5, ARGV[1])
-end
+redis.call('ZADD', KEYS[1], 'NX', (tonumber(redis.call('GET', KEYS[2])) or 0) - 0.5, ARGV[1])
 """
 # KEYS: ring, waiting; ARGV: tenant, job id
 _FORGET = """
@@ -131,6 +129,7 @@ class Dispatch:
 
     def waiting(self, tenant: str) -> int:
         return int(self.redis.zcard(self.key(f"waiting:{tenant}")))  # type: ignore[arg-type]
+
 
     def room(self, tenant: str, default_limit: int) -> tuple[int, int]:
         """(jobs waiting, the tenant's `max_queued`), in one round trip."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import zlib
 from typing import Any
 
@@ -26,6 +27,7 @@ class Snapshots:
         self.redis = connection.binary
         self.prefix = connection.prefix
         self.retention = retention
+        self._kept: dict[str, float] = {}  # ref -> until when this process need not renew it
 
     def key(self, ref: str) -> str:
         return f"{self.prefix}:props:{ref}"
@@ -38,11 +40,18 @@ class Snapshots:
         return ref
 
     def keep(self, ref: str, blob: bytes) -> None:
-        """Make sure snapshot `ref` (content `blob`) lives for twice the retention from now: one
-        EXPIRE when it is there already (the common case), rather than sending it again."""
+        """Make sure snapshot `ref` (content `blob`) outlives by a retention every job that
+        refers to it from now: it lives for twice the retention, renewed with one EXPIRE when
+        it is there already (rather than sent again), and by each process at most every
+        tenth of the retention (not once per job)."""
+        if time.monotonic() < self._kept.get(ref, 0.0):
+            return
         name, ttl = self.key(ref), 2 * self.retention
         if not self.redis.expire(name, ttl):
             self.redis.set(name, blob, ex=ttl)
+        if len(self._kept) > 10_000:
+            self._kept.clear()
+        self._kept[ref] = time.monotonic() + self.retention / 10
 
     def get(self, ref: str | None) -> dict[str, Any] | None:
         data = self.redis.get(self.key(ref)) if ref else None

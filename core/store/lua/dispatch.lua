@@ -13,7 +13,10 @@ local ring, turn, parked, active = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 local mode, waiting_p, running_p, limits_p = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local lease_p, job_p = ARGV[5], ARGV[6]
 local now, grace, default_cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-if default_cap <= 0 then default_cap = math.max(1, redis.call('SCARD', KEYS[4]) - 1) end
+local function fallback_cap()  -- read once, and only when some tenant has no cap of its own
+  if default_cap <= 0 then default_cap = math.max(1, redis.call('SCARD', KEYS[4]) - 1) end
+  return default_cap
+end
 
 local function wait_again(tenant, id)  -- first in its line, with a parked token to wake
   redis.call('ZADD', waiting_p .. tenant, 0, id)
@@ -44,7 +47,7 @@ local function running(tenant)
 end
 
 local function cap(tenant)
-  return tonumber(redis.call('HGET', limits_p .. tenant, 'max_running')) or default_cap
+  return tonumber(redis.call('HGET', limits_p .. tenant, 'max_running')) or fallback_cap()
 end
 
 -- the tenant's oldest waiting job that is still QUEUED (cancelled or deleted ones are dropped)
@@ -88,8 +91,12 @@ for _, tenant in ipairs(redis.call('ZRANGE', ring, 0, -1)) do
     if id then
       redis.call('ZADD', running_p .. tenant, now, id)
       redis.call('SADD', active, tenant)
-      redis.call('ZADD', ring, redis.call('INCR', turn), tenant)
-      if redis.call('ZCARD', waiting_p .. tenant) == 0 then redis.call('ZREM', ring, tenant) end
+      local served = redis.call('INCR', turn)
+      if redis.call('ZCARD', waiting_p .. tenant) == 0 then
+        redis.call('ZREM', ring, tenant)  -- back in the ring when it has a job waiting again
+      else
+        redis.call('ZADD', ring, served, tenant)
+      end
       return {tenant, id}
     end
     redis.call('ZREM', ring, tenant)
