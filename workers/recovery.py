@@ -3,10 +3,11 @@
 
 - `recover_orphans` (every pass): RUNNING jobs whose lease ran out (their worker died): queued
   again, the attempt counted, or failed once out of attempts (`Transitions.requeue`).
-- `check_unmoved` (one sweeper every 3 lease periods): jobs that nothing would move on, as each
-  job's provider finds them (`troubles`: a local job in no tenant's line or outside the running
-  set, an IBM job followed by no chain of steps), and waiting jobs without a dispatch token. A
-  job is recovered when two checks in a row find the same thing wrong with a job that has not
+- `check_unmoved` (one sweeper every 3 lease periods, per provider, among the workers that can
+  recover its jobs): jobs that nothing would move on, as their provider finds them
+  (`troubles`: a local job in no tenant's line or outside the running set, an IBM job followed
+  by no chain of steps); `check_tokens`: waiting jobs without a dispatch token. A job is
+  recovered when two checks in a row find the same thing wrong with a job that has not
   changed for a lease period: a job between dequeue and start is not taken for lost.
 """
 
@@ -14,14 +15,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core import queueing
 from core.clock import iso_to_micros
 from core.states import JobStatus
 from core.store import listing
 from workers.context import WorkerContext
+
+if TYPE_CHECKING:
+    from core.providers import Provider
 
 log = logging.getLogger("gateway.worker")
 WORKER_LOST = "the worker running this job was lost"
@@ -41,34 +44,40 @@ def recover_orphans(ctx: WorkerContext) -> None:
             ctx.transitions.reline(job_id, WORKER_LOST)
 
 
-def check_unmoved(ctx: WorkerContext) -> None:
-    """Recover QUEUED and RUNNING jobs that nothing would move on (module docstring)."""
+def check_unmoved(ctx: WorkerContext, provider: Provider) -> None:
+    """Recover the provider's QUEUED and RUNNING jobs that nothing would move on (module
+    docstring); each provider's check has its own suspects, kept between two checks."""
     store = ctx.store
     ids = listing.unfinished(store)
     pipe = store.redis.pipeline(transaction=False)
     for job_id in ids:
         pipe.hmget(store.key(job_id), "status", "provider", "rq_attempt", "updated", "tenant")
     quiet_since = time.time() - ctx.config.WORKER_LEASE_SECONDS
-    quiet: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for job_id, (status, provider, rq_attempt, updated, tenant) in zip(
-            ids, pipe.execute(), strict=True):
-        if status and updated and iso_to_micros(updated) / 1e6 <= quiet_since:
-            quiet[provider or "local"].append({"id": job_id, "status": status, "tenant": tenant,
-                                               "rq_attempt": rq_attempt or "1"})
-    previous, suspects = ctx.leases.suspects("unmoved"), {}
-    for provider in ctx.providers.all:
-        for job_id, trouble in provider.troubles(quiet[provider.name]).items():
-            if previous.get(job_id) == trouble:
-                _recover(ctx, job_id, trouble)
-            else:
-                suspects[job_id] = trouble
+    quiet = [{"id": job_id, "status": status, "tenant": tenant, "rq_attempt": rq_attempt or "1"}
+             for job_id, (status, name, rq_attempt, updated, tenant) in zip(
+                 ids, pipe.execute(), strict=True)
+             if (name or "local") == provider.name and status and updated
+             and iso_to_micros(updated) / 1e6 <= quiet_since]
+    check = f"unmoved:{provider.name}"
+    previous, suspects = ctx.leases.suspects(check), {}
+    for job_id, trouble in provider.troubles(quiet).items():
+        if previous.get(job_id) == trouble:
+            _recover(ctx, job_id, trouble)
+        else:
+            suspects[job_id] = trouble
+    ctx.leases.set_suspects(check, suspects)
+
+
+def check_tokens(ctx: WorkerContext) -> None:
+    """Waiting local jobs without a dispatch token (lost with a worker that died between
+    taking one from RQ and taking a job with it): new tokens, when two checks agree."""
+    previous = ctx.leases.suspects("tokens")
     short = ctx.dispatch.shortfall(ctx.queue.count)
     if short and previous.get("dispatch-tokens"):  # short twice in a row: tokens were lost
         log.warning("%d waiting jobs had no dispatch token; adding them", short)
         queueing.wake(ctx.queue, short, ctx.config.JOB_TIME_LIMIT_SECONDS)
-    elif short:
-        suspects["dispatch-tokens"] = str(short)
-    ctx.leases.set_suspects("unmoved", suspects)
+        short = 0
+    ctx.leases.set_suspects("tokens", {"dispatch-tokens": str(short)} if short else {})
 
 
 def _recover(ctx: WorkerContext, job_id: str, trouble: str) -> None:

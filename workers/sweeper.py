@@ -24,8 +24,12 @@ def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
         try:
             recovery.recover_orphans(ctx)
             # it SCANs the keyspace for status indexes: not at every pass
-            if ctx.stats.take_turn("check-unmoved", 3 * ctx.config.WORKER_LEASE_SECONDS):
-                recovery.check_unmoved(ctx)
+            every = 3 * ctx.config.WORKER_LEASE_SECONDS
+            for provider in ctx.providers.all:
+                if provider.recovers and ctx.stats.take_turn(f"unmoved-{provider.name}", every):
+                    recovery.check_unmoved(ctx, provider)
+            if ctx.stats.take_turn("check-tokens", every):
+                recovery.check_tokens(ctx)
             dispatch.wake_lost(ctx)
             if ctx.stats.take_turn("prune-indexes", PRUNE_EVERY_SECONDS):
                 listing.prune_indexes(ctx.store)

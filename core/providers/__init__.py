@@ -32,6 +32,10 @@ class Provider(Protocol):
     name: str  # what a job record's `provider` says
     imports: bool  # it can follow jobs submitted elsewhere (`import_job`)
 
+    @property
+    def recovers(self) -> bool:
+        """This process can recover its jobs (`troubles`)."""
+
     # -- the catalog ----------------------------------------------------------------------------
     def backends(self) -> list[dict[str, Any]]: ...
 

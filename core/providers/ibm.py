@@ -57,6 +57,12 @@ class IbmQuantum:
     def configured(self) -> bool:
         return bool(self.ibm.config.IBM_TOKEN)
 
+    @property
+    def recovers(self) -> bool:
+        """Only a worker with the account recovers IBM jobs: a new chain goes on its IBM
+        queue, which only such workers take."""
+        return self.configured
+
     # -- the catalog ----------------------------------------------------------------------------
     def backends(self) -> list[dict[str, Any]]:
         return self.ibm.state.backends() if self.configured else []

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 class LocalSimulators:
     name = "local"
     imports = False
+    recovers = True
 
     def __init__(self, config: Config, queue: Queue, dispatch: Dispatch, stats: Stats,
                  leases: Leases) -> None:
