@@ -10,6 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from app.api import GatewayBlueprint
 from app.gateway import Gateway, gateway
+from core import queueing
 from core.store.health import redis_warnings
 
 ops = GatewayBlueprint("ops", __name__, description="Operations")
@@ -43,7 +44,7 @@ def readiness(gw: Gateway) -> tuple[dict[str, Any], str | None]:
     checks: dict[str, Any] = {"redis": "ok", "workers": 0}
     try:
         gw.store.redis.ping()
-        checks["workers"] = worker_count(gw)
+        checks["workers"] = queueing.workers_alive(gw.queue)
         # said loudly at start too (create_app); here until the operator fixes it
         checks["redis_warnings"] = redis_warnings(gw.store.redis)
         states = {provider.name: provider.readiness() for provider in gw.providers.all}
@@ -84,7 +85,7 @@ class RedisCollector:
         yield GaugeMetricFamily("gateway_jobs_running", "Jobs running now",
                                 value=float(self.gw.leases.running_count()))
         yield GaugeMetricFamily("gateway_workers", "Live RQ workers", value=float(
-            worker_count(self.gw)))
+            queueing.workers_alive(self.gw.queue)))
 
 
 @ops.get("/openapi.yaml")
@@ -99,9 +100,3 @@ def openapi_document() -> str:
     """The spec generated from the code; `make openapi` writes the same text to openapi.yaml."""
     return current_app.extensions["gateway_api"].spec.to_yaml()
 
-
-def worker_count(gw: Gateway) -> int:
-    """Live RQ workers on the jobs queue."""
-    from rq import Worker
-
-    return int(Worker.count(connection=gw.queue.connection, queue=gw.queue))

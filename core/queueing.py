@@ -37,6 +37,13 @@ def workers_key(queue: Queue) -> str:
     return WORKERS_BY_QUEUE_KEY % queue.name
 
 
+def workers_alive(queue: Queue) -> int:
+    """Live RQ workers on `queue`."""
+    from rq import Worker
+
+    return int(Worker.count(connection=queue.connection, queue=queue))
+
+
 def enqueue(queue: Queue, dispatch: Dispatch, tenant: str, job_id: str, attempt: int,
             time_limit: float, pipeline: Pipeline | None = None, first: bool = False) -> None:
     """The job waits in its tenant's line, with a token on the queue; with `pipeline`, as part
@@ -60,9 +67,14 @@ def enqueue_token(queue: Queue, token_id: str, time_limit: float,
 
 
 def wake(queue: Queue, tokens: int, time_limit: float) -> None:
-    """Tokens for jobs that can start now (parked ones woken by a job's end, lost ones)."""
+    """Tokens for jobs that can start now (parked ones woken by a job's end, lost ones), in
+    one round trip."""
+    if tokens <= 0:
+        return
+    pipe = queue.connection.pipeline(transaction=False)
     for _ in range(tokens):
-        enqueue_token(queue, f"wake-{uuid.uuid4().hex}", time_limit)
+        enqueue_token(queue, f"wake-{uuid.uuid4().hex}", time_limit, pipe)
+    pipe.execute()
 
 
 def remove(queue: Queue, dispatch: Dispatch, tenant: str, job_id: str, attempt: int) -> None:

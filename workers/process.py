@@ -73,6 +73,7 @@ class GatewayWorker(SimpleWorker):
 
     stopping: Stopping
     drain_seconds: float
+    _suspension_checked = 0.0  # monotonic time of the last look for `rq suspend`
 
     def handle_warm_shutdown_request(self) -> None:
         super().handle_warm_shutdown_request()
@@ -125,8 +126,6 @@ class GatewayWorker(SimpleWorker):
         if time.monotonic() - self._suspension_checked > HEARTBEAT_SECONDS:
             self._suspension_checked = time.monotonic()
             super().check_for_suspension(burst)
-
-    _suspension_checked = 0.0
 
 
 def work(ctx: WorkerContext) -> None:

@@ -35,6 +35,7 @@ from core.errors import (
     JobNotFinished,
     QuotaExceeded,
 )
+from core.providers import Provider
 from core.states import JobStatus
 from core.store.jobs import new_job_id
 from core.store.records import compress
@@ -51,14 +52,13 @@ DEFAULT_OPTIMIZATION_LEVEL = 1  # not a schema default: a default makes generate
 def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
            idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
     """Validate and queue a job; returns (job, created) — not created for a repeated request."""
-    inputs, inspection = validate_inputs(gw, payload)
+    inputs, inspection, provider = validate_inputs(gw, payload)
     job_id = new_job_id()
     if idempotency_key:
         body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         existing = gw.idempotency.claim(tenant, idempotency_key, job_id, body_hash)
         if existing is not None:
             return _repeated(gw, tenant, existing, body_hash), False
-    provider, _ = gw.providers.find(payload["backend"])
     record = {
         "id": job_id, "tenant": tenant, "program_id": payload["program_id"],
         "backend": payload["backend"], "provider": provider.name, "status": JobStatus.QUEUED,
@@ -106,9 +106,11 @@ def _repeated(gw: Gateway, tenant: str, existing: tuple[str, str], body_hash: st
     return gw.store.owned(tenant, job_id)
 
 
-def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any], Inspection]:
+def validate_inputs(gw: Gateway, payload: dict[str, Any],
+                    ) -> tuple[dict[str, Any], Inspection, Provider]:
     """Everything the worker needs, checked now so that bad input is a 422, not a failed job:
-    the programs in a parse process (`core/parse_pool.py`), then the cost model."""
+    the programs in a parse process (`core/parse_pool.py`), then the provider's own checks;
+    with the provider that will run it."""
     try:
         provider, backend = gw.providers.find(payload["backend"])
     except BackendNotFound as exc:
@@ -125,7 +127,7 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any]) -> tuple[dict[str, Any
                                 qubit_cap(backend, gw.config), gw.limits, gw.program_limits,
                                 timeout=budget)
     provider.admit(payload["program_id"], pubs, inspection, backend)
-    return {"pubs": pubs, "options": options}, inspection
+    return {"pubs": pubs, "options": options}, inspection, provider
 
 
 def check_pubs(program_id: str, pubs: list[dict[str, Any]], limits: Limits,

@@ -97,16 +97,16 @@ class LocalSimulators:
     def queue_info(self, record: dict[str, Any]) -> dict[str, Any]:
         """Position in the tenant-fair queue (1 = next), estimates from the workers' pace."""
         status = JobStatus(record["status"])
-        average = self.stats.recent_pace()
         if status.final:
             return {"position": None, "estimated_start_time": record.get("running"),
                     "estimated_completion_time": record.get("finished")}
+        average = self.stats.recent_pace()
         if status == JobStatus.RUNNING:
             return {"position": None, "estimated_start_time": record.get("running"),
                     "estimated_completion_time": _later(record.get("running"), average)}
         position = self.dispatch.position(record["tenant"], record["id"])
         ahead = (position or 1) - 1 + self.leases.running_count()
-        start = _later(None, ahead * average / max(self.workers(), 1))
+        start = _later(None, ahead * average / max(queueing.workers_alive(self.queue), 1))
         return {"position": position, "estimated_start_time": start,
                 "estimated_completion_time": _later(start, average)}
 
@@ -128,12 +128,6 @@ class LocalSimulators:
 
     def sweep(self, stats: Stats) -> None:
         """Nothing of its own: the sweeper's checks cover local jobs (`workers/recovery.py`)."""
-
-    def workers(self) -> int:
-        """Live workers on the jobs queue."""
-        from rq import Worker
-
-        return int(Worker.count(connection=self.queue.connection, queue=self.queue))
 
 
 def _later(moment: str | None, seconds: float) -> str:

@@ -283,15 +283,16 @@ class JobStore:
 
     def logs(self, job_id: str) -> list[str]:
         """The job's log lines, from its events (they are read rarely; each was an event)."""
-        return [data["line"] for kind, data in self._events_of(job_id, "log")]
+        return [data["line"] for data in self._events_of(job_id, "log")]
 
     def interim(self, job_id: str) -> list[Any]:
         """The job's interim results, one per finished PUB, from its events."""
-        return [data for _kind, data in self._events_of(job_id, "interim")]
+        return self._events_of(job_id, "interim")
 
-    def _events_of(self, job_id: str, kind: str) -> list[tuple[str, Any]]:
+    def _events_of(self, job_id: str, kind: str) -> list[Any]:
+        """The data of the job's events of `kind`, oldest first."""
         entries = self.redis.xrange(self.key(job_id, ":events"))
-        return [(kind, json.loads(e["data"])) for _id, e in entries if e["kind"] == kind]
+        return [json.loads(e["data"]) for _id, e in entries if e["kind"] == kind]
 
     # -- tags, delete ------------------------------------------------------------------------------
     def set_tags(self, job_id: str, tags: list[str]) -> None:
