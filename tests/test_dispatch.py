@@ -1,5 +1,6 @@
 """Fair dispatch on a real Redis, without workers: the order tenants are served in, the running
-cap, parked tokens and queue positions (`core/store/dispatch.py`, `lua/dispatch.lua`)."""
+cap, parked tokens and queue positions (`core/store/dispatch.py`, `lua/dispatch.lua`). Jobs
+change status through the store's transition script, which keeps their place in step."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import uuid
 import pytest
 import redis
 
+from core.states import JobStatus
 from core.store.connection import Connection
 from core.store.dispatch import Dispatch
 from core.store.jobs import JobStore
-from core.store.leases import Leases
 from core.store.quotas import Quotas
 
 NO_WORKERS = "no-such-workers-set"
@@ -27,7 +28,8 @@ def waiting_jobs(connection: Connection, dispatch: Dispatch, tenant: str, count:
     store = JobStore(connection)
     ids = [f"{tenant}{i}" for i in range(count)]
     for job_id in ids:
-        connection.text.hset(store.key(job_id), mapping={"status": "QUEUED", "tenant": tenant})
+        connection.text.hset(store.key(job_id), mapping={
+            "id": job_id, "status": "QUEUED", "tenant": tenant, "score": 1})
         dispatch.push(tenant, job_id)
     return ids
 
@@ -60,17 +62,18 @@ def test_a_tenant_at_its_running_cap_waits_and_a_jobs_end_wakes_a_parked_token(
     assert served(dispatch, 2) == ["a1", "-"]
 
 
-def test_a_running_job_counts_while_it_holds_its_lease_and_no_longer(
-        connection: Connection) -> None:
-    dispatch = Dispatch(connection, lease_grace=0.0)  # no time to take a lease: only leases count
+def test_a_started_job_counts_until_it_ends_or_is_queued_again(connection: Connection) -> None:
+    dispatch = Dispatch(connection, lease_grace=0.0)  # no time to start: only started jobs count
     waiting_jobs(connection, dispatch, "a", 3)
     assert served(dispatch, 1, cap=1) == ["a0"]
-    Leases(connection).hold("a0", "worker-1", 60)
-    set_status(connection, "a0", "RUNNING")
+    change(connection, "a0", JobStatus.RUNNING, lease=("worker-1", 60))
     assert served(dispatch, 1, cap=1) == ["-"]
-    Leases(connection).release("a0")  # as when the job ends, by any path
-    set_status(connection, "a0", "DONE")
+    change(connection, "a0", JobStatus.QUEUED)  # handed back (and lined up again: not here)
     assert served(dispatch, 1, cap=1) == ["a1"]
+    change(connection, "a1", JobStatus.RUNNING, lease=("worker-1", 60))
+    assert served(dispatch, 1, cap=1) == ["-"]
+    change(connection, "a1", JobStatus.DONE)  # ended, by any path
+    assert served(dispatch, 1, cap=1) == ["a2"]
 
 
 def test_the_default_cap_leaves_one_worker_for_the_others(connection: Connection,
@@ -91,8 +94,8 @@ def test_cancelled_jobs_are_skipped_and_positions_count_every_tenants_turns(
     assert [dispatch.position("a", job) for job in a] == [1, 3, 5, 6]
     assert [dispatch.position("b", job) for job in b] == [2, 4]
     dispatch.forget("a", "a1")
-    set_status(connection, "a0", "CANCELLED")  # and not forgotten
-    assert dispatch.position("a", "a1") is None
+    change(connection, "a0", JobStatus.CANCELLED)  # leaves its line as it changes
+    assert dispatch.position("a", "a1") is None and dispatch.position("a", "a0") is None
     assert served(dispatch, 4) == ["a2", "b0", "a3", "b1"]
     assert served(dispatch, 1) == ["-"] and dispatch.waiting("a") == 0
 
@@ -103,9 +106,27 @@ def test_a_job_whose_worker_died_before_starting_it_waits_again(connection: Conn
     assert served(dispatch, 1) == ["a0"]  # ... and that worker is gone: no lease, still QUEUED
     assert dispatch.wake_parked(100, NO_WORKERS) == 1  # a sweeper: one token to enqueue again
     assert served(dispatch, 1) == ["a0"]
-    set_status(connection, "a0", "DONE")  # run this time
+    change(connection, "a0", JobStatus.RUNNING, lease=("worker-2", 60))  # run this time
+    change(connection, "a0", JobStatus.DONE)
+    assert dispatch.wake_parked(100, NO_WORKERS) == 0
     assert served(dispatch, 2) == ["a1", "-"]
 
 
-def set_status(connection: Connection, job_id: str, status: str) -> None:
-    connection.text.hset(JobStore(connection).key(job_id), "status", status)
+def test_a_dispatcher_that_knows_no_tenant_yet_learns_them_from_the_script(
+        connection: Connection) -> None:
+    """Each process passes the keys of the tenants it last saw; another process's new tenants
+    make the script ask again with theirs, and nothing is written by the call that missed them."""
+    first, second = Dispatch(connection), Dispatch(connection)
+    waiting_jobs(connection, first, "a", 2)
+    assert served(first, 1) == ["a0"]
+    waiting_jobs(connection, second, "b", 1)
+    waiting_jobs(connection, second, "c", 1)
+    assert served(first, 3) == ["b0", "c0", "a1"]
+    assert [second.position(t, "x") for t in ("a", "zz")] == [None, None]
+    assert served(second, 1) == ["-"]
+
+
+def change(connection: Connection, job_id: str, to: JobStatus,
+           lease: tuple[str, float] | None = None) -> None:
+    """The job's status changes as its transitions change it (`core/transitions.py`)."""
+    assert JobStore(connection).transition(job_id, job_id[0], to, lease=lease).ok

@@ -1,6 +1,7 @@
 """The tree's promises: `app` -> `core` <- `workers` with no import cycle between any two
-modules, one module that changes a job's status, tasks named by paths that exist, an API
-process without simulators, and every domain error mapped to HTTP once."""
+modules, one module that changes a job's status, Redis keys built only in `core/store` and
+passed to every script that touches them, tasks named by paths that exist, an API process
+without simulators, and every domain error mapped to HTTP once."""
 
 from __future__ import annotations
 
@@ -111,6 +112,43 @@ def test_only_the_transitions_change_a_jobs_status() -> None:
                for path in (ROOT / package).rglob("*.py")
                if ".transition(" in path.read_text()}
     assert callers == {"core/transitions.py"}
+
+
+def lua_scripts() -> dict[str, str]:
+    """Every Lua script of the store: the files in `lua/`, and the ones inline in a module."""
+    scripts = {str(path.relative_to(ROOT)): path.read_text()
+               for path in (ROOT / "core/store/lua").glob("*.lua")}
+    for path in (ROOT / "core/store").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                    and isinstance(node.value.value, str) and "redis.call" in node.value.value:
+                name = ast.unparse(node.targets[0])
+                scripts[f"{path.relative_to(ROOT)}:{name}"] = node.value.value
+    return scripts
+
+
+def builds_a_name(script: str) -> bool:
+    """Lua builds a string with `..`, `string.format` or `table.concat` (comments aside): the
+    only ways a script could spell a key it was not given."""
+    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    return any(way in code for way in ("..", "string.format", "table.concat", "string.rep"))
+
+
+def test_every_script_is_given_every_key_it_touches() -> None:
+    scripts = lua_scripts()
+    assert {"core/store/lua/dispatch.lua", "core/store/dispatch.py:_POSITION"} <= set(scripts)
+    assert [name for name, script in scripts.items() if builds_a_name(script)] == []
+    assert builds_a_name("redis.call('ZADD', ARGV[2] .. tenant, 0, id)  -- a key built here")
+
+
+def test_only_the_store_spells_a_key() -> None:
+    """A key is spelled by its family's builder in `core/store/`, never elsewhere."""
+    spelled = [f"{path.relative_to(ROOT)}:{number}"
+               for package in ("app", "core", "workers", "scripts")
+               for path in (ROOT / package).rglob("*.py") if "core/store" not in str(path)
+               for number, line in enumerate(path.read_text().splitlines(), 1)
+               if "prefix}:" in line or "PREFIX}:" in line]
+    assert spelled == []
 
 
 def test_the_tasks_named_by_path_exist() -> None:

@@ -29,6 +29,18 @@ def test_final_jobs_expire_and_leave_no_index_entries(redis_url: str) -> None:
     assert store.redis.zcard(tag_index) == 0
 
 
+def test_a_page_walks_on_past_expired_jobs(redis_url: str) -> None:
+    store = JobStore(Connection.open(redis_url, "walk-test"))
+    ids = [f"w{i}-{time.time_ns()}" for i in range(4)]
+    for job_id in ids:
+        store.create({"id": job_id, "tenant": "walk", "program_id": "sampler",
+                      "backend": "aer_simulator", "status": JobStatus.QUEUED}, {"pubs": []})
+    store.redis.delete(store.key(ids[3]), store.key(ids[2]))  # the newest two expired
+    page, cursor = list_jobs(store, "walk", {}, None, 2)
+    assert [job["id"] for job in page] == [ids[1], ids[0]] and cursor is None
+    assert store.redis.zcard(store.index_key("walk", "jobs")) == 2
+
+
 def test_rq_carries_only_a_dispatch_token_as_json(redis_url: str) -> None:
     import json
     import zlib

@@ -1,35 +1,43 @@
 """Fair dispatch: queued jobs wait per tenant and are served across tenants in turn.
 
-Keys (prefix `gw` by default), owned by this module:
+Keys (prefix `gw` by default), owned by this module, one builder each below:
     {p}:fair:ring               sorted set of tenants with waiting jobs, scored by the turn they
                                 were last served
     {p}:fair:turn               counter of turns (one per job dispatched)
     {p}:fair:order              counter of submissions (the order of a tenant's waiting jobs)
-    {p}:fair:waiting:{tenant}   sorted set of the tenant's waiting job ids, in submission order
-    {p}:fair:running:{tenant}   sorted set of the tenant's dispatched jobs, scored by when
     {p}:fair:parked             count of dispatch tokens put aside because every waiting tenant
                                 was at its running cap; a job's end wakes as many as can start
-    {p}:fair:active             set of tenants with dispatched jobs (a sweeper looks at them for
-                                jobs whose worker died before starting them)
+    {p}:fair:active             set of tenants with taken or running jobs (a sweeper looks at
+                                them for jobs whose worker died before starting them)
+    {p}:fair:waiting:{tenant}   sorted set of the tenant's waiting job ids, in submission order
+    {p}:fair:taken:{tenant}     sorted set of the tenant's jobs taken by a worker and not yet
+                                started, scored by when
+    {p}:fair:started:{tenant}   set of the tenant's started local jobs, until they end or are
+                                queued again
 A worker takes a job with one call of `lua/dispatch.lua`: the least recently served tenant below
 its running cap gives its oldest waiting job. RQ's jobs queue holds one generic token per waiting
-job (`core/queueing.py`), so its length is still the number of waiting jobs. A dispatched job
-counts as running while it holds its lease (`leases.py`): a job that ends, by any path, frees its
-tenant's slot without anyone having to say so. The per-tenant cap `max_running` is read from
-`quotas.py`'s limits hash.
+job (`core/queueing.py`), so its length is still the number of waiting jobs. A job's transitions
+(`lua/transition.lua`, given these keys by `JobStore.transition`) keep the last three in step
+with its status: a final change takes it out of its line, a start moves it from taken to
+running, any change but a start takes it out of both. The per-tenant cap `max_running` is read
+from `quotas.py`'s limits hash.
+
+The scripts find the tenants they must touch in the ring, so the caller passes the keys of the
+tenants it last saw there; a script that meets another writes nothing and names them all, and is
+called again with their keys (`_with_tenants`). On Redis Cluster every key of this module, the
+job records and `quotas.py`'s limits would share one hash tag: put it in the prefix (`{gw}`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from redis.client import Pipeline
 
 from core.store.connection import Connection
-from core.store.jobs import job_key
-from core.store.leases import lease_key
 from core.store.quotas import limits_key
 
 _LUA = Path(__file__).with_name("lua")
@@ -46,19 +54,46 @@ _FORGET = """
 redis.call('ZREM', KEYS[2], ARGV[2])
 if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
 """
-# KEYS: ring; ARGV: waiting prefix, tenant, job id. Jobs that run before this one in turn:
-# as many of each other tenant's as of this tenant's ahead of it (one more if served first).
+# KEYS: ring, then the waiting line of each tenant in ARGV[3..]; ARGV: the job's tenant and id.
+# Jobs that run before this one in turn: as many of each other tenant's as of this tenant's
+# ahead of it (one more if served first). {'', 'stale', tenant, ...} when a tenant was not given.
 _POSITION = """
-local rank = redis.call('ZRANK', ARGV[1] .. ARGV[2], ARGV[3])
+local line = {}
+for i = 3, #ARGV do line[ARGV[i]] = KEYS[i - 1] end
+local tenants, needed = redis.call('ZRANGE', KEYS[1], 0, -1), {'', 'stale', ARGV[1]}
+for _, tenant in ipairs(tenants) do needed[#needed + 1] = tenant end
+for i = 3, #needed do if not line[needed[i]] then return needed end end
+local rank = redis.call('ZRANK', line[ARGV[1]], ARGV[2])
 if not rank then return nil end
 local position, before = rank + 1, 1
-for _, tenant in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if tenant == ARGV[2] then before = 0 else
-    position = position + math.min(redis.call('ZCARD', ARGV[1] .. tenant), rank + before)
+for _, tenant in ipairs(tenants) do
+  if tenant == ARGV[1] then before = 0 else
+    position = position + math.min(redis.call('ZCARD', line[tenant]), rank + before)
   end
 end
 return position
 """
+
+
+def fair_key(prefix: str, name: str) -> str:
+    """One of the module's global keys: ring, turn, order, parked, active."""
+    return f"{prefix}:fair:{name}"
+
+
+def waiting_key(prefix: str, tenant: str) -> str:
+    return f"{prefix}:fair:waiting:{tenant}"
+
+
+def taken_key(prefix: str, tenant: str) -> str:
+    return f"{prefix}:fair:taken:{tenant}"
+
+
+def started_key(prefix: str, tenant: str) -> str:
+    return f"{prefix}:fair:started:{tenant}"
+
+
+STALE = ["", "stale"]  # a script's answer when it needs the keys of other tenants
+TRIES = 20  # new tenants joining the ring between two calls, again and again: not in practice
 
 
 class Dispatch:
@@ -70,25 +105,29 @@ class Dispatch:
         self._push = self.redis.register_script(_PUSH)
         self._forget = self.redis.register_script(_FORGET)
         self._position = self.redis.register_script(_POSITION)
+        self._tenants: list[str] = []  # those the scripts last needed: a hint, not the truth
 
     def key(self, name: str) -> str:
-        return f"{self.prefix}:fair:{name}"
+        return fair_key(self.prefix, name)
 
     def push(self, tenant: str, job_id: str, pipeline: Pipeline | None = None,
              first: bool = False) -> None:
         """The job waits for its tenant's turn; `first` (a retry) puts it before the others."""
         keys = [self.key("ring"), self.key("turn"), self.key("order"),
-                self.key(f"waiting:{tenant}")]
+                waiting_key(self.prefix, tenant)]
         self._push(keys=keys, args=[tenant, job_id, "1" if first else "0"], client=pipeline)
 
     def forget(self, tenant: str, job_id: str) -> None:
-        """A cancelled or deleted job stops waiting."""
-        self._forget(keys=[self.key("ring"), self.key(f"waiting:{tenant}")], args=[tenant, job_id])
+        """A cancelled or deleted job stops waiting (its final transition did it already: this
+        takes its tenant out of the ring when nothing else waits)."""
+        self._forget(keys=[self.key("ring"), waiting_key(self.prefix, tenant)],
+                     args=[tenant, job_id])
 
     def position(self, tenant: str, job_id: str) -> int | None:
         """1-based: jobs that will start before it, plus one; None when it is not waiting."""
-        found = self._position(keys=[self.key("ring")],
-                               args=[self.key("waiting:"), tenant, job_id])
+        found = self._with_tenants([tenant], lambda tenants: self._position(
+            keys=[self.key("ring"), *(waiting_key(self.prefix, t) for t in tenants)],
+            args=[tenant, job_id, *tenants]))
         return None if found is None else int(found)
 
     def take(self, cap: int, workers_key: str) -> tuple[str, str] | None:
@@ -104,17 +143,18 @@ class Dispatch:
     def wake_parked(self, cap: int, workers_key: str) -> int:
         """Parked tokens that can run now (for a sweeper, should a job's end be lost); jobs
         whose worker died before starting them wait again first."""
-        return int(self._call("release", cap, workers_key, "", ""))
+        return int(self._call("release", cap, workers_key))
 
     def lined_up(self, jobs: list[tuple[str, str]]) -> set[str]:
-        """Which of these (tenant, job id) wait in their tenant's line or were dispatched."""
+        """Which of these (tenant, job id) wait in their tenant's line, were taken or started."""
         pipe = self.redis.pipeline(transaction=False)
         for tenant, job_id in jobs:
-            pipe.zscore(self.key(f"waiting:{tenant}"), job_id)
-            pipe.zscore(self.key(f"running:{tenant}"), job_id)
+            pipe.zscore(waiting_key(self.prefix, tenant), job_id)
+            pipe.zscore(taken_key(self.prefix, tenant), job_id)
+            pipe.sismember(started_key(self.prefix, tenant), job_id)
         found = pipe.execute()
         return {job_id for index, (_, job_id) in enumerate(jobs)
-                if found[2 * index] is not None or found[2 * index + 1] is not None}
+                if any(found[3 * index + i] not in (None, 0, False) for i in range(3))}
 
     def shortfall(self, tokens_queued: int) -> int:
         """Waiting jobs without a token to run them (queued on RQ, or parked): tokens lost with
@@ -122,27 +162,45 @@ class Dispatch:
         tenants = self.redis.zrange(self.key("ring"), 0, -1)
         pipe = self.redis.pipeline(transaction=False)
         for tenant in tenants:
-            pipe.zcard(self.key(f"waiting:{tenant}"))
+            pipe.zcard(waiting_key(self.prefix, tenant))
         pipe.get(self.key("parked"))
         *waiting, parked = pipe.execute()
         return max(0, sum(waiting) - int(parked or 0) - tokens_queued)
 
     def waiting(self, tenant: str) -> int:
-        return int(self.redis.zcard(self.key(f"waiting:{tenant}")))  # type: ignore[arg-type]
-
+        return int(self.redis.zcard(waiting_key(self.prefix, tenant)))  # type: ignore[arg-type]
 
     def room(self, tenant: str, default_limit: int) -> tuple[int, int]:
         """(jobs waiting, the tenant's `max_queued`), in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zcard(self.key(f"waiting:{tenant}"))
+        pipe.zcard(waiting_key(self.prefix, tenant))
         pipe.hget(limits_key(self.prefix, tenant), "max_queued")
         waiting, limit = pipe.execute()
         return int(waiting), default_limit if limit is None else int(limit)
 
-    def _call(self, mode: str, cap: int, workers_key: str, *extra: str) -> Any:
-        keys = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key,
-                self.key("active")]
-        args = [mode, self.key("waiting:"), self.key("running:"), limits_key(self.prefix, ""),
-                lease_key(self.prefix, ""), job_key(self.prefix, ""), time.time(),
-                self.lease_grace, cap, *extra]
-        return self._dispatch(keys=keys, args=args)
+    def _call(self, mode: str, cap: int, workers_key: str, tenant: str = "",
+              job_id: str = "") -> Any:
+        fixed = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key,
+                 self.key("active")]
+        head = [mode, time.time(), self.lease_grace, cap, tenant, job_id]
+        return self._with_tenants([tenant] if tenant else [], lambda tenants: self._dispatch(
+            keys=fixed + [key for t in tenants for key in self._tenant_keys(t)],
+            args=head + tenants))
+
+    def _tenant_keys(self, tenant: str) -> list[str]:
+        """A tenant's keys, in the order `lua/dispatch.lua` takes them."""
+        p = self.prefix
+        return [waiting_key(p, tenant), taken_key(p, tenant), started_key(p, tenant),
+                limits_key(p, tenant)]
+
+    def _with_tenants(self, also: Iterable[str], call: Callable[[list[str]], Any]) -> Any:
+        """`call(tenants)` with the tenants the scripts last needed and `also`; once more with
+        those a script names when it needed others (the module's docstring)."""
+        tenants = sorted(set(self._tenants).union(also))
+        for _ in range(TRIES):
+            reply = call(tenants)
+            if not (isinstance(reply, list) and reply[:2] == STALE):
+                return reply
+            tenants = sorted(set(reply[2:]))
+            self._tenants = tenants
+        raise RuntimeError(f"fair dispatch: the ring changed under {TRIES} calls in a row")

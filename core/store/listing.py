@@ -3,7 +3,7 @@
 Each facet (`jobs`, `status:X`, `backend:X`, `tag:X`, ...) is a sorted set of job ids scored by
 creation time; a page walks the smallest of the indexes a filter names, in one Lua call
 (`lua/list.lua`), keeping ids found in all of them. Index entries of expired jobs are dropped as
-a page meets them, and by `prune_indexes` for the rest.
+a page meets them (from the indexes it walked), and by `prune_indexes` for the rest.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from core.store.jobs import INDEXED_FACETS, JobStore
 from core.store.records import decode_record
 
 LIST_SCRIPT = (Path(__file__).with_name("lua") / "list.lua").read_text()
-LIST_SCAN_BUDGET = 5000  # index entries one page may examine before it hands back a cursor
+LIST_SCAN_BUDGET = 5000  # index entries one walk may examine before it hands back a cursor
+LIST_WALKS = 3  # walks one page may take past expired jobs before it answers short, with a cursor
 Page = tuple[list[dict[str, Any]], tuple[int, str] | None]  # jobs, and the next page's cursor
 
 
@@ -30,19 +31,26 @@ def list_jobs(store: JobStore, tenant: str, filters: dict[str, Any],
         indexes.append(store.index_key(tenant, "status", filters["status"]))
     indexes += [store.index_key(tenant, f, filters[f]) for f in INDEXED_FACETS if filters.get(f)]
     indexes += [store.index_key(tenant, "tag", tag) for tag in filters.get("tags") or []]
+    indexes = _smallest_first(store.redis, indexes)
     after, before = filters.get("created_after"), filters.get("created_before")
-    reply = store.redis.register_script(LIST_SCRIPT)(
-        keys=_smallest_first(store.redis, indexes),
-        args=[
+    walk = store.redis.register_script(LIST_SCRIPT)
+    jobs: list[dict[str, Any]] = []
+    for _ in range(LIST_WALKS):
+        reply = walk(keys=indexes, args=[
             before if before is not None else "+inf", after if after is not None else "-inf",
-            cursor[0] if cursor else "", cursor[1] if cursor else "", limit + 1,
-            store.key(""), LIST_SCAN_BUDGET,
-        ],
-    )
-    return _page(store, reply, limit)
+            cursor[0] if cursor else "", cursor[1] if cursor else "", limit - len(jobs) + 1,
+            LIST_SCAN_BUDGET])
+        found, cursor, gone = _page(store, reply, limit - len(jobs))
+        jobs += found
+        if not gone or cursor is None:
+            break
+        _drop(store, indexes, gone)  # the page is short of them: walk on, from its cursor
+    return jobs, cursor
 
 
-def _page(store: JobStore, reply: list[str], limit: int) -> Page:
+def _page(store: JobStore, reply: list[str], limit: int) -> tuple[
+        list[dict[str, Any]], tuple[int, str] | None, list[str]]:
+    """The jobs of one walk, the cursor after it, and the ids whose job has expired."""
     pairs = list(zip(reply[0::2], reply[1::2], strict=False))
     next_cursor = None
     if len(reply) % 2 == 1:  # the scan budget ran out: resume from the last entry examined
@@ -54,7 +62,16 @@ def _page(store: JobStore, reply: list[str], limit: int) -> Page:
     pipe = store.redis.pipeline(transaction=False)
     for job_id, _score in pairs:
         pipe.hgetall(store.key(job_id))
-    return [decode_record(raw) for raw in pipe.execute() if raw], next_cursor
+    raws = pipe.execute()
+    gone = [job_id for (job_id, _score), raw in zip(pairs, raws, strict=True) if not raw]
+    return [decode_record(raw) for raw in raws if raw], next_cursor, gone
+
+
+def _drop(store: JobStore, indexes: list[str], gone: list[str]) -> None:
+    pipe = store.redis.pipeline(transaction=False)
+    for key in indexes:
+        pipe.zrem(key, *gone)
+    pipe.execute()
 
 
 def _smallest_first(client: redis.Redis, keys: list[str]) -> list[str]:

@@ -1,81 +1,93 @@
 -- Fair dispatch: which waiting job runs next, taken atomically by any worker on any host.
+-- Every key it touches is passed in KEYS (`core/store/dispatch.py` builds them):
 -- KEYS[1] ring (tenants with waiting jobs, scored by the turn they were last served),
 -- KEYS[2] turn counter, KEYS[3] parked tokens, KEYS[4] RQ's set of workers on the jobs queue,
--- KEYS[5] tenants with dispatched jobs
+-- KEYS[5] tenants with taken or running jobs,
+-- then four keys for each tenant named in ARGV[7..]: its waiting line, its taken jobs, its
+-- started jobs and its limits hash.
 -- ARGV[1] mode: 'take' (the next job) or 'release' (a job ended: how many parked tokens to wake)
--- ARGV[2] key prefix of a tenant's waiting jobs, ARGV[3] of its running jobs, ARGV[4] of its
--- limits hash, ARGV[5] of a job's lease, ARGV[6] of a job record,
--- ARGV[7] now (s), ARGV[8] grace (s) a dispatched job has to take its lease,
--- ARGV[9] running cap per tenant (0: the live workers less one, at least one),
--- ARGV[10] tenant and ARGV[11] job id (release only; a sweeper's release names none and also
--- looks at every tenant with dispatched jobs)
+-- ARGV[2] now (s), ARGV[3] grace (s) a taken job has to start,
+-- ARGV[4] running cap per tenant (0: the live workers less one, at least one),
+-- ARGV[5] tenant and ARGV[6] job id (release only; a sweeper's release names none and also
+-- looks at every tenant with taken jobs), ARGV[7..] the tenants whose keys are given.
+-- The tenants it must touch are found here (the ring, the active set): if one of them was not
+-- given, it writes nothing and answers {'', 'stale', tenant, ...}, every tenant it needs, for the
+-- caller to call again with their keys.
 local ring, turn, parked, active = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
-local mode, waiting_p, running_p, limits_p = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local lease_p, job_p = ARGV[5], ARGV[6]
-local now, grace, default_cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local mode, now, grace, default_cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]),
+  tonumber(ARGV[4])
+local released, released_id = ARGV[5], ARGV[6]
+
+local given = {}  -- tenant -> {waiting, taken, running, limits}
+for i = 7, #ARGV do
+  local base = 5 + (i - 7) * 4
+  given[ARGV[i]] = {KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]}
+end
+local waiting_tenants = redis.call('ZRANGE', ring, 0, -1)
+local visited = {}
+if mode == 'release' and released == '' then visited = redis.call('SMEMBERS', active) end
+do
+  local needed, stale, seen = {'', 'stale'}, false, {}
+  local function need(tenant)
+    if seen[tenant] then return end
+    seen[tenant] = true
+    needed[#needed + 1] = tenant
+    if not given[tenant] then stale = true end
+  end
+  for _, tenant in ipairs(waiting_tenants) do need(tenant) end
+  for _, tenant in ipairs(visited) do need(tenant) end
+  if released ~= '' then need(released) end
+  if stale then return needed end
+end
+
 local function fallback_cap()  -- read once, and only when some tenant has no cap of its own
   if default_cap <= 0 then default_cap = math.max(1, redis.call('SCARD', KEYS[4]) - 1) end
   return default_cap
 end
 
 local function wait_again(tenant, id)  -- first in its line, with a parked token to wake
-  redis.call('ZADD', waiting_p .. tenant, 0, id)
+  redis.call('ZADD', given[tenant][1], 0, id)
   if not redis.call('ZSCORE', ring, tenant) then
     redis.call('ZADD', ring, (tonumber(redis.call('GET', turn)) or 0) - 0.5, tenant)
   end
   redis.call('INCR', parked)
 end
 
--- a tenant's running jobs: those holding a lease, or dispatched moments ago (about to take it).
--- A job still QUEUED long after it was dispatched lost its worker before it started: it waits
--- again (should that worker only be slow, the transition table lets one of the two run it).
+-- a tenant's running jobs: those it started (a job's transitions keep that set), and those
+-- taken moments ago (about to start). A job taken long ago that never started lost its worker
+-- before it started: it waits again (its transitions drop it from the taken set when it
+-- starts, ends or is cancelled, so it is still QUEUED).
 local function running(tenant)
-  local key = running_p .. tenant
-  local entries = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-  local count = 0
-  for i = 1, #entries, 2 do
-    local id = entries[i]
-    if redis.call('EXISTS', lease_p .. id) == 1 or now - tonumber(entries[i + 1]) < grace then
-      count = count + 1
-    else
-      redis.call('ZREM', key, id)
-      if redis.call('HGET', job_p .. id, 'status') == 'QUEUED' then wait_again(tenant, id) end
-    end
+  local keys = given[tenant]
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', keys[2], '-inf', now - grace)) do
+    redis.call('ZREM', keys[2], id)
+    wait_again(tenant, id)
   end
+  local count = redis.call('ZCARD', keys[2]) + redis.call('SCARD', keys[3])
   if count == 0 then redis.call('SREM', active, tenant) end
   return count
 end
 
 local function cap(tenant)
-  return tonumber(redis.call('HGET', limits_p .. tenant, 'max_running')) or fallback_cap()
-end
-
--- the tenant's oldest waiting job that is still QUEUED (cancelled or deleted ones are dropped)
-local function pop(tenant)
-  local key = waiting_p .. tenant
-  while true do
-    local popped = redis.call('ZPOPMIN', key)
-    if #popped == 0 then return nil end
-    if redis.call('HGET', job_p .. popped[1], 'status') == 'QUEUED' then return popped[1] end
-  end
+  return tonumber(redis.call('HGET', given[tenant][4], 'max_running')) or fallback_cap()
 end
 
 -- jobs that could start now, over every waiting tenant
 local function startable()
   local total = 0
-  for _, tenant in ipairs(redis.call('ZRANGE', ring, 0, -1)) do
+  for _, tenant in ipairs(waiting_tenants) do
     local free = cap(tenant) - running(tenant)
-    if free > 0 then total = total + math.min(free, redis.call('ZCARD', waiting_p .. tenant)) end
+    if free > 0 then total = total + math.min(free, redis.call('ZCARD', given[tenant][1])) end
   end
   return total
 end
 
 if mode == 'release' then
-  if ARGV[10] ~= '' then
-    redis.call('ZREM', running_p .. ARGV[10], ARGV[11])
-  else
-    for _, tenant in ipairs(redis.call('SMEMBERS', active)) do running(tenant) end
+  if released ~= '' then
+    redis.call('ZREM', given[released][2], released_id)
+    redis.call('ZREM', given[released][3], released_id)
   end
+  for _, tenant in ipairs(visited) do running(tenant) end
   local tokens = tonumber(redis.call('GET', parked) or '0')
   if tokens == 0 then return 0 end
   local wake = math.min(tokens, startable())
@@ -83,21 +95,23 @@ if mode == 'release' then
   return wake
 end
 
--- take: the least recently served tenant below its cap gives its oldest waiting job
+-- take: the least recently served tenant below its cap gives its oldest waiting job (a job
+-- leaves its line when it is cancelled or deleted, in the same transition)
 local capped = false
-for _, tenant in ipairs(redis.call('ZRANGE', ring, 0, -1)) do
+for _, tenant in ipairs(waiting_tenants) do
+  local keys = given[tenant]
   if running(tenant) < cap(tenant) then
-    local id = pop(tenant)
-    if id then
-      redis.call('ZADD', running_p .. tenant, now, id)
+    local popped = redis.call('ZPOPMIN', keys[1])
+    if #popped > 0 then
+      redis.call('ZADD', keys[2], now, popped[1])
       redis.call('SADD', active, tenant)
       local served = redis.call('INCR', turn)
-      if redis.call('ZCARD', waiting_p .. tenant) == 0 then
+      if redis.call('ZCARD', keys[1]) == 0 then
         redis.call('ZREM', ring, tenant)  -- back in the ring when it has a job waiting again
       else
         redis.call('ZADD', ring, served, tenant)
       end
-      return {tenant, id}
+      return {tenant, popped[1]}
     end
     redis.call('ZREM', ring, tenant)
   else

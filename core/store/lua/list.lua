@@ -1,9 +1,10 @@
 -- One page of a tenant's jobs, newest first, from index sorted sets scored by creation time (µs).
 -- KEYS[1] the index to walk (the smallest), KEYS[2..] indexes a job must also be in
 -- ARGV[1] max score, ARGV[2] min score, ARGV[3] cursor score or "", ARGV[4] cursor id,
--- ARGV[5] limit, ARGV[6] job key prefix ("gw:job:"), ARGV[7] most entries to examine
+-- ARGV[5] limit, ARGV[6] most entries to examine
 -- Returns {id, score, id, score, ...}; a trailing {"", score, id} marks where a scan budget ran out.
-local walk, limit, budget = KEYS[1], tonumber(ARGV[5]), tonumber(ARGV[7])
+-- Whether each job is still there (not expired) is the caller's to see, as it reads them.
+local walk, limit, budget = KEYS[1], tonumber(ARGV[5]), tonumber(ARGV[6])
 local max, min = ARGV[1], ARGV[2]
 local cscore, cid = ARGV[3], ARGV[4]
 if cscore ~= '' then max = cscore end
@@ -16,10 +17,7 @@ while found < limit and examined < budget do
     examined = examined + 1
     local after_cursor = cscore == '' or tonumber(score) < tonumber(cscore) or id < cid
     if after_cursor then
-      local keep = redis.call('EXISTS', ARGV[6] .. id) == 1
-      if not keep then  -- the job expired (retention): drop it from these indexes
-        for k = 1, #KEYS do redis.call('ZREM', KEYS[k], id) end
-      end
+      local keep = true
       for k = 2, #KEYS do
         if keep and not redis.call('ZSCORE', KEYS[k], id) then keep = false end
       end

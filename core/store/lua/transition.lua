@@ -3,7 +3,9 @@
 -- KEYS[1] job hash, KEYS[2] job event stream, KEYS[3] running jobs (leases.py), KEYS[4] this job's
 -- lease (leases.py), KEYS[5] transition counts, KEYS[6] recent run times (stats.py),
 -- KEYS[7] the tenant's event stream, KEYS[8] the tenant's index of the new status,
--- KEYS[9 .. 8+F] the tenant's index of each status it may come from (in ARGV[2]'s order),
+-- KEYS[9] the tenant's waiting line, KEYS[10] its taken jobs, KEYS[11] its started jobs
+-- (dispatch.py: a local job's place in fair dispatch, kept in step with its status),
+-- KEYS[12 .. 11+F] the tenant's index of each status it may come from (in ARGV[2]'s order),
 -- then E keys to expire with the job when the change is final, then the blobs to store
 -- ARGV[1] to, ARGV[2] allowed-from (",A,B,"), ARGV[3] now (RFC 3339), ARGV[4] timestamp field or "",
 -- ARGV[5] extra hash fields (JSON object), ARGV[6] final ("1"/"0"), ARGV[7] retention seconds,
@@ -18,7 +20,7 @@ local job, events = KEYS[1], KEYS[2]
 local to, now, final = ARGV[1], ARGV[3], ARGV[6] == '1'
 local cur, tenant, score, id = unpack(redis.call('HMGET', job, 'status', 'tenant', 'score', 'id'))
 if not cur then return {'missing', ''} end
-local from_index, position = nil, 9
+local from_index, position = nil, 12
 for status in string.gmatch(ARGV[2], '[^,]+') do
   if status == cur then from_index = KEYS[position] end
   position = position + 1
@@ -39,6 +41,12 @@ if ARGV[14] ~= '' then  -- before anyone can see the job RUNNING, its worker hol
   local lease = cjson.decode(ARGV[14])
   redis.call('SET', KEYS[4], lease.worker, 'PX', lease.ms)
   redis.call('ZADD', KEYS[3], lease.at, id)
+  redis.call('ZREM', KEYS[10], id)
+  redis.call('SADD', KEYS[11], id)
+elseif to ~= 'RUNNING' then  -- queued again, or ended: no longer taken or running
+  redis.call('ZREM', KEYS[10], id)
+  redis.call('SREM', KEYS[11], id)
+  if final then redis.call('ZREM', KEYS[9], id) end  -- a cancelled job leaves its line with it
 end
 
 redis.call('ZREM', from_index, id)
