@@ -56,9 +56,11 @@ def test_a_tenant_at_its_running_cap_waits_and_a_jobs_end_wakes_a_parked_token(
     waiting_jobs(connection, dispatch, "a", 3)
     waiting_jobs(connection, dispatch, "b", 1)
     assert served(dispatch, 3) == ["a0", "b0", "-"]  # a0 has not ended: a waits, b goes
-    assert dispatch.release("b", "b0", 100, NO_WORKERS) == 0  # a is still at its cap
+    run(connection, "b0")
+    assert dispatch.release(100, NO_WORKERS) == 0  # a is still at its cap
     assert served(dispatch, 1) == ["-"]  # another token parks: two now
-    assert dispatch.release("a", "a0", 100, NO_WORKERS) == 1  # one slot: one token wakes
+    run(connection, "a0")
+    assert dispatch.release(100, NO_WORKERS) == 1  # one slot: one token wakes
     assert served(dispatch, 2) == ["a1", "-"]
 
 
@@ -106,8 +108,7 @@ def test_a_job_whose_worker_died_before_starting_it_waits_again(connection: Conn
     assert served(dispatch, 1) == ["a0"]  # ... and that worker is gone: no lease, still QUEUED
     assert dispatch.wake_parked(100, NO_WORKERS) == 1  # a sweeper: one token to enqueue again
     assert served(dispatch, 1) == ["a0"]
-    change(connection, "a0", JobStatus.RUNNING, lease=("worker-2", 60))  # run this time
-    change(connection, "a0", JobStatus.DONE)
+    run(connection, "a0")  # this time
     assert dispatch.wake_parked(100, NO_WORKERS) == 0
     assert served(dispatch, 2) == ["a1", "-"]
 
@@ -124,6 +125,11 @@ def test_a_dispatcher_that_knows_no_tenant_yet_learns_them_from_the_script(
     assert served(first, 3) == ["b0", "c0", "a1"]
     assert [second.position(t, "x") for t in ("a", "zz")] == [None, None]
     assert served(second, 1) == ["-"]
+
+
+def run(connection: Connection, job_id: str) -> None:
+    change(connection, job_id, JobStatus.RUNNING, lease=("worker-1", 60))
+    change(connection, job_id, JobStatus.DONE)
 
 
 def change(connection: Connection, job_id: str, to: JobStatus,

@@ -10,13 +10,16 @@ their own, so that thousands of them cannot take the connections authentication 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 if TYPE_CHECKING:
+    from redis.client import Pipeline
+    from redis.commands.core import Script
+
     from core.config import Config
 
 BLOCK_SLICE_SECONDS = 2.0  # longest blocking read of a long poll (see JobStore.wait_final)
@@ -36,6 +39,16 @@ def out_of_memory(exc: BaseException) -> bool:
     a script's error naming OOM. It passes when memory is freed."""
     return isinstance(exc, redis.ResponseError) and (
         type(exc).__name__ == "OutOfMemoryError" or "OOM command not allowed" in str(exc))
+
+
+def run_script(script: Script, keys: list[Any], args: list[Any],
+               pipe: Pipeline | None = None) -> Any:
+    """`script` now, or queued in `pipe` by its text: redis-py checks a pipeline's registered
+    scripts with a SCRIPT EXISTS of its own before every execute, which EVAL needs not (Redis
+    keeps the compiled script either way)."""
+    if pipe is None:
+        return script(keys=keys, args=args)
+    return pipe.eval(cast(Any, script).script, len(keys), *keys, *args)  # its text
 
 
 @dataclass(frozen=True)

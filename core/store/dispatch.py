@@ -7,25 +7,25 @@ Keys (prefix `gw` by default), owned by this module, one builder each below:
     {p}:fair:order              counter of submissions (the order of a tenant's waiting jobs)
     {p}:fair:parked             count of dispatch tokens put aside because every waiting tenant
                                 was at its running cap; a job's end wakes as many as can start
-    {p}:fair:active             set of tenants with taken or running jobs (a sweeper looks at
-                                them for jobs whose worker died before starting them)
+    {p}:fair:active             set of tenants with dispatched jobs (a sweeper looks at them
+                                for jobs whose worker died before starting them)
     {p}:fair:waiting:{tenant}   sorted set of the tenant's waiting job ids, in submission order
-    {p}:fair:taken:{tenant}     sorted set of the tenant's jobs taken by a worker and not yet
-                                started, scored by when
-    {p}:fair:started:{tenant}   set of the tenant's started local jobs, until they end or are
-                                queued again
+    {p}:fair:dispatched:{tenant}  sorted set of the tenant's jobs a worker took, scored by when,
+                                or +inf once started; they leave it when they end or are queued
+                                again (the tenant's running jobs, for its cap)
 A worker takes a job with one call of `lua/dispatch.lua`: the least recently served tenant below
 its running cap gives its oldest waiting job. RQ's jobs queue holds one generic token per waiting
 job (`core/queueing.py`), so its length is still the number of waiting jobs. A job's transitions
-(`lua/transition.lua`, given these keys by `JobStore.transition`) keep the last three in step
-with its status: a final change takes it out of its line, a start moves it from taken to
-running, any change but a start takes it out of both. The per-tenant cap `max_running` is read
-from `quotas.py`'s limits hash.
+(`lua/transition.lua`, given these keys by `JobStore.transition`) keep the last two in step with
+its status: a start marks it started, any other change takes it out of the dispatched set, and a
+final one out of its line. The per-tenant cap `max_running` is read from `quotas.py`'s limits
+hash.
 
 The scripts find the tenants they must touch in the ring, so the caller passes the keys of the
 tenants it last saw there; a script that meets another writes nothing and names them all, and is
 called again with their keys (`_with_tenants`). On Redis Cluster every key of this module, the
-job records and `quotas.py`'s limits would share one hash tag: put it in the prefix (`{gw}`).
+job records and `quotas.py`'s limits would share one hash tag, the prefix's (`{gw}`), with RQ's
+queue and workers set, which a submission and `lua/dispatch.lua` touch with them.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from typing import Any
 
 from redis.client import Pipeline
 
-from core.store.connection import Connection
+from core.store.connection import Connection, run_script
 from core.store.quotas import limits_key
 
 _LUA = Path(__file__).with_name("lua")
@@ -84,12 +84,8 @@ def waiting_key(prefix: str, tenant: str) -> str:
     return f"{prefix}:fair:waiting:{tenant}"
 
 
-def taken_key(prefix: str, tenant: str) -> str:
-    return f"{prefix}:fair:taken:{tenant}"
-
-
-def started_key(prefix: str, tenant: str) -> str:
-    return f"{prefix}:fair:started:{tenant}"
+def dispatched_key(prefix: str, tenant: str) -> str:
+    return f"{prefix}:fair:dispatched:{tenant}"
 
 
 STALE = ["", "stale"]  # a script's answer when it needs the keys of other tenants
@@ -115,7 +111,7 @@ class Dispatch:
         """The job waits for its tenant's turn; `first` (a retry) puts it before the others."""
         keys = [self.key("ring"), self.key("turn"), self.key("order"),
                 waiting_key(self.prefix, tenant)]
-        self._push(keys=keys, args=[tenant, job_id, "1" if first else "0"], client=pipeline)
+        run_script(self._push, keys, [tenant, job_id, "1" if first else "0"], pipeline)
 
     def forget(self, tenant: str, job_id: str) -> None:
         """A cancelled or deleted job stops waiting (its final transition did it already: this
@@ -136,25 +132,25 @@ class Dispatch:
         tenant, job_id = self._call("take", cap, workers_key)
         return (tenant, job_id) if tenant else None
 
-    def release(self, tenant: str, job_id: str, cap: int, workers_key: str) -> int:
-        """The job's worker is done with it: how many parked tokens to enqueue again."""
-        return int(self._call("release", cap, workers_key, tenant, job_id))
+    def release(self, cap: int, workers_key: str) -> int:
+        """A worker is done with a job (its transitions took it out of the dispatched set): how
+        many parked tokens to enqueue again."""
+        return int(self._call("release", cap, workers_key))
 
     def wake_parked(self, cap: int, workers_key: str) -> int:
         """Parked tokens that can run now (for a sweeper, should a job's end be lost); jobs
         whose worker died before starting them wait again first."""
-        return int(self._call("release", cap, workers_key))
+        return int(self._call("release", cap, workers_key, sweeping=True))
 
     def lined_up(self, jobs: list[tuple[str, str]]) -> set[str]:
-        """Which of these (tenant, job id) wait in their tenant's line, were taken or started."""
+        """Which of these (tenant, job id) wait in their tenant's line or were dispatched."""
         pipe = self.redis.pipeline(transaction=False)
         for tenant, job_id in jobs:
             pipe.zscore(waiting_key(self.prefix, tenant), job_id)
-            pipe.zscore(taken_key(self.prefix, tenant), job_id)
-            pipe.sismember(started_key(self.prefix, tenant), job_id)
+            pipe.zscore(dispatched_key(self.prefix, tenant), job_id)
         found = pipe.execute()
         return {job_id for index, (_, job_id) in enumerate(jobs)
-                if any(found[3 * index + i] not in (None, 0, False) for i in range(3))}
+                if found[2 * index] is not None or found[2 * index + 1] is not None}
 
     def shortfall(self, tokens_queued: int) -> int:
         """Waiting jobs without a token to run them (queued on RQ, or parked): tokens lost with
@@ -178,20 +174,18 @@ class Dispatch:
         waiting, limit = pipe.execute()
         return int(waiting), default_limit if limit is None else int(limit)
 
-    def _call(self, mode: str, cap: int, workers_key: str, tenant: str = "",
-              job_id: str = "") -> Any:
+    def _call(self, mode: str, cap: int, workers_key: str, sweeping: bool = False) -> Any:
         fixed = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key,
                  self.key("active")]
-        head = [mode, time.time(), self.lease_grace, cap, tenant, job_id]
-        return self._with_tenants([tenant] if tenant else [], lambda tenants: self._dispatch(
+        head = [mode, time.time(), self.lease_grace, cap, "1" if sweeping else "0"]
+        return self._with_tenants([], lambda tenants: self._dispatch(
             keys=fixed + [key for t in tenants for key in self._tenant_keys(t)],
             args=head + tenants))
 
     def _tenant_keys(self, tenant: str) -> list[str]:
         """A tenant's keys, in the order `lua/dispatch.lua` takes them."""
         p = self.prefix
-        return [waiting_key(p, tenant), taken_key(p, tenant), started_key(p, tenant),
-                limits_key(p, tenant)]
+        return [waiting_key(p, tenant), dispatched_key(p, tenant), limits_key(p, tenant)]
 
     def _with_tenants(self, also: Iterable[str], call: Callable[[list[str]], Any]) -> Any:
         """`call(tenants)` with the tenants the scripts last needed and `also`; once more with

@@ -41,7 +41,7 @@ from core.clock import iso_to_micros, now_iso
 from core.errors import JobNotFound
 from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
 from core.store.connection import BLOCK_SLICE_SECONDS, Connection, SentAlong
-from core.store.dispatch import started_key, taken_key, waiting_key
+from core.store.dispatch import dispatched_key, waiting_key
 from core.store.leases import lease_key, running_key
 from core.store.records import compress, decode_record, encode_record, plausible_id
 from core.store.stats import durations_key, transitions_key
@@ -219,8 +219,7 @@ class JobStore:
                   lease_key(self.prefix, job_id), transitions_key(self.prefix),
                   durations_key(self.prefix), self.tenant_events_key(tenant),
                   self.index_key(tenant, "status", to.value),
-                  waiting_key(self.prefix, tenant), taken_key(self.prefix, tenant),
-                  started_key(self.prefix, tenant),
+                  waiting_key(self.prefix, tenant), dispatched_key(self.prefix, tenant),
                   *(self.index_key(tenant, "status", s.value) for s in sources),
                   self.key(job_id, ":inputs"), *blob_keys],
             args=[

@@ -15,7 +15,7 @@ import time
 
 from redis.client import Pipeline
 
-from core.store.connection import Connection
+from core.store.connection import Connection, run_script
 
 # KEYS: open streams; ARGV: stream id, now, lapses at, limit. 1 if opened, 0 if at the limit.
 _OPEN_STREAM = """
@@ -91,7 +91,7 @@ class Quotas:
     def add_stored(self, tenant: str, added: int, pipe: Pipeline | None = None) -> None:
         """A new job's inputs, counted at once (its results: at the next count); in `pipe`'s
         transaction if given."""
-        self._add_if_counted(keys=[self._stored_key(tenant)], args=[added], client=pipe)
+        run_script(self._add_if_counted, [self._stored_key(tenant)], [added], pipe)
 
     def forget_stored(self, tenant: str) -> None:
         """Jobs were deleted: count again at the next submission."""

@@ -2,7 +2,8 @@
 
 Keys (prefix `gw` by default), owned by this module:
     {p}:stats:transitions   hash status -> jobs that entered it (written by every change)
-    {p}:stats:durations     list of the last 50 run times in seconds (written by final changes)
+    {p}:stats:durations     list of recent run times in seconds, newest first (written by final
+                            changes; the last 50 are read, and it is trimmed to them past 100)
     {p}:turn:{chore}        taken by one worker per period, with a TTL of that period
 `lua/transition.lua` writes the first two; their keys are passed to it from here.
 """
@@ -33,7 +34,8 @@ class Stats:
 
     def recent_pace(self, default: float = 1.0) -> float:
         """Average run time of the last 50 jobs, in seconds."""
-        recent = [float(x) for x in self.redis.lrange(durations_key(self.prefix), 0, -1)]
+        recent = [float(x) for x in self.redis.lrange(durations_key(self.prefix), 0,
+                                                      RECENT_RUNS - 1)]
         return sum(recent) / len(recent) if recent else default
 
     def transitions(self) -> dict[str, int]:

@@ -3,9 +3,9 @@
 -- KEYS[1] job hash, KEYS[2] job event stream, KEYS[3] running jobs (leases.py), KEYS[4] this job's
 -- lease (leases.py), KEYS[5] transition counts, KEYS[6] recent run times (stats.py),
 -- KEYS[7] the tenant's event stream, KEYS[8] the tenant's index of the new status,
--- KEYS[9] the tenant's waiting line, KEYS[10] its taken jobs, KEYS[11] its started jobs
--- (dispatch.py: a local job's place in fair dispatch, kept in step with its status),
--- KEYS[12 .. 11+F] the tenant's index of each status it may come from (in ARGV[2]'s order),
+-- KEYS[9] the tenant's waiting line, KEYS[10] its dispatched jobs (dispatch.py: a local
+-- job's place in fair dispatch, kept in step with its status),
+-- KEYS[11 .. 10+F] the tenant's index of each status it may come from (in ARGV[2]'s order),
 -- then E keys to expire with the job when the change is final, then the blobs to store
 -- ARGV[1] to, ARGV[2] allowed-from (",A,B,"), ARGV[3] now (RFC 3339), ARGV[4] timestamp field or "",
 -- ARGV[5] extra hash fields (JSON object), ARGV[6] final ("1"/"0"), ARGV[7] retention seconds,
@@ -20,7 +20,7 @@ local job, events = KEYS[1], KEYS[2]
 local to, now, final = ARGV[1], ARGV[3], ARGV[6] == '1'
 local cur, tenant, score, id = unpack(redis.call('HMGET', job, 'status', 'tenant', 'score', 'id'))
 if not cur then return {'missing', ''} end
-local from_index, position = nil, 12
+local from_index, position = nil, 11
 for status in string.gmatch(ARGV[2], '[^,]+') do
   if status == cur then from_index = KEYS[position] end
   position = position + 1
@@ -35,18 +35,20 @@ for field, value in pairs(cjson.decode(ARGV[5])) do
   fields[#fields + 1] = field; fields[#fields + 1] = value
 end
 redis.call('HSET', job, unpack(fields))  -- one write of the record
-for i = first_blob, #KEYS do redis.call('SET', KEYS[i], ARGV[i - first_blob + 17]) end
+local ttl = tonumber(ARGV[7])
+for i = first_blob, #KEYS do  -- a final change's blobs expire with the job from the start
+  if final then redis.call('SET', KEYS[i], ARGV[i - first_blob + 17], 'EX', ttl)
+  else redis.call('SET', KEYS[i], ARGV[i - first_blob + 17]) end
+end
 
 if ARGV[14] ~= '' then  -- before anyone can see the job RUNNING, its worker holds the lease
   local lease = cjson.decode(ARGV[14])
   redis.call('SET', KEYS[4], lease.worker, 'PX', lease.ms)
   redis.call('ZADD', KEYS[3], lease.at, id)
+  redis.call('ZADD', KEYS[10], 'inf', id)  -- started: it counts until its next change
+elseif to ~= 'RUNNING' then  -- queued again, or ended: no longer dispatched
   redis.call('ZREM', KEYS[10], id)
-  redis.call('SADD', KEYS[11], id)
-elseif to ~= 'RUNNING' then  -- queued again, or ended: no longer taken or running
-  redis.call('ZREM', KEYS[10], id)
-  redis.call('SREM', KEYS[11], id)
-  if final then redis.call('ZREM', KEYS[9], id) end  -- a cancelled job leaves its line with it
+  if final and cur == 'QUEUED' then redis.call('ZREM', KEYS[9], id) end  -- leaves its line
 end
 
 redis.call('ZREM', from_index, id)
@@ -66,14 +68,13 @@ redis.call('XADD', KEYS[7], 'MAXLEN', '~', 10000, '*', 'kind', 'status', 'data',
 redis.call('HINCRBY', KEYS[5], to, 1)
 
 if final then
-  local ttl = tonumber(ARGV[7])
   for i = 1, 2 do redis.call('EXPIRE', KEYS[i], ttl) end
-  for i = first_expiring, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
+  for i = first_expiring, first_blob - 1 do redis.call('EXPIRE', KEYS[i], ttl) end
   redis.call('ZREM', KEYS[3], id)
   redis.call('DEL', KEYS[4])
   if ARGV[15] ~= '' then
-    redis.call('LPUSH', KEYS[6], ARGV[15])
-    redis.call('LTRIM', KEYS[6], 0, 49)
+    -- the last 50 are read; trimmed once in 50 pushes, not at each
+    if redis.call('LPUSH', KEYS[6], ARGV[15]) > 100 then redis.call('LTRIM', KEYS[6], 0, 49) end
   end
 end
 return {'ok', cur}
