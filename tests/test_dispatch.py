@@ -113,6 +113,22 @@ def test_a_job_whose_worker_died_before_starting_it_waits_again(connection: Conn
     assert served(dispatch, 2) == ["a1", "-"]
 
 
+def test_a_slow_worker_that_starts_a_job_waiting_again_keeps_it_counted(
+        connection: Connection) -> None:
+    dispatch = Dispatch(connection, lease_grace=0.0)
+    waiting_jobs(connection, dispatch, "a", 2)
+    assert served(dispatch, 1, cap=1) == ["a0"]
+    assert dispatch.wake_parked(1, NO_WORKERS) == 1  # taken long ago: it waits again
+    change(connection, "a0", JobStatus.RUNNING, lease=("slow-worker", 60))  # ... yet it starts
+    assert served(dispatch, 1, cap=1) == ["-"]  # a0 runs: the cap holds
+    change(connection, "a0", JobStatus.DONE)
+    assert served(dispatch, 1, cap=1) == ["a0"]  # its second place in line: a start refused,
+    dispatch.drop("a", "a0")  # ... so its worker drops it
+    assert dispatch.wake_parked(1, NO_WORKERS) == 1  # the token parked above, for a1
+    assert dispatch.position("a", "a0") is None  # a0 does not wait again
+    assert served(dispatch, 2, cap=1) == ["a1", "-"]
+
+
 def test_a_dispatcher_that_knows_no_tenant_yet_learns_them_from_the_script(
         connection: Connection) -> None:
     """Each process passes the keys of the tenants it last saw; another process's new tenants

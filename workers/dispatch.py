@@ -17,8 +17,10 @@ def run_next() -> None:
     taken = ctx.dispatch.take(cap, workers)
     if taken is None:
         return  # nothing can start now: the token is parked (or nothing waits)
+    tenant, job_id = taken
     try:
-        run_job(ctx, taken[1])
+        if not run_job(ctx, job_id):  # a place in line it no longer had (made final meanwhile)
+            ctx.dispatch.drop(tenant, job_id)
     finally:
         queueing.wake(ctx.queue, ctx.dispatch.release(cap, workers),
                       ctx.config.JOB_TIME_LIMIT_SECONDS)

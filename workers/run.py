@@ -27,13 +27,14 @@ from workers.process import patiently
 log = logging.getLogger("gateway.worker")
 
 
-def run_job(ctx: WorkerContext, job_id: str) -> None:
+def run_job(ctx: WorkerContext, job_id: str) -> bool:
     """Never raises for the job's sake: the gateway's record, not RQ's registries, is the
-    truth (a forced stop still raises, once the job is handed back)."""
+    truth (a forced stop still raises, once the job is handed back). False when the job did
+    not start here: it was deleted, or is no longer QUEUED."""
     store, config = ctx.store, ctx.config
     record, inputs = store.get_with_inputs(job_id)
     if record is None:
-        return  # deleted while queued
+        return False  # deleted while queued
     attempt = record["attempts"] + 1
     ctx.executor.start()
     fields: dict[str, Any] = {"attempts": attempt}
@@ -55,7 +56,7 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         raise
     if not change.ok:
         ctx.executor.stop()  # cancelled or deleted before it started: it must not run
-        return
+        return False
     made_final = False  # by this worker: the final change let go of the lease too
     try:
         made_final = _execute(ctx, record, started)
@@ -73,6 +74,7 @@ def run_job(ctx: WorkerContext, job_id: str) -> None:
         if not made_final:  # still RUNNING here means the sweeper must see it: see recovery
             let_go(ctx, job_id)
             ctx.stats.record_run(time.monotonic() - started)
+    return True
 
 
 def _keep_properties(snapshots: Snapshots, backend: str) -> str | None:

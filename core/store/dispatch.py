@@ -54,6 +54,10 @@ _FORGET = """
 redis.call('ZREM', KEYS[2], ARGV[2])
 if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
 """
+# KEYS: the tenant's dispatched jobs; ARGV: job id. Not one a slow worker started meanwhile.
+_DROP = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) ~= 'inf' then redis.call('ZREM', KEYS[1], ARGV[1]) end
+"""
 # KEYS: ring, then the waiting line of each tenant in ARGV[3..]; ARGV: the job's tenant and id.
 # Jobs that run before this one in turn: as many of each other tenant's as of this tenant's
 # ahead of it (one more if served first). {'', 'stale', tenant, ...} when a tenant was not given.
@@ -101,6 +105,7 @@ class Dispatch:
         self._push = self.redis.register_script(_PUSH)
         self._forget = self.redis.register_script(_FORGET)
         self._position = self.redis.register_script(_POSITION)
+        self._drop = self.redis.register_script(_DROP)
         self._tenants: list[str] = []  # those the scripts last needed: a hint, not the truth
 
     def key(self, name: str) -> str:
@@ -118,6 +123,11 @@ class Dispatch:
         takes its tenant out of the ring when nothing else waits)."""
         self._forget(keys=[self.key("ring"), waiting_key(self.prefix, tenant)],
                      args=[tenant, job_id])
+
+    def drop(self, tenant: str, job_id: str) -> None:
+        """A job taken that did not start (final or deleted meanwhile: its transitions had
+        dropped it, and a late line-up put it back) no longer counts, nor waits again."""
+        self._drop(keys=[dispatched_key(self.prefix, tenant)], args=[job_id])
 
     def position(self, tenant: str, job_id: str) -> int | None:
         """1-based: jobs that will start before it, plus one; None when it is not waiting."""
