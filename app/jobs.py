@@ -12,6 +12,7 @@ from flask.views import MethodView
 from webargs.flaskparser import abort, is_json_request
 from werkzeug.routing import BaseConverter
 
+from app import examples
 from app.api import GatewayBlueprint, conditional, problems
 from app.auth import auth_required, auth_required_for_job, callers_job
 from app.gateway import gateway
@@ -64,7 +65,7 @@ class Jobs(MethodView):
     @auth_required
     @screened
     @jobs.doc(operationId="submitJob")
-    @jobs.arguments(JobSubmitSchema)
+    @jobs.arguments(JobSubmitSchema, examples=examples.SUBMIT)
     @jobs.arguments(IdempotencyKeySchema, location="headers", as_kwargs=True)
     @jobs.response(202, JobSchema, headers=LOCATION)
     @jobs.alt_response(200, schema=JobSchema, headers=LOCATION,
@@ -100,7 +101,7 @@ def next_page(cursor: str) -> str:
 @jobs.post("/import")
 @auth_required
 @jobs.doc(operationId="importJob")
-@jobs.arguments(JobImportSchema)
+@jobs.arguments(JobImportSchema, examples=examples.IMPORT)
 @jobs.response(201, JobSchema, headers=LOCATION)
 @jobs.alt_response(200, schema=JobSchema, headers=LOCATION,
                    description="Imported before: the same job")
@@ -193,7 +194,7 @@ def queue_info(job_id: str) -> Any:
 @jobs.put("/<job_id>/tags")
 @auth_required
 @jobs.doc(operationId="replaceJobTags")
-@jobs.arguments(TagsSchema)
+@jobs.arguments(TagsSchema, examples=examples.TAGS)
 @jobs.response(200, TagsSchema)
 @problems(jobs, 400, 401, 404, 415)
 def tags(payload: dict[str, Any], job_id: str) -> Any:
