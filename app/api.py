@@ -20,7 +20,7 @@ from webargs.flaskparser import FlaskParser, abort, is_json_request
 from app.errors import PROBLEM_JSON
 from app.json_guard import MalformedJson, load_json
 from app.schemas import STATUSES, ProblemSchema, Status
-from app.schemas_results import EVENT_DATA_SCHEMAS, ref
+from app.schemas_results import EVENT_DATA_SCHEMAS, RESULT_SCHEMAS, SAMPLER_PUB_DATA, ref
 
 View = Callable[..., Any]
 
@@ -84,7 +84,8 @@ class GatewayApi(Api):
         spec.components.schema("JobStatus", {
             "type": "string", "enum": STATUSES,
             "description": "as qiskit_ibm_runtime's; DONE, ERROR and CANCELLED are final"})
-        for name, schema in EVENT_DATA_SCHEMAS.items():
+        spec.components.schema("SamplerPubData", SAMPLER_PUB_DATA)
+        for name, schema in {**RESULT_SCHEMAS, **EVENT_DATA_SCHEMAS}.items():
             spec.components.schema(name, schema=schema)
 
 

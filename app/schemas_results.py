@@ -7,28 +7,75 @@ from marshmallow import Schema, fields, validate
 
 from app.schemas import Status
 
-PUB_DATA = (
-    "Sampler: one entry per classical register, `{counts, num_shots, num_bits}`, with `shape` "
-    "for a parameter sweep (then `counts` is nested by that shape) and, with "
-    "`?include=samples`, `samples`: one bitstring per shot, in shot order, nested like `counts`. "
-    "Estimator: `evs`, `stds` and `ensemble_standard_error`, each a number or nested lists "
-    "following the broadcast shape.")
-
 
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+SHAPE = ("the PUB's broadcast shape, `[]` when nothing is swept; each list beside it has one "
+         "element per parameter set, in C order over this shape (one element when nothing is "
+         "swept)")
+
+
+def shape_field() -> fields.List:
+    return fields.List(fields.Integer(), required=True, metadata={"description": SHAPE})
+
+
+def per_set(values: fields.Field, description: str) -> fields.List:
+    """A list of one element per parameter set (see SHAPE)."""
+    return fields.List(values, required=True, metadata={"description": description})
+
+
+class SamplerRegisterSchema(Schema):
+    """One classical register of a sampler PUB."""
+
+    shape = shape_field()
+    num_shots = fields.Integer(required=True, metadata={"description": "shots per parameter set"})
+    num_bits = fields.Integer(required=True)
+    counts = per_set(fields.Dict(keys=fields.String(), values=fields.Integer()),
+                     "per parameter set, how many shots gave each bitstring (bit 0 rightmost)")
+    samples = fields.List(fields.List(fields.String()), metadata={
+        "description": "with `?include=samples` only: per parameter set, one bitstring per "
+                       "shot, in shot order"})
+
+
+class EstimatorPubDataSchema(Schema):
+    shape = shape_field()
+    evs = per_set(fields.Float(), "expectation values")
+    stds = per_set(fields.Float(), "their standard deviations")
+    ensemble_standard_error = per_set(fields.Float(), (
+        "standard errors under the shot-noise assumption; equal to `stds` without twirling "
+        "(always, on the simulators)"))
+
+
+class PubMetadataSchema(Schema):
+    """The same members for every program and backend; null where one has no meaning."""
+
+    shots = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "the shots of each parameter set. Estimator: those IBM Quantum ran, "
+                       "or on a simulator ⌈1/precision²⌉ (as IBM Quantum counts them), null "
+                       "for exact values (precision 0)"})
+    target_precision = fields.Float(required=True, allow_none=True, metadata={
+        "description": "estimator: the precision the values were estimated to (0: exact); "
+                       "sampler: null"})
+
+
 class PubResultSchema(Schema):
-    data = fields.Dict(keys=fields.String(), required=True, metadata={"description": PUB_DATA})
-    metadata = fields.Dict(required=True, metadata={
-        "description": "estimator: `target_precision` and `shots` (⌈1/precision²⌉, as IBM "
-                       "Quantum counts them); IBM Quantum jobs: what IBM sends"})
+    """Which of the two `data` is, its caller knows: it chose the program."""
+
+    data = fields.Raw(required=True, metadata={"title": "PubData", "oneOf": [
+        ref("SamplerPubData"), ref("EstimatorPubData")]})
+    metadata = fields.Nested(PubMetadataSchema, required=True)
+
+
+class ResultMetadataSchema(Schema):
+    version = fields.Integer(required=True, metadata={
+        "description": "2 on every backend: results of V2 primitives"})
 
 
 class ResultSchema(Schema):
     pub_results = fields.List(fields.Nested(PubResultSchema), required=True)
-    metadata = fields.Dict(required=True)
+    metadata = fields.Nested(ResultMetadataSchema, required=True)
 
 
 class InterimResultSchema(Schema):
@@ -71,6 +118,13 @@ EVENT_DATA_SCHEMAS = {"StatusEventData": StatusEventDataSchema,
                       "LogEventData": LogEventDataSchema, "ErrorEventData": ErrorEventDataSchema,
                       "ResultLink": ResultLinkSchema, "InterimResult": InterimResultSchema,
                       "Result": ResultSchema}
+# the parts of a result that are named types of their own
+RESULT_SCHEMAS = {"SamplerRegister": SamplerRegisterSchema,
+                  "EstimatorPubData": EstimatorPubDataSchema, "PubMetadata": PubMetadataSchema,
+                  "ResultMetadata": ResultMetadataSchema}
+# a sampler PUB's `data`: a map, so written as JSON schema
+SAMPLER_PUB_DATA = {"type": "object", "additionalProperties": ref("SamplerRegister"),
+                    "description": "a sampler PUB's registers, by name"}
 
 
 class JobEventSchema(Schema):

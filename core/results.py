@@ -10,48 +10,72 @@ import io
 import json
 import math
 import zlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.jsonable import jsonable
-
 if TYPE_CHECKING:
     from qiskit.primitives import PrimitiveResult
 
+RESULT_METADATA = {"version": 2}  # results of V2 primitives, whatever the backend
+
+
 def normalise(result: PrimitiveResult) -> dict[str, Any]:
-    """The API's JSON form of a primitive result (for results not built PUB by PUB)."""
-    return {"pub_results": [normalise_pub(p) for p in result],
-            "metadata": jsonable(result.metadata)}
+    """The API's JSON form of a whole primitive result (one not built PUB by PUB: IBM Quantum's,
+    whose executor primitives keep the shots and precision in the job's metadata)."""
+    return {"pub_results": [normalise_pub(p, result.metadata) for p in result],
+            "metadata": dict(RESULT_METADATA)}
 
 
-def normalise_pub(pub_result: Any) -> dict[str, Any]:
+def normalise_pub(pub_result: Any, job_metadata: Mapping[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """One PUB's result in the API's JSON form, whose every member has one JSON type whatever
+    the input and the backend: generated clients need no branches (API.md, "Results")."""
     from qiskit.primitives import BitArray
 
-    data: dict[str, Any] = {}
-    for name, value in pub_result.data.items():
-        if isinstance(value, BitArray):  # counts per parameter set
-            shape = list(value.shape)
-            counts = counts_of(value) if not shape else _counts_array(value, shape)
-            data[name] = {"counts": counts, "num_shots": value.num_shots,
-                          "num_bits": value.num_bits}
-            if shape:
-                data[name]["shape"] = shape
-        else:
-            data[name] = jsonable(value)
-    metadata = {k: v for k, v in pub_result.metadata.items() if k != "simulator_metadata"}
-    if "evs" in data:
-        _estimator_fields(data, metadata)
-    return {"data": data, "metadata": jsonable(metadata)}
+    registers = {name: value for name, value in pub_result.data.items()
+                 if isinstance(value, BitArray)}
+    if registers:  # a sampler circuit measures into at least one register
+        return _sampler_pub(registers)
+    return _estimator_pub(pub_result, job_metadata or {})
 
 
-def _estimator_fields(data: dict[str, Any], metadata: dict[str, Any]) -> None:
-    """What IBM Quantum's estimator results carry, for the simulator's too: one ensemble (no
-    twirling), so its standard error is `stds`; the shots its precision stands for."""
-    data.setdefault("ensemble_standard_error", data.get("stds"))
-    precision = metadata.get("target_precision")
-    if precision and "shots" not in metadata:
-        metadata["shots"] = math.ceil(1 / float(precision) ** 2)
+def _sampler_pub(registers: dict[str, Any]) -> dict[str, Any]:
+    data = {name: {"shape": list(bits.shape), "num_shots": bits.num_shots,
+                   "num_bits": bits.num_bits, "counts": counts_per_set(bits)}
+            for name, bits in registers.items()}
+    shots = next(iter(registers.values())).num_shots
+    return {"data": data, "metadata": {"shots": shots, "target_precision": None}}
+
+
+def _estimator_pub(pub_result: Any, job_metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Values flat in C order over the PUB's shape. Without twirling there is one ensemble, so
+    its standard error is `stds`. `shots`: those IBM Quantum ran, else those the precision
+    stands for (⌈1/precision²⌉, as IBM Quantum counts them); None for exact values (precision
+    0 on a simulator)."""
+    data = pub_result.data
+    stds = _flat(data.stds)
+    errors = _flat(data["ensemble_standard_error"]) if "ensemble_standard_error" in data else stds
+    precision = pub_result.metadata.get("target_precision", _job_precision(job_metadata))
+    precision = None if precision is None else float(precision)
+    shots = job_metadata.get("shots") or (math.ceil(1 / precision**2) if precision else None)
+    return {"data": {"shape": list(data.shape), "evs": _flat(data.evs), "stds": stds,
+                     "ensemble_standard_error": errors},
+            "metadata": {"shots": shots, "target_precision": precision}}
+
+
+def _job_precision(job_metadata: Mapping[str, Any]) -> float | None:
+    """The precision IBM Quantum's Estimator ran a job at: the one asked for, else its default
+    precision (unless default shots were asked for instead)."""
+    if job_metadata.get("target_precision") is not None:
+        return job_metadata["target_precision"]
+    options = job_metadata.get("options") or {}
+    return options.get("default_precision") if options.get("default_shots") is None else None
+
+
+def _flat(values: Any) -> list[float]:
+    return [float(value) for value in np.ravel(values)]
 
 
 def packed_samples(pub_results: Any) -> list[dict[str, Any]]:
@@ -70,13 +94,12 @@ NARROW_BITS = 16  # registers this narrow are counted for every parameter set in
 NARROW_TABLE_CELLS = 1 << 22  # of at most this many sets x outcomes (32 MB)
 
 
-def _counts_array(bits: Any, shape: list[int]) -> Any:
-    sets = int(np.prod(shape))
+def counts_per_set(bits: Any) -> list[dict[str, int]]:
+    """Each parameter set's counts, in C order over the register's shape (one for no sweep)."""
+    sets = int(np.prod(bits.shape, dtype=np.int64))
     if bits.num_bits <= NARROW_BITS and sets << bits.num_bits <= NARROW_TABLE_CELLS:
-        flat = _narrow_counts(bits, sets)
-    else:
-        flat = [counts_of(bits, index) for index in np.ndindex(*shape)]
-    return np.array(flat, dtype=object).reshape(shape).tolist()
+        return _narrow_counts(bits, sets)
+    return [counts_of(bits, index) for index in np.ndindex(*bits.shape)]
 
 
 def _narrow_counts(bits: Any, sets: int) -> list[dict[str, int]]:

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from app.schemas_results import JOB_EVENT_DATA
 from app.streaming import hub as event_hub
 from app.streaming.events import START, EventStream, id_order
 from app.streaming.hub import EventHub
@@ -31,6 +32,7 @@ from tests.events_helpers import (
     server_sockets,
     tenant_client,
 )
+from tests.spec import assert_fits
 from tests.waiting import eventually
 
 
@@ -76,6 +78,9 @@ def test_a_multi_pub_job_streams_its_statuses_logs_and_interim_results_live(live
     assert [i["pub_index"] for i in interim] == [0, 1, 2]
     assert [i["result"] for i in interim] == result["pub_results"]
     assert events[-2].data == result
+    for event in events:
+        if event.kind in ("interim", "result"):
+            assert_fits(event.data, JOB_EVENT_DATA[event.kind])
     ids = [id_order(e.id) for e in events]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
 

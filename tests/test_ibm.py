@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 import redis
 
+from core.results import normalise
 from core.store.api_keys import KeyStore
 from core.store.connection import Connection
 from core.store.ibm import IbmState
@@ -27,9 +29,12 @@ from scripts.local_http import launch_api, start_api, wait_for_http
 from tests.conftest import ROOT, new_tenant, sampler_job, stop
 from tests.events_helpers import read_stream
 from tests.ibm_standin import CRN, DEVICE, Call, Standin
+from tests.spec import assert_fits
 from tests.waiting import eventually
 
 TOKEN = f"standin-key-{uuid.uuid4().hex}"
+ROTATED_BELL = ('OPENQASM 3.0; include "stdgates.inc"; input float theta; qubit[2] q; h q[0]; '
+                "cx q[0], q[1]; rz(theta) q[0]; rz(theta) q[1];")
 # calls naming one job that IBM runs at once: a look moves the stand-in's job one step (queued,
 # running, completed) when it comes over STEP_SECONDS (0.4 s) after the last, and the gateway
 # looks at most every GATEWAY_IBM_POLL_MIN_SECONDS (0.5 s here): 2 or 3 looks, 4 seen under load
@@ -205,7 +210,12 @@ def test_bell_job_on_the_device_from_submit_to_counts(
     job = submit(client, ibm_bell(shots=1000))
     assert job["provider"] == "ibm_quantum" and job["status"] == "QUEUED"
     data = client.get(f"/v1/jobs/{job['id']}/result", params={"wait": 60}).json()
-    counts = data["pub_results"][0]["data"]["c"]["counts"]
+    assert_fits(data, "Result")  # the members, and their types, of a local job's result
+    assert data["metadata"] == {"version": 2}
+    assert data["pub_results"][0]["metadata"] == {"shots": 1000, "target_precision": None}
+    register = data["pub_results"][0]["data"]["c"]
+    assert register["shape"] == [] and register["num_shots"] == 1000
+    [counts] = register["counts"]
     assert sum(counts.values()) == 1000
     assert (counts.get("00", 0) + counts.get("11", 0)) / 1000 > 0.8, counts  # Manila's noise
     upstream_id = client.get(f"/v1/jobs/{job['id']}").json()["runtime_job_id"]
@@ -223,6 +233,40 @@ def test_bell_job_on_the_device_from_submit_to_counts(
     assert everything["POST /api/v1/jobs"] == 1
     for once in ("results", "metrics", "logs"):
         assert about_job[f"GET /api/v1/jobs/{{id}}/{once}"] == 1
+
+
+def test_an_estimator_sweep_on_the_device_has_the_members_of_a_local_one(
+        client: httpx.Client) -> None:
+    body = {"program_id": "estimator", "backend": DEVICE, "pubs": [{
+        "circuit": ROTATED_BELL, "observables": [["ZZ"], ["XX"]],
+        "parameter_values": {"theta": [0, 1.5707963267948966]}, "precision": 0.05}]}
+    job = submit(client, body)
+    assert final(client, job["id"], 120)["status"] == "DONE"
+    data = client.get(f"/v1/jobs/{job['id']}/result").json()
+    assert_fits(data, "Result")
+    assert data["metadata"] == {"version": 2}
+    [pub] = data["pub_results"]
+    assert pub["metadata"] == {"shots": 400, "target_precision": 0.05}
+    assert pub["data"]["shape"] == [2, 2] and len(pub["data"]["evs"]) == 4
+    # C order over (observables, parameter sets): ⟨ZZ⟩ = 1, ⟨XX⟩ = cos 2θ, blurred by noise
+    zz_0, zz_half_pi, xx_0, xx_half_pi = pub["data"]["evs"]
+    assert min(zz_0, zz_half_pi, xx_0) > 0.7 and xx_half_pi < -0.7, pub["data"]["evs"]
+
+
+def test_an_ibm_result_without_a_precision_gives_the_default_it_ran_at() -> None:
+    """IBM Quantum's Estimator keeps the shots and precision in the job's metadata; a job that
+    asked for neither ran at the options' default precision."""
+    from qiskit.primitives import DataBin, PrimitiveResult, PubResult
+
+    data = DataBin(evs=np.array(0.9), stds=np.array(0.02),
+                   ensemble_standard_error=np.array(0.03), shape=())
+    metadata = {"target_precision": None, "shots": 4096,
+                "options": {"default_precision": 0.015625, "default_shots": None}}
+    result = normalise(PrimitiveResult([PubResult(data, metadata={"executor": {}})], metadata))
+    assert_fits(result, "Result")
+    assert result["pub_results"][0] == {
+        "data": {"shape": [], "evs": [0.9], "stds": [0.02], "ensemble_standard_error": [0.03]},
+        "metadata": {"shots": 4096, "target_precision": 0.015625}}
 
 
 def test_jobs_wait_in_the_gateway_for_the_pace_ibm_allows(
@@ -352,7 +396,7 @@ def test_an_imported_private_job_is_read_once_upstream_then_only_here(
     again = client.post("/v1/jobs/import", json={"runtime_job_id": upstream_id})
     assert again.status_code == 200 and again.json()["id"] == job["id"]
     result = client.get(f"/v1/jobs/{job['id']}/result", params={"wait": 60}).json()
-    assert sum(result["pub_results"][0]["data"]["c"]["counts"].values()) == 300
+    assert sum(result["pub_results"][0]["data"]["c"]["counts"][0].values()) == 300
     assert standin.jobs[upstream_id].result_reads == 1  # a private result reads only once
 
     mark = standin.mark()

@@ -10,6 +10,7 @@ import httpx
 from core.store.connection import Connection
 from core.store.jobs import JobStore
 from tests.conftest import BELL_QASM3, result_of, sampler_job, slow_circuit, submit
+from tests.spec import assert_fits
 from tests.waiting import eventually
 
 LONG = slow_circuit(22, 50)  # ~15 s: long enough to cancel while running
@@ -119,7 +120,9 @@ def test_a_job_too_big_for_a_worker_is_refused_with_the_numbers(client: httpx.Cl
 def test_interim_results_one_per_pub(client: httpx.Client) -> None:
     job = submit(client, TWO_PUBS)
     final = result_of(client, job["id"])
-    interim = client.get(f"/v1/jobs/{job['id']}/interim-results").json()["interim_results"]
+    answer = client.get(f"/v1/jobs/{job['id']}/interim-results").json()
+    assert_fits(answer, "InterimResults")
+    interim = answer["interim_results"]
     assert [item["pub_index"] for item in interim] == [0, 1]
     assert [item["result"] for item in interim] == final["pub_results"]
 

@@ -33,16 +33,15 @@ def with_samples(gw: Gateway, job_id: str, result: bytes) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-def bitstrings(register: dict[str, Any]) -> Any:
-    """One bitstring per shot, in shot order, nested by the broadcast shape; bit 0 is the
-    rightmost character, as in `counts` (and `BitArray.get_bitstrings()`)."""
-    shape, shots, width = register["shape"], register["num_shots"], register["num_bits"]
-    row_bytes = (width + 7) // 8
+def bitstrings(register: dict[str, Any]) -> list[list[str]]:
+    """Each parameter set's shots (C order over the broadcast shape, one set for no sweep), one
+    bitstring per shot in shot order; bit 0 is the rightmost character, as in `counts` (and
+    `BitArray.get_bitstrings()`)."""
+    sets = int(np.prod(register["shape"], dtype=np.int64))
+    shots, width = register["num_shots"], register["num_bits"]
     raw = np.frombuffer(base64.b64decode(register["bits"]), dtype=np.uint8)
-    rows = raw.reshape(-1, row_bytes)
+    rows = raw.reshape(-1, (width + 7) // 8)
     distinct, inverse = np.unique(rows, axis=0, return_inverse=True)  # few distinct outcomes
-    names = [format(int.from_bytes(row.tobytes(), "big"), f"0{width}b") for row in distinct]
-    flat = [names[i] for i in inverse.reshape(-1)]
-    if not shape:
-        return flat
-    return np.array(flat, dtype=object).reshape([*shape, shots]).tolist()
+    names = np.array([format(int.from_bytes(row.tobytes(), "big"), f"0{width}b")
+                      for row in distinct], dtype=object)
+    return names[inverse.reshape(-1)].reshape(sets, shots).tolist()

@@ -25,6 +25,7 @@ from gateway_client.models import (  # type: ignore[import-not-found]
     JobSubmit,
     Problem,
     Result,
+    SamplerPubData,
     StatusEventData,
 )
 from httpx_sse import connect_sse
@@ -65,8 +66,13 @@ def main() -> None:
     result = get_job_result.sync(job.id, client=client, wait=30,
                                  include=[GetJobResultIncludeItem.SAMPLES])
     assert isinstance(result, Result), result
-    register = result.pub_results[0].data["c"]
-    assert len(register["samples"]) == 100
+    data = result.pub_results[0].data
+    assert isinstance(data, SamplerPubData), data  # a sampler's: its registers by name
+    register = data["c"]
+    assert register.shape == [] and register.num_shots == 100
+    [counts] = register.counts  # one parameter set
+    [samples] = register.samples
+    assert len(samples) == 100
 
     listed = list_jobs.sync(client=client, tags=["py-scenario"], limit=5)
     assert listed is not None and not isinstance(listed, Problem)
@@ -82,8 +88,8 @@ def main() -> None:
     assert refused.job_status.value == "DONE"
 
     print(json.dumps({
-        "job_id": job.id, "statuses": statuses, "kinds": kinds, "counts": register["counts"],
-        "samples": len(register["samples"]), "listed": len(listed.jobs),
+        "job_id": job.id, "statuses": statuses, "kinds": kinds, "counts": counts.to_dict(),
+        "samples": len(samples), "listed": len(listed.jobs),
         "cancelled": cancelled.status.value, "refused": refused.type_}))
 
 

@@ -68,9 +68,15 @@ async function main(): Promise<void> {
     params: { path: { job_id: job.id }, query: { wait: 30, include: ["samples"] } },
   });
   assert.ok(result.data, JSON.stringify(result.error));
-  const register = result.data.pub_results[0]?.data["c"] as
-    { counts: Record<string, number>; samples: string[] };
-  assert.equal(register.samples.length, 100);
+  // a sampler's data: its registers by name (an estimator's would be EstimatorPubData)
+  const registers = result.data.pub_results[0]?.data as Schemas["SamplerPubData"];
+  const register: Schemas["SamplerRegister"] | undefined = registers["c"];
+  assert.ok(register);
+  assert.deepEqual(register.shape, []);
+  const [counts] = register.counts; // one parameter set
+  const [samples] = register.samples ?? [];
+  assert.ok(counts && samples);
+  assert.equal(samples.length, 100);
 
   // list: the job is there, newest first
   const listed = await gateway.GET("/v1/jobs", { params: { query: { tags: ["ts-scenario"], limit: 5 } } });
@@ -86,7 +92,7 @@ async function main(): Promise<void> {
   assert.equal(problem?.job_status, "DONE");
 
   console.log(JSON.stringify({
-    job_id: job.id, statuses, kinds, counts: register.counts, samples: register.samples.length,
+    job_id: job.id, statuses, kinds, counts, samples: samples.length,
     listed: listed.data?.jobs.length, cancelled: cancelled.data?.status, refused: problem?.type,
   }));
 }

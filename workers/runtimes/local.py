@@ -40,8 +40,7 @@ from qiskit_aer.primitives import EstimatorV2, SamplerV2
 
 from core import catalog
 from core.circuits import PARSED_CACHE_MAX_CHARS, Limits, build_pubs, estimate_quantum_seconds
-from core.jsonable import jsonable
-from core.results import normalise_pub, packed_samples, runtime_json
+from core.results import RESULT_METADATA, normalise_pub, packed_samples, runtime_json
 from workers.runtimes import sampling
 from workers.runtimes.noise import DeviceNoise, PreparedNoise
 
@@ -175,10 +174,10 @@ class LocalRuntime:
             pub_results.append(pub_result)
             normalised.append(normalise_pub(pub_result))
             report("interim", {"pub_index": index, "result": normalised[-1]})
-        result = PrimitiveResult(pub_results, metadata={"version": 2})
+        result = PrimitiveResult(pub_results, metadata=dict(RESULT_METADATA))
         seconds = time.monotonic() - started
         report("result", {
-            "result": {"pub_results": normalised, "metadata": jsonable(result.metadata)},
+            "result": {"pub_results": normalised, "metadata": dict(RESULT_METADATA)},
             "runtime": runtime_json(result),
             "samples": packed_samples(pub_results) if program == "sampler" else None,
             "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),

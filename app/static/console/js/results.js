@@ -22,22 +22,20 @@ function sweepAxis(pubInput, size) {
   return [Array.from({length: size}, (_, i) => i), 'parameter set'];
 }
 
+/** A register's counts (one object per parameter set): a histogram unless swept. */
 function registerView(name, register, pubInput, label) {
-  if (!Array.isArray(register.counts)) {
-    return histogram(register.counts, `${label}, register ${name}`);
+  if (register.shape.length === 0) {
+    return histogram(register.counts[0], `${label}, register ${name}`);
   }
-  const countsList = flat(register.counts);
-  const [xs, xLabel] = sweepAxis(pubInput, countsList.length);
-  return sweepPlot(countsList, xs, xLabel, `${label}, register ${name}`);
+  const [xs, xLabel] = sweepAxis(pubInput, register.counts.length);
+  return sweepPlot(register.counts, xs, xLabel, `${label}, register ${name}`);
 }
 
 function expectationView(data, pubInput, label) {
-  const evs = flat(data.evs);
-  const stds = flat(data.stds ?? 0);
   const observables = flat(pubInput ? pubInput.observables : []);
-  const items = evs.map((ev, i) => ({
-    ev, std: stds[i] ?? stds[0] ?? 0,
-    label: observables.length === evs.length ? observableLabel(observables[i]) : `value ${i}`,
+  const items = data.evs.map((ev, i) => ({
+    ev, std: data.stds[i],
+    label: observables.length === data.evs.length ? observableLabel(observables[i]) : `value ${i}`,
   }));
   return expectationChart(items, label);
 }
@@ -47,7 +45,7 @@ export function pubView(pubResult, pubInput, index) {
   const label = `PUB ${index}`;
   const data = (pubResult && pubResult.data) || {};
   const parts = [];
-  if ('evs' in data) parts.push(expectationView(data, pubInput, label));
+  if (Array.isArray(data.evs)) parts.push(expectationView(data, pubInput, label));
   for (const [name, value] of Object.entries(data)) {
     if (value && typeof value === 'object' && 'counts' in value) {
       parts.push(registerView(name, value, pubInput, label));
