@@ -210,7 +210,7 @@ class _Scan:
         depth = self.callee_depth + 1
         self.callee_depth = outer
         if depth > self.limits.max_gate_depth:
-            raise ProgramOverLimit(f"gate {name!r} is defined {depth} levels deep",
+            raise ProgramOverLimit(f"gate '{name}' is defined {depth} levels deep",
                                    "gate_depth", depth, self.limits.max_gate_depth,
                                    "GATEWAY_MAX_GATE_DEPTH")
         self.gates[name] = (max(cost, 1), depth)
