@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from app.errors import TITLES
+from app.errors import HTTP_KINDS, PROBLEMS, TITLES
 from core.store.api_keys import KeyStore
 from tests.conftest import (
     BELL_QASM3,
@@ -336,6 +336,11 @@ def test_bad_input_answers_its_problem(running_job: tuple[FlaskClient, str], nam
         assert body["setting"] in body["detail"] and str(body["maximum"]) in body["detail"]
     said = body["detail"] + json.dumps(body.get("errors", {}))
     assert not PYTHON_WORDS.search(said), said
+
+
+def test_every_problem_type_has_its_one_title() -> None:
+    used = {kind for _, kind in PROBLEMS.values()} | set(HTTP_KINDS.values()) | {"http-error"}
+    assert used <= set(TITLES), used - set(TITLES)
 
 
 def test_malformed_json_is_400(client: httpx.Client) -> None:
