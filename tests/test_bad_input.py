@@ -268,7 +268,7 @@ BAD_INPUTS = {
                       "gate 'g10' is defined 11 levels deep", {"pubs.0.circuit": "at most 10"},
                       over("gate_depth", 11, 10, "GATEWAY_MAX_GATE_DEPTH")),
     "program nesting": Bad(sampler_job(f"{HEADER} qubit[1] q; bit[1] c; {'{' * 33}{'}' * 33}"),
-                           422, "limit-exceeded", "nested too deep",
+                           422, "limit-exceeded", "brackets nested 33 deep",
                            {"pubs.0.circuit": "at most 32"},
                            over("program_nesting", 33, 32, "GATEWAY_MAX_PROGRAM_NESTING")),
     "circuit characters": Bad(sampler_job("OPENQASM 3.0;" + " " * 10**6), 422,
@@ -334,6 +334,7 @@ def test_bad_input_answers_its_problem(running_job: tuple[FlaskClient, str], nam
     if bad.kind == "limit-exceeded":
         assert {"limit", "value", "maximum", "setting"} <= set(body)
         assert body["setting"] in body["detail"] and str(body["maximum"]) in body["detail"]
+        assert body["value"] is None or str(body["value"]) in body["detail"]
     said = body["detail"] + json.dumps(body.get("errors", {}))
     assert not PYTHON_WORDS.search(said), said
 
