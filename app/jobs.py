@@ -53,8 +53,7 @@ def screened(view: Callable[..., Any]) -> Callable[..., Any]:
         if is_json_request(request):
             refusal = service.screen(gateway(), request.get_data(cache=True))
             if refusal is not None:
-                status, messages = refusal
-                abort(status, messages={"json": messages})
+                abort(422, messages={"json": refusal})
         return view(*args, **kwargs)
 
     return wrapper

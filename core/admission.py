@@ -114,22 +114,29 @@ def check_costs(inspection: Inspection, noisy: bool, limits: CostLimits) -> None
                        f"{pub.observables} observables broadcast to {pub.broadcast} results",
                        "broadcast", pub.broadcast, limits.max_broadcast, "GATEWAY_MAX_BROADCAST")
         needed, method = simulation_memory(pub, noisy, limits.worker_memory_bytes)
-        if needed > limits.worker_memory_bytes:
+        available = limits.worker_memory_bytes
+        if needed > available:
             raise over(f"pubs.{i}.circuit", f"simulating its {pub.active_qubits} active qubits "
-                       f"({method}) needs {_gib(needed)}", "simulation_memory_bytes", needed,
-                       limits.worker_memory_bytes, "GATEWAY_WORKER_MEMORY_BYTES")
+                       f"({method}) needs {needed} bytes ({_gib(needed)}); at most {available} "
+                       f"bytes ({_gib(available)}, GATEWAY_WORKER_MEMORY_BYTES)",
+                       "simulation_memory_bytes", needed, available,
+                       "GATEWAY_WORKER_MEMORY_BYTES")
 
 
 def check_sizes(program_id: str, pubs: list[dict[str, Any]], limits: Limits,
                 costs: CostLimits, local: bool) -> None:
-    """The size limits (broadcast; on a local simulator, shots in all) from the shapes of the
-    values and observables alone, no circuit parsed. A PUB whose values are not rectangular
-    numbers passes here; building it says what is wrong."""
+    """The size limits (parameter sets, broadcast; on a local simulator, shots in all) from the
+    shapes of the values and observables alone, no circuit parsed. A PUB whose values are not
+    rectangular numbers passes here; building it says what is wrong."""
     total = 0
     for i, pub in enumerate(pubs):
         shape = values_shape(pub.get("parameter_values"))
         if shape is None:
             return
+        if math.prod(shape) > limits.max_parameter_sets:
+            raise over(f"pubs.{i}.parameter_values", f"{math.prod(shape)} parameter sets",
+                       "parameter_sets", math.prod(shape), limits.max_parameter_sets,
+                       "GATEWAY_MAX_PARAMETER_SETS")
         if program_id == "sampler":
             total += math.prod(shape) * (pub.get("shots") or limits.default_shots)
         else:

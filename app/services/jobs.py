@@ -12,8 +12,8 @@ from typing import Any
 from marshmallow import ValidationError
 
 from app.gateway import Gateway
-from app.json_guard import MalformedJson, load_json
-from app.schemas import JobSubmitSchema
+from app.json_guard import load_json
+from app.schemas import MAX_WAIT_SECONDS, JobSubmitSchema
 from app.services import backends
 from app.services.limits import check_time_limit, qubit_cap
 from core import catalog, collector
@@ -23,6 +23,7 @@ from core.admission import (
     check_programs,
     check_sizes,
     inspect_pubs,
+    over,
 )
 from core.circuits import Limits
 from core.errors import (
@@ -133,24 +134,29 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any],
 def check_pubs(program_id: str, pubs: list[dict[str, Any]], limits: Limits,
                max_chars: int) -> list[dict[str, Any]]:
     """The PUBs, the sampler's default shots filled in, checked for what needs no parsing:
-    shots per PUB and the circuit's length."""
+    how many, shots per PUB and the circuits' lengths."""
+    if len(pubs) > limits.max_pubs:
+        raise over("pubs", f"the job has {len(pubs)} PUBs", "pubs", len(pubs), limits.max_pubs,
+                   "GATEWAY_MAX_PUBS")
     pubs = [dict(pub) for pub in pubs]
     for i, pub in enumerate(pubs):
         if program_id == "sampler":
             pub["shots"] = pub.get("shots") or limits.default_shots
             if pub["shots"] > limits.max_shots:
-                message = f"at most {limits.max_shots} shots per PUB (GATEWAY_MAX_SHOTS)"
-                raise InvalidJobInput(message, errors={f"pubs.{i}.shots": [message]})
+                raise over(f"pubs.{i}.shots", f"{pub['shots']} shots", "shots", pub["shots"],
+                           limits.max_shots, "GATEWAY_MAX_SHOTS")
         if len(pub["circuit"]) > max_chars:
-            message = f"a circuit has at most {max_chars} characters"
-            raise InvalidJobInput(message, errors={f"pubs.{i}.circuit": [message]})
+            raise over(f"pubs.{i}.circuit", f"the circuit has {len(pub['circuit'])} characters",
+                       "circuit_chars", len(pub["circuit"]), max_chars,
+                       "GATEWAY_MAX_CIRCUIT_CHARS")
     return pubs
 
 
-def screen(gw: Gateway, body: bytes) -> tuple[int, Any] | None:
+def screen(gw: Gateway, body: bytes) -> Any | None:
     """A big submission, checked in a parse process before this process decodes it: the JSON,
     the schema, and the limits that need no program parsed (shots, broadcast). Returns the
-    refusal (status, webargs-style messages), or None: go on, decode and check it all.
+    schema's refusal (marshmallow's messages), or None: go on, decode and check it all; the
+    other refusals are raised.
 
     Refused there, a huge body costs this process a fraction of decoding it, copying it to a
     parse process and freeing it, and its other requests do not wait (bench figure 6)."""
@@ -161,7 +167,7 @@ def screen(gw: Gateway, body: bytes) -> tuple[int, Any] | None:
                           c.MAX_CIRCUIT_CHARS)
 
 
-def _screen(body: bytes, *limits: Any) -> tuple[int, Any] | None:
+def _screen(body: bytes, *limits: Any) -> Any | None:
     """In a parse process: what `screen` returns; LimitExceeded or InvalidJobInput raised.
     The collector stays paused until the decoded body is freed: it holds no cycles, and
     tens of thousands of new lists would otherwise all be walked once more."""
@@ -173,13 +179,11 @@ def _screen(body: bytes, *limits: Any) -> tuple[int, Any] | None:
 
 
 def _screen_decoded(body: bytes, depth: int, limits: Limits, costs: CostLimits,
-                    max_chars: int) -> tuple[int, Any] | None:
+                    max_chars: int) -> Any | None:
     try:
         payload = SUBMISSION.load(load_json(body, depth))
-    except MalformedJson as exc:
-        return 400, [str(exc)]
     except ValidationError as exc:
-        return 422, exc.messages
+        return exc.messages
     pubs = check_pubs(payload["program_id"], payload["pubs"], limits, max_chars)
     check_sizes(payload["program_id"], pubs, limits, costs,
                 local=payload["backend"] in catalog.local_backends())
@@ -199,7 +203,10 @@ def result(gw: Gateway, tenant: str, job_id: str, wait: float, runtime_format: b
         raise JobCancelled("The job was cancelled; it has no result.", job_status=status)
     data = gw.store.blob(job_id, ":runtime" if runtime_format else ":result")
     if status != JobStatus.DONE or data is None:
-        raise JobNotFinished(f"The job is {status}.", job_status=status)
+        raise JobNotFinished(f"The job is {status}: it has no result yet. Ask again with "
+                             f"?wait=<seconds> (at most {MAX_WAIT_SECONDS:g}) to wait "
+                             f"for it, or follow GET /v1/jobs/{job_id}/events.",
+                             job_status=status)
     return data
 
 

@@ -113,7 +113,7 @@ class Providers:
             found = provider.backend(name)
             if found is not None:
                 return provider, found
-        raise BackendNotFound(f"No backend named {name!r}; GET /v1/backends lists them.")
+        raise BackendNotFound(f"No backend named '{name}'; GET /v1/backends lists them.")
 
     def importer(self) -> Any:
         """The provider that imports jobs submitted elsewhere (`POST /v1/jobs/import`)."""

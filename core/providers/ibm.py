@@ -74,7 +74,7 @@ class IbmQuantum:
         if found is None and not self.ibm.state.backends_read():
             raise BackendsNotRead(
                 f"The IBM Quantum account's devices are not known yet (the gateway is starting):"
-                f" {name!r} may be one of them. Try again in a few seconds.")
+                f" '{name}' may be one of them. Try again in a few seconds.")
         return found
 
     def document(self, name: str, kind: str) -> Any:
@@ -204,7 +204,7 @@ class IbmQuantum:
         if existing is not None:  # followed already: for its first importer only
             owner, followed_by = existing
             if owner != tenant:
-                raise JobNotFound(f"No job {runtime_job_id!r}.")
+                raise JobNotFound.of(runtime_job_id)
             if store.get(followed_by) is not None:
                 return store.owned(tenant, followed_by), False
         status = upstream_status(self._ask("reading the job status", upstream.status))

@@ -170,7 +170,7 @@ class JobStore:
             raw = found[replies] if plausible else None
             record = decode_record(raw) if raw else None
         if record is None or record["tenant"] != tenant:
-            raise JobNotFound(f"No job {job_id!r}.")
+            raise JobNotFound.of(job_id)
         return record
 
     def blob(self, job_id: str, suffix: str) -> bytes | None:
@@ -301,7 +301,7 @@ class JobStore:
         """Replace the tags and their index entries in one transaction."""
         record = self.get(job_id)
         if record is None:
-            raise JobNotFound(f"No job {job_id!r}.")
+            raise JobNotFound.of(job_id)
         pipe = self.redis.pipeline(transaction=True)
         for tag in record["tags"]:
             pipe.zrem(self.index_key(record["tenant"], "tag", tag), job_id)
