@@ -8,13 +8,14 @@ import re
 
 from qiskit import qasm2, qasm3
 
+MESSAGE_CHARS = 500  # of a parser's message: all a client needs, and a bound on the patterns' work
 _QASM2_POSITION = re.compile(r"<input>:(\d+),(\d+):\s*(.*)", re.S)
 _QASM3_POSITION = re.compile(r"^L?(\d+)[,:]C?(\d+):\s*(.*)", re.S)
 
 
 def describe_parse_error(exc: Exception, include: str) -> tuple[str, int | None, int | None]:
     """Message in our words, line and 1-based column (every parser here counts columns from 0)."""
-    message = str(exc).strip()
+    message = str(exc).strip()[:MESSAGE_CHARS]
     if len(message) > 1 and message[0] == message[-1] and message[0] in "'\"":
         message = message[1:-1]  # qiskit's CircuitError says its message as a repr
     for pattern in (_QASM2_POSITION, _QASM3_POSITION):
