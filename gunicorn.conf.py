@@ -6,7 +6,7 @@ from typing import Any
 from core.config import Config  # and nothing of the app, nor redis: see _register_keys
 
 _config = Config()
-bind = f"0.0.0.0:{_config.PORT}"
+bind = _config.listen_address  # loopback unless GATEWAY_BIND says otherwise
 workers = _config.WEB_PROCESSES
 worker_class = "gevent"
 worker_connections = _config.WEB_CONNECTIONS

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STEADY_SECONDS = 60  # a process that ran this long before dying is restarted at once
 MAX_PAUSE_SECONDS = 30
 STOP_SECONDS = 10  # Ctrl-C: API and workers get this (workers: plus their drain) to stop
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass
@@ -83,14 +84,22 @@ def main() -> None:
                                                      "app:create_app()")))
         children += [Child(f"worker-{n + 1}", lambda: _python(env, "-m", "workers"))
                      for n in range(config.WORKERS)]
-        print(f"\nQuantum jobs gateway on http://127.0.0.1:{config.PORT}  (docs: /docs)\n",
-              flush=True)
+        print(banner(config), flush=True)
         while not stop:
             for child in children:
                 child.check()
             time.sleep(0.2)
     finally:
         _stop_all(children, stop, config.WORKER_DRAIN_SECONDS)
+
+
+def banner(config: Config) -> str:
+    """Where the API listens, and whether other machines can reach it."""
+    line = f"\nQuantum jobs gateway on http://{config.listen_address}  (docs: /docs)\n"
+    if config.BIND not in LOOPBACK:
+        line += (f"Listening on {config.BIND} (GATEWAY_BIND): other machines can reach the API, "
+                 "and /metrics, which needs no key.\n")
+    return line
 
 
 def _python(env: dict[str, str], *args: str) -> subprocess.Popen:

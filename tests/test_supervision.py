@@ -1,18 +1,22 @@
 """`make run` supervises: a worker that dies is started again while the API goes on serving, and
-Ctrl-C still stops everything."""
+Ctrl-C still stops everything. It listens on loopback unless GATEWAY_BIND says otherwise."""
 
 from __future__ import annotations
 
 import os
+import runpy
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import httpx
 
+from core.config import Config
 from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port
+from scripts.run_local import banner
 from tests.conftest import ROOT
 from tests.events_helpers import eventually
 
@@ -49,3 +53,17 @@ def test_make_run_restarts_a_dead_worker_and_stops_on_ctrl_c(env: dict[str, str]
     finally:
         if launcher.poll() is None:
             os.killpg(launcher.pid, signal.SIGKILL)
+
+
+def test_the_api_listens_on_loopback_unless_gateway_bind_says_otherwise() -> None:
+    for bind, address in ((None, "127.0.0.1:8000"), ("0.0.0.0", "0.0.0.0:8000"),
+                          ("::", "[::]:8000")):
+        settings = {"PORT": "8000", **({"GATEWAY_BIND": bind} if bind else {})}
+        with mock.patch.dict(os.environ, settings, clear=True):
+            assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["bind"] == address
+            shown = banner(Config())
+        assert f"http://{address}" in shown
+        assert ("other machines can reach the API" in shown) == (bind is not None)
+    # the container images listen on every interface of their container
+    assert "GATEWAY_BIND=0.0.0.0" in (ROOT / "Dockerfile").read_text()
+    assert 'GATEWAY_BIND: "0.0.0.0"' in (ROOT / "docker-compose.yml").read_text()
