@@ -82,7 +82,10 @@ class JobSubmitSchema(StrictSchema):
 
 
 class UsageEstimationSchema(Schema):
-    quantum_seconds = fields.Float()
+    quantum_seconds = fields.Float(metadata={
+        "description": "local simulators: the seconds a worker is expected to run the job, from "
+                       "the cost model (qubits, operations, shots, parameter sets, noise); IBM "
+                       "Quantum: the shots times the devices' repetition delay"})
 
 
 class JobSchema(Schema):

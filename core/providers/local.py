@@ -13,6 +13,7 @@ from core import catalog, queueing
 from core.admission import CostLimits, Inspection, check_costs, widest_state_vector
 from core.clock import rfc3339
 from core.errors import QuotaExceeded
+from core.estimates import run_seconds
 from core.jsonable import plain
 from core.states import JobStatus
 
@@ -72,6 +73,11 @@ class LocalSimulators:
             raise QuotaExceeded(f"{limit} jobs of yours are already waiting (max_queued); "
                                 "submit again when some have started.", policy="queued",
                                 limit=limit, retry_after=max(1, round(self.stats.recent_pace())))
+
+    def usage_estimation(self, inspection: Inspection, backend: dict[str, Any]) -> dict[str, Any]:
+        """The seconds a worker is expected to run the job (`core/estimates.py`)."""
+        return {"quantum_seconds": run_seconds(inspection, bool(backend.get("noisy")),
+                                               self.config.WORKER_MEMORY_BYTES)}
 
     # -- a job's line -----------------------------------------------------------------------------
     def line_up(self, record: dict[str, Any], attempt: int, pipe: Pipeline | None = None,
