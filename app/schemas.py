@@ -20,6 +20,7 @@ from core.states import JobStatus
 PROGRAMS = ("sampler", "estimator")
 STATUSES = [s.value for s in JobStatus]
 TAG = fields.String(validate=validate.Length(min=1, max=64))
+QUEUE_REASONS = ("waiting_for_worker", "tenant_running_cap", "no_worker")
 
 
 class StrictSchema(Schema):
@@ -209,7 +210,16 @@ class QueueInfoSchema(Schema):
     position = fields.Integer(allow_none=True, required=True,
                               metadata={"description": "1 = next; null once running or final"})
     estimated_start_time = fields.String(allow_none=True, metadata={"format": "date-time"})
-    estimated_completion_time = fields.String(allow_none=True, metadata={"format": "date-time"})
+    estimated_completion_time = fields.String(allow_none=True, metadata={
+        "format": "date-time", "description": "a running job: never in the past"})
+    reason = fields.String(allow_none=True, required=True, validate=validate.OneOf(
+        QUEUE_REASONS), metadata={"description": "why a waiting local job does not run yet: "
+                                  "`waiting_for_worker` (its turn for a free worker), "
+                                  "`tenant_running_cap` (as many of its tenant's jobs run as "
+                                  "`max_running` allows), `no_worker` (no worker is alive); "
+                                  "null otherwise"})
+    detail = fields.String(allow_none=True, required=True,
+                           metadata={"description": "the reason, in a sentence"})
 
 
 class InputsSchema(Schema):

@@ -1,5 +1,5 @@
 """How long jobs take on the local simulators: a job's run time from the cost model's inspection
-(`core/admission.py`).
+(`core/admission.py`), and the arithmetic of queue estimates.
 
 `run_seconds` adds up what a worker does with a job, each term a count the inspection knows
 times a constant measured on the simulators (`python -m bench.estimates` measures them again
@@ -26,6 +26,7 @@ order of magnitude right and to rank jobs; it knows nothing of the host's load.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import replace
 
 from core.admission import Inspection, PubCost, simulation_memory
@@ -41,6 +42,9 @@ SHOT_SECONDS = 0.3e-6
 BIT_SECONDS = 0.15e-6  # per shot and classical bit
 STABILIZER_SECONDS = 12e-9  # per shot and squared qubit
 ESTIMATOR_SECONDS = 0.1  # per estimator PUB: observables laid out, expectation values
+
+OVERRUN_SHARE = 0.25  # a job past its estimate: expected to run this share of its time again
+MARGIN_SECONDS = 1.0  # the soonest a running job is expected to end
 
 
 def run_seconds(inspection: Inspection, noisy: bool, memory_bytes: int) -> float:
@@ -69,3 +73,24 @@ def _pub_seconds(pub: PubCost, noisy: bool, memory_bytes: int) -> float:
 def _method(pub: PubCost, noisy: bool, memory_bytes: int) -> str:
     _, method = simulation_memory(pub, noisy, memory_bytes)
     return "state vector" if method == "density matrix" and pub.per_shot else method
+
+
+def remaining_seconds(estimate: float, elapsed: float, time_limit: float) -> float:
+    """What a running job has left: its estimate less the time it ran; once past its estimate,
+    OVERRUN_SHARE of the time it ran (the longer it overran, the less the estimate says).
+    Never past its time limit, and never less than MARGIN_SECONDS: a job that runs is never
+    expected to have ended already."""
+    left = estimate - elapsed if elapsed < estimate else elapsed * OVERRUN_SHARE
+    return max(MARGIN_SECONDS, min(left, time_limit - elapsed))
+
+
+def first_free(busy: list[float], slots: int, ahead: list[float]) -> float:
+    """Seconds until one of `slots` slots is free for the next job, when the jobs now running
+    end in `busy` seconds (more of them than slots: a slot frees when fewer run than there are
+    slots) and the jobs `ahead` (their run times, in order) each take the first free slot."""
+    slots = max(slots, 1)
+    ends = sorted(busy)[-slots:] if len(busy) >= slots else [0.0] * (slots - len(busy)) + busy
+    heapq.heapify(ends)
+    for seconds in ahead:
+        heapq.heapreplace(ends, ends[0] + seconds)
+    return ends[0]

@@ -1,4 +1,6 @@
-"""The cost model's run times (`core/estimates.py`): a bigger job is expected to run longer."""
+"""The cost model's run times (`core/estimates.py`) and the arithmetic of queue estimates: a
+bigger job is expected to run longer, a running job is never due in the past, and a waiting job
+starts when a slot is free. (Through HTTP: test_operations.py and test_tenants.py.)"""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from flask.testing import FlaskClient
 
 from core.admission import inspect_pubs
 from core.circuits import Limits
-from core.estimates import run_seconds
+from core.estimates import first_free, remaining_seconds, run_seconds
 from core.qasm_guard import ProgramLimits
 from tests.conftest import BELL_QASM3, sampler_job, slow_circuit, submit
 
@@ -52,3 +54,20 @@ def test_submitted_jobs_carry_the_cost_models_estimate(app_client: FlaskClient) 
     assert big["usage_estimation"]["quantum_seconds"] == seconds(slow_circuit(20, 50))
     assert small["usage_estimation"]["quantum_seconds"] < 0.2 < big["usage_estimation"][
         "quantum_seconds"]
+
+
+def test_a_running_job_is_never_due_in_the_past() -> None:
+    assert remaining_seconds(60, elapsed=20, time_limit=600) == 40
+    assert remaining_seconds(60, elapsed=59.9, time_limit=600) == 1  # the margin
+    assert remaining_seconds(10, elapsed=100, time_limit=600) == 25  # overrun: a share of it
+    assert remaining_seconds(10, elapsed=590, time_limit=600) == 10  # the time limit ends it
+    assert remaining_seconds(10, elapsed=700, time_limit=600) == 1
+
+
+def test_a_waiting_job_starts_when_a_slot_is_free() -> None:
+    assert first_free([], 2, []) == 0  # an idle slot
+    assert first_free([30, 10], 2, []) == 10
+    assert first_free([30, 10], 2, [5, 5]) == 20  # both ahead take the slot free at 10
+    assert first_free([30, 10], 1, []) == 30  # one slot: over the cap until both end...
+    assert first_free([30, 10, 20], 2, []) == 20  # ...or until fewer run than there are slots
+    assert first_free([30], 3, [40, 40]) == 30  # the two ahead take the idle slots

@@ -105,7 +105,8 @@ class Providers:
         from core.providers.ibm import IbmQuantum
         from core.providers.local import LocalSimulators
 
-        return cls(LocalSimulators(config, queue, dispatch, stats, leases), IbmQuantum(ibm))
+        local = LocalSimulators(config, queue, dispatch, stats, leases, ibm.store)
+        return cls(local, IbmQuantum(ibm))
 
     def backends(self) -> list[dict[str, Any]]:
         return [backend for provider in self.all for backend in provider.backends()]

@@ -166,7 +166,7 @@ class IbmQuantum:
                 "estimated_start_time": record.get("running")
                 or upstream.get("estimated_start_time"),
                 "estimated_completion_time": record.get("finished")
-                or upstream.get("estimated_completion_time")}
+                or upstream.get("estimated_completion_time"), "reason": None, "detail": None}
 
     # -- recovery -------------------------------------------------------------------------------
     def troubles(self, jobs: list[dict[str, Any]]) -> dict[str, str]:

@@ -22,6 +22,7 @@ tenant's slot without anyone having to say so. The per-tenant cap `max_running` 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,14 @@ for _, tenant in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return position
 """
+
+
+@dataclass(frozen=True)
+class Standing:
+    ahead: list[str]  # the first of the tenant's jobs waiting before the job, in order
+    waiting_ahead: int  # all of them
+    running: list[str]  # the tenant's jobs counted against its running cap
+    max_running: int | None  # its own cap; None: the default
 
 
 class Dispatch:
@@ -138,6 +147,28 @@ class Dispatch:
         pipe.hget(limits_key(self.prefix, tenant), "max_queued")
         waiting, limit = pipe.execute()
         return int(waiting), default_limit if limit is None else int(limit)
+
+    def standing(self, tenant: str, job_id: str, most: int) -> Standing:
+        """Read only, for estimates: the tenant's jobs waiting before this one (the first
+        `most` of them), those that count against its running cap as `lua/dispatch.lua` counts
+        them (holding a lease, or dispatched within the grace period) and its own cap."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrank(self.key(f"waiting:{tenant}"), job_id)
+        pipe.zrange(self.key(f"running:{tenant}"), 0, -1, withscores=True)
+        pipe.hget(limits_key(self.prefix, tenant), "max_running")
+        rank, dispatched, cap = pipe.execute()
+        rank = rank or 0
+        pipe = self.redis.pipeline(transaction=False)
+        for running_id, _ in dispatched:
+            pipe.exists(lease_key(self.prefix, running_id))
+        if rank:
+            pipe.zrange(self.key(f"waiting:{tenant}"), 0, min(rank, most) - 1)
+        found = pipe.execute()
+        since = time.time() - self.lease_grace
+        running = [running_id for (running_id, at), held in zip(dispatched, found, strict=False)
+                   if held or at > since]
+        return Standing(found[-1] if rank else [], rank, running,
+                        None if cap is None else int(cap))
 
     def _call(self, mode: str, cap: int, workers_key: str, *extra: str) -> Any:
         keys = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key,
