@@ -20,7 +20,7 @@ import redis
 from core.config import Config
 from core.store.connection import Connection
 from core.store.jobs import JobStore
-from scripts.local_http import wait_for_http
+from scripts.local_http import launch_api, wait_for_http
 from scripts.local_redis import free_port
 from scripts.run_local import banner
 from tests.conftest import ROOT, sampler_job, slow_circuit, submit
@@ -129,6 +129,19 @@ def test_ctrl_c_waits_for_a_running_job_and_a_second_one_stops_at_once(
         assert handed_back is not None and handed_back["status"] == "QUEUED"
     finally:
         run.close()
+
+
+def test_ctrl_c_on_gunicorn_alone_prints_no_traceback(env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    base, api = launch_api(env, processes=1, log=tmp_path / "api.log", own_session=True)
+    try:
+        wait_for_http(f"{base}/healthz", api)
+        os.killpg(api.pid, signal.SIGINT)  # its worker: the terminal's SIGINT, then the master's
+        assert api.wait(15) == 0
+        assert "Traceback" not in (tmp_path / "api.log").read_text()
+    finally:
+        if api.poll() is None:
+            os.killpg(api.pid, signal.SIGKILL)
 
 
 def test_the_api_listens_on_loopback_unless_gateway_bind_says_otherwise() -> None:
