@@ -20,8 +20,8 @@ and prints the model beside them):
 sampled from one simulation, else the shots: control flow, a reset or an operation after a
 measurement (`simulated_per_shot`), or device noise on a state vector (one trajectory per shot).
 Aer runs an estimator PUB with ESTIMATOR_EXECUTIONS shots. The stabilizer method costs
-shots x n^2 x STABILIZER_SECONDS instead. The model is meant to get the
-order of magnitude right and to rank jobs; it knows nothing of the host's load.
+shots x n^2 x STABILIZER_SECONDS instead. The model is meant to get the order of magnitude
+right and to rank jobs; it knows nothing of the host's load.
 """
 
 from __future__ import annotations

@@ -165,11 +165,11 @@ def _stop_all(children: list[Child], stop: list[int], config: Config, redis_url:
             else f"{', '.join(child.name for child in left)} did not stop in time; stopping "
                  "at once")
         _stop_now(left, terminated)
-    redis = [child for child in children if child.name == "redis" and _alive(child)]
-    for child in redis:
+    databases = [child for child in children if child.name == "redis" and _alive(child)]
+    for child in databases:
         child.process.terminate()  # type: ignore[union-attr]
-    _wait(redis, 10, lambda: False)
-    _kill(redis)
+    _wait(databases, 10, lambda: False)
+    _kill(databases)
     print("stopped", flush=True)
 
 
