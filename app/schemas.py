@@ -23,6 +23,7 @@ PROGRAMS = ("sampler", "estimator")
 STATUSES = [s.value for s in JobStatus]
 MAX_WAIT_SECONDS = 60  # longest ?wait= and ?timeout=
 TAG = String(validate=validate.Length(min=1, max=64))
+QUEUE_REASONS = ("waiting_for_worker", "tenant_running_cap", "no_worker")
 
 
 class StrictSchema(Schema):
@@ -115,7 +116,10 @@ class JobSubmitSchema(StrictSchema):
 
 
 class UsageEstimationSchema(Schema):
-    quantum_seconds = fields.Float()
+    quantum_seconds = fields.Float(metadata={
+        "description": "local simulators: the seconds a worker is expected to run the job, from "
+                       "the cost model (qubits, operations, shots, parameter sets, noise); IBM "
+                       "Quantum: the shots times the devices' repetition delay"})
 
 
 class JobSchema(Schema):
@@ -245,7 +249,16 @@ class QueueInfoSchema(Schema):
     position = fields.Integer(allow_none=True, required=True,
                               metadata={"description": "1 = next; null once running or final"})
     estimated_start_time = fields.String(allow_none=True, metadata={"format": "date-time"})
-    estimated_completion_time = fields.String(allow_none=True, metadata={"format": "date-time"})
+    estimated_completion_time = fields.String(allow_none=True, metadata={
+        "format": "date-time", "description": "a running job: never in the past"})
+    reason = fields.String(allow_none=True, required=True, validate=validate.OneOf(
+        QUEUE_REASONS), metadata={"description": "why a waiting local job does not run yet: "
+                                  "`waiting_for_worker` (its turn for a free worker), "
+                                  "`tenant_running_cap` (as many of its tenant's jobs run as "
+                                  "`max_running` allows), `no_worker` (no worker is alive); "
+                                  "null otherwise"})
+    detail = fields.String(allow_none=True, required=True,
+                           metadata={"description": "the reason, in a sentence"})
 
 
 class InputsSchema(Schema):

@@ -53,7 +53,7 @@ DEFAULT_OPTIMIZATION_LEVEL = 1  # not a schema default: a default makes generate
 def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
            idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
     """Validate and queue a job; returns (job, created) — not created for a repeated request."""
-    inputs, inspection, provider = validate_inputs(gw, payload)
+    inputs, inspection, provider, backend = validate_inputs(gw, payload)
     job_id = new_job_id()
     if idempotency_key:
         body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -66,7 +66,7 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "tags": payload.get("tags", []), "session_id": payload.get("session_id"),
         "options": inputs["options"], "attempts": 0, "rq_attempt": 1, "version": 2,
         "num_pubs": len(inspection.pubs), "num_shots": inspection.num_shots,
-        "usage_estimation": {"quantum_seconds": inspection.quantum_seconds},
+        "usage_estimation": provider.usage_estimation(inspection, backend),
     }
     gw.rates.submission(tenant)
     provider.check_room(tenant)
@@ -108,10 +108,10 @@ def _repeated(gw: Gateway, tenant: str, existing: tuple[str, str], body_hash: st
 
 
 def validate_inputs(gw: Gateway, payload: dict[str, Any],
-                    ) -> tuple[dict[str, Any], Inspection, Provider]:
+                    ) -> tuple[dict[str, Any], Inspection, Provider, dict[str, Any]]:
     """Everything the worker needs, checked now so that bad input is a 422, not a failed job:
     the programs in a parse process (`core/parse_pool.py`), then the provider's own checks;
-    with the provider that will run it."""
+    with the provider that will run it and the backend's summary."""
     try:
         provider, backend = gw.providers.find(payload["backend"])
     except BackendNotFound as exc:
@@ -128,7 +128,7 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any],
                                 qubit_cap(backend, gw.config), gw.limits, gw.program_limits,
                                 timeout=budget)
     provider.admit(payload["program_id"], pubs, inspection, backend)
-    return {"pubs": pubs, "options": options}, inspection, provider
+    return {"pubs": pubs, "options": options}, inspection, provider, backend
 
 
 def check_pubs(program_id: str, pubs: list[dict[str, Any]], limits: Limits,

@@ -108,6 +108,10 @@ class IbmQuantum:
     def check_room(self, tenant: str) -> None:
         """IBM jobs wait in IBM's queue, not the gateway's: `max_queued` is not theirs."""
 
+    def usage_estimation(self, inspection: Inspection, backend: dict[str, Any]) -> dict[str, Any]:
+        """Shots x the devices' repetition delay: the device time, roughly."""
+        return {"quantum_seconds": inspection.quantum_seconds}
+
     # -- a job's line -----------------------------------------------------------------------------
     def line_up(self, record: dict[str, Any], attempt: int, pipe: Pipeline | None = None,
                 first: bool = False) -> None:
@@ -162,7 +166,7 @@ class IbmQuantum:
                 "estimated_start_time": record.get("running")
                 or upstream.get("estimated_start_time"),
                 "estimated_completion_time": record.get("finished")
-                or upstream.get("estimated_completion_time")}
+                or upstream.get("estimated_completion_time"), "reason": None, "detail": None}
 
     # -- recovery -------------------------------------------------------------------------------
     def troubles(self, jobs: list[dict[str, Any]]) -> dict[str, str]:

@@ -173,6 +173,14 @@ class JobStore:
             raise JobNotFound.of(job_id)
         return record
 
+    def fields(self, job_ids: Sequence[str], *names: str) -> list[dict[str, Any]]:
+        """These fields of each job, decoded, in one round trip (a job gone: no fields)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hmget(self.key(job_id), names)
+        return [decode_record({name: value for name, value in zip(names, row, strict=True)
+                               if value is not None}) for row in pipe.execute()]
+
     def blob(self, job_id: str, suffix: str) -> bytes | None:
         """Decompressed JSON bytes of `:inputs`, `:result` or `:runtime`."""
         data = self.binary.get(self.key(job_id, suffix))
