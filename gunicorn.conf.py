@@ -1,9 +1,15 @@
 """gunicorn settings: gevent workers, so that thousands of open event streams and long polls
 wait on Redis without holding a thread each. `gunicorn 'app:create_app()'` reads this file."""
 
+import os
+import shutil
+import tempfile
 from typing import Any
 
-from core.config import Config  # and nothing of the app, nor redis: see _register_keys
+from gunicorn.glogging import Logger
+
+from core import logs  # stdlib only: nothing of the app, nor redis (see _register_keys)
+from core.config import Config
 
 _config = Config()
 bind = _config.listen_address  # loopback unless GATEWAY_BIND says otherwise
@@ -25,19 +31,69 @@ forwarded_allow_ips = ""
 control_socket_disable = not _config.CONTROL_SOCKET
 if _config.CONTROL_SOCKET:
     control_socket = _config.CONTROL_SOCKET
-accesslog = None
+# off by default: the request metrics and traces cover requests, and a line per request costs
+# at thousands per second; with GATEWAY_ACCESS_LOG, one line per request (see GatewayLogger)
+accesslog = "-" if _config.ACCESS_LOG else None
 errorlog = "-"
 loglevel = _config.LOG_LEVEL.lower()
+
+
+class GatewayLogger(Logger):
+    """gunicorn's error and access logs in GATEWAY_LOG_FORMAT, with the gateway's redaction. An
+    access line names the path without its query string (a browser's stream token travels in
+    it), the request id and the tenant (which the app leaves in the WSGI environ)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        formatter = logs.formatter(_config)
+        for handler in [*self.error_log.handlers, *self.access_log.handlers]:
+            handler.setFormatter(formatter)
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.cfg.accesslog:
+            return
+        status = int(str(resp.status).split(None, 1)[0])
+        method, path = environ.get("REQUEST_METHOD", "-"), environ.get("PATH_INFO", "-")
+        request_id = dict(resp.headers).get("X-Request-ID")
+        fields = {"method": method, "path": path, "status": status, "bytes": resp.sent,
+                  "duration_ms": round(request_time.total_seconds() * 1000, 3),
+                  "remote_addr": environ.get("REMOTE_ADDR"), "request_id": request_id,
+                  "tenant": environ.get("gateway.tenant"),
+                  "user_agent": environ.get("HTTP_USER_AGENT")}
+        self.access_log.info('%s "%s %s" %s %s %.0fms %s', fields["remote_addr"], method, path,
+                             status, resp.sent, fields["duration_ms"], request_id or "-",
+                             extra=fields)
+
+
+logger_class = GatewayLogger
 
 
 REGISTERED, WAITING = "registered", "waiting for Redis"  # what the child tells first
 
 
+class _Metrics:
+    """Where the API processes count their metrics (core/metrics.py): a directory named before
+    any of them imports prometheus_client. Without one from whoever started gunicorn (`make
+    run`, the image), a fresh one of this server's own, removed when it stops."""
+
+    directory = _config.METRICS_DIR
+    own = False
+
+    @classmethod
+    def prepare(cls) -> None:
+        if not cls.directory:
+            cls.directory, cls.own = tempfile.mkdtemp(prefix="gateway-metrics-"), True
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = cls.directory  # for the API processes
+
+
 def on_starting(_server: object) -> None:
-    """Keys in GATEWAY_API_KEYS are the environment's: once per start, before any process
+    """Logging and the metrics' directory of the master and its processes. Keys in
+    GATEWAY_API_KEYS are the environment's: once per start, before any process
     serves, they are registered and those dropped from the variable removed; a weak one stops
     the start. While Redis is away this is tried again in the background: an API started
     during an outage serves (503s) rather than dying."""
+    logs.configure(_config)  # the master's own lines, and its forked key registration's
+    _Metrics.prepare()
     outcome = _register_keys()
     if outcome not in (REGISTERED, WAITING):
         raise SystemExit(f"refusing to start: {outcome or 'registering GATEWAY_API_KEYS failed'}")
@@ -59,9 +115,9 @@ def _register_keys() -> str:
             _register_until_done(write)
             code = 0
         except Exception:
-            import traceback
+            import logging
 
-            traceback.print_exc()
+            logging.getLogger("gateway.api").exception("registering GATEWAY_API_KEYS failed")
         finally:  # Ctrl-C included: quietly
             os._exit(code)
     os.close(write)
@@ -100,6 +156,21 @@ def _register_until_done(write: int) -> None:
             if outcome != WAITING:
                 return
             time.sleep(2.0)
+
+
+def child_exit(_server: object, worker: Any) -> None:
+    """An API process ended (or was killed): its live gauges (event streams open) leave the
+    sum; its counters stay. (The import here, in the master, is prometheus_client's documented
+    way; its locks are held for a memory write only, never across a wait, so the unpatched ones
+    the next API processes inherit cannot stall them.)"""
+    from prometheus_client.multiprocess import mark_process_dead
+
+    mark_process_dead(worker.pid, _Metrics.directory)
+
+
+def on_exit(_server: object) -> None:
+    if _Metrics.own:
+        shutil.rmtree(_Metrics.directory, ignore_errors=True)
 
 
 def post_fork(_server: object, worker: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from typing import Any
@@ -11,9 +10,12 @@ from flask import Flask, Response, g, request
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import observability
 from app.errors import UnsupportedMediaType, UriTooLong
+from core import logs, metrics
 from core.config import Config
 from core.store.health import check_redis
+from core.tracing import Tracing
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -28,16 +30,16 @@ def create_app(config: Config | None = None) -> Flask:
     from app.console import console
     from app.docs import ASSETS_URL, docs_assets
     from app.events import events
-    from app.gateway import Gateway
+    from app.gateway import SERVICE, Gateway
     from app.jobs import JobIdConverter, jobs
     from app.ops import ops
 
     config = config or Config()
     app = Flask(__name__, static_folder=None)  # app/static is the console's, served with its CSP
     app.config.update(flask_settings(config, ASSETS_URL))
-    logging.basicConfig(level=config.LOG_LEVEL,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("qiskit").setLevel(logging.WARNING)  # its INFO is one line per pass
+    tracing = Tracing.start(config, SERVICE)
+    logs.configure(config, observability.log_fields, tracing.log_fields)
+    metrics.configure(config)
     api = GatewayApi(app)
     app.url_map.converters["job_id"] = JobIdConverter
     api.register_converter(JobIdConverter, lambda _converter: {"type": "string", "minLength": 1})
@@ -50,8 +52,9 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(app)
     if config.CORS_ORIGINS:
         CORS(app, origins=config.CORS_ORIGINS, expose_headers=["Location", "X-Request-ID"])
-    app.extensions["gateway"] = gw = Gateway.from_config(config)
+    app.extensions["gateway"] = gw = Gateway.from_config(config, tracing)
     check_redis(gw.store.redis)
+    observability.init_app(app, tracing)  # first: a request refused by `_before` counts too
     app.before_request(_before)
     app.after_request(_after)
     register_cli(app)

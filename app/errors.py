@@ -9,7 +9,7 @@ import redis
 from flask import Flask, Response, current_app, g, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from core import errors
+from core import errors, metrics
 from core.errors import GatewayError
 from core.store.connection import out_of_memory
 
@@ -74,6 +74,7 @@ class BodyTooLarge(errors.LimitExceeded):
 PROBLEMS: dict[type[GatewayError], tuple[int, str]] = {
     errors.MalformedJson: (400, "bad-request"),
     errors.InvalidJobInput: (422, "invalid-input"),
+    errors.UnreadableProgram: (422, "invalid-input"),
     errors.InvalidEventId: (422, "invalid-input"),
     errors.LimitExceeded: (422, "limit-exceeded"),
     BodyTooLarge: (413, "limit-exceeded"),
@@ -131,8 +132,28 @@ def summary(errors: dict[str, list[str]], shown: int = 3) -> str:
     return "; ".join(said[:shown]) + more
 
 
+# what refuses input that cannot be read, and the reason counted (`count_refusal`)
+UNREADABLE = {errors.UnreadableProgram: "program", errors.MalformedJson: "json",
+              errors.ParsersBusy: "busy"}
+
+
+def count_refusal(exc: GatewayError) -> None:
+    """Refusals by kind (core/metrics.py): over a limit (by the limit's name), over a rate or
+    a quota (by its policy), input that cannot be read (`parse`)."""
+    if isinstance(exc, errors.QuotaExceeded):
+        kind, reason = "rate_limit", str(exc.extra.get("policy", ""))
+    elif isinstance(exc, errors.LimitExceeded):
+        kind, reason = "limit", str(exc.extra.get("limit", ""))
+    elif type(exc) in UNREADABLE:
+        kind, reason = "parse", UNREADABLE[type(exc)]
+    else:
+        return
+    metrics.refused(kind, reason, g.get("tenant"))
+
+
 def handle_gateway_error(exc: GatewayError) -> Response:
     status, kind = PROBLEMS[type(exc)]
+    count_refusal(exc)
     response = problem(status, kind, exc.detail, **exc.extra)
     if isinstance(exc, errors.QuotaExceeded):
         rate_limit_headers(response, **exc.extra)

@@ -32,7 +32,10 @@ from core.store.quotas import Quotas
 from core.store.snapshots import Snapshots
 from core.store.stats import Stats
 from core.store.stream_tokens import StreamTokens
+from core.tracing import Tracing
 from core.transitions import Transitions
+
+SERVICE = "quantum-gateway-api"  # its name in traces, unless OTEL_SERVICE_NAME says another
 
 
 @dataclass
@@ -55,9 +58,10 @@ class Gateway:
     parsers: ParsePool
     providers: Providers
     transitions: Transitions
+    tracing: Tracing
 
     @classmethod
-    def from_config(cls, config: Config) -> Gateway:
+    def from_config(cls, config: Config, tracing: Tracing | None = None) -> Gateway:
         connection = Connection.for_config(config)
         store = JobStore(connection, config.JOB_RETENTION_SECONDS)
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
@@ -77,6 +81,7 @@ class Gateway:
             ParsePool(config.PARSE_PROCESSES, config.PARSE_TIMEOUT_SECONDS,
                       config.PARSE_MEMORY_BYTES, prepare=load_parsers),
             providers, Transitions(config, store, leases, quotas, providers),
+            tracing or Tracing.start(config, SERVICE),
         )
 
     @property

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app
-from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from app.api import GatewayBlueprint
 from app.gateway import Gateway, gateway
+from core import metrics as process_metrics
 from core import queueing
 from core.store.health import redis_warnings
 
@@ -64,13 +64,15 @@ def readiness(gw: Gateway) -> tuple[dict[str, Any], str | None]:
 @ops.doc(security=PUBLIC, operationId="getPrometheusMetrics")
 @ops.response(200, description="Prometheus text format")
 def metrics() -> Any:
-    """Prometheus metrics (gateway-wide, read from Redis)"""
-    registry = CollectorRegistry()
-    registry.register(RedisCollector(gateway()))
-    return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4")
+    """Prometheus metrics (this host's processes, and the gateway's figures in Redis)"""
+    return Response(process_metrics.exposition(RedisCollector(gateway())),
+                    mimetype="text/plain; version=0.0.4")
 
 
 class RedisCollector:
+    """What Redis holds of the whole gateway, read at each scrape (counted once for all
+    processes and hosts, unlike what `core/metrics.py` counts)."""
+
     def __init__(self, gw: Gateway) -> None:
         self.gw = gw
 

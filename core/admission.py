@@ -24,7 +24,7 @@ from core.circuits import (
     estimate_quantum_seconds,
     values_shape,
 )
-from core.errors import InvalidJobInput, LimitExceeded
+from core.errors import LimitExceeded, UnreadableProgram
 from core.qasm_guard import (
     ProgramLimits,
     ProgramOverLimit,
@@ -88,7 +88,7 @@ def check_programs(pubs: list[dict[str, Any]], limits: ProgramLimits) -> list[Pr
                        exc.setting) from None
         except ProgramRefused as exc:
             field = f"pubs.{i}.circuit"
-            raise InvalidJobInput(f"{field}: {exc.args[0]}", errors={field: [exc.args[0]]}) \
+            raise UnreadableProgram(f"{field}: {exc.args[0]}", errors={field: [exc.args[0]]}) \
                 from None
     return shapes
 

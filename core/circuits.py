@@ -20,7 +20,7 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.quantum_info import SparsePauliOp
 
-from core.errors import InvalidJobInput, LimitExceeded
+from core.errors import LimitExceeded, UnreadableProgram
 from core.parse_errors import describe_parse_error
 from core.qasm_guard import ProgramRefused, program_version
 
@@ -43,7 +43,7 @@ class Limits:
 
 
 def parse_circuit(text: str, field: str) -> QuantumCircuit:
-    """Parse OpenQASM 2 or 3 (the header says which); InvalidJobInput with line and column.
+    """Parse OpenQASM 2 or 3 (the header says which); UnreadableProgram with line and column.
 
     A program is parsed once per process and copied after: clients send the same text again and
     again (parameter sweeps, repeated runs), and parsing OpenQASM 3 costs more than simulating
@@ -113,8 +113,8 @@ _PARSED = _ParsedCache(PARSED_CACHE_SIZE, PARSED_CACHE_BYTES)
 def _refuse(field: str, message: str, line: int | None = None, column: int | None = None) -> None:
     where = f" (line {line}, column {column})" if line is not None else ""
     position = {"line": line, "column": column} if line is not None else {}
-    raise InvalidJobInput(f"{field}: {message}{where}", errors={field: [message + where]},
-                          **position)
+    raise UnreadableProgram(f"{field}: {message}{where}", errors={field: [message + where]},
+                            **position)
 
 
 def bind_parameters(circuit: QuantumCircuit, values: dict[str, Any] | None,

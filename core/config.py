@@ -25,6 +25,18 @@ def _list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value in ("1", "true", "yes", "on")
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default).strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name} is one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 class Config:
     """Settings, with explicit conversions. Instantiate to read the environment now."""
 
@@ -69,6 +81,17 @@ class Config:
         self.STREAM_TOKEN_SECONDS = _int("GATEWAY_STREAM_TOKEN_SECONDS", 300)
         self.SSE_HEARTBEAT_SECONDS = _float("GATEWAY_SSE_HEARTBEAT_SECONDS", 15.0)
         self.LOG_LEVEL = os.environ.get("GATEWAY_LOG_LEVEL", "INFO")
+        self.LOG_FORMAT = _choice("GATEWAY_LOG_FORMAT", "text", ("text", "json"))
+        self.ACCESS_LOG = _bool("GATEWAY_ACCESS_LOG")
+        # prometheus_client reads it too, when it is imported: whoever starts the processes of
+        # a host sets it for all of them (`make run`, the image), see core/metrics.py
+        self.METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+        self.METRICS_PORT = _int("GATEWAY_METRICS_PORT", 0)
+        self.METRICS_TENANTS = _list("GATEWAY_METRICS_TENANTS")
+        # the OpenTelemetry SDK reads every other OTEL_* variable itself (core/tracing.py)
+        self.OTLP_ENDPOINT = (os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                              or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", ""))
+        self.TRACING = bool(self.OTLP_ENDPOINT) and not _bool("OTEL_SDK_DISABLED")
         self.PORT = _int("PORT", 8000)
         self.BIND = os.environ.get("GATEWAY_BIND") or "127.0.0.1"
         self.WEB_PROCESSES = _int("GATEWAY_WEB_PROCESSES", 2)

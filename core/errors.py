@@ -56,6 +56,11 @@ class InvalidJobInput(GatewayError):
     """A submission that cannot run; `errors` maps field paths to messages."""
 
 
+class UnreadableProgram(InvalidJobInput):
+    """A program the parsers, or the linear checks before them, cannot read: where it breaks
+    (`line`, `column`) when known."""
+
+
 class MalformedJson(GatewayError):
     """A body that is not JSON the API accepts; `line` and `column` where it breaks, if known."""
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from core import collector, errors
+from core import collector, errors, metrics
 from core.errors import GatewayError, LimitExceeded, ParsersBusy
 
 log = logging.getLogger("gateway.api")
@@ -55,6 +55,7 @@ class ParsePool:
                 if parser is not None:
                     log.warning("parse process %s had ended (exit code %s); replaced",
                                 parser.process.pid, parser.process.exitcode)
+                    metrics.restarted("parser", "died")
                 parser = self._new_parser()
             try:
                 return parser.call(function, args, timeout)
@@ -113,7 +114,9 @@ class _Parser:
             self.kill()
             log.warning("parse process %s stopped (exit code %s) after %g s",
                         self.process.pid, self.process.exitcode, timeout)
-            raise self.refusal(time.monotonic() - started, timeout)
+            refusal = self.refusal(time.monotonic() - started, timeout)
+            metrics.restarted("parser", str(refusal.extra["limit"]))  # replaced at the next call
+            raise refusal
         ok, value = answer
         if ok:
             return value
@@ -229,10 +232,10 @@ def _answer(function: Callable[..., Any], args: tuple[Any, ...],
     except MemoryError:
         refusal = out_of_memory(memory_bytes)
     except RecursionError:
-        refusal = errors.InvalidJobInput("the program is nested too deeply to parse")
+        refusal = errors.UnreadableProgram("the program is nested too deeply to parse")
     except Exception:  # the parsers raise many types; none may become a 500
         log.exception("a parse process failed")  # its words are the library's, not for clients
-        refusal = errors.InvalidJobInput("the program could not be read")
+        refusal = errors.UnreadableProgram("the program could not be read")
     return False, (type(refusal).__name__, refusal.detail, refusal.extra)
 
 

@@ -15,7 +15,8 @@ change owes. Nothing else moves a job (the store's `transition` is called from h
 
 Each owns its bookkeeping: the record's fields (attempts, rq_attempt, timestamps, metrics), log
 lines and events, the lease, the stats (`lua/transition.lua` writes those with the status, in
-one atomic call) and the job's line: what runs it next is its provider's (`core/providers`).
+one atomic call), the job's line (what runs it next is its provider's, `core/providers`) and
+the process's Prometheus figures of jobs starting and ending (`core/metrics.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.clock import log_stamp
 from core.errors import InvalidJobState
+from core.metrics import job_changed
 from core.states import JobStatus
 from core.store.records import compress
 
@@ -66,8 +68,10 @@ class Transitions:
         """RUNNING, with its first log lines; with `lease` (worker, seconds), the worker holds
         the job's lease before anyone can see it RUNNING. (`job`: its record, or at least its
         `id` and `tenant`, for every transition.)"""
-        return self.store.transition(job["id"], job["tenant"], JobStatus.RUNNING, fields,
-                                     appends=logs, lease=lease)
+        change = self.store.transition(job["id"], job["tenant"], JobStatus.RUNNING, fields,
+                                       appends=logs, lease=lease)
+        job_changed(job, JobStatus.RUNNING, change)
+        return change
 
     def finish(self, job: dict[str, Any], result: dict[str, Any], runtime: str,
                metrics: dict[str, Any], note: str, appends: Appends = (),
@@ -87,6 +91,7 @@ class Transitions:
         change = self.store.transition(job_id, job["tenant"], JobStatus.DONE,
                                        fields={"metrics": metrics}, blobs=blobs,
                                        event=("result", event), appends=appends, ran_for=ran_for)
+        job_changed(job, JobStatus.DONE, change, ran_for)
         self._append_anyway(job_id, change, appends)
         return change
 
@@ -100,6 +105,7 @@ class Transitions:
         change = self.store.transition(job["id"], job["tenant"], JobStatus.ERROR, fields=fields,
                                        event=("error", {"message": message}), appends=appends,
                                        ran_for=ran_for)
+        job_changed(job, JobStatus.ERROR, change, ran_for)
         self._append_anyway(job["id"], change, appends)
         return change
 
@@ -114,6 +120,7 @@ class Transitions:
         if not change.ok:
             raise InvalidJobState(f"The job is {change.previous or 'gone'}; only a job that is "
                                   "not final can be cancelled.", job_status=change.previous or None)
+        job_changed(record, JobStatus.CANCELLED, change)
         if change.previous in (JobStatus.QUEUED, JobStatus.INITIALIZING):
             provider.withdraw(record)
         return change
@@ -121,8 +128,10 @@ class Transitions:
     def cancelled(self, job: dict[str, Any], metrics: dict[str, Any],
                   appends: Appends) -> Transition:
         """CANCELLED where it ran (not by this gateway's cancel): what it left, then the status."""
-        return self.store.transition(job["id"], job["tenant"], JobStatus.CANCELLED,
-                                     fields={"metrics": metrics}, appends=appends)
+        change = self.store.transition(job["id"], job["tenant"], JobStatus.CANCELLED,
+                                       fields={"metrics": metrics}, appends=appends)
+        job_changed(job, JobStatus.CANCELLED, change)
+        return change
 
     def requeue(self, job_id: str, why: str, counted: bool) -> bool:
         """A RUNNING job its worker cannot finish goes back to QUEUED, first in its tenant's

@@ -1,10 +1,15 @@
 """`make run`: Redis (unless REDIS_URL is set), the API under gunicorn and RQ workers, in the
 foreground and supervised: a process that dies is started again, after a pause that grows while
-it keeps dying (logged), and the others go on serving. Ctrl-C or SIGTERM stops everything."""
+it keeps dying (logged, and counted in `gateway_process_restarts_total`), and the others go on
+serving. Ctrl-C or SIGTERM stops everything.
+
+All of them count their metrics into one directory, emptied at start (PROMETHEUS_MULTIPROC_DIR,
+by default `./var/metrics`), so that the API's `/metrics` sums them (core/metrics.py)."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -17,6 +22,7 @@ from pathlib import Path
 
 import redis
 
+from core import logs
 from core.config import Config
 from core.store.api_keys import KeyStore
 from core.store.connection import Connection
@@ -31,6 +37,7 @@ QUICK_EXIT_SECONDS = 2.0  # what an idle worker, or the API with no request, tak
 RQ_SIGNAL_GAP_SECONDS = 1.1  # RQ ignores a second stop signal within a second of the first
 HAND_BACK_SECONDS = 5.0  # a worker stopped at once: to hand its job back
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+log = logging.getLogger("gateway.supervisor")
 
 
 @dataclass
@@ -58,6 +65,9 @@ class Child:
         say(f"{self.name} exited (code {code}) after {ran:.1f} s; starting it again in "
             f"{pause:g} s")
         self.process, self.restart_at = None, now + pause
+        from core import metrics  # imported once `main` has named the metrics' directory
+
+        metrics.restarted(self.name.split("-")[0], "exited")
 
     def _launch(self) -> None:
         try:
@@ -69,12 +79,46 @@ class Child:
 
 
 def say(message: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} supervisor: {message}", flush=True)
+    """A line of the supervisor's own: `HH:MM:SS supervisor: …`, or a JSON log line."""
+    log.info(message)
+
+
+def tell(config: Config, text: str) -> None:
+    """What `make run` shows whoever started it: as it is, or as JSON log lines."""
+    if config.LOG_FORMAT == "json":
+        for line in filter(None, (line.strip() for line in text.splitlines())):
+            log.info(line)
+    else:
+        print(text, flush=True)
+
+
+def configure_logging(config: Config) -> None:
+    """Its children log in GATEWAY_LOG_FORMAT by themselves; the supervisor's own lines say
+    what an operator must know, whatever GATEWAY_LOG_LEVEL."""
+    logs.configure(config)
+    log.setLevel(logging.INFO)
+    if config.LOG_FORMAT == "text":
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s supervisor: %(message)s", "%H:%M:%S"))
+        log.addHandler(handler)
+        log.propagate = False
+
+
+def prepare_metrics(config: Config, env: dict[str, str]) -> None:
+    """One directory for the metrics of every process started here, emptied now: counts of an
+    earlier run, or of processes with the same pids, must not add up with these."""
+    directory = Path(config.METRICS_DIR or ROOT / "var" / "metrics")
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    env["PROMETHEUS_MULTIPROC_DIR"] = os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def main() -> None:
     config = Config()
+    configure_logging(config)
     env = dict(os.environ)
+    prepare_metrics(config, env)
     children: list[Child] = []
     stop = _install_stop_handlers()  # first: a Ctrl-C while Redis starts stops quietly too
     if not config.REDIS_URL_SET:
@@ -84,12 +128,12 @@ def main() -> None:
         redis_child.process, redis_child.started = redis_process, time.monotonic()
         children.append(redis_child)
         (ROOT / "var" / "redis.url").write_text(env["REDIS_URL"])  # for `make key`
-        print(f"Redis: {env['REDIS_URL']} (data in ./var/redis, AOF, noeviction)")
+        tell(config, f"Redis: {env['REDIS_URL']} (data in ./var/redis, AOF, noeviction)")
     redis_url = env.get("REDIS_URL", config.REDIS_URL)
     try:
         if not stop:
             _announce_key(redis_url, config)
-            print(banner(config), flush=True)
+            tell(config, banner(config))
         children.append(Child("api", lambda: _python(env, "-m", "gunicorn", "-c",
                                                      str(ROOT / "gunicorn.conf.py"),
                                                      "app:create_app()")))
@@ -124,11 +168,19 @@ def _announce_key(redis_url: str, config: Config) -> None:
         keys.register_from_env(config.API_KEYS)
     elif keys.count() == 0:
         _, key = keys.create("dev", "created by make run")
-        print(f"\nNo API key was configured: created one for tenant 'dev' (shown only now):\n"
-              f"  export GATEWAY_KEY={key}\n")
+        if config.LOG_FORMAT == "json":  # log lines go to pipelines: the key goes to a file
+            path = ROOT / "var" / "dev-key"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(key + "\n")
+            tell(config, f"No API key was configured: created one for tenant 'dev', written "
+                         f"to {path.relative_to(ROOT)} only")
+        else:
+            print(f"\nNo API key was configured: created one for tenant 'dev' (shown only "
+                  f"now):\n  export GATEWAY_KEY={key}\n")
     else:  # kept hashed, so an earlier key cannot be shown again
-        print(f"\nAPI keys: {keys.count()} from earlier runs. Lost yours? `make key` makes "
-              "another.")
+        tell(config, f"\nAPI keys: {keys.count()} from earlier runs. Lost yours? `make key` "
+                     "makes another.")
 
 
 def _install_stop_handlers() -> list[int]:
@@ -170,7 +222,7 @@ def _stop_all(children: list[Child], stop: list[int], config: Config, redis_url:
         child.process.terminate()  # type: ignore[union-attr]
     _wait(databases, 10, lambda: False)
     _kill(databases)
-    print("stopped", flush=True)
+    tell(config, "stopped")
 
 
 def _alive(child: Child) -> bool:

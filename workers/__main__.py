@@ -12,30 +12,36 @@ from __future__ import annotations
 import logging
 import threading
 
+from core import logs, metrics
 from core.config import Config
 from core.store.health import check_redis
+from core.tracing import Tracing
 from workers.context import WorkerContext, install
 from workers.process import work
 from workers.sweeper import sweep_forever
 
 log = logging.getLogger("gateway.worker")
+SERVICE = "quantum-gateway-worker"  # its name in traces, unless OTEL_SERVICE_NAME says another
 
 
 def main() -> None:
-    ctx = WorkerContext.build(Config())
+    config = Config()
+    metrics.configure(config)
+    ctx = WorkerContext.build(config)
     install(ctx)
-    logging.basicConfig(level=ctx.config.LOG_LEVEL,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("qiskit").setLevel(logging.WARNING)  # its INFO is one line per pass
-    ctx.executor.start()  # fork before any thread starts
+    logs.configure(config, logs.job_fields, lambda: ctx.tracing.log_fields())
+    ctx.executor.start()  # fork before any thread starts (the span exporter's too)
+    ctx.tracing = Tracing.start(config, SERVICE)
     stop = threading.Event()
     threading.Thread(target=sweep_forever, args=(ctx, stop), daemon=True, name="sweeper").start()
+    metrics.serve(config)
     check_redis(ctx.store.redis)
     try:
         work(ctx)
     finally:
         stop.set()
         ctx.executor.stop()
+        ctx.tracing.shutdown()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from core.store.leases import Leases
 from core.store.quotas import Quotas
 from core.store.snapshots import Snapshots
 from core.store.stats import Stats
+from core.tracing import Tracing
 from core.transitions import Transitions
 from workers.executor import Executor
 from workers.process import Stopping
@@ -44,6 +45,7 @@ class WorkerContext:
     providers: Providers
     transitions: Transitions
     stopping: Stopping = field(default_factory=Stopping)  # set by a graceful stop
+    tracing: Tracing = field(default_factory=Tracing)  # off until `main` starts it
 
     @classmethod
     def build(cls, config: Config) -> WorkerContext:
@@ -51,7 +53,7 @@ class WorkerContext:
         connection = Connection.for_config(config)
         store = JobStore(connection, config.JOB_RETENTION_SECONDS)
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
-        runtime = LocalRuntime(config.WORKER_MEMORY_BYTES)
+        runtime = LocalRuntime(config.WORKER_MEMORY_BYTES, timed=config.TRACING)
         for backend in config.WORKER_PREWARM:
             runtime.prewarm(backend)
         leases, stats = Leases(connection), Stats(connection)

@@ -14,12 +14,13 @@ def run_next() -> None:
     tokens parked behind a running cap."""
     ctx = context()
     cap, workers = ctx.config.TENANT_MAX_RUNNING, queueing.workers_key(ctx.queue)
+    taken_at = ctx.tracing.clock()
     taken = ctx.dispatch.take(cap, workers)
     if taken is None:
         return  # nothing can start now: the token is parked (or nothing waits)
     tenant, job_id = taken
     try:
-        if not run_job(ctx, job_id):  # a place in line it no longer had (made final meanwhile)
+        if not run_job(ctx, job_id, taken_at):  # a place in line it no longer had (final now)
             ctx.dispatch.drop(tenant, job_id)
     finally:
         queueing.wake(ctx.queue, ctx.dispatch.release(cap, workers),

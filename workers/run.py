@@ -14,10 +14,12 @@ from typing import Any
 
 import redis
 
-from core import catalog
+from core import catalog, metrics
 from core.admission import job_time_limit
 from core.clock import log_stamp
+from core.logs import about_job
 from core.states import JobStatus
+from core.store.jobs import Appends
 from core.store.records import compress
 from core.store.snapshots import Snapshots, properties_ref
 from workers.context import WorkerContext
@@ -27,14 +29,26 @@ from workers.process import patiently
 log = logging.getLogger("gateway.worker")
 
 
-def run_job(ctx: WorkerContext, job_id: str) -> bool:
+def run_job(ctx: WorkerContext, job_id: str, taken_at: int | None = None) -> bool:
     """Never raises for the job's sake: the gateway's record, not RQ's registries, is the
     truth (a forced stop still raises, once the job is handed back). False when the job did
-    not start here: it was deleted, or is no longer QUEUED."""
-    store, config = ctx.store, ctx.config
-    record, inputs = store.get_with_inputs(job_id)
-    if record is None:
-        return False  # deleted while queued
+    not start here: it was deleted, or is no longer QUEUED. `taken_at`: when its dispatch
+    began, when tracing (the `dispatch` span: taking it in turn, reading it)."""
+    with about_job(job_id):
+        record, inputs = ctx.store.get_with_inputs(job_id)
+        if record is None:
+            return False  # deleted while queued
+        attributes = {"job.id": job_id, "job.backend": record["backend"],
+                      "job.program": record["program_id"], "worker": ctx.name}
+        with ctx.tracing.span("job.run", parent=record.get("traceparent"), start=taken_at,
+                              attributes=attributes):
+            if taken_at is not None:
+                ctx.tracing.record("dispatch", taken_at, time.time_ns())
+            return _run(ctx, record, inputs)
+
+
+def _run(ctx: WorkerContext, record: dict[str, Any], inputs: dict[str, Any]) -> bool:
+    config, job_id = ctx.config, record["id"]
     attempt = record["attempts"] + 1
     ctx.executor.start()
     fields: dict[str, Any] = {"attempts": attempt}
@@ -49,8 +63,9 @@ def run_job(ctx: WorkerContext, job_id: str) -> bool:
     ctx.executor.submit(record, inputs, job_time_limit(inputs.get("options") or {},
                                                        config.JOB_TIME_LIMIT_SECONDS))
     try:
-        change = ctx.transitions.start(record, logs, fields,
-                                       lease=(ctx.name, config.WORKER_LEASE_SECONDS))
+        with ctx.tracing.span("store", attributes={"job.status": JobStatus.RUNNING.value}):
+            change = ctx.transitions.start(record, logs, fields,
+                                           lease=(ctx.name, config.WORKER_LEASE_SECONDS))
     except BaseException:
         ctx.executor.stop()
         raise
@@ -116,24 +131,33 @@ def _execute(ctx: WorkerContext, record: dict[str, Any], started: float) -> bool
 
     def on_messages(batch: Batch) -> None:
         """Log lines and interim results, with the result or error when the batch ends the job:
-        one Redis write per batch."""
+        one Redis write per batch. (Spans the simulation process timed, when tracing, are
+        recorded here.)"""
         appends = [("log", f"{log_stamp()} INFO {data}") if kind == "log" else (kind, data)
                    for kind, data in batch if kind in ("log", "interim")]
+        for kind, data in batch:
+            if kind == "span":
+                ctx.tracing.record(**data)
         kind, data = batch[-1]
         ran_for = time.monotonic() - started
         patience = ctx.config.WORKER_REDIS_PATIENCE_SECONDS
-        if kind == "result":
-            note = f"finished in {data['metrics']['usage']['seconds']} s"
-            made_final[0] = patiently(patience, lambda: transitions.finish(
-                record, data["result"], data["runtime"], data["metrics"], note, appends,
-                ran_for, data.get("samples"))).ok
-        elif kind == "error":
-            made_final[0] = patiently(patience, lambda: transitions.fail(
-                record, data["message"], appends, ran_for)).ok
-        else:
+        if kind in ("result", "error"):
+            with ctx.tracing.span("store", attributes={"job.status": "DONE" if kind == "result"
+                                                       else "ERROR"}):
+                made_final[0] = patiently(patience, lambda: final(kind, data, appends, ran_for))
+        elif appends:
             patiently(patience, lambda: store.append(job_id, appends))
 
+    def final(kind: str, data: Any, appends: Appends, ran_for: float) -> bool:
+        if kind == "result":
+            note = f"finished in {data['metrics']['usage']['seconds']} s"
+            return transitions.finish(record, data["result"], data["runtime"], data["metrics"],
+                                      note, appends, ran_for, data.get("samples")).ok
+        return transitions.fail(record, data["message"], appends, ran_for).ok
+
     outcome, reason = ctx.executor.follow(on_messages, keep_going)
+    if outcome != Outcome.FINISHED:  # the simulation process was stopped: the next job forks one
+        metrics.restarted("simulation", outcome.value)
     if outcome in (Outcome.TIMED_OUT, Outcome.CRASHED):
         return transitions.fail(record, reason, ran_for=time.monotonic() - started).ok
     if outcome == Outcome.KILLED:  # the worker's failure, not the job's: another attempt

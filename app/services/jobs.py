@@ -52,8 +52,10 @@ DEFAULT_OPTIMIZATION_LEVEL = 1  # not a schema default: a default makes generate
 
 def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
            idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
-    """Validate and queue a job; returns (job, created) — not created for a repeated request."""
-    inputs, inspection, provider, backend = validate_inputs(gw, payload)
+    """Validate and queue a job; returns (job, created) — not created for a repeated request.
+    When tracing, the job keeps the request's trace context (its workers' spans join it)."""
+    with gw.tracing.span("validate"):
+        inputs, inspection, provider, backend = validate_inputs(gw, payload)
     job_id = new_job_id()
     if idempotency_key:
         body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -67,13 +69,15 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "options": inputs["options"], "attempts": 0, "rq_attempt": 1, "version": 2,
         "num_pubs": len(inspection.pubs), "num_shots": inspection.num_shots,
         "usage_estimation": provider.usage_estimation(inspection, backend),
+        "traceparent": gw.tracing.traceparent(),  # None (not stored) when not tracing
     }
     gw.rates.submission(tenant)
     provider.check_room(tenant)
     inputs_blob = compress(inputs)
     check_stored_quota(gw, tenant, len(inputs_blob))
     try:
-        job = gw.transitions.queue(record, inputs_blob, stored=len(inputs_blob))
+        with gw.tracing.span("store"):
+            job = gw.transitions.queue(record, inputs_blob, stored=len(inputs_blob))
     except Exception:
         if idempotency_key:  # nothing was created: the client may retry with the same key
             gw.idempotency.release(tenant, idempotency_key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from flask import Response, request
 from app.gateway import Gateway
 from app.streaming.events import Event, EventStream, id_order
 from app.streaming.hub import EventHub
+from core import metrics
 from core.errors import InvalidEventId, JobNotFound, QuotaExceeded
 from core.states import JobStatus
 
@@ -51,7 +53,8 @@ def tenant_stream(gw: Gateway, hub: EventHub, tenant: str, after: str,
     key = gw.store.tenant_events_key(tenant)
     _check_position(hub, key, after)
     return EventStream(hub, key, after, is_last=lambda _event: False,
-                       heartbeat=gw.config.SSE_HEARTBEAT_SECONDS, still_wanted=still_authorized)
+                       heartbeat=gw.config.SSE_HEARTBEAT_SECONDS, still_wanted=still_authorized,
+                       kind="tenant")
 
 
 def _check_position(hub: EventHub, key: str, after: str) -> str:
@@ -77,10 +80,12 @@ def response(gw: Gateway, stream: EventStream, tenant: str, key_digest: str) -> 
         stop_watching = watch_for_hangup(environ, stream.interrupt)
         stop_revocation_watch = gw.tenants.on_revoked(key_digest, stream.interrupt)
         events = stream.follow()
+        metrics.STREAMS_OPEN.labels(stream.kind).inc()
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
             for batch in events:  # one write per batch: a busy stream catches up in big steps
                 yield b"".join(event.frame for event in batch) if batch else HEARTBEAT
+                count_sent(stream.kind, batch)
             if stream.hub.closing:  # this process stops: resume on another, a moment apart
                 yield reconnect_frame()
         except redis.RedisError as exc:  # the client reconnects with Last-Event-ID and resumes
@@ -91,10 +96,17 @@ def response(gw: Gateway, stream: EventStream, tenant: str, key_digest: str) -> 
             stop_watching()
             stop_revocation_watch()
             close_count()
+            metrics.STREAMS_OPEN.labels(stream.kind).dec()
 
     # direct_passthrough: the body is bytes already; werkzeug need not wrap each chunk
     return Response(body(), mimetype="text/event-stream", headers=SSE_HEADERS,
                     direct_passthrough=True)
+
+
+def count_sent(kind: str, batch: list[Event]) -> None:
+    """The events a stream wrote, by their kind (one count per kind and batch)."""
+    for event_kind, sent in Counter(event.kind for event in batch).items():
+        metrics.EVENTS_SENT.labels(kind, event_kind).inc(sent)
 
 
 def count_open_stream(gw: Gateway, stream: EventStream, tenant: str) -> Callable[[], None]:

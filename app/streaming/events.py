@@ -69,11 +69,14 @@ class EventStream:
     batch whenever a heartbeat is due (every `heartbeat` s). Every `recheck` s, at a heartbeat, it
     asks `still_wanted()`: False (job deleted, key revoked) ends the stream. `interrupt()`, from
     whoever sees the client go away, ends it at once. Leaving the loop, however it happens,
-    leaves the hub. When the process stops (`hub.close()`), every stream ends at once."""
+    leaves the hub. When the process stops (`hub.close()`), every stream ends at once.
+    `kind`: `job` or `tenant`, as the metrics count streams."""
 
     def __init__(self, hub: EventHub, key: str, after: str, *, is_last: Callable[[Event], bool],
-                 heartbeat: float, still_wanted: Callable[[], bool], recheck: float = 60.0) -> None:
+                 heartbeat: float, still_wanted: Callable[[], bool], recheck: float = 60.0,
+                 kind: str = "job") -> None:
         self.hub, self.key, self.position, self.order = hub, key, after, id_order(after)
+        self.kind = kind
         self.is_last, self.heartbeat, self.still_wanted = is_last, heartbeat, still_wanted
         self.recheck = recheck
         self.listener: Listener | None = None

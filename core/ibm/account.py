@@ -1,16 +1,20 @@
 """The IBM Quantum account of this process: one `QiskitRuntimeService`, made on first use.
 
 Everything that talks to IBM goes through `Account`, and every failure comes out of it as an
-`UpstreamError` of a known kind, with the token taken out of its message.
+`UpstreamError` of a known kind, with the token taken out of its message. Each call is counted
+by operation (the client method's name) and outcome (`ok` or the kind of failure), with its time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
+from core import metrics
 from core.config import Config
 from core.ibm.trouble import Trouble, UpstreamError, classify, redact, redact_logs
 
@@ -35,8 +39,13 @@ class Account:
     def redact(self, text: str) -> str:
         return redact(text, self.config.IBM_TOKEN)
 
-    def call(self, what: str, action: Any, *args: Any, **kwargs: Any) -> Any:
-        """`action(*args, **kwargs)`; any failure of the client becomes an UpstreamError."""
+    def call(self, what: str, action: Any, *args: Any, operation: str = "", **kwargs: Any) -> Any:
+        """`action(*args, **kwargs)`; any failure of the client becomes an UpstreamError.
+        `operation` names it in the metrics (by default, the method's name)."""
+        with _counted(operation or getattr(action, "__name__", "call")):
+            return self._call(what, action, *args, **kwargs)
+
+    def _call(self, what: str, action: Any, *args: Any, **kwargs: Any) -> Any:
         from qiskit.providers.exceptions import QiskitBackendNotFoundError
 
         try:
@@ -61,11 +70,12 @@ class Account:
     def service(self) -> Any:
         with self._lock:
             if self._service is None:
-                try:
-                    self._service = self._connect()
-                except Exception as exc:
-                    token = self.config.IBM_TOKEN
-                    raise classify(exc, "connecting to IBM Quantum", token) from None
+                with _counted("connect"):
+                    try:
+                        self._service = self._connect()
+                    except Exception as exc:
+                        token = self.config.IBM_TOKEN
+                        raise classify(exc, "connecting to IBM Quantum", token) from None
             return self._service
 
     def _connect(self) -> Any:
@@ -86,7 +96,8 @@ class Account:
             return cached[1]
         service = self.service()
         backend = self.call(f"reading backend {name}", service.backend, name)
-        self.call(f"reading the properties of {name}", lambda: backend.target)
+        self.call(f"reading the properties of {name}", lambda: backend.target,
+                  operation="properties")
         self._backends[name] = (time.monotonic(), backend)
         return backend
 
@@ -94,7 +105,8 @@ class Account:
         service = self.service()
         found = self.call("listing backends", service.backends)
         for backend in found:
-            self.call(f"reading the properties of {backend.name}", lambda b=backend: b.target)
+            self.call(f"reading the properties of {backend.name}", lambda b=backend: b.target,
+                      operation="properties")
             self._backends[backend.name] = (time.monotonic(), backend)
         return found
 
@@ -122,3 +134,16 @@ class Account:
         found = self.call("looking for a job by tag", service.jobs, limit=1, job_tags=[tag])
         return found[0].job_id() if found else None
 
+
+@contextlib.contextmanager
+def _counted(operation: str) -> Iterator[None]:
+    """A call to IBM Quantum, counted and timed by its outcome."""
+    started, outcome = time.monotonic(), "error"  # not IBM's failure: a bug, an interrupt
+    try:
+        yield
+        outcome = "ok"
+    except UpstreamError as err:
+        outcome = err.kind.value
+        raise
+    finally:
+        metrics.ibm_called(operation, outcome, time.monotonic() - started)

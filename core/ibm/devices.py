@@ -15,7 +15,8 @@ def describe_all(account: Account) -> list[dict[str, Any]]:
 
 def describe(account: Account, backend: Any) -> dict[str, Any]:
     conf = backend.configuration()
-    status = account.call(f"reading the status of {backend.name}", backend.status)
+    status = account.call(f"reading the status of {backend.name}", backend.status,
+                          operation="backend_status")
     properties = backend.properties()
     summary = {
         "name": backend.name, "provider": "ibm_quantum", "num_qubits": conf.n_qubits,

@@ -12,6 +12,7 @@ simulator is handed that, not the device's whole noise model, on every run.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 import warnings
@@ -62,7 +63,8 @@ OWN_ERROR_OPERATIONS = 20  # what a program's own noise error (a delay's relaxat
 
 
 class LocalRuntime:
-    def __init__(self, memory_bytes: int | None = None) -> None:
+    def __init__(self, memory_bytes: int | None = None, timed: bool = False) -> None:
+        self.timed = timed  # report the `transpile` and `simulate` spans (when tracing)
         # the parameter sets of a sweep run side by side, one thread each, rather than one
         # after another with every thread on each: a small circuit's state is too small to
         # share out (the counts are the same either way)
@@ -161,15 +163,17 @@ class LocalRuntime:
         primitive = self.primitive(program, backend, options.get("seed"))
         pub_results, normalised, circuits = [], [], []
         for index, pub in enumerate(pubs):
-            compiled = self.compiled(inputs["pubs"][index]["circuit"], pub.circuit, backend,
-                                     level, options.get("seed"), report.flush)
+            with self._span(report, "transpile", index):
+                compiled = self.compiled(inputs["pubs"][index]["circuit"], pub.circuit, backend,
+                                         level, options.get("seed"), report.flush)
             circuits.append(compiled.metrics)
             report("log", f"PUB {index}: transpiled to depth {compiled.metrics['transpiled_depth']}"
                         f", {compiled.metrics['size']} operations")
             report.flush()
             tic = time.monotonic()
-            retargeted = _retarget(program, pub, compiled.circuit.copy())
-            pub_result = _run_now(primitive, program, retargeted, compiled.noise)
+            with self._span(report, "simulate", index):
+                retargeted = _retarget(program, pub, compiled.circuit.copy())
+                pub_result = _run_now(primitive, program, retargeted, compiled.noise)
             report("log", f"PUB {index}: ran in {time.monotonic() - tic:.3f} s")
             pub_results.append(pub_result)
             normalised.append(normalise_pub(pub_result))
@@ -183,6 +187,25 @@ class LocalRuntime:
             "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),
                         "quantum_seconds": estimate_quantum_seconds(pubs)}},
         })
+
+
+    def _span(self, report: Reporter, name: str, pub: int) -> contextlib.AbstractContextManager:
+        return Timed(report, name, pub) if self.timed else contextlib.nullcontext()
+
+
+class Timed:
+    """Times a step of the run and reports it as a span for the worker to record (the
+    simulation process exports nothing itself)."""
+
+    def __init__(self, report: Reporter, name: str, pub: int) -> None:
+        self.report, self.name, self.pub, self.start = report, name, pub, 0
+
+    def __enter__(self) -> None:
+        self.start = time.time_ns()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.report("span", {"name": self.name, "start": self.start, "end": time.time_ns(),
+                             "attributes": {"pub": self.pub}})
 
 
 CONTROL_FLOW = {"if_else": IfElseOp, "for_loop": ForLoopOp, "while_loop": WhileLoopOp,

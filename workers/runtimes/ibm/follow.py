@@ -20,13 +20,16 @@ from core.jsonable import plain
 from core.results import normalise, packed_samples, runtime_json
 from core.states import JobStatus
 from core.store.jobs import Appends
+from core.tracing import Tracing
 from core.transitions import Transitions
 
 PENDING = (JobStatus.INITIALIZING, JobStatus.QUEUED, JobStatus.RUNNING)
 
 
-def look(ibm: Ibm, transitions: Transitions, record: dict[str, Any]) -> float | None:
-    """Check the upstream job once; the seconds until the next look, None once it is final."""
+def look(ibm: Ibm, transitions: Transitions, record: dict[str, Any],
+         tracing: Tracing | None = None) -> float | None:
+    """Check the upstream job once; the seconds until the next look, None once it is final
+    (the final fetch and write are a `store` span of the job's trace, when tracing)."""
     job = ibm.account.job(record["runtime_job_id"])
     status = upstream_status(ibm.account.call("reading the job status", job.status))
     if status == JobStatus.RUNNING and record["status"] == JobStatus.QUEUED:
@@ -38,7 +41,9 @@ def look(ibm: Ibm, transitions: Transitions, record: dict[str, Any]) -> float | 
         return next_look(ibm.config, record, status)
     if not record.get("properties_ref"):  # it ran between two looks
         ibm.snapshot_properties(record["id"], record["backend"])
-    finish(transitions, ibm.account, record, job, status)
+    with (tracing or Tracing()).span("store", parent=record.get("traceparent"),
+                                     attributes={"job.status": status.value}):
+        finish(transitions, ibm.account, record, job, status)
     return None
 
 

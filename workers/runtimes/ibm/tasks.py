@@ -18,6 +18,7 @@ from core.config import Config
 from core.ibm.context import ADVANCE, TASK_TIMEOUT, Ibm, enqueue
 from core.ibm.devices import describe_all
 from core.ibm.trouble import Trouble, UpstreamError
+from core.logs import about_job
 from core.states import JobStatus
 from core.transitions import Transitions
 from workers.context import context
@@ -31,6 +32,11 @@ DEFAULT_PAUSE = 60.0  # after a 429 without Retry-After: IBM counts creations pe
 # -- the step ------------------------------------------------------------------------------------
 def advance(job_id: str, chain: str) -> None:
     """RQ entry point: one step for one job, then the next one scheduled. Never raises."""
+    with about_job(job_id):
+        _advance(job_id, chain)
+
+
+def _advance(job_id: str, chain: str) -> None:
     ctx = context()
     ibm, transitions = ctx.ibm, ctx.transitions
     if ibm.state.chain_of(job_id) != chain:
@@ -59,7 +65,7 @@ def advance(job_id: str, chain: str) -> None:
 
 def step(ibm: Ibm, transitions: Transitions, record: dict[str, Any]) -> float | None:
     if record.get("runtime_job_id"):
-        return follow.look(ibm, transitions, record)
+        return follow.look(ibm, transitions, record, context().tracing)
     return send(ibm, record)
 
 
@@ -75,7 +81,9 @@ def send(ibm: Ibm, record: dict[str, Any]) -> float | None:
             adopt(ibm, job_id, found, "found on IBM Quantum, created by an earlier try")
             return ibm.config.IBM_POLL_MIN_SECONDS
     ibm.state.increment("attempts", job_id)
-    upstream = submit.send(ibm.account, record, ibm.store.inputs(job_id))
+    with context().tracing.span("ibm.submit", parent=record.get("traceparent"),
+                                attributes={"job.id": job_id, "job.backend": record["backend"]}):
+        upstream = submit.send(ibm.account, record, ibm.store.inputs(job_id))
     adopt(ibm, job_id, upstream.job_id(), f"submitted to {record['backend']}")
     if ibm.store.status(job_id) == JobStatus.CANCELLED:  # cancelled while it was being sent
         ibm.account.call("cancelling", upstream.cancel)
