@@ -6,8 +6,10 @@ PYTHON ?= python3
 
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 BROWSER_TESTS := tests/browser
+# what `kubectl apply -k deploy/kubernetes` applies (kustomization.yaml lists them: no schema)
+K8S_MANIFESTS := $(filter-out %/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
 
-.PHONY: run test lint spec-lint openapi bench key docker-lint clean browser
+.PHONY: run test lint spec-lint k8s-lint openapi bench key docker-lint clean browser
 
 $(VENV)/.run: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,10 +39,16 @@ $(BROWSER_TESTS)/node_modules/.installed: $(BROWSER_TESTS)/package-lock.json
 	cd $(BROWSER_TESTS) && $(NPM_CI)
 	touch $@
 
-lint: $(VENV)/.dev spec-lint
+lint: $(VENV)/.dev spec-lint k8s-lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint Dockerfile
+
+# the Kubernetes manifests against the schemas bundled with kubernetes-validate (offline; strict:
+# an unknown field fails), and the Grafana dashboard is JSON
+k8s-lint: $(VENV)/.dev
+	$(VENV)/bin/kubernetes-validate --strict --quiet $(K8S_MANIFESTS)
+	$(PY) -m json.tool deploy/grafana/gateway.json > /dev/null
 
 # openapi.yaml: Redocly and Spectral find nothing (accepted findings are argued in
 # clients/lint/), and openapi-generator makes Go and Java clients without a warning
