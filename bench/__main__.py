@@ -1,5 +1,7 @@
-"""`python -m bench [--quick] [--figures 1,2,...]` (make bench): the benchmark's figures 1 to 7,
-printed as one table and written to `bench/RESULTS.md` with the machine's description.
+"""`python -m bench [--quick] [--figures 1,2,...] [--tracing]` (make bench): the benchmark's
+figures 1 to 7, printed as one table and written to `bench/RESULTS.md` with the machine's
+description. `--tracing` sends the gateway's spans to a receiver of the bench's own
+(`bench/otlp_sink.py`), to measure what tracing costs; it is never written to RESULTS.md.
 
 Starts its own Redis, API (gunicorn, gevent) and workers on 127.0.0.1 and stops them at the end.
 """
@@ -7,6 +9,7 @@ Starts its own Redis, API (gunicorn, gevent) and workers on 127.0.0.1 and stops 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -50,8 +53,16 @@ def main() -> None:
     parser.add_argument("--figures", default=",".join(ALL_FIGURES),
                         type=lambda text: set(text.split(",")),
                         help="which figures, e.g. 2,3 (default: all)")
+    parser.add_argument("--tracing", action="store_true",
+                        help="export the gateway's spans (OTLP/HTTP) to a local receiver")
     args = parser.parse_args()
     budget = QUICK if args.quick else Budget()
+    sink = None
+    if args.tracing:
+        from bench.otlp_sink import Sink
+
+        sink = Sink()
+        os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.endpoint  # the stack's processes read it
     generator = load.generator_name()
     if "fallback" in generator:
         print("wrk is not installed: using the pure-Python load generator (figure 1's ratio "
@@ -68,7 +79,9 @@ def main() -> None:
     report.notes.sort()
     print(report.table())
     took = f"\n{len(report.rows)} rows in {time.monotonic() - started:.0f} s"
-    if args.quick or args.figures != set(ALL_FIGURES):  # a partial run is not a result
+    if sink is not None:
+        print(f"tracing: {sink.spans} spans received by the bench's OTLP receiver")
+    if args.quick or args.tracing or args.figures != set(ALL_FIGURES):  # not a result
         print(f"{took}; {RESULTS.relative_to(ROOT)} is written by full runs only")
         return
     RESULTS.write_text(report.markdown(machine(redis_version), generator))

@@ -50,8 +50,12 @@ class Stack:
         limits = {"GATEWAY_KEY_REQUESTS_PER_SECOND": "100000000",
                   "GATEWAY_TENANT_SUBMITS_PER_MINUTE": "100000000",
                   "GATEWAY_TENANT_MAX_QUEUED": "100000000", "GATEWAY_TENANT_MAX_STREAMS": "1000000"}
+        # the stack's API and workers count their metrics into one directory, as `make run`'s
+        metrics = self.dir / "metrics"
+        metrics.mkdir()
         return {**base, "REDIS_URL": self.redis_url, "GATEWAY_LOG_LEVEL": "WARNING",
-                "GATEWAY_WEB_PROCESSES": str(self.web_processes), "PYTHONPATH": path, **limits}
+                "GATEWAY_WEB_PROCESSES": str(self.web_processes), "PYTHONPATH": path,
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics), **limits}
 
     def _config(self) -> Config:
         """The settings the stack's processes read (Config reads only the environment)."""
