@@ -84,6 +84,7 @@ class _Metrics:
         if not cls.directory:
             cls.directory, cls.own = tempfile.mkdtemp(prefix="gateway-metrics-"), True
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = cls.directory  # for the API processes
+        os.makedirs(cls.directory, exist_ok=True)
 
 
 def on_starting(_server: object) -> None:

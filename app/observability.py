@@ -15,6 +15,8 @@ from core import metrics
 from core.tracing import Tracing
 
 UNMATCHED = "unmatched"  # no route: 404s and 405s of any path count as one route
+# a client may send any method: the others count as one, so that no client makes new series
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")  # <job_id>, <job_id:job_id>
 TENANT_ENVIRON = "gateway.tenant"  # read by gunicorn's access line (gunicorn.conf.py)
 
@@ -53,7 +55,8 @@ def _started() -> None:
 def _answered(response: Response) -> Response:
     started = g.get("started")
     if started is not None:
-        labels = (request.method, _route(), str(response.status_code))
+        method = request.method if request.method in METHODS else "other"
+        labels = (method, _route(), str(response.status_code))
         metrics.HTTP_REQUESTS.labels(*labels).inc()
         metrics.HTTP_SECONDS.labels(*labels).observe(time.perf_counter() - started)
     tenant = g.get("tenant")

@@ -21,6 +21,7 @@ other tenant counts as `other`.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 from prometheus_client import (
@@ -99,6 +100,8 @@ def configure(config: Config) -> None:
     """Once per process, by its factory (`create_app`, the worker's `main`)."""
     Settings.tenants = frozenset(config.METRICS_TENANTS)
     Settings.directory = config.METRICS_DIR
+    if config.METRICS_DIR:  # prometheus_client writes its files there, but makes no directory
+        Path(config.METRICS_DIR).mkdir(parents=True, exist_ok=True)
 
 
 def tenant_label(tenant: str) -> str:

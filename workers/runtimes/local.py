@@ -188,7 +188,6 @@ class LocalRuntime:
                         "quantum_seconds": estimate_quantum_seconds(pubs)}},
         })
 
-
     def _span(self, report: Reporter, name: str, pub: int) -> contextlib.AbstractContextManager:
         return Timed(report, name, pub) if self.timed else contextlib.nullcontext()
 
