@@ -10,6 +10,7 @@ import runpy
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from unittest import mock
@@ -37,11 +38,13 @@ class MakeRun:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.redis_url = env["REDIS_URL"].rsplit("/", 1)[0] + f"/{database}"
+        self.metrics = tempfile.TemporaryDirectory(prefix="gateway-test-metrics-")  # not ./var's
         self.process = subprocess.Popen(
             [sys.executable, "-m", "scripts.run_local"], cwd=ROOT, start_new_session=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**env, "REDIS_URL": self.redis_url, "PORT": str(self.port),
-                 "GATEWAY_WEB_PROCESSES": "1", "GATEWAY_API_KEYS": f"sup:{KEY}", **settings})
+                 "GATEWAY_WEB_PROCESSES": "1", "GATEWAY_API_KEYS": f"sup:{KEY}",
+                 "PROMETHEUS_MULTIPROC_DIR": self.metrics.name, **settings})
         self.lines: list[str] = []
         threading.Thread(target=self._collect, daemon=True).start()
 
@@ -67,6 +70,7 @@ class MakeRun:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
         redis.Redis.from_url(self.redis_url).flushdb()
+        self.metrics.cleanup()
 
 
 def children(pid: int, marker: str) -> set[int]:
@@ -102,6 +106,8 @@ def test_make_run_restarts_a_dead_worker_and_stops_on_ctrl_c(env: dict[str, str]
         os.kill(victim, signal.SIGKILL)
         assert httpx.get(f"{run.base}/healthz", timeout=5).status_code == 200  # it serves on
         assert eventually(lambda: children(run.process.pid, "workers") - {victim} != set(), 15)
+        restarts = 'gateway_process_restarts_total{process="worker",reason="exited"} 1.0'
+        assert restarts in httpx.get(f"{run.base}/metrics", timeout=5).text  # the supervisor's
         run.ctrl_c()
         output = run.stopped(20)
         assert "worker-1 exited (code -9)" in output and "Traceback" not in output
