@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core import errors
 from core.errors import GatewayError
-from core.store.connection import out_of_memory
+from core.store.connection import passing_refusal
 
 PROBLEM_BASE = "https://quantum-gateway.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -125,7 +125,9 @@ def handle_unexpected(exc: Exception) -> Response:
 
 
 # Redis unreachable, stalled (a socket timeout), loading its data after a restart, out of
-# memory or read-only: the request may succeed shortly, so 503 with Retry-After, never a 500
+# memory or read-only, no primary (sentinels between a primary's death and a replica's
+# promotion: MasterNotFoundError is a ConnectionError): the request may succeed shortly, so 503
+# with Retry-After, never a 500
 REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                      redis.exceptions.OutOfMemoryError,  # type: ignore[attr-defined]
                      redis.exceptions.ReadOnlyError)
@@ -142,8 +144,9 @@ def handle_redis_down(exc: redis.exceptions.RedisError) -> Response:
 
 
 def handle_redis_refusal(exc: redis.exceptions.ResponseError) -> Response:
-    """A script's write refused for want of memory is a passing trouble too; others are bugs."""
-    return handle_redis_down(exc) if out_of_memory(exc) else handle_unexpected(exc)
+    """A script's write refused for want of memory, of a replica in sync, or by a demoted
+    primary is a passing trouble too; others are bugs."""
+    return handle_redis_down(exc) if passing_refusal(exc) else handle_unexpected(exc)
 
 
 def init_app(app: Flask) -> None:

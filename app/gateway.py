@@ -72,7 +72,7 @@ class Gateway:
             config, store, leases, Idempotency(connection), stats,
             snapshots, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
             StreamTokens(connection, config.STREAM_TOKEN_SECONDS), queue, ibm,
-            EventHub(config.REDIS_URL, timeout=config.REDIS_TIMEOUT_SECONDS),
+            EventHub(connection.address, timeout=config.REDIS_TIMEOUT_SECONDS),
             dispatch, quotas, RateLimits(config, connection, quotas),
             ParsePool(config.PARSE_PROCESSES, config.PARSE_TIMEOUT_SECONDS,
                       config.PARSE_MEMORY_BYTES, prepare=load_parsers),

@@ -25,6 +25,14 @@ def _list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _addresses(name: str) -> list[tuple[str, int]]:
+    """`host:port,host:port` as (host, port) pairs."""
+    pairs = [item.rsplit(":", 1) for item in _list(name)]
+    if any(len(pair) != 2 or not pair[1].isdigit() for pair in pairs):
+        raise ValueError(f"{name} is a comma-separated list of host:port")
+    return [(host, int(port)) for host, port in pairs]
+
+
 class Config:
     """Settings, with explicit conversions. Instantiate to read the environment now."""
 
@@ -32,6 +40,13 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
         self.REDIS_PREFIX = os.environ.get("GATEWAY_REDIS_PREFIX", "gw")
         self.REDIS_TIMEOUT_SECONDS = _float("GATEWAY_REDIS_TIMEOUT_SECONDS", 3.0)
+        self.REDIS_SENTINELS = _addresses("GATEWAY_REDIS_SENTINELS")
+        self.REDIS_SENTINEL_MASTER = os.environ.get("GATEWAY_REDIS_SENTINEL_MASTER", "mymaster")
+        self.REDIS_PASSWORD = os.environ.get("GATEWAY_REDIS_PASSWORD") or None
+        self.REDIS_SENTINEL_PASSWORD = os.environ.get("GATEWAY_REDIS_SENTINEL_PASSWORD") or None
+        self.REDIS_WAIT_REPLICAS = _int("GATEWAY_REDIS_WAIT_REPLICAS",
+                                        1 if self.REDIS_SENTINELS else 0)
+        self.REDIS_WAIT_MS = _int("GATEWAY_REDIS_WAIT_MS", 250)
         self.API_KEYS = os.environ.get("GATEWAY_API_KEYS", "")
         self.MAX_BODY_BYTES = _int("GATEWAY_MAX_BODY_BYTES", 5 * 1024 * 1024)
         self.MAX_PUBS = _int("GATEWAY_MAX_PUBS", 100)

@@ -1,6 +1,7 @@
-"""`make run`: Redis (unless REDIS_URL is set), the API under gunicorn and RQ workers, in the
-foreground and supervised: a process that dies is started again, after a pause that grows while
-it keeps dying (logged), and the others go on serving. Ctrl-C or SIGTERM stops everything."""
+"""`make run`: Redis (unless REDIS_URL or GATEWAY_REDIS_SENTINELS is set), the API under
+gunicorn and RQ workers, in the foreground and supervised: a process that dies is started again,
+after a pause that grows while it keeps dying (logged), and the others go on serving. Ctrl-C or
+SIGTERM stops everything."""
 
 from __future__ import annotations
 
@@ -67,8 +68,10 @@ def main() -> None:
     config = Config()
     env = dict(os.environ)
     children: list[Child] = []
-    if not config.REDIS_URL_SET:
+    connection = Connection.for_config(config)  # the Redis given, unless one is started here
+    if not config.REDIS_URL_SET and not config.REDIS_SENTINELS:
         redis_process, env["REDIS_URL"] = start_redis(ROOT / "var" / "redis")
+        connection = Connection.open(env["REDIS_URL"], config.REDIS_PREFIX)
         port = int(env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
         redis_child = Child("redis", lambda: start_redis(ROOT / "var" / "redis", port)[0])
         redis_child.process, redis_child.started = redis_process, time.monotonic()
@@ -77,7 +80,7 @@ def main() -> None:
         print(f"Redis: {env['REDIS_URL']} (data in ./var/redis, AOF, noeviction)")
     stop = _install_stop_handlers()
     try:
-        _announce_key(env.get("REDIS_URL", config.REDIS_URL), config)
+        _announce_key(KeyStore(connection), config)
         children.append(Child("api", lambda: _python(env, "-m", "gunicorn", "-c",
                                                      str(ROOT / "gunicorn.conf.py"),
                                                      "app:create_app()")))
@@ -97,8 +100,7 @@ def _python(env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env)
 
 
-def _announce_key(redis_url: str, config: Config) -> None:
-    keys = KeyStore(Connection.open(redis_url, config.REDIS_PREFIX))
+def _announce_key(keys: KeyStore, config: Config) -> None:
     if config.API_KEYS:
         keys.register_from_env(config.API_KEYS)
     elif keys.count() == 0:

@@ -16,7 +16,7 @@ from app.streaming import hub as event_hub
 from app.streaming.events import START, EventStream, id_order
 from app.streaming.hub import EventHub
 from core.store.api_keys import KeyStore, digest
-from core.store.connection import Connection
+from core.store.connection import Connection, RedisAddress
 from core.store.jobs import JobStore
 from core.store.stream_tokens import StreamTokens, job_scope
 from tests.conftest import BELL_QASM3, CORS_ORIGIN, result_of, sampler_job, slow_circuit, submit
@@ -215,7 +215,7 @@ def test_a_listener_that_falls_behind_rereads_redis_without_a_gap(
         redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process, on real Redis: the hub drops a slow listener's queue; it must catch up."""
     monkeypatch.setattr(event_hub, "MAX_PENDING", 5)
-    store, hub = JobStore(Connection.open(redis_url, "lag")), EventHub(redis_url, 1.0)
+    store, hub = JobStore(Connection.open(redis_url, "lag")), EventHub(RedisAddress(redis_url), 1.0)
     job_id = "lagger"
     store.append_event(job_id, "log", {"line": 0})
     stream = EventStream(hub, store.event_stream_key(job_id), START, heartbeat=0.2,

@@ -16,7 +16,7 @@ from core import queueing
 from core.config import Config
 from core.ibm.context import Ibm
 from core.providers import Providers
-from core.store.connection import Connection
+from core.store.connection import Connection, RedisAddress
 from core.store.dispatch import Dispatch
 from core.store.jobs import JobStore
 from core.store.leases import Leases
@@ -43,6 +43,7 @@ class WorkerContext:
     dispatch: Dispatch
     providers: Providers
     transitions: Transitions
+    redis: RedisAddress  # where RQ's loop connects
     stopping: Stopping = field(default_factory=Stopping)  # set by a graceful stop
 
     @classmethod
@@ -63,7 +64,7 @@ class WorkerContext:
             config, store, leases, stats, snapshots, queue, ibm,
             Executor(runtime, memory_bytes=config.WORKER_MEMORY_BYTES),
             f"{socket.gethostname()}:{os.getpid()}", dispatch, providers,
-            Transitions(config, store, leases, Quotas(connection), providers),
+            Transitions(config, store, leases, Quotas(connection), providers), connection.address,
         )
 
 

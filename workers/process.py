@@ -6,8 +6,9 @@
   without counting an attempt (`Transitions.requeue`). Then the process exits.
 - A second SIGTERM: RQ raises SystemExit inside the job; `run_job` hands it back on its way out.
 - SIGKILL: the job's lease runs out and another worker's sweeper queues it again.
-- Redis lost or stalled: RQ's loop quits on some errors (a timeout, a failed write between two
-  jobs); it is started again, with backoff, until Redis answers.
+- Redis lost or stalled, or failing over to a replica: RQ's loop quits on some errors (a
+  timeout, a failed write between two jobs); it is started again, with backoff, until Redis (or
+  the promoted replica, which its connection asks the sentinels for) answers.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import redis
 from redis.client import Pipeline
@@ -28,15 +29,17 @@ from rq.utils import now, utcformat
 from rq.worker import WorkerStatus
 
 from core import queueing
-from core.store.connection import client_options, out_of_memory
+from core.store.connection import passing_refusal
 
 if TYPE_CHECKING:
     from workers.context import WorkerContext
 
 log = logging.getLogger("gateway.worker")
 WORKER_TTL = 60  # RQ: a worker silent this long is dead; its blocking dequeue waits WORKER_TTL-15
-MAX_BACKOFF_SECONDS = 30.0
+# a Redis back, or a replica promoted, is found within this; a try costs a connection attempt
+MAX_BACKOFF_SECONDS = 5.0
 HEARTBEAT_SECONDS = 10.0  # well within WORKER_TTL
+RQ_CONNECTIONS = 10  # RQ's loop holds one, its pub/sub thread another
 T = TypeVar("T")
 
 
@@ -74,6 +77,7 @@ class GatewayWorker(SimpleWorker):
     stopping: Stopping
     drain_seconds: float
     _suspension_checked = 0.0  # monotonic time of the last look for `rq suspend`
+    max_connection_wait_time = MAX_BACKOFF_SECONDS  # RQ's own backoff while dequeueing (60 s)
 
     def handle_warm_shutdown_request(self) -> None:
         super().handle_warm_shutdown_request()
@@ -146,18 +150,15 @@ def work(ctx: WorkerContext) -> None:
 
 
 def _worker(ctx: WorkerContext) -> GatewayWorker:
-    # a connection of its own: RQ's blocking dequeue waits up to WORKER_TTL - 15 s
-    connection = redis.Redis.from_url(ctx.config.REDIS_URL, **_rq_options(ctx))
+    # a connection of its own: RQ's blocking dequeue waits up to WORKER_TTL - 15 s; through
+    # the sentinels when they are set, like every other (RQ's scheduler process rebuilds it)
+    timeout = ctx.config.REDIS_TIMEOUT_SECONDS
+    connection = ctx.redis.client(False, WORKER_TTL + timeout, max_connections=RQ_CONNECTIONS,
+                                  connect_timeout=timeout)
     worker = GatewayWorker([ctx.ibm.queue, ctx.queue], connection=connection,
                            serializer=JSONSerializer, worker_ttl=WORKER_TTL)
     worker.stopping, worker.drain_seconds = ctx.stopping, ctx.config.WORKER_DRAIN_SECONDS
     return worker
-
-
-def _rq_options(ctx: WorkerContext) -> dict[str, Any]:
-    options = client_options(ctx.config.REDIS_TIMEOUT_SECONDS)
-    options["socket_timeout"] = WORKER_TTL + ctx.config.REDIS_TIMEOUT_SECONDS
-    return options
 
 
 def _pause(ctx: WorkerContext, seconds: float) -> None:
@@ -173,16 +174,17 @@ def _pause(ctx: WorkerContext, seconds: float) -> None:
 
 
 def patiently(seconds: float, write: Callable[[], T]) -> T:
-    """`write()`, tried again while Redis is unreachable, stalled or refusing writes (out of
-    memory), for up to `seconds`: a job that finishes during a short outage keeps its result
-    (the last error is raised after; the sweeper then recovers the job)."""
+    """`write()`, tried again while Redis is unreachable, stalled, failing over or refusing
+    writes (out of memory, read-only, no replica in sync), for up to `seconds`: a job that
+    finishes during a short outage keeps its result (the last error is raised after; the
+    sweeper then recovers the job)."""
     deadline, pause = time.monotonic() + seconds, 0.2
     while True:
         try:
             return write()
         except redis.RedisError as exc:
             passing = isinstance(exc, (redis.ConnectionError, redis.TimeoutError))
-            if not (passing or out_of_memory(exc)) or time.monotonic() + pause > deadline:
+            if not (passing or passing_refusal(exc)) or time.monotonic() + pause > deadline:
                 raise
             log.warning("Redis write failed (%s); trying again in %.1f s", type(exc).__name__,
                         pause)
