@@ -51,7 +51,7 @@ def create_app(config: Config | None = None) -> Flask:
     if config.CORS_ORIGINS:
         CORS(app, origins=config.CORS_ORIGINS, expose_headers=["Location", "X-Request-ID"])
     app.extensions["gateway"] = gw = Gateway.from_config(config)
-    check_redis(gw.store.redis)
+    check_redis(gw.store.redis, gw.store.durable.replicas)
     app.before_request(_before)
     app.after_request(_after)
     register_cli(app)

@@ -30,7 +30,7 @@ def main() -> None:
     ctx.executor.start()  # fork before any thread starts
     stop = threading.Event()
     threading.Thread(target=sweep_forever, args=(ctx, stop), daemon=True, name="sweeper").start()
-    check_redis(ctx.store.redis)
+    check_redis(ctx.store.redis, ctx.store.durable.replicas)
     try:
         work(ctx)
     finally:

@@ -40,7 +40,7 @@ from redis.client import Pipeline
 from core.clock import iso_to_micros, now_iso
 from core.errors import JobNotFound
 from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
-from core.store.connection import BLOCK_SLICE_SECONDS, Connection, SentAlong
+from core.store.connection import BLOCK_SLICE_SECONDS, Connection, SentAlong, run_script
 from core.store.dispatch import dispatched_key, waiting_key
 from core.store.leases import lease_key, running_key
 from core.store.records import compress, decode_record, encode_record, plausible_id
@@ -97,6 +97,7 @@ class JobStore:
         self._set_if_exists = self.redis.register_script(_SET_IF_EXISTS)
         self._append_if_exists = self.redis.register_script(_APPEND_IF_EXISTS)
         self.blocking = connection.blocking  # long polls: a pool apart from short commands
+        self.durable = connection.durable  # creations and final changes wait for a replica
 
     # -- keys -----------------------------------------------------------------------------
     def key(self, job_id: str, suffix: str = "") -> str:
@@ -123,7 +124,8 @@ class JobStore:
         enqueue: Callable[[Pipeline], None] | None = None,
     ) -> dict[str, Any]:
         """Store a new job, index it and log its first status; `enqueue` joins the transaction.
-        `inputs` as a document, or compressed already (`records.compress`)."""
+        `inputs` as a document, or compressed already (`records.compress`). On a replica
+        before this returns (`Connection.durable`): the client is told 202 next."""
         created = now_iso()
         record = {**record, "created": created, "updated": created}
         record["score"] = iso_to_micros(created)
@@ -147,7 +149,7 @@ class JobStore:
         pipe.hincrby(transitions_key(self.prefix), record["status"], 1)
         if enqueue is not None:
             enqueue(pipe)
-        pipe.execute()
+        self.durable.execute(pipe)
         return decode_record(encode_record(record))
 
     def get(self, job_id: str) -> dict[str, Any] | None:
@@ -209,29 +211,34 @@ class JobStore:
         final change logs appends and event before its status event (a client that stops
         reading at a final status has seen everything), others after it. With `lease` (worker,
         seconds), the worker takes the job's lease; a final change drops it, remembering
-        `ran_for` (for queue estimates). Only `core/transitions.py` calls this."""
+        `ran_for` (for queue estimates). A final change is on a replica before this returns
+        (`Connection.durable`). Only `core/transitions.py` calls this."""
         now = now_iso()
         sources = sorted(ALLOWED_FROM[to])
         blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
         extra = encode_record(fields or {})
-        ok, previous = self._transition(
-            keys=[self.key(job_id), self.key(job_id, ":events"), running_key(self.prefix),
-                  lease_key(self.prefix, job_id), transitions_key(self.prefix),
-                  durations_key(self.prefix), self.tenant_events_key(tenant),
-                  self.index_key(tenant, "status", to.value),
-                  waiting_key(self.prefix, tenant), dispatched_key(self.prefix, tenant),
-                  *(self.index_key(tenant, "status", s.value) for s in sources),
-                  self.key(job_id, ":inputs"), *blob_keys],
-            args=[
-                to.value, "," + ",".join(s.value for s in sources) + ",", now,
-                TIMESTAMP_FIELD.get(to, ""), json.dumps(extra),
-                "1" if to in FINAL_STATES else "0", self.retention, tenant,
-                json.dumps({"status": to.value, "at": now}), _tenant_event(job_id, to.value, now),
-                event[0] if event else "", json.dumps(event[1]) if event else "",
-                _appends(appends), _lease(lease),
-                "" if ran_for is None else str(round(ran_for, 4)), 1, *(blobs or {}).values(),
-            ],
-        )
+        keys = [self.key(job_id), self.key(job_id, ":events"), running_key(self.prefix),
+                lease_key(self.prefix, job_id), transitions_key(self.prefix),
+                durations_key(self.prefix), self.tenant_events_key(tenant),
+                self.index_key(tenant, "status", to.value),
+                waiting_key(self.prefix, tenant), dispatched_key(self.prefix, tenant),
+                *(self.index_key(tenant, "status", s.value) for s in sources),
+                self.key(job_id, ":inputs"), *blob_keys]
+        args = [
+            to.value, "," + ",".join(s.value for s in sources) + ",", now,
+            TIMESTAMP_FIELD.get(to, ""), json.dumps(extra),
+            "1" if to in FINAL_STATES else "0", self.retention, tenant,
+            json.dumps({"status": to.value, "at": now}), _tenant_event(job_id, to.value, now),
+            event[0] if event else "", json.dumps(event[1]) if event else "",
+            _appends(appends), _lease(lease),
+            "" if ran_for is None else str(round(ran_for, 4)), 1, *(blobs or {}).values(),
+        ]
+        if to in FINAL_STATES and self.durable.replicas:
+            pipe = self.redis.pipeline(transaction=False)
+            run_script(self._transition, keys, args, pipe)
+            (ok, previous), = self.durable.execute(pipe)
+        else:
+            ok, previous = self._transition(keys=keys, args=args)
         return Transition(ok == "ok", previous)
 
     def status(self, job_id: str) -> str | None:
