@@ -106,6 +106,15 @@ def test_resuming_after_any_event_gives_exactly_the_tail(live: tuple) -> None:
     assert head.status_code == 200 and head.headers["content-type"].startswith("text/event-stream")
 
 
+def test_resuming_after_an_event_a_failover_lost_goes_on_after_it(live: tuple) -> None:
+    """The client read an event the dead primary never passed on: its id is beyond the stream's
+    newest, yet past. The job is final and the client has all there is: 204, not 422."""
+    http, job_id, events, _ = live
+    millis = int(events[-1].id.split("-")[0])
+    lost = http.get(f"/v1/jobs/{job_id}/events", headers={"Last-Event-ID": f"{millis + 5}-0"})
+    assert lost.status_code == 204, lost.text
+
+
 def test_fifty_listeners_on_one_job_get_identical_streams(client: httpx.Client) -> None:
     job_id = submit(client, sampler_job(slow_circuit(18, 20), shots=10))["id"]
     with ThreadPoolExecutor(50) as pool:
