@@ -23,25 +23,25 @@ class ReplicatedRedis:
     def __init__(self, data_dir: Path, sentinels: int = 3, down_after_ms: int = 2000,
                  failover_timeout_ms: int = 5000, persist: bool = False) -> None:
         self.dir, self.persist = data_dir, persist
-        primary, url = start_redis(data_dir / "primary", persist=persist)
-        self.nodes: dict[int, subprocess.Popen] = {_port(url): primary}
-        self.start_replica(_port(url))
-        self.sentinels = [start_sentinel(data_dir / "sentinels", MASTER, _port(url),
+        self.nodes: dict[int, subprocess.Popen] = {}
+        primary = self.start_node()
+        self.start_node(replica_of=primary)
+        self.sentinels = [start_sentinel(data_dir / "sentinels", MASTER, primary,
                                          quorum=sentinels // 2 + 1, down_after_ms=down_after_ms,
                                          failover_timeout_ms=failover_timeout_ms)
                           for _ in range(sentinels)]
 
-    def start_replica(self, primary_port: int, port: int | None = None) -> int:
-        """A replica of the primary on `primary_port` (on `port`, to bring a dead node back),
-        once its copy is in sync."""
+    def start_node(self, port: int | None = None, replica_of: int | None = None) -> int:
+        """A Redis node (on `port`, with its files, to bring a dead one back); with
+        `replica_of`, a replica of the primary on that port, once it is in sync. Its port."""
         port = port or free_port()
-        process, url = start_redis(self.dir / f"node-{port}", port, persist=self.persist,
-                                   replica_of=primary_port)
-        self.nodes[_port(url)] = process
-        node = redis.Redis(port=_port(url), decode_responses=True)
-        _until(lambda: node.info("replication").get("master_link_status") == "up", 30,
-               "the replica to sync")
-        return _port(url)
+        self.nodes[port] = start_redis(self.dir / f"node-{port}", port, persist=self.persist,
+                                       replica_of=replica_of)[0]
+        if replica_of is not None:
+            node = redis.Redis(port=port, decode_responses=True)
+            _until(lambda: node.info("replication").get("master_link_status") == "up", 60,
+                   "the replica to sync")
+        return port
 
     def settings(self) -> dict[str, str]:
         """The environment that sends a gateway process through the sentinels."""
@@ -73,6 +73,12 @@ class ReplicatedRedis:
         port = self.primary_port()
         self.nodes[port].send_signal(signal.SIGKILL)
         self.nodes[port].wait()
+        return port
+
+    def signal_primary(self, signum: int) -> int:
+        """Send the primary a signal (SIGSTOP: a host cut off; SIGCONT: it is back); its port."""
+        port = self.primary_port()
+        self.nodes[port].send_signal(signum)
         return port
 
     def promoted(self, old: int) -> bool:
