@@ -29,13 +29,18 @@ from rq.utils import now, utcformat
 from rq.worker import WorkerStatus
 
 from core import queueing
-from core.store.connection import passing_refusal
+from core.store.connection import follow_primary, passing_refusal
 
 if TYPE_CHECKING:
     from workers.context import WorkerContext
 
 log = logging.getLogger("gateway.worker")
-WORKER_TTL = 60  # RQ: a worker silent this long is dead; its blocking dequeue waits WORKER_TTL-15
+WORKER_TTL = 60  # RQ: a worker silent this long is dead
+# RQ's blocking dequeue (its default: WORKER_TTL - 15), and its socket timeout (RQ's margin): a
+# primary that died without a word, or was replaced, is left within seconds
+DEQUEUE_SECONDS = 5
+DEQUEUE_SOCKET_SECONDS = DEQUEUE_SECONDS + 10
+PRIMARY_CHECK_SECONDS = 2.0  # how often an idle worker asks the sentinels who the primary is
 # a Redis back, or a replica promoted, is found within this; a try costs a connection attempt
 MAX_BACKOFF_SECONDS = 5.0
 HEARTBEAT_SECONDS = 10.0  # well within WORKER_TTL
@@ -77,7 +82,12 @@ class GatewayWorker(SimpleWorker):
     stopping: Stopping
     drain_seconds: float
     _suspension_checked = 0.0  # monotonic time of the last look for `rq suspend`
+    _primary_checked = 0.0  # and for the primary the sentinels name
     max_connection_wait_time = MAX_BACKOFF_SECONDS  # RQ's own backoff while dequeueing (60 s)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return DEQUEUE_SECONDS
 
     def handle_warm_shutdown_request(self) -> None:
         super().handle_warm_shutdown_request()
@@ -114,6 +124,10 @@ class GatewayWorker(SimpleWorker):
         pipe.expire(self.key, ttl)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """Called before every blocking dequeue, and after every job."""
+        if time.monotonic() - self._primary_checked > PRIMARY_CHECK_SECONDS:
+            self._primary_checked = time.monotonic()
+            follow_primary(self.connection)  # a dequeue must not wait on a replaced primary
         recent = self.last_heartbeat is not None and (
             (now() - self.last_heartbeat).total_seconds() < HEARTBEAT_SECONDS)
         if timeout is None and recent:
@@ -150,11 +164,10 @@ def work(ctx: WorkerContext) -> None:
 
 
 def _worker(ctx: WorkerContext) -> GatewayWorker:
-    # a connection of its own: RQ's blocking dequeue waits up to WORKER_TTL - 15 s; through
-    # the sentinels when they are set, like every other (RQ's scheduler process rebuilds it)
-    timeout = ctx.config.REDIS_TIMEOUT_SECONDS
-    connection = ctx.redis.client(False, WORKER_TTL + timeout, max_connections=RQ_CONNECTIONS,
-                                  connect_timeout=timeout)
+    # a connection of its own, for RQ's blocking dequeue; through the sentinels when they are
+    # set, like every other (RQ's scheduler process rebuilds it)
+    connection = ctx.redis.client(False, DEQUEUE_SOCKET_SECONDS, max_connections=RQ_CONNECTIONS,
+                                  connect_timeout=ctx.config.REDIS_TIMEOUT_SECONDS)
     worker = GatewayWorker([ctx.ibm.queue, ctx.queue], connection=connection,
                            serializer=JSONSerializer, worker_ttl=WORKER_TTL)
     worker.stopping, worker.drain_seconds = ctx.stopping, ctx.config.WORKER_DRAIN_SECONDS

@@ -15,6 +15,7 @@ client is told about wait for a replica (`Connection.durable`, see `durability.p
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -70,6 +71,17 @@ def run_script(script: Script, keys: list[Any], args: list[Any],
 class SentinelPool(SentinelConnectionPool, redis.BlockingConnectionPool):
     """redis-py's pool of connections to the primary that the sentinels name, waiting for a
     free connection like the others (its own refuses the 101st)."""
+
+
+def follow_primary(client: redis.Redis) -> None:
+    """Through sentinels: ask them for the primary, and if it changed, drop the client's idle
+    connections (and busy ones as they are given back), so that its next command goes to the
+    new one. A primary that was cut off and replaced still answers the connections it had until
+    the sentinels demote it: a client that only ever waits on a blocking read would stay."""
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        with contextlib.suppress(redis.RedisError):  # none named now: the next command says so
+            pool.get_master_address()
 
 
 class RedisAddress:
