@@ -59,6 +59,7 @@ class Gateway:
     @classmethod
     def from_config(cls, config: Config) -> Gateway:
         connection = Connection.for_config(config)
+        connection.address.watch()  # with sentinels: every pool follows a new primary at once
         store = JobStore(connection, config.JOB_RETENTION_SECONDS)
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
         keys = KeyStore(connection)

@@ -28,6 +28,7 @@ def main() -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("qiskit").setLevel(logging.WARNING)  # its INFO is one line per pass
     ctx.executor.start()  # fork before any thread starts
+    ctx.redis.watch()  # with sentinels: every pool follows a new primary within a second
     stop = threading.Event()
     threading.Thread(target=sweep_forever, args=(ctx, stop), daemon=True, name="sweeper").start()
     check_redis(ctx.store.redis, ctx.store.durable.replicas)

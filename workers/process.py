@@ -29,7 +29,7 @@ from rq.utils import now, utcformat
 from rq.worker import WorkerStatus
 
 from core import queueing
-from core.store.connection import follow_primary, passing_refusal
+from core.store.connection import passing_refusal
 
 if TYPE_CHECKING:
     from workers.context import WorkerContext
@@ -40,7 +40,6 @@ WORKER_TTL = 60  # RQ: a worker silent this long is dead
 # primary that died without a word, or was replaced, is left within seconds
 DEQUEUE_SECONDS = 5
 DEQUEUE_SOCKET_SECONDS = DEQUEUE_SECONDS + 10
-PRIMARY_CHECK_SECONDS = 2.0  # how often an idle worker asks the sentinels who the primary is
 # a Redis back, or a replica promoted, is found within this; a try costs a connection attempt
 MAX_BACKOFF_SECONDS = 5.0
 HEARTBEAT_SECONDS = 10.0  # well within WORKER_TTL
@@ -82,7 +81,6 @@ class GatewayWorker(SimpleWorker):
     stopping: Stopping
     drain_seconds: float
     _suspension_checked = 0.0  # monotonic time of the last look for `rq suspend`
-    _primary_checked = 0.0  # and for the primary the sentinels name
     max_connection_wait_time = MAX_BACKOFF_SECONDS  # RQ's own backoff while dequeueing (60 s)
 
     @property
@@ -124,10 +122,6 @@ class GatewayWorker(SimpleWorker):
         pipe.expire(self.key, ttl)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
-        """Called before every blocking dequeue, and after every job."""
-        if time.monotonic() - self._primary_checked > PRIMARY_CHECK_SECONDS:
-            self._primary_checked = time.monotonic()
-            follow_primary(self.connection)  # a dequeue must not wait on a replaced primary
         recent = self.last_heartbeat is not None and (
             (now() - self.last_heartbeat).total_seconds() < HEARTBEAT_SECONDS)
         if timeout is None and recent:

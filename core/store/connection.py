@@ -16,6 +16,10 @@ client is told about wait for a replica (`Connection.durable`, see `durability.p
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
+import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
-from redis.sentinel import Sentinel, SentinelConnectionPool
+from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
 from core.store.durability import Durable
 
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
 
 BLOCK_SLICE_SECONDS = 2.0  # longest blocking read of a long poll (see JobStore.wait_final)
 POOL_WAIT_SECONDS = 10.0  # under load a request waits this long for a free connection
+WATCH_SECONDS = 1.0  # how often each process asks the sentinels who the primary is
 
 
 def client_options(timeout: float, retries: int = 1,
@@ -68,20 +73,49 @@ def run_script(script: Script, keys: list[Any], args: list[Any],
     return pipe.eval(cast(Any, script).script, len(keys), *keys, *args)  # its text
 
 
+class SentinelConnection(SentinelManagedConnection):
+    """redis-py's connection to the primary the sentinels name, closed when a read is cut
+    short, as its plain connections are: its own default keeps it open with the reply still to
+    come, for the next command to read as its own (RQ's warm shutdown interrupts a blocking
+    dequeue, and the worker's last writes then read that dequeue's answer)."""
+
+    def read_response(self, *args: Any, disconnect_on_error: bool = True, **kwargs: Any) -> Any:
+        return super().read_response(  # type: ignore[call-arg]  # types-redis predates it
+            *args, disconnect_on_error=disconnect_on_error, **kwargs)
+
+
 class SentinelPool(SentinelConnectionPool, redis.BlockingConnectionPool):
     """redis-py's pool of connections to the primary that the sentinels name, waiting for a
     free connection like the others (its own refuses the 101st)."""
 
+    proxy: Any  # redis-py's SentinelConnectionPoolProxy (types-redis predates it)
 
-def follow_primary(client: redis.Redis) -> None:
-    """Through sentinels: ask them for the primary, and if it changed, drop the client's idle
-    connections (and busy ones as they are given back), so that its next command goes to the
-    new one. A primary that was cut off and replaced still answers the connections it had until
-    the sentinels demote it: a client that only ever waits on a blocking read would stay."""
-    pool = client.connection_pool
-    if isinstance(pool, SentinelConnectionPool):
-        with contextlib.suppress(redis.RedisError):  # none named now: the next command says so
-            pool.get_master_address()
+    def follow(self, primary: tuple[str, int]) -> None:
+        """Another primary is named: idle connections to the old one are dropped now, busy ones
+        when they are given back (redis-py's own check, against the address set here)."""
+        if self.proxy.master_address != primary:
+            self.proxy.master_address = primary
+            self.disconnect(inuse_connections=False)  # type: ignore[call-arg]  # stubs: old
+
+
+class Sentinels(Sentinel):
+    """redis-py's Sentinel, telling every pool built on it as soon as any connection (or the
+    watch) learns of another primary. A redis-py pool learns it only when one of its own
+    connections is made, which a connection to a primary that was cut off and replaced, and
+    still answers, never needs: one process would then read and write on two primaries."""
+
+    def __init__(self, sentinels: list[tuple[str, int]], **options: Any) -> None:
+        super().__init__(sentinels, **options)
+        self.pools: weakref.WeakSet[SentinelPool] = weakref.WeakSet()
+        self.named: tuple[str, int] | None = None
+
+    def discover_master(self, service_name: str) -> tuple[str, int]:
+        host, port = super().discover_master(service_name)
+        if (host, int(port)) != self.named:
+            self.named = (host, int(port))
+            for pool in list(self.pools):
+                pool.follow(self.named)
+        return host, int(port)
 
 
 class RedisAddress:
@@ -94,9 +128,10 @@ class RedisAddress:
         self.url, self.master, self.password = url, master, password
         # a sentinel that does not answer is skipped at once for the next (redis-py's default
         # retries each one ten times)
-        self.sentinel = Sentinel(list(sentinels), sentinel_kwargs={
+        self.sentinel = Sentinels(list(sentinels), sentinel_kwargs={
             **client_options(timeout, retries=0), "password": sentinel_password,
         }) if sentinels else None
+        self._watching: int | None = None  # the process whose thread watches the sentinels
 
     @classmethod
     def for_config(cls, config: Config) -> RedisAddress:
@@ -114,7 +149,10 @@ class RedisAddress:
                    **client_options(timeout, retries, connect_timeout)}
         if self.sentinel is None:
             return redis.BlockingConnectionPool.from_url(self.url, **options)
-        return SentinelPool(self.master, self.sentinel, password=self.password, **options)
+        pool = SentinelPool(self.master, self.sentinel, password=self.password,
+                            connection_class=SentinelConnection, **options)
+        self.sentinel.pools.add(pool)
+        return pool
 
     def client(self, decode: bool, timeout: float, max_connections: int = 1000,
                connect_timeout: float | None = None) -> redis.Redis:
@@ -122,12 +160,27 @@ class RedisAddress:
                                                      connect_timeout=connect_timeout))
 
     def primary(self) -> tuple[str, int]:
-        """(host, port) of the primary the sentinels name now; MasterNotFoundError (a
-        ConnectionError) while none does."""
+        """(host, port) of the primary the sentinels name now (every pool follows it);
+        MasterNotFoundError (a ConnectionError) while none does."""
         if self.sentinel is None:
             raise ValueError("no sentinels: the primary is REDIS_URL")
-        host, port = self.sentinel.discover_master(self.master)
-        return host, int(port)
+        return self.sentinel.discover_master(self.master)
+
+    def watch(self, every: float = WATCH_SECONDS) -> None:
+        """With sentinels, ask them for the primary every `every` seconds, in a thread of this
+        process (started once per process, after any fork): a primary that was cut off and
+        replaced is left by every pool within that, even by connections that still work."""
+        if self.sentinel is None or self._watching == os.getpid():
+            return
+        self._watching = os.getpid()
+        threading.Thread(target=self._watch, args=(every,), daemon=True,
+                         name="redis-primary").start()
+
+    def _watch(self, every: float) -> None:
+        while True:
+            time.sleep(every)
+            with contextlib.suppress(redis.RedisError):  # none named: commands say so
+                self.primary()
 
 
 @dataclass(frozen=True)
