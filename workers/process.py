@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
@@ -81,6 +82,7 @@ class GatewayWorker(SimpleWorker):
     stopping: Stopping
     drain_seconds: float
     _suspension_checked = 0.0  # monotonic time of the last look for `rq suspend`
+    _scheduler_checked = 0.0  # and at RQ's scheduler process
     max_connection_wait_time = MAX_BACKOFF_SECONDS  # RQ's own backoff while dequeueing (60 s)
 
     @property
@@ -122,11 +124,25 @@ class GatewayWorker(SimpleWorker):
         pipe.expire(self.key, ttl)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """Called between two jobs, and before every blocking dequeue."""
+        if time.monotonic() - self._scheduler_checked > HEARTBEAT_SECONDS:
+            self._scheduler_checked = time.monotonic()
+            self._revive_scheduler()
         recent = self.last_heartbeat is not None and (
             (now() - self.last_heartbeat).total_seconds() < HEARTBEAT_SECONDS)
         if timeout is None and recent:
             return
         super().heartbeat(timeout, pipeline)
+
+    def _revive_scheduler(self) -> None:
+        """RQ's scheduler process (IBM Quantum's rescheduled steps) dies when Redis does not
+        answer, and RQ starts another only at its maintenance, every 10 minutes: here, within
+        HEARTBEAT_SECONDS, by whichever worker takes the scheduler's lock (the dead one's
+        lapses after a minute)."""
+        scheduler = self.scheduler
+        if scheduler is not None and not (scheduler._process and scheduler._process.is_alive()):
+            with contextlib.suppress(redis.RedisError):
+                scheduler.acquire_locks(auto_start=True)
 
     def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
         if pipeline is None and state == self.get_state():
