@@ -46,7 +46,7 @@ class Budget:
     hostile_rounds: int = 6
     hostile_seconds: float = 3.0
     fairness_runs: int = 10
-    replica_repeats: int = 40  # the difference is a fraction of a millisecond
+    replica_repeats: int = 150  # the difference is about a millisecond: many runs, cheap ones
 
 
 QUICK = Budget(e2e_repeats=4, read_rounds=2, read_seconds=1.0, throughput_window=1.0,

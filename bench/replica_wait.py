@@ -45,7 +45,7 @@ def measure(stack: Stack, repeats: int, cost_jobs: int) -> tuple[list[Row], str]
     w, p = statistics.median(with_wait) * 1000, statistics.median(without) * 1000
     (rw, cw, waits), (rp, cp, _) = costs
     rows = [Row("8 replica wait", "Bell 1024 shots, aer_simulator: submit → result, waiting for "
-                "1 replica (sentinels)", f"{w:.1f} ms (+{w - p:.2f} ms)",
+                "1 replica (sentinels)", f"{w:.1f} ms ({w - p:+.2f} ms)",
                 f"{p:.1f} ms (no wait, same Redis)", f"{w / p:.3f}", f"+ < {GOAL_MS:g} ms",
                 verdict(w - p < GOAL_MS)),
             Row("8 replica wait", "Redis per job, submit → result, waiting for 1 replica",
