@@ -210,7 +210,8 @@ def test_a_failover_loses_no_accepted_job(stack: FailoverStack) -> None:
           f"promotion seen {promoted - killed:.2f}, first 202 after {first_202 - killed:.2f} "
           f"({first_202 - promoted:.2f} after the promotion); accepted {accepted_before} before, "
           f"{load.accepted_after(first_503)} after; answers during the outage: "
-          f"{sorted({a.status for a in during})}; the long poll answered "
+          f"{sorted({a.status for a in during})}, {sum(a.status == 404 for a in during)} of "
+          f"them a claimed key's 404; the long poll answered "
           f"{[(a.status, round(a.answered - killed, 2)) for a in polled]}", flush=True)
 
     assert back and all(a.status in (202, 503, 404) for a in load.answers), load.answers
