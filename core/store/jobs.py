@@ -43,8 +43,10 @@ from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
 from core.store.connection import BLOCK_SLICE_SECONDS, Connection, SentAlong
 from core.store.dispatch import dispatched_key, waiting_key
 from core.store.leases import lease_key, running_key
+from core.store.outbox import notices_key, outbox_key
 from core.store.records import compress, decode_record, encode_record, plausible_id
 from core.store.stats import durations_key, transitions_key
+from core.store.webhooks import subscriptions_key
 
 _LUA = Path(__file__).with_name("lua")
 BLOB_SUFFIXES = (":inputs", ":result", ":runtime", ":samples")  # what a tenant stores
@@ -120,10 +122,11 @@ class JobStore:
         self,
         record: dict[str, Any],
         inputs: dict[str, Any] | bytes,
-        enqueue: Callable[[Pipeline], None] | None = None,
+        enqueue: Callable[[Pipeline, dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Store a new job, index it and log its first status; `enqueue` joins the transaction.
-        `inputs` as a document, or compressed already (`records.compress`)."""
+        """Store a new job, index it and log its first status; `enqueue` joins the transaction
+        (given the pipeline and the record as stored). `inputs` as a document, or compressed
+        already (`records.compress`)."""
         created = now_iso()
         record = {**record, "created": created, "updated": created}
         record["score"] = iso_to_micros(created)
@@ -146,7 +149,7 @@ class JobStore:
         )
         pipe.hincrby(transitions_key(self.prefix), record["status"], 1)
         if enqueue is not None:
-            enqueue(pipe)
+            enqueue(pipe, record)
         pipe.execute()
         return decode_record(encode_record(record))
 
@@ -203,13 +206,16 @@ class JobStore:
         appends: Appends = (),
         lease: tuple[str, float] | None = None,
         ran_for: float | None = None,
+        notice: tuple[str, str] | None = None,
     ) -> Transition:
         """Move `job_id` (of `tenant`) to `to` if the table allows, with `fields`, `blobs`,
         `appends` (log lines and interim results) and an `event`, all in one round trip. A
         final change logs appends and event before its status event (a client that stops
         reading at a final status has seen everything), others after it. With `lease` (worker,
         seconds), the worker takes the job's lease; a final change drops it, remembering
-        `ran_for` (for queue estimates). Only `core/transitions.py` calls this."""
+        `ran_for` (for queue estimates). `notice` (webhook event, its id): posted to the webhook
+        outbox with the change when the tenant's endpoints or the job's callback want it. Only
+        `core/transitions.py` calls this."""
         now = now_iso()
         sources = sorted(ALLOWED_FROM[to])
         blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
@@ -220,6 +226,7 @@ class JobStore:
                   durations_key(self.prefix), self.tenant_events_key(tenant),
                   self.index_key(tenant, "status", to.value),
                   waiting_key(self.prefix, tenant), dispatched_key(self.prefix, tenant),
+                  subscriptions_key(self.prefix, tenant), outbox_key(self.prefix),
                   *(self.index_key(tenant, "status", s.value) for s in sources),
                   self.key(job_id, ":inputs"), *blob_keys],
             args=[
@@ -229,7 +236,9 @@ class JobStore:
                 json.dumps({"status": to.value, "at": now}), _tenant_event(job_id, to.value, now),
                 event[0] if event else "", json.dumps(event[1]) if event else "",
                 _appends(appends), _lease(lease),
-                "" if ran_for is None else str(round(ran_for, 4)), 1, *(blobs or {}).values(),
+                "" if ran_for is None else str(round(ran_for, 4)), 1,
+                *(notice or ("", "")), f",{notice[0]}," if notice else "",
+                *(blobs or {}).values(),
             ],
         )
         return Transition(ok == "ok", previous)
@@ -321,6 +330,7 @@ class JobStore:
                        ":interim"):
             pipe.delete(self.key(job_id, suffix))
         pipe.zrem(running_key(self.prefix), job_id)
+        pipe.delete(notices_key(self.prefix, job_id))
         pipe.execute()
 
     def stored_bytes(self, tenant: str) -> int:
