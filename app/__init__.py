@@ -31,6 +31,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.gateway import Gateway
     from app.jobs import JobIdConverter, jobs
     from app.ops import ops
+    from app.webhooks import webhooks
 
     config = config or Config()
     app = Flask(__name__, static_folder=None)  # app/static is the console's, served with its CSP
@@ -43,7 +44,7 @@ def create_app(config: Config | None = None) -> Flask:
     api.register_converter(JobIdConverter, lambda _converter: {"type": "string", "minLength": 1})
     app.extensions["gateway_api"] = api
     api.describe()
-    for blueprint in (jobs, events, backends, ops):
+    for blueprint in (jobs, events, backends, webhooks, ops):
         api.register_blueprint(blueprint)
     app.register_blueprint(console)  # a page, not part of the API: kept out of openapi.yaml
     app.register_blueprint(docs_assets)

@@ -22,7 +22,7 @@ HTTP_KINDS = {
     400: "bad-request", 401: "unauthorized", 404: "not-found", 405: "method-not-allowed",
     406: "not-acceptable", 409: "conflict", 413: "payload-too-large",
     415: "unsupported-media-type", 422: "invalid-input", 429: "too-many-requests",
-    500: "internal-error", 503: "unavailable",
+    500: "internal-error", 501: "not-implemented", 503: "unavailable",
 }
 
 
@@ -49,6 +49,11 @@ PROBLEMS: dict[type[GatewayError], tuple[int, str, str]] = {
     errors.InvalidJobState: (409, "invalid-state", "Invalid job state for this operation"),
     errors.IdempotencyConflict: (409, "idempotency-conflict",
                                  "Idempotency key reused with another body"),
+    errors.WebhookNotFound: (404, "webhook-not-found", "Webhook endpoint not found"),
+    errors.InvalidWebhook: (422, "invalid-input", "Invalid webhook"),
+    errors.DestinationRefused: (422, "destination-refused", "The gateway does not call there"),
+    errors.WebhooksNotConfigured: (501, "webhooks-not-configured",
+                                   "Webhooks are not configured on this gateway"),
     UriTooLong: (414, "uri-too-long", "URI too long"),
     UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
     errors.QuotaExceeded: (429, "too-many-requests", "Too many requests"),
