@@ -1,0 +1,228 @@
+"""A deliverer process's work: one feeder thread fans events out of the outbox and recovers the
+deliveries of deliverers that died; sender threads take the fairly next due delivery under a
+lease, attempt it, and settle it (the keys: `core/store/outbox.py`).
+
+At least once: an event leaves the outbox only in the call that queues its deliveries, and a
+delivery leaves its queue only under a lease, which its settlement ends. A deliverer killed
+mid-delivery leaves the lease to run out (twice the timeout, and 2 s); the next feeder to look
+queues the delivery again, at once, as its next attempt, with the same `webhook-id`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from core.clock import now_iso, rfc3339
+from core.errors import DestinationRefused, InvalidWebhook
+from core.store.outbox import CALLBACK_PREFIX, Claim, callback_endpoint
+from core.webhooks import Webhooks, events
+from core.webhooks.signing import signature_header
+from workers.webhooks.sending import USER_AGENT, Answer, post
+
+log = logging.getLogger("gateway.webhooks")
+FEED_WAIT_SECONDS = 0.25  # the feeder's blocking wait on the outbox; then it looks at leases
+JITTER = 0.1  # each retry comes up to 10 % sooner or later than the schedule says
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one delivery goes and what signs it; `dropped` says why it goes nowhere."""
+
+    url: str = ""
+    secrets: tuple[str, ...] = ()
+    endpoint: dict[str, Any] | None = None
+    dropped: str = ""
+
+
+class Deliverer:
+    def __init__(self, webhooks: Webhooks) -> None:
+        self.webhooks = webhooks
+        config = webhooks.config
+        self.timeout = config.WEBHOOK_TIMEOUT_SECONDS
+        self.schedule = config.WEBHOOK_RETRY_SCHEDULE
+        self.lease_seconds = 2 * self.timeout + 2
+        self.keep_seconds = int(sum(self.schedule) + len(self.schedule) * self.lease_seconds
+                                + 24 * 3600)  # an event's body outlives its last retry
+        self.disable_after_ms = config.WEBHOOK_DISABLE_AFTER_DAYS * 86_400_000
+        self.wake = threading.Condition()
+
+    # -- the feeder -------------------------------------------------------------------------
+    def feed(self, stop: threading.Event) -> None:
+        """Fan events out as they come; between them, recover deliveries whose lease ran out
+        and wake the senders when something is due (a retry's time came)."""
+        outbox = self.webhooks.outbox
+        while not stop.is_set():
+            try:
+                entry = outbox.take(FEED_WAIT_SECONDS)
+                if entry is not None:
+                    self.fan_out(entry)
+                for claim in outbox.expired():
+                    self.settle(claim, Answer(None, "its deliverer stopped answering (the "
+                                              "lease ran out)", 0.0),
+                                outbox.body(claim.event_id), recovered=True)
+                if entry is not None or outbox.anything_due():
+                    with self.wake:
+                        self.wake.notify_all()
+            except redis.RedisError as exc:  # the deliverer outlives a Redis outage
+                log.warning("webhook outbox unreachable: %s: %s", type(exc).__name__, exc)
+                stop.wait(1.0)
+
+    def fan_out(self, entry: str) -> None:
+        outbox = self.webhooks.outbox
+        try:
+            event = json.loads(entry)
+            body = events.body(event)
+        except (ValueError, KeyError, TypeError):
+            log.exception("an outbox entry that cannot be read was dropped")
+            outbox.discard(entry)
+            return
+        targets = list(event.get("endpoints") or [])
+        if event.get("callback"):
+            targets.append(callback_endpoint(event["tenant"]))
+        outbox.fan_out(entry, event, body, targets, self.keep_seconds)
+
+    # -- the senders ------------------------------------------------------------------------
+    def send_forever(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                claim = self.webhooks.outbox.claim(self.lease_seconds)
+                if claim is None:
+                    with self.wake:
+                        self.wake.wait(1.0)
+                    continue
+                self.send(claim)
+            except redis.RedisError as exc:
+                log.warning("webhook delivery: Redis unreachable: %s: %s",
+                            type(exc).__name__, exc)
+                stop.wait(1.0)
+            except Exception:  # a bug must not silence the gateway's notifications
+                log.exception("webhook delivery failed")
+                stop.wait(1.0)
+
+    def send(self, claim: Claim) -> None:
+        body = self.webhooks.outbox.body(claim.event_id)
+        target = self.target(claim, body)
+        if body is None or target.dropped:
+            answer = Answer(None, target.dropped or "the event expired", 0.0)
+        else:
+            answer = self.attempt(claim, target, body)
+        self.settle(claim, answer, body, target)
+
+    def target(self, claim: Claim, body: bytes | None) -> Target:
+        """The endpoint's URL and secrets now (it may have been rotated, disabled, deleted)."""
+        endpoints = self.webhooks.endpoints
+        endpoint = None
+        if claim.endpoint.startswith(CALLBACK_PREFIX):
+            kept = endpoints.callback_secrets(claim.tenant)
+            if not kept:
+                return Target(dropped="the tenant has no callback secret")
+            url = json.loads(body)["data"].get("callback_url", "") if body else ""
+        else:
+            endpoint = endpoints.find(claim.endpoint)
+            if endpoint is None:
+                return Target(dropped="the endpoint was deleted")
+            if not endpoint["enabled"]:
+                return Target(endpoint["url"], dropped="the endpoint is disabled")
+            kept, url = endpoint, endpoint["url"]
+        return Target(url, self.secrets(kept, claim.endpoint), endpoint)
+
+    def secrets(self, kept: dict[str, Any], owner: str) -> tuple[str, ...]:
+        """The secrets that sign: the current one, and for a while after a rotation the
+        previous one; none when they cannot be opened (the setting's key changed)."""
+        sealed = [kept["secret"]]
+        if float(kept.get("previous_until") or 0) > time.time():
+            sealed.append(kept["previous_secret"])
+        try:
+            return tuple(self.webhooks.sealer.open(secret, owner) for secret in sealed)
+        except ValueError:
+            return ()
+
+    def attempt(self, claim: Claim, target: Target, body: bytes) -> Answer:
+        if not target.secrets:
+            return Answer(None, "its secret cannot be opened: GATEWAY_WEBHOOK_SECRET_KEY does "
+                                "not hold the key that sealed it", 0.0)
+        try:
+            destination = self.webhooks.destinations.check(target.url)
+        except (DestinationRefused, InvalidWebhook) as exc:  # DNS may have changed since
+            return Answer(None, exc.detail, 0.0)
+        stamp = int(time.time())
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+                   "webhook-id": claim.event_id, "webhook-timestamp": str(stamp),
+                   "webhook-signature": signature_header(list(target.secrets), claim.event_id,
+                                                         stamp, body)}
+        return post(destination, headers, body, self.timeout)
+
+    # -- settling -----------------------------------------------------------------------------
+    def settle(self, claim: Claim, answer: Answer, body: bytes | None = None,
+               target: Target | None = None, recovered: bool = False) -> None:
+        """Record the attempt, and queue the next one if the schedule has room."""
+        now = time.time()
+        retry_at = None
+        if answer.ok:
+            outcome = "delivered"
+        elif (target is not None and target.dropped) or body is None:
+            outcome = "dropped"
+        elif claim.attempt <= len(self.schedule):
+            delay = 0.0 if recovered else self.schedule[claim.attempt - 1]
+            retry_at = now + delay * random.uniform(1 - JITTER, 1 + JITTER)
+            outcome = "retrying"
+        else:
+            outcome = "failed"
+        sent = json.loads(body) if body else {}
+        job_id = (sent.get("data") or {}).get("id") if sent.get("type", "").startswith("job.") \
+            else None
+        next_at = _iso(retry_at) if retry_at else None
+        attempt = {"webhook_id": claim.event_id, "type": sent.get("type", ""), "job_id": job_id,
+                   "attempt": claim.attempt, "at": _iso(now - answer.seconds),
+                   "status_code": answer.status, "error": answer.error,
+                   "duration_ms": round(answer.seconds * 1000, 1), "outcome": outcome,
+                   "next_attempt_at": next_at}
+        notice = {"endpoint_id": None if claim.endpoint.startswith(CALLBACK_PREFIX)
+                  else claim.endpoint, "url": target.url if target else "",
+                  "type": attempt["type"], "webhook_id": claim.event_id, "state": outcome,
+                  "attempts": claim.attempt, "status_code": answer.status,
+                  "error": answer.error, "created": sent.get("timestamp") or now_iso(),
+                  "updated": now_iso(), "next_attempt_at": next_at}
+        self.webhooks.outbox.settle(claim, retry_at, attempt, job_id,
+                                    notice if target else None)
+        if target is not None and target.endpoint is not None:
+            self.keep_health(target.endpoint, answer, outcome)
+
+    def keep_health(self, endpoint: dict[str, Any], answer: Answer, outcome: str) -> None:
+        """Success clears an endpoint's failing streak; failing for DISABLE_AFTER_DAYS
+        disables it, and a `webhook.disabled` event tells the tenant's other endpoints."""
+        endpoints = self.webhooks.endpoints
+        if answer.ok:
+            if endpoint.get("failing_since"):
+                endpoints.succeeded(endpoint["id"])
+            return
+        if outcome == "dropped":
+            return
+        now_ms = time.time() * 1000
+        since = endpoints.failing(endpoint["id"], now_ms)
+        if since is None or now_ms - since < self.disable_after_ms:
+            return
+        tenant = endpoint["tenant"]
+        if endpoints.switch(tenant, endpoint["id"], False, {"disabled_at": now_iso()}):
+            log.warning("webhook endpoint %s of tenant %s disabled: failing since %s",
+                        endpoint["id"], tenant, _iso(since / 1000))
+            shown = endpoints.find(endpoint["id"]) or endpoint
+            others = [e for e in self.webhooks.outbox.subscribed(tenant, events.WEBHOOK_DISABLED)
+                      if e != endpoint["id"]]
+            if others:
+                self.webhooks.outbox.post(events.entry(
+                    events.WEBHOOK_DISABLED, tenant, now_iso(),
+                    events.endpoint_document(shown), others))
+
+
+def _iso(seconds: float) -> str:
+    return rfc3339(datetime.fromtimestamp(seconds, UTC))
