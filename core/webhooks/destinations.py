@@ -123,7 +123,7 @@ def _embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
 def _kind(address: Address) -> str | None:
     for kind, test in (("loopback", address.is_loopback), ("link-local", address.is_link_local),
                        ("multicast", address.is_multicast), ("unspecified", address.is_unspecified),
-                       ("private", address.is_private), ("reserved", address.is_reserved)):
+                       ("reserved", address.is_reserved), ("private", address.is_private)):
         if test:
             return f"a {kind} address"
     return None if address.is_global else "not a globally routable address"
