@@ -34,8 +34,7 @@ def main() -> None:
         sender.start()
     log.info("webhook deliverer: %d senders", len(senders))
     deliverer.feed(stop)  # until a stop
-    with deliverer.wake:
-        deliverer.wake.notify_all()
+    deliverer.wake_senders(len(senders))
     for sender in senders:
         sender.join(config.WEBHOOK_TIMEOUT_SECONDS + 5)
 

@@ -63,20 +63,20 @@ class Deliverer:
         while not stop.is_set():
             try:
                 entry = outbox.take(FEED_WAIT_SECONDS)
-                if entry is not None:
-                    self.fan_out(entry)
+                queued = self.fan_out(entry) if entry is not None else 0
                 for claim in outbox.expired():
                     self.settle(claim, Answer(None, "its deliverer stopped answering (the "
                                               "lease ran out)", 0.0),
                                 outbox.body(claim.event_id), recovered=True)
-                if entry is not None or outbox.anything_due():
-                    with self.wake:
-                        self.wake.notify_all()
+                    queued += 1
+                if queued or (entry is None and outbox.anything_due()):
+                    self.wake_senders(max(queued, 1))
             except redis.RedisError as exc:  # the deliverer outlives a Redis outage
                 log.warning("webhook outbox unreachable: %s: %s", type(exc).__name__, exc)
                 stop.wait(1.0)
 
-    def fan_out(self, entry: str) -> None:
+    def fan_out(self, entry: str) -> int:
+        """Queue the entry's deliveries; how many."""
         outbox = self.webhooks.outbox
         try:
             event = json.loads(entry)
@@ -84,11 +84,17 @@ class Deliverer:
         except (ValueError, KeyError, TypeError):
             log.exception("an outbox entry that cannot be read was dropped")
             outbox.discard(entry)
-            return
+            return 0
         targets = list(event.get("endpoints") or [])
         if event.get("callback"):
             targets.append(callback_endpoint(event["tenant"]))
-        outbox.fan_out(entry, event, body, targets, self.keep_seconds)
+        return len(targets) if outbox.fan_out(entry, event, body, targets,
+                                              self.keep_seconds) else 0
+
+    def wake_senders(self, count: int) -> None:
+        """As many idle senders as there may be deliveries for (each asks Redis when woken)."""
+        with self.wake:
+            self.wake.notify(count)
 
     # -- the senders ------------------------------------------------------------------------
     def send_forever(self, stop: threading.Event) -> None:
@@ -99,6 +105,7 @@ class Deliverer:
                     with self.wake:
                         self.wake.wait(1.0)
                     continue
+                self.wake_senders(1)  # there may be more: a peer looks while this one sends
                 self.send(claim)
             except redis.RedisError as exc:
                 log.warning("webhook delivery: Redis unreachable: %s: %s",
