@@ -1,10 +1,12 @@
-"""`make run`: Redis (unless REDIS_URL is set), the API under gunicorn and RQ workers, in the
-foreground and supervised: a process that dies is started again, after a pause that grows while
-it keeps dying (logged), and the others go on serving. Ctrl-C or SIGTERM stops everything."""
+"""`make run`: Redis (unless REDIS_URL is set), the API under gunicorn, RQ workers and the webhook
+deliverer, in the foreground and supervised: a process that dies is started again, after a pause
+that grows while it keeps dying (logged), and the others go on serving. Ctrl-C or SIGTERM stops
+everything."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -78,11 +80,14 @@ def main() -> None:
     stop = _install_stop_handlers()
     try:
         _announce_key(env.get("REDIS_URL", config.REDIS_URL), config)
+        if not config.WEBHOOK_SECRET_KEYS:
+            env["GATEWAY_WEBHOOK_SECRET_KEY"] = _local_sealing_key()
         children.append(Child("api", lambda: _python(env, "-m", "gunicorn", "-c",
                                                      str(ROOT / "gunicorn.conf.py"),
                                                      "app:create_app()")))
         children += [Child(f"worker-{n + 1}", lambda: _python(env, "-m", "workers"))
                      for n in range(config.WORKERS)]
+        children.append(Child("webhooks", lambda: _python(env, "-m", "workers.webhooks")))
         print(f"\nQuantum jobs gateway on http://127.0.0.1:{config.PORT}  (docs: /docs)\n",
               flush=True)
         while not stop:
@@ -108,6 +113,18 @@ def _announce_key(redis_url: str, config: Config) -> None:
     else:  # kept hashed, so an earlier key cannot be shown again
         print(f"\nAPI keys: {keys.count()} from earlier runs. Lost yours? `make key` makes "
               "another.")
+
+
+def _local_sealing_key() -> str:
+    """The key that seals webhook secrets when GATEWAY_WEBHOOK_SECRET_KEY is not set: made once,
+    kept in ./var (readable by this user only), never in Redis beside what it seals."""
+    path = ROOT / "var" / "webhook-secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+        print(f"Webhook secrets are sealed with a key made for this machine: {path}")
+    return path.read_text().strip()
 
 
 def _install_stop_handlers() -> list[int]:

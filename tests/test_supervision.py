@@ -1,5 +1,5 @@
 """`make run` supervises: a worker that dies is started again while the API goes on serving, and
-Ctrl-C still stops everything."""
+Ctrl-C still stops everything (the webhook deliverer too)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from scripts.local_http import wait_for_http
 from scripts.local_redis import free_port
 from tests.conftest import ROOT
 from tests.events_helpers import eventually
+
+WORKER = "\0workers\0"  # `-m workers`, not `-m workers.webhooks`
 
 
 def children(pid: int, marker: str) -> set[int]:
@@ -38,11 +40,12 @@ def test_make_run_restarts_a_dead_worker_and_stops_on_ctrl_c(env: dict[str, str]
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/healthz", launcher)
-        assert eventually(lambda: len(children(launcher.pid, "workers")) == 1, 30)
-        (victim,) = children(launcher.pid, "workers")
+        assert eventually(lambda: len(children(launcher.pid, WORKER)) == 1, 30)
+        assert eventually(lambda: len(children(launcher.pid, "workers.webhooks")) == 1, 30)
+        (victim,) = children(launcher.pid, WORKER)
         os.kill(victim, signal.SIGKILL)
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200  # the API serves on
-        assert eventually(lambda: children(launcher.pid, "workers") - {victim} != set(), 15)
+        assert eventually(lambda: children(launcher.pid, WORKER) - {victim} != set(), 15)
         os.killpg(launcher.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
         output, _ = launcher.communicate(timeout=20)
         assert "worker-1 exited (code -9)" in output and output.rstrip().endswith("stopped")
