@@ -31,7 +31,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.gateway import Gateway
     from app.jobs import JobIdConverter, jobs
     from app.ops import ops
-    from app.webhooks import webhooks
+    from app.webhooks import EndpointIdConverter, webhooks
 
     config = config or Config()
     app = Flask(__name__, static_folder=None)  # app/static is the console's, served with its CSP
@@ -41,7 +41,9 @@ def create_app(config: Config | None = None) -> Flask:
     logging.getLogger("qiskit").setLevel(logging.WARNING)  # its INFO is one line per pass
     api = GatewayApi(app)
     app.url_map.converters["job_id"] = JobIdConverter
-    api.register_converter(JobIdConverter, lambda _converter: {"type": "string", "minLength": 1})
+    app.url_map.converters["endpoint_id"] = EndpointIdConverter
+    for converter in (JobIdConverter, EndpointIdConverter):
+        api.register_converter(converter, lambda _converter: {"type": "string", "minLength": 1})
     app.extensions["gateway_api"] = api
     api.describe()
     for blueprint in (jobs, events, backends, webhooks, ops):

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import g
 from flask.views import MethodView
+from werkzeug.routing import BaseConverter
 
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required
@@ -54,7 +55,13 @@ class Webhooks(MethodView):
         return {"webhooks": service.listed(gateway(), g.tenant)}
 
 
-@webhooks.route("/webhooks/<endpoint_id>")
+class EndpointIdConverter(BaseConverter):
+    """An endpoint id in a path: any segment but `callback-secret` (POST only)."""
+
+    regex = r"(?!callback-secret$)[^/]+"
+
+
+@webhooks.route("/webhooks/<endpoint_id:endpoint_id>")
 class Webhook(MethodView):
     @auth_required
     @webhooks.doc(operationId="getWebhook")
