@@ -169,7 +169,8 @@ def test_an_endpoint_failing_too_long_is_disabled_and_an_event_says_so(
 
 
 def test_after_a_rotation_both_secrets_sign_for_a_while(
-        client: httpx.Client, receiver: Receiver, deliverer: subprocess.Popen) -> None:
+        client: httpx.Client, receiver: Receiver, deliverer: subprocess.Popen,
+        tmp_path: Path) -> None:
     hook = endpoint(client, receiver, "/r", ["job.done"])
     rotated = client.post(f"/v1/webhooks/{hook['id']}/rotate")
     assert rotated.status_code == 200 and rotated.headers["cache-control"] == "no-store"
@@ -185,3 +186,5 @@ def test_after_a_rotation_both_secrets_sign_for_a_while(
     assert {r["signatures"] for r in got.values()} == {2}
     assert got[second["id"]]["data"] == {"webhook_id": hook["id"],
                                         "message": "a test event, sent on request"}
+    logged = (tmp_path / "deliverer.log").read_text()
+    assert "senders" in logged and hook["secret"][6:] not in logged and new_secret[6:] not in logged

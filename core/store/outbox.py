@@ -145,18 +145,19 @@ class Outbox:
                 return Claim.of(taken[1])
         return None
 
-    def settle(self, claim: Claim, retry_at: float | None, attempt: dict[str, Any],
+    def settle(self, claim: Claim, retry_at: float | None, attempt: dict[str, Any] | None,
                job_id: str | None, notice: dict[str, Any] | None) -> bool:
-        """The attempt is over: record it (the endpoint's log, the job's notices) and free its
-        place in flight; `retry_at` (s since the epoch) queues the next attempt. False when its
-        lease had run out and it was queued again already."""
+        """The attempt is over: record it (`attempt` in the endpoint's log, unless None: the
+        endpoint is gone; `notice` in the job's) and free its place in flight; `retry_at` (s
+        since the epoch) queues the next attempt. False when its lease had run out and it was
+        queued again already."""
         p = self.prefix
         retry = "" if retry_at is None else f"{claim.attempt + 1}:{claim.event_id}"
         pipe = self.redis.pipeline(transaction=False)
         run_script(self._settle, self._turn_keys(claim.tenant, claim.endpoint), [
             claim.tenant, claim.endpoint, claim.lease, _now_ms(), self.most, retry,
             (retry_at or 0) * 1000], pipe)
-        if not claim.endpoint.startswith(CALLBACK_PREFIX):
+        if attempt is not None and not claim.endpoint.startswith(CALLBACK_PREFIX):
             pipe.lpush(log_key(p, claim.endpoint), json.dumps(attempt))
             pipe.ltrim(log_key(p, claim.endpoint), 0, LOG_LENGTH - 1)
         if job_id and notice:

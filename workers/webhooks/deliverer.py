@@ -31,6 +31,7 @@ from workers.webhooks.sending import USER_AGENT, Answer, post
 log = logging.getLogger("gateway.webhooks")
 FEED_WAIT_SECONDS = 0.25  # the feeder's blocking wait on the outbox; then it looks at leases
 JITTER = 0.1  # each retry comes up to 10 % sooner or later than the schedule says
+ENDPOINT_DELETED = "the endpoint was deleted"  # its attempts log is gone with it
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class Deliverer:
         else:
             endpoint = endpoints.find(claim.endpoint)
             if endpoint is None:
-                return Target(dropped="the endpoint was deleted")
+                return Target(dropped=ENDPOINT_DELETED)
             if not endpoint["enabled"]:
                 return Target(endpoint["url"], dropped="the endpoint is disabled")
             kept, url = endpoint, endpoint["url"]
@@ -199,7 +200,8 @@ class Deliverer:
                   "attempts": claim.attempt, "status_code": answer.status,
                   "error": answer.error, "created": sent.get("timestamp") or now_iso(),
                   "updated": now_iso(), "next_attempt_at": next_at}
-        self.webhooks.outbox.settle(claim, retry_at, attempt, job_id,
+        gone = target is not None and target.dropped == ENDPOINT_DELETED
+        self.webhooks.outbox.settle(claim, retry_at, None if gone else attempt, job_id,
                                     notice if target else None)
         if target is not None and target.endpoint is not None:
             self.keep_health(target.endpoint, answer, outcome)
