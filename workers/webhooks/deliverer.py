@@ -12,25 +12,23 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
-from core.clock import now_iso, rfc3339
+from core.clock import now_iso
 from core.errors import DestinationRefused, InvalidWebhook
 from core.store.outbox import CALLBACK_PREFIX, Claim, callback_endpoint
 from core.webhooks import Webhooks, events
 from core.webhooks.signing import signature_header
+from workers.webhooks import records
 from workers.webhooks.sending import USER_AGENT, Answer, post
 
 log = logging.getLogger("gateway.webhooks")
 FEED_WAIT_SECONDS = 0.25  # the feeder's blocking wait on the outbox; then it looks at leases
-JITTER = 0.1  # each retry comes up to 10 % sooner or later than the schedule says
 ENDPOINT_DELETED = "the endpoint was deleted"  # its attempts log is gone with it
 
 
@@ -173,65 +171,43 @@ class Deliverer:
     def settle(self, claim: Claim, answer: Answer, body: bytes | None = None,
                target: Target | None = None, recovered: bool = False) -> None:
         """Record the attempt, and queue the next one if the schedule has room."""
-        now = time.time()
-        retry_at = None
-        if answer.ok:
-            outcome = "delivered"
-        elif (target is not None and target.dropped) or body is None:
-            outcome = "dropped"
-        elif claim.attempt <= len(self.schedule):
-            delay = 0.0 if recovered else self.schedule[claim.attempt - 1]
-            retry_at = now + delay * random.uniform(1 - JITTER, 1 + JITTER)
-            outcome = "retrying"
-        else:
-            outcome = "failed"
+        dropped = (target is not None and bool(target.dropped)) or body is None
+        result, retry_at = records.outcome(answer, claim, self.schedule, dropped, recovered)
         sent = json.loads(body) if body else {}
-        job_id = (sent.get("data") or {}).get("id") if sent.get("type", "").startswith("job.") \
-            else None
-        next_at = _iso(retry_at) if retry_at else None
-        attempt = {"webhook_id": claim.event_id, "type": sent.get("type", ""), "job_id": job_id,
-                   "attempt": claim.attempt, "at": _iso(now - answer.seconds),
-                   "status_code": answer.status, "error": answer.error,
-                   "duration_ms": round(answer.seconds * 1000, 1), "outcome": outcome,
-                   "next_attempt_at": next_at}
-        notice = {"endpoint_id": None if claim.endpoint.startswith(CALLBACK_PREFIX)
-                  else claim.endpoint, "url": target.url if target else "",
-                  "type": attempt["type"], "webhook_id": claim.event_id, "state": outcome,
-                  "attempts": claim.attempt, "status_code": answer.status,
-                  "error": answer.error, "created": sent.get("timestamp") or now_iso(),
-                  "updated": now_iso(), "next_attempt_at": next_at}
+        attempt = records.attempt(claim, answer, sent, result, retry_at)
+        notice = records.notice(claim, answer, sent, target.url, result, retry_at) \
+            if target else None
         gone = target is not None and target.dropped == ENDPOINT_DELETED
-        self.webhooks.outbox.settle(claim, retry_at, None if gone else attempt, job_id,
-                                    notice if target else None)
+        self.webhooks.outbox.settle(claim, retry_at, None if gone else attempt,
+                                    records.job_of(sent), notice)
         if target is not None and target.endpoint is not None:
-            self.keep_health(target.endpoint, answer, outcome)
+            self.keep_health(target.endpoint, answer, result)
 
-    def keep_health(self, endpoint: dict[str, Any], answer: Answer, outcome: str) -> None:
+    def keep_health(self, endpoint: dict[str, Any], answer: Answer, result: str) -> None:
         """Success clears an endpoint's failing streak; failing for DISABLE_AFTER_DAYS
-        disables it, and a `webhook.disabled` event tells the tenant's other endpoints."""
+        disables it."""
         endpoints = self.webhooks.endpoints
         if answer.ok:
             if endpoint.get("failing_since"):
                 endpoints.succeeded(endpoint["id"])
             return
-        if outcome == "dropped":
+        if result == "dropped":
             return
         now_ms = time.time() * 1000
         since = endpoints.failing(endpoint["id"], now_ms)
-        if since is None or now_ms - since < self.disable_after_ms:
-            return
+        if since is not None and now_ms - since >= self.disable_after_ms:
+            self.disable(endpoint, since)
+
+    def disable(self, endpoint: dict[str, Any], failing_since_ms: float) -> None:
+        """Disable it, and tell the tenant's other endpoints that asked (`webhook.disabled`)."""
+        endpoints, outbox = self.webhooks.endpoints, self.webhooks.outbox
         tenant = endpoint["tenant"]
-        if endpoints.switch(tenant, endpoint["id"], False, {"disabled_at": now_iso()}):
-            log.warning("webhook endpoint %s of tenant %s disabled: failing since %s",
-                        endpoint["id"], tenant, _iso(since / 1000))
-            shown = endpoints.find(endpoint["id"]) or endpoint
-            others = [e for e in self.webhooks.outbox.subscribed(tenant, events.WEBHOOK_DISABLED)
-                      if e != endpoint["id"]]
-            if others:
-                self.webhooks.outbox.post(events.entry(
-                    events.WEBHOOK_DISABLED, tenant, now_iso(),
-                    events.endpoint_document(shown), others))
-
-
-def _iso(seconds: float) -> str:
-    return rfc3339(datetime.fromtimestamp(seconds, UTC))
+        if not endpoints.switch(tenant, endpoint["id"], False, {"disabled_at": now_iso()}):
+            return  # another deliverer did
+        log.warning("webhook endpoint %s of tenant %s disabled: failing since %s",
+                    endpoint["id"], tenant, records.iso(failing_since_ms / 1000))
+        shown = events.endpoint_document(endpoints.find(endpoint["id"]) or endpoint)
+        others = [e for e in outbox.subscribed(tenant, events.WEBHOOK_DISABLED)
+                  if e != endpoint["id"]]
+        if others:
+            outbox.post(events.entry(events.WEBHOOK_DISABLED, tenant, now_iso(), shown, others))
