@@ -11,7 +11,7 @@ from werkzeug.routing import BaseConverter
 
 from app.api import GatewayBlueprint, problems
 from app.auth import auth_required
-from app.examples import WEBHOOK
+from app.examples import WEBHOOK_EXAMPLES
 from app.gateway import gateway
 from app.schemas_webhooks import (
     AttemptListSchema,
@@ -38,7 +38,7 @@ class Webhooks(MethodView):
         "Events are POSTed as `WebhookEvent` with the Standard Webhooks headers, at least once, "
         "retried with backoff (GATEWAY_WEBHOOK_RETRY_SCHEDULE) until a 2xx; a retry keeps its "
         "`webhook-id`. No redirect is followed."))
-    @webhooks.arguments(WebhookCreateSchema, examples=WEBHOOK)
+    @webhooks.arguments(WebhookCreateSchema, examples=WEBHOOK_EXAMPLES)
     @webhooks.response(201, WebhookCreatedSchema, headers=LOCATION)
     @problems(webhooks, 400, 401, 415, 501)
     def post(self, payload: dict[str, Any]) -> Any:

@@ -13,7 +13,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.examples import WEBHOOK
+from app.examples import WEBHOOK_EXAMPLES
 from core.errors import WebhookNotFound
 from core.webhooks.signing import Sealer
 from tests.conftest import sampler_job
@@ -173,5 +173,5 @@ def test_a_test_event_is_queued_for_the_endpoint_alone(app: Flask,
 
 
 def test_the_openapi_example_creates_an_endpoint(app_client: FlaskClient) -> None:
-    body = {**WEBHOOK["webhook"]["value"], "url": RECEIVER}  # the example's host is not real
+    body = {**WEBHOOK_EXAMPLES["webhook"]["value"], "url": RECEIVER}  # its host is not real
     assert app_client.post("/v1/webhooks", json=body).status_code == 201
