@@ -14,7 +14,9 @@ Keys (prefix `gw` by default), owned by this module:
 Everything about one job expires `retention` seconds after it reaches a final state. Every status
 change is one call of `lua/transition.lua`, given every key it touches. The other families:
 `leases.py` (running jobs), `idempotency.py`, `stats.py`, `snapshots.py` (device properties),
-`api_keys.py`, `stream_tokens.py`, `rates.py`, `dispatch.py`, `quotas.py`, `ibm.py`.
+`api_keys.py`, `stream_tokens.py`, `rates.py`, `dispatch.py`, `quotas.py`, `ibm.py`,
+`webhooks.py` (endpoints and the subscriptions a change reads) and `outbox.py` (the webhook
+events a change posts).
 
 On Redis Cluster: a job's own keys would share the tag `{p}:job:{{id}}`, a tenant's indexes and
 stream the tag `{p}:t:{{tenant}}`; but one status change touches both, and the running set and
