@@ -94,8 +94,9 @@ def _before() -> None:
         raise UriTooLong(f"The URL is over {MAX_URL_BYTES} bytes.")
     if request.method in BODY_METHODS and (request.content_length or request.headers.get(
             "Transfer-Encoding")) and not request.is_json:
+        sent = f"'{request.mimetype}'" if request.mimetype else "no content type"
         raise UnsupportedMediaType(f"Send JSON with 'Content-Type: application/json', not "
-                                   f"{request.mimetype or 'no content type'!r}.")
+                                   f"{sent}.")
 
 
 def _after(response: Response) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from app.fields import List, String
 from app.schemas import StrictSchema
 from app.schemas_results import ref
 from core.webhooks.destinations import MAX_URL_CHARS
@@ -21,13 +22,16 @@ def _distinct(names: list[str]) -> None:
 
 
 class WebhookCreateSchema(StrictSchema):
-    url = fields.String(required=True, validate=validate.Length(min=1, max=MAX_URL_CHARS),
+    error_messages = {"type": 'must be an object with `url` and `events`, e.g. '
+                              '{"url": "https://ci.example.com/hooks", "events": ["job.done"]}'}
+
+    url = String(required=True, validate=validate.Length(min=1, max=MAX_URL_CHARS),
                         metadata={"description": "https:// (http:// where the operator allows "
                                                  "it); not a loopback, private, link-local or "
                                                  "metadata address"})
-    events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)), required=True,
+    events = List(String(validate=validate.OneOf(EVENT_TYPES)), required=True,
                          validate=[validate.Length(min=1), _distinct])
-    description = fields.String(validate=validate.Length(max=256))
+    description = String(validate=validate.Length(max=256))
 
 
 class WebhookSchema(Schema):

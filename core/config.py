@@ -78,6 +78,7 @@ class Config:
         self.SSE_HEARTBEAT_SECONDS = _float("GATEWAY_SSE_HEARTBEAT_SECONDS", 15.0)
         self.LOG_LEVEL = os.environ.get("GATEWAY_LOG_LEVEL", "INFO")
         self.PORT = _int("PORT", 8000)
+        self.BIND = os.environ.get("GATEWAY_BIND") or "127.0.0.1"
         self.WEB_PROCESSES = _int("GATEWAY_WEB_PROCESSES", 2)
         self.WEB_CONNECTIONS = _int("GATEWAY_WEB_CONNECTIONS", 10_000)
         self.WORKERS = _int("GATEWAY_WORKERS", 2)
@@ -115,3 +116,9 @@ class Config:
         self.WEBHOOK_TIMEOUT_SECONDS = _float("GATEWAY_WEBHOOK_TIMEOUT_SECONDS", 10.0)
         self.WEBHOOK_SENDERS = _int("GATEWAY_WEBHOOK_SENDERS", 8)
         self.WEBHOOK_ENDPOINT_IN_FLIGHT = _int("GATEWAY_WEBHOOK_ENDPOINT_IN_FLIGHT", 2)
+
+    @property
+    def listen_address(self) -> str:
+        """gunicorn's `bind`: BIND and PORT (an IPv6 address in brackets)."""
+        host = f"[{self.BIND}]" if ":" in self.BIND else self.BIND
+        return f"{host}:{self.PORT}"

@@ -16,17 +16,23 @@ STATUSES = [s.value for s in JobStatus]
 class Status(fields.Field):
     """A job status; documented as a reference to the one `JobStatus` schema (see app/api.py)."""
 
+    default_error_messages = {"required": "is required", "null": "must not be null",
+                              "validator_failed": "is not valid"}  # as app/fields.py's fields
+
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else JobStatus(value).value
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if value not in STATUSES:
-            raise ValidationError(f"Must be one of: {', '.join(STATUSES)}.")
+            raise ValidationError(f"must be one of {', '.join(STATUSES)}")
         return str(value)
 
 
 class UsageEstimationSchema(Schema):
-    quantum_seconds = fields.Float()
+    quantum_seconds = fields.Float(metadata={
+        "description": "local simulators: the seconds a worker is expected to run the job, from "
+                       "the cost model (qubits, operations, shots, parameter sets, noise); IBM "
+                       "Quantum: the shots times the devices' repetition delay"})
 
 
 class JobSchema(Schema):

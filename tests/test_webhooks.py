@@ -88,13 +88,13 @@ LONG_URL = "http://127.0.0.1/" + "a" * 2100
     ({"url": RECEIVER, "events": []}, 422, "invalid-input", "events", "Shorter than"),
     ({"url": RECEIVER, "events": ["job.done", "job.done"]}, 422, "invalid-input", "events",
      "each event once"),
-    ({"url": RECEIVER, "events": "job.done"}, 422, "invalid-input", "events", "list"),
+    ({"url": RECEIVER, "events": "job.done"}, 422, "invalid-input", "events", "must be a list"),
     ({"url": RECEIVER}, 422, "invalid-input", "events", "required"),
     ({"events": ["job.done"]}, 422, "invalid-input", "url", "required"),
     ({"url": RECEIVER, "events": ["job.done"], "description": "x" * 257}, 422, "invalid-input",
      "description", "Longer than"),
     ({"url": RECEIVER, "events": ["job.done"], "secret": "whsec_mine"}, 422, "invalid-input",
-     "secret", "Unknown field"),
+     "secret", "unknown field; this object takes url, events, description"),
 ])
 def test_a_bad_endpoint_is_refused_clearly(app_client: FlaskClient, body: dict, status: int,
                                            kind: str, field: str, words: str) -> None:
