@@ -1,10 +1,12 @@
-# The gateway image: gunicorn (gevent) by default; `python -m workers` runs an RQ worker.
+# The gateway image: gunicorn (gevent) by default; `python -m workers` runs an RQ worker,
+# `python -m workers.webhooks` the webhook deliverer.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    GATEWAY_BIND=0.0.0.0
 
 WORKDIR /srv/gateway
 COPY requirements.txt .

@@ -6,7 +6,7 @@ from typing import Any
 from core.config import Config  # and nothing of the app, nor redis: see _register_keys
 
 _config = Config()
-bind = f"0.0.0.0:{_config.PORT}"
+bind = _config.listen_address  # loopback unless GATEWAY_BIND says otherwise
 workers = _config.WEB_PROCESSES
 worker_class = "gevent"
 worker_connections = _config.WEB_CONNECTIONS
@@ -102,6 +102,14 @@ def _register_until_done(write: int) -> None:
             time.sleep(2.0)
 
 
+def post_fork(_server: object, worker: Any) -> None:
+    """SIGINT (Ctrl-C) and SIGQUIT, gunicorn's quick stop, stop a process the graceful way, from
+    its first moment: gunicorn's gevent worker would exit with SystemExit from a greenlet,
+    which breaks into the process's own exit and prints tracebacks. A process still busy after
+    graceful_timeout is killed by the master all the same."""
+    worker.handle_quit = worker.handle_exit  # init_signals, next, installs it
+
+
 def post_worker_init(worker: object) -> None:
     """Start the parse processes; keep garbage-collector pauses short with thousands of open
     event streams: a full collection walks every tracked object, and each pause delays every
@@ -133,9 +141,10 @@ def post_worker_init(worker: object) -> None:
 
 
 def _end_streams_on_stop(worker: Any) -> None:
-    """SIGTERM, a graceful stop: gunicorn stops accepting and lets in-flight requests finish
-    within graceful_timeout. Event streams would not finish: end them at once, each with a
-    `retry:`, so that their clients resume from Last-Event-ID on another process."""
+    """SIGTERM, a graceful stop (and SIGINT, SIGQUIT: see post_fork): gunicorn stops accepting
+    and lets in-flight requests finish within graceful_timeout. Event streams would not finish:
+    end them at once, each with a `retry:`, so that their clients resume from Last-Event-ID on
+    another process."""
     import signal
 
     import gevent
@@ -148,4 +157,5 @@ def _end_streams_on_stop(worker: Any) -> None:
         worker.alive = False  # what gunicorn's own handler does
         gevent.spawn(gateway.hub.close)  # out of the signal handler: it takes a lock
 
-    signal.signal(signal.SIGTERM, handle_exit)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, handle_exit)

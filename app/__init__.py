@@ -31,6 +31,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.gateway import Gateway
     from app.jobs import JobIdConverter, jobs
     from app.ops import ops
+    from app.webhooks import EndpointIdConverter, webhooks
 
     config = config or Config()
     app = Flask(__name__, static_folder=None)  # app/static is the console's, served with its CSP
@@ -40,10 +41,12 @@ def create_app(config: Config | None = None) -> Flask:
     logging.getLogger("qiskit").setLevel(logging.WARNING)  # its INFO is one line per pass
     api = GatewayApi(app)
     app.url_map.converters["job_id"] = JobIdConverter
-    api.register_converter(JobIdConverter, lambda _converter: {"type": "string", "minLength": 1})
+    app.url_map.converters["endpoint_id"] = EndpointIdConverter
+    for converter in (JobIdConverter, EndpointIdConverter):
+        api.register_converter(converter, lambda _converter: {"type": "string", "minLength": 1})
     app.extensions["gateway_api"] = api
     api.describe()
-    for blueprint in (jobs, events, backends, ops):
+    for blueprint in (jobs, events, backends, webhooks, ops):
         api.register_blueprint(blueprint)
     app.register_blueprint(console)  # a page, not part of the API: kept out of openapi.yaml
     app.register_blueprint(docs_assets)
@@ -91,8 +94,9 @@ def _before() -> None:
         raise UriTooLong(f"The URL is over {MAX_URL_BYTES} bytes.")
     if request.method in BODY_METHODS and (request.content_length or request.headers.get(
             "Transfer-Encoding")) and not request.is_json:
+        sent = f"'{request.mimetype}'" if request.mimetype else "no content type"
         raise UnsupportedMediaType(f"Send JSON with 'Content-Type: application/json', not "
-                                   f"{request.mimetype or 'no content type'!r}.")
+                                   f"{sent}.")
 
 
 def _after(response: Response) -> Response:

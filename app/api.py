@@ -15,19 +15,21 @@ from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 from marshmallow import RAISE, fields
 from webargs import core
-from webargs.flaskparser import FlaskParser, abort, is_json_request
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from app.errors import PROBLEM_JSON
-from app.json_guard import MalformedJson, load_json
+from app.json_guard import load_json
 from app.schemas import STATUSES, ProblemSchema, Status
 from app.schemas_results import EVENT_DATA_SCHEMAS, RESULT_SCHEMAS, SAMPLER_PUB_DATA, ref
+from app.schemas_webhooks import TestEventDataSchema
 
 View = Callable[..., Any]
 
 
 class StrictParser(FlaskParser):
     """Unknown query parameters are refused (422), like unknown body fields; bodies are read
-    by `app/json_guard.py` (no NaN, no lone surrogates, no deeper than the limit)."""
+    by `app/json_guard.py` (no NaN, no lone surrogates, no deeper than the limit), whose
+    refusals go to `app/errors.py` as they are (they say where the JSON breaks)."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
                                    "query": RAISE, "querystring": RAISE}
@@ -36,10 +38,7 @@ class StrictParser(FlaskParser):
         if not is_json_request(req):
             return core.missing
         depth = current_app.extensions["gateway"].config.MAX_JSON_DEPTH
-        try:
-            return load_json(req.get_data(cache=True), depth)
-        except MalformedJson as exc:
-            abort(400, exc=exc, messages={"json": [str(exc)]})
+        return load_json(req.get_data(cache=True), depth)
 
 
 class GatewayBlueprint(Blueprint):
@@ -87,6 +86,7 @@ class GatewayApi(Api):
         spec.components.schema("SamplerPubData", SAMPLER_PUB_DATA)
         for name, schema in {**RESULT_SCHEMAS, **EVENT_DATA_SCHEMAS}.items():
             spec.components.schema(name, schema=schema)
+        spec.components.schema("TestEventData", schema=TestEventDataSchema)
 
 
 def status_reference(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""/console: the browser console, static files shipped in app/static/console (no build step).
+"""/console: the browser console, static files shipped in app/static/console (no build step);
+`/` redirects there.
 
 Registered on the Flask app, not on the API, so it stays out of the OpenAPI document (it is a
 page, not part of the HTTP contract). Its Content-Security-Policy lets the page talk to this
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, send_from_directory
+from flask import Blueprint, Response, redirect, send_from_directory
+from werkzeug.wrappers import Response as BaseResponse
 
 STATIC = Path(__file__).resolve().parent / "static" / "console"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -31,6 +33,12 @@ def index() -> Response:
     response = send_from_directory(STATIC, "index.html", max_age=0)
     response.cache_control.no_cache = True  # a new release is seen at once
     return response
+
+
+@console.get("/")
+def root() -> BaseResponse:
+    """The gateway's address opens the console (302: the root may serve more one day)."""
+    return redirect("/console", 302)
 
 
 @console.after_request

@@ -12,7 +12,7 @@ ROTATION = ('OPENQASM 3.0; include "stdgates.inc"; input float theta; qubit[1] q
 BELL_UNMEASURED = ('OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; '
                    "h q[0]; cx q[0], q[1];")
 
-SUBMIT: dict[str, dict[str, Any]] = {
+SUBMIT_EXAMPLES: dict[str, dict[str, Any]] = {
     "sampler": {
         "summary": "A Bell pair on a noisy replica of IBM's Manila, 1024 shots",
         "value": {"program_id": "sampler", "backend": "fake_manila",
@@ -40,11 +40,17 @@ SUBMIT: dict[str, dict[str, Any]] = {
                   "tags": ["bell", "demo"]},
     },
 }
-TAGS: dict[str, dict[str, Any]] = {
+TAGS_EXAMPLES: dict[str, dict[str, Any]] = {
     "tags": {"summary": "The job's tags, all of them (an object, not a bare list)",
              "value": {"tags": ["bell", "demo"]}},
 }
-IMPORT: dict[str, dict[str, Any]] = {
+IMPORT_EXAMPLES: dict[str, dict[str, Any]] = {
     "import": {"summary": "A job sent to IBM Quantum elsewhere, by its IBM job id",
                "value": {"runtime_job_id": "d1a2b3c4e5f6a7b8c9d0"}},
+}
+WEBHOOK_EXAMPLES: dict[str, dict[str, Any]] = {
+    "webhook": {"summary": "Tell a CI pipeline when its jobs end",
+                "value": {"url": "https://ci.example.com/hooks/quantum",
+                          "events": ["job.done", "job.error", "job.cancelled"],
+                          "description": "nightly calibration pipeline"}},
 }

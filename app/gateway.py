@@ -33,6 +33,7 @@ from core.store.snapshots import Snapshots
 from core.store.stats import Stats
 from core.store.stream_tokens import StreamTokens
 from core.transitions import Transitions
+from core.webhooks import Webhooks
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Gateway:
     parsers: ParsePool
     providers: Providers
     transitions: Transitions
+    webhooks: Webhooks
 
     @classmethod
     def from_config(cls, config: Config) -> Gateway:
@@ -69,6 +71,7 @@ class Gateway:
         dispatch = Dispatch(connection, config.WORKER_LEASE_SECONDS)
         ibm = Ibm.build(config, connection, store, snapshots)
         providers = Providers.build(config, queue, dispatch, stats, leases, ibm)
+        webhooks = Webhooks.build(config, connection)
         return cls(
             config, store, leases, Idempotency(connection), stats,
             snapshots, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
@@ -77,7 +80,8 @@ class Gateway:
             dispatch, quotas, RateLimits(config, connection, quotas),
             ParsePool(config.PARSE_PROCESSES, config.PARSE_TIMEOUT_SECONDS,
                       config.PARSE_MEMORY_BYTES, prepare=load_parsers),
-            providers, Transitions(config, store, leases, quotas, providers),
+            providers, Transitions(config, store, leases, quotas, providers, webhooks.outbox),
+            webhooks,
         )
 
     @property

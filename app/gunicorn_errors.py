@@ -12,16 +12,15 @@ import socket
 
 from gunicorn import util
 
-PROBLEM_BASE = "https://quantum-gateway.dev/problems/"  # as app/errors.py
-KINDS = {400: "bad-request", 403: "forbidden", 414: "uri-too-long", 417: "expectation-failed",
-         431: "request-header-fields-too-large", 500: "internal-error", 501: "not-implemented"}
+from app.errors import HTTP_KINDS, PROBLEM_BASE, PROBLEM_JSON, TITLES
 
 
 def write_problem(sock: socket.socket, status: int, reason: str, message: str) -> None:
-    body = json.dumps({"type": PROBLEM_BASE + KINDS.get(status, "http-error"), "title": reason,
-                       "status": status, "detail": message or reason}).encode()
+    kind = HTTP_KINDS.get(status, "http-error")
+    body = json.dumps({"type": PROBLEM_BASE + kind, "title": TITLES[kind], "status": status,
+                       "detail": message or reason}, separators=(",", ":")).encode()
     head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
-            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n")
+            f"Content-Type: {PROBLEM_JSON}\r\nContent-Length: {len(body)}\r\n\r\n")
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 

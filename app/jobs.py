@@ -12,9 +12,9 @@ from flask.views import MethodView
 from webargs.flaskparser import abort, is_json_request
 from werkzeug.routing import BaseConverter
 
-from app import examples
 from app.api import GatewayBlueprint, conditional, problems
 from app.auth import auth_required, auth_required_for_job, callers_job
+from app.examples import IMPORT_EXAMPLES, SUBMIT_EXAMPLES, TAGS_EXAMPLES
 from app.gateway import gateway
 from app.schemas import (
     BackendPropertiesSchema,
@@ -53,8 +53,7 @@ def screened(view: Callable[..., Any]) -> Callable[..., Any]:
         if is_json_request(request):
             refusal = service.screen(gateway(), request.get_data(cache=True))
             if refusal is not None:
-                status, messages = refusal
-                abort(status, messages={"json": messages})
+                abort(422, messages={"json": refusal})
         return view(*args, **kwargs)
 
     return wrapper
@@ -65,7 +64,7 @@ class Jobs(MethodView):
     @auth_required
     @screened
     @jobs.doc(operationId="submitJob")
-    @jobs.arguments(JobSubmitSchema, examples=examples.SUBMIT)
+    @jobs.arguments(JobSubmitSchema, examples=SUBMIT_EXAMPLES)
     @jobs.arguments(IdempotencyKeySchema, location="headers", as_kwargs=True)
     @jobs.response(202, JobSchema, headers=LOCATION)
     @jobs.alt_response(200, schema=JobSchema, headers=LOCATION,
@@ -101,7 +100,7 @@ def next_page(cursor: str) -> str:
 @jobs.post("/import")
 @auth_required
 @jobs.doc(operationId="importJob")
-@jobs.arguments(JobImportSchema, examples=examples.IMPORT)
+@jobs.arguments(JobImportSchema, examples=IMPORT_EXAMPLES)
 @jobs.response(201, JobSchema, headers=LOCATION)
 @jobs.alt_response(200, schema=JobSchema, headers=LOCATION,
                    description="Imported before: the same job")
@@ -194,7 +193,7 @@ def queue_info(job_id: str) -> Any:
 @jobs.put("/<job_id>/tags")
 @auth_required
 @jobs.doc(operationId="replaceJobTags")
-@jobs.arguments(TagsSchema, examples=examples.TAGS)
+@jobs.arguments(TagsSchema, examples=TAGS_EXAMPLES)
 @jobs.response(200, TagsSchema)
 @problems(jobs, 400, 401, 404, 415)
 def tags(payload: dict[str, Any], job_id: str) -> Any:

@@ -3,9 +3,10 @@
 orjson reads it, in C and strictly: `NaN` and `Infinity` (JSON has no such numbers, and Python's
 `json` would take them and serve them back as invalid JSON), numbers that overflow a double
 (`1e400`), lone surrogates (`"\\ud800"`, a string no encoder takes) and bytes that are not UTF-8
-are all errors, each refused here as a 400 naming what is wrong. Nesting is bounded before the
-parse, from the text: a deep body costs one linear pass, never a deep stack. Parsing stays in C
-(no per-value hooks): a 5 MB body of numbers must not hold the process.
+are all errors, each refused here as a 400 naming what is wrong and where. Nesting is bounded
+before the parse, from the text (a 422 `limit-exceeded`): a deep body costs one linear pass, never
+a deep stack. Parsing stays in C (no per-value hooks): a 5 MB body of numbers must not hold the
+process.
 """
 
 from __future__ import annotations
@@ -17,22 +18,23 @@ import numpy as np
 import orjson
 
 from core import collector
-
-
-class MalformedJson(ValueError):
-    """The body is not JSON the API accepts; args[0] says why."""
+from core.errors import LimitExceeded, MalformedJson
 
 
 def load_json(data: bytes, max_depth: int) -> Any:
-    """The decoded body, or MalformedJson."""
-    if _nesting(data, max_depth) > max_depth:
-        raise MalformedJson(f"JSON nested deeper than {max_depth} levels "
-                            "(GATEWAY_MAX_JSON_DEPTH)")
+    """The decoded body; MalformedJson, or LimitExceeded when it is nested too deep."""
+    depth = _nesting(data, max_depth)
+    if depth > max_depth:
+        raise LimitExceeded(f"the JSON body is nested {depth} levels deep; at most {max_depth} "
+                            "(GATEWAY_MAX_JSON_DEPTH)", limit="json_depth", value=depth,
+                            maximum=max_depth, setting="GATEWAY_MAX_JSON_DEPTH")
     try:
         with collector.paused():
             return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise MalformedJson(_explain(exc, data)) from None
+        raise MalformedJson(f"invalid JSON at line {exc.lineno}, column {exc.colno} (char "
+                            f"{exc.pos}): {_explain(exc, data)}", line=exc.lineno,
+                            column=exc.colno) from None
 
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')  # alternatives never overlap: linear
@@ -54,7 +56,7 @@ _CONSTANTS = (b"NaN", b"Infinity", b"-Infinity")
 
 
 def _explain(exc: orjson.JSONDecodeError, data: bytes) -> str:
-    """orjson's message, said for the API's clients."""
+    """orjson's message, said for the API's clients (its words say what was expected)."""
     message = exc.msg
     found = next((c for c in _CONSTANTS if data.startswith(c, exc.pos)), None)
     if found is not None:
@@ -62,7 +64,12 @@ def _explain(exc: orjson.JSONDecodeError, data: bytes) -> str:
     if "infinity" in message:
         return "a number is too large (over a 64-bit float)"
     if "UTF-8" in message:
-        return "invalid JSON: the body is not UTF-8"
+        return "the body is not UTF-8"
     if "surrogate" in message:
         return "a string holds invalid Unicode (a lone surrogate such as \\ud800)"
-    return f"invalid JSON: {message} (line {exc.lineno}, column {exc.colno})"
+    if "zero-length" in message:
+        return "the body is empty (expected a JSON object)"
+    if "trailing comma" in message:
+        return ("a trailing comma (expected another value after ',', or no ',' before the "
+                "closing bracket)")
+    return message

@@ -14,109 +14,110 @@ from marshmallow import (
     validates_schema,
 )
 
+from app.errors import PROBLEM_BASE, TITLES
+from app.fields import AwareDateTime, Dict, Float, Integer, List, Nested, Raw, String
 from app.streaming.events import valid_event_id
-from core.states import JobStatus
+from core.documents import STATUSES, JobSchema, Status, UsageEstimationSchema
+from core.webhooks.destinations import MAX_URL_CHARS
+from core.webhooks.events import JOB_EVENTS
 
+JOB_EVENT_TYPES = list(JOB_EVENTS.values())
+
+__all__ = ["STATUSES", "JobSchema", "Status"]  # the job's schema is core's (the webhooks send it)
 PROGRAMS = ("sampler", "estimator")
-STATUSES = [s.value for s in JobStatus]
-TAG = fields.String(validate=validate.Length(min=1, max=64))
+MAX_WAIT_SECONDS = 60  # longest ?wait= and ?timeout=
+TAG = String(validate=validate.Length(min=1, max=64))
+QUEUE_REASONS = ("waiting_for_worker", "tenant_running_cap", "no_worker")
 
 
 class StrictSchema(Schema):
+    """A request body: an unknown field is refused, and the refusal lists the known ones."""
+
     class Meta:
         unknown = RAISE
 
-
-class Status(fields.Field):
-    """A job status; documented as a reference to the one `JobStatus` schema (see app/api.py)."""
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else JobStatus(value).value
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if value not in STATUSES:
-            raise ValidationError(f"Must be one of: {', '.join(STATUSES)}.")
-        return str(value)
-
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        known = ", ".join(field.data_key or name for name, field in self.load_fields.items())
+        self.error_messages["unknown"] = f"unknown field; this object takes {known}"
 
 class OptionsSchema(StrictSchema):
-    seed = fields.Integer(strict=True, validate=validate.Range(min=0, max=2**32 - 1),
-                          metadata={"description": "seed of the simulator and transpiler"})
-    optimization_level = fields.Integer(strict=True, validate=validate.Range(min=0, max=3),
-                                        metadata={"description": "transpiler level; 1 if unset"})
-    max_execution_time = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
+    error_messages = {"type": 'must be an object, e.g. {"seed": 7, "optimization_level": 1}'}
+
+    seed = Integer(strict=True, validate=validate.Range(min=0, max=2**32 - 1),
+                   metadata={"description": "seed of the simulator and transpiler"})
+    optimization_level = Integer(strict=True, validate=validate.Range(min=0, max=3),
+                                 metadata={"description": "transpiler level; 1 if unset"})
+    max_execution_time = Integer(strict=True, validate=validate.Range(min=1), metadata={
         "description": "seconds the job may run, at most GATEWAY_JOB_TIME_LIMIT_SECONDS "
                        "(as IBM's option)"})
 
 
 class PubSchema(StrictSchema):
-    circuit = fields.String(required=True, validate=validate.Length(min=1),
-                            metadata={"description": "OpenQASM 2 or 3 program"})
-    parameter_values = fields.Dict(
-        keys=fields.String(), values=fields.Raw(),
+    error_messages = {"type": "must be an object with `circuit`, e.g. "
+                              '{"circuit": "OPENQASM 3.0; ...", "shots": 1024}'}
+
+    circuit = String(required=True, validate=validate.Length(min=1),
+                     metadata={"description": "OpenQASM 2 or 3 program"})
+    parameter_values = Dict(
+        keys=String(), values=Raw(),
         metadata={"description": "values by parameter name: a number or (nested) lists of them"})
-    shots = fields.Integer(strict=True, validate=validate.Range(min=1),
-                           metadata={"description": "sampler only; default GATEWAY_DEFAULT_SHOTS"})
-    observables = fields.Raw(metadata={
+    shots = Integer(strict=True, validate=validate.Range(min=1),
+                    metadata={"description": "sampler only; default GATEWAY_DEFAULT_SHOTS"})
+    observables = Raw(metadata={
         "description": "estimator only: a Pauli string, a {pauli: coefficient} object, "
                        "or nested lists of these"})
-    precision = fields.Float(validate=validate.Range(min=0, min_inclusive=False),
-                             metadata={"description": "estimator only: target precision"})
+    precision = Float(strict=True, validate=validate.Range(min=0, min_inclusive=False),
+                      metadata={"description": "estimator only: target precision"})
+
+
+# PUB fields one program has no use for: refused, never silently ignored
+NOT_FOR = {
+    "sampler": {"observables": "the sampler takes no observables (the estimator does)",
+                "precision": "the sampler takes no precision; set shots"},
+    "estimator": {"shots": "the estimator takes no shots; set precision"},
+}
 
 
 class JobSubmitSchema(StrictSchema):
-    program_id = fields.String(required=True, validate=validate.OneOf(PROGRAMS))
-    backend = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    pubs = fields.List(fields.Nested(PubSchema), required=True)
-    options = fields.Nested(OptionsSchema)
-    tags = fields.List(TAG, validate=validate.Length(max=32))
-    session_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=128))
+    error_messages = {"type": "must be an object with `program_id`, `backend` and `pubs`, e.g. "
+                              '{"program_id": "sampler", "backend": "aer_simulator", '
+                              '"pubs": [{"circuit": "OPENQASM 3.0; ..."}]}'}
+
+    program_id = String(required=True, validate=validate.OneOf(PROGRAMS))
+    backend = String(required=True, validate=validate.Length(min=1, max=128))
+    pubs = List(Nested(PubSchema), required=True)
+    options = Nested(OptionsSchema)
+    tags = List(TAG, validate=validate.Length(max=32))
+    session_id = String(allow_none=True, validate=validate.Length(min=1, max=128))
+    callback_url = String(validate=validate.Length(min=1, max=MAX_URL_CHARS), metadata={
+        "description": "a one-off webhook for this job's events, under the same rules as an "
+                       "endpoint's, signed with the tenant's callback secret "
+                       "(POST /v1/webhooks/callback-secret)"})
+    callback_events = List(String(validate=validate.OneOf(JOB_EVENT_TYPES)),
+                           validate=validate.Length(min=1), metadata={
+        "description": "which of the job's events go to callback_url (default: all)"})
 
     @validates_schema
     def _program_fields(self, data: dict, **_: object) -> None:
+        program = data.get("program_id", "")
+        refused = {}
         for i, pub in enumerate(data.get("pubs") or []):
-            if data.get("program_id") == "estimator" and "observables" not in pub:
-                raise ValidationError({"pubs": {i: {"observables": ["required by the estimator"]}}})
-            if data.get("program_id") == "sampler" and "observables" in pub:
-                raise ValidationError({"pubs": {i: {"observables": ["the sampler takes none"]}}})
-
-
-class UsageEstimationSchema(Schema):
-    quantum_seconds = fields.Float()
-
-
-class JobSchema(Schema):
-    id = fields.String(required=True)
-    job_id = fields.Function(lambda job: job["id"], required=True, metadata={
-        "type": "string", "description": "same as id (RuntimeJob.job_id)"})
-    status = Status(required=True)
-    final = fields.Method("_final", required=True, metadata={"type": "boolean"})
-    program_id = fields.String(required=True, metadata={
-        "description": "sampler or estimator (an imported IBM Quantum job: IBM's primitive id)"})
-    primitive_id = fields.Function(lambda job: job["program_id"], required=True,
-                                   metadata={"type": "string"})
-    backend = fields.String(required=True)
-    provider = fields.String(required=True, validate=validate.OneOf(["local", "ibm_quantum"]))
-    creation_date = fields.String(attribute="created", required=True,
-                                  metadata={"format": "date-time"})
-    updated = fields.String(required=True, metadata={"format": "date-time"})
-    tags = fields.List(fields.String(), required=True)
-    session_id = fields.String(allow_none=True, dump_default=None, required=True)
-    image = fields.String(dump_default="", required=True)
-    instance = fields.String(allow_none=True, dump_default=None, required=True)
-    version = fields.Integer(dump_default=2, required=True)
-    usage_estimation = fields.Nested(UsageEstimationSchema, metadata={
-        "description": "absent for an imported IBM Quantum job"})
-    error_message = fields.String(allow_none=True, dump_default=None, required=True)
-    runtime_job_id = fields.String(metadata={
-        "description": "IBM Quantum jobs: the job's id on IBM Quantum, once it was sent there"})
-
-    def _final(self, job: dict) -> bool:
-        return JobStatus(job["status"]).final
+            said = {name: [message] for name, message in NOT_FOR.get(program, {}).items()
+                    if name in pub}
+            if program == "estimator" and "observables" not in pub:
+                said["observables"] = ["is required by the estimator"]
+            if said:
+                refused[i] = said
+        if refused:
+            raise ValidationError({"pubs": refused})
 
 
 class JobImportSchema(StrictSchema):
-    runtime_job_id = fields.String(
+    error_messages = {"type": 'must be an object with `runtime_job_id`, e.g. '
+                              '{"runtime_job_id": "d0a1b2c3"}'}
+
+    runtime_job_id = String(
         required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$",
                                                 error="an IBM Quantum job id: letters and digits"),
         metadata={"description": "the job's id on IBM Quantum"})
@@ -129,22 +130,22 @@ class JobStateSchema(Schema):
 
 
 class IdempotencyKeySchema(Schema):
-    idempotency_key = fields.String(data_key="Idempotency-Key", validate=validate.Length(
+    idempotency_key = String(data_key="Idempotency-Key", validate=validate.Length(
         min=1, max=255), metadata={"description": "same key and same body: the same job again "
                                                   "(200); same key, other body: 409"})
 
 
 class JobListArgsSchema(Schema):
     status = Status()
-    program_id = fields.String(validate=validate.OneOf(PROGRAMS))
-    backend = fields.String(validate=validate.Length(min=1, max=128))
-    tags = fields.List(TAG, validate=validate.Length(max=32))
-    session_id = fields.String(validate=validate.Length(min=1, max=128))
-    created_after = fields.AwareDateTime(default_timezone=None)
-    created_before = fields.AwareDateTime(default_timezone=None)
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100),
-                           metadata={"description": "jobs per page (default 20)"})
-    cursor = fields.String(validate=validate.Length(min=1, max=200))
+    program_id = String(validate=validate.OneOf(PROGRAMS))
+    backend = String(validate=validate.Length(min=1, max=128))
+    tags = List(TAG, validate=validate.Length(max=32))
+    session_id = String(validate=validate.Length(min=1, max=128))
+    created_after = AwareDateTime(default_timezone=None)
+    created_before = AwareDateTime(default_timezone=None)
+    limit = Integer(load_default=20, validate=validate.Range(min=1, max=100),
+                    metadata={"description": "jobs per page (default 20)"})
+    cursor = String(validate=validate.Length(min=1, max=200))
 
 
 class JobListSchema(Schema):
@@ -153,21 +154,24 @@ class JobListSchema(Schema):
 
 
 class ResultArgsSchema(Schema):
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "runtime"]),
-                           metadata={"description": "`runtime`: qiskit_ibm_runtime's "
-                                                    "RuntimeEncoder JSON, for RuntimeDecoder"})
-    wait = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=60),
-                        metadata={"description": "seconds to wait for a final status"})
-    include = fields.List(fields.String(validate=validate.OneOf(["samples"])), metadata={
+    format = String(load_default="json", validate=validate.OneOf(["json", "runtime"]),
+                    metadata={"description": "`runtime`: qiskit_ibm_runtime's "
+                                             "RuntimeEncoder JSON, for RuntimeDecoder"})
+    wait = Float(load_default=0.0, validate=validate.Range(min=0, max=MAX_WAIT_SECONDS),
+                 metadata={"description": "seconds to wait for a final status"})
+    include = List(String(validate=validate.OneOf(["samples"])), metadata={
         "description": "`samples`: each sampler register also lists every shot's bitstring"})
 
 
 class WaitArgsSchema(Schema):
-    timeout = fields.Float(load_default=60.0, validate=validate.Range(min=0, max=60))
+    timeout = Float(load_default=float(MAX_WAIT_SECONDS),
+                    validate=validate.Range(min=0, max=MAX_WAIT_SECONDS))
 
 
 class TagsSchema(StrictSchema):
-    tags = fields.List(TAG, required=True, validate=validate.Length(max=32))
+    error_messages = {"type": 'must be an object with `tags`, e.g. {"tags": ["bell"]}'}
+
+    tags = List(TAG, required=True, validate=validate.Length(max=32))
 
 
 class TimestampsSchema(Schema):
@@ -206,7 +210,16 @@ class QueueInfoSchema(Schema):
     position = fields.Integer(allow_none=True, required=True,
                               metadata={"description": "1 = next; null once running or final"})
     estimated_start_time = fields.String(allow_none=True, metadata={"format": "date-time"})
-    estimated_completion_time = fields.String(allow_none=True, metadata={"format": "date-time"})
+    estimated_completion_time = fields.String(allow_none=True, metadata={
+        "format": "date-time", "description": "a running job: never in the past"})
+    reason = fields.String(allow_none=True, required=True, validate=validate.OneOf(
+        QUEUE_REASONS), metadata={"description": "why a waiting local job does not run yet: "
+                                  "`waiting_for_worker` (its turn for a free worker), "
+                                  "`tenant_running_cap` (as many of its tenant's jobs run as "
+                                  "`max_running` allows), `no_worker` (no worker is alive); "
+                                  "null otherwise"})
+    detail = fields.String(allow_none=True, required=True,
+                           metadata={"description": "the reason, in a sentence"})
 
 
 class InputsSchema(Schema):
@@ -270,20 +283,37 @@ class BackendPropertiesSchema(Schema):
                        "ideal simulator"})
 
 
+PROBLEM_TYPES = "; ".join(f"`{kind}` ({title})" for kind, title in TITLES.items())
+
+
 class ProblemSchema(Schema):
     """RFC 9457: open to extension members; those this gateway sends are listed."""
 
     class Meta:
         unknown = INCLUDE
 
-    type = fields.String(required=True, metadata={"description": "a URI per kind of problem"})
-    title = fields.String(required=True)
+    type = fields.String(required=True, metadata={
+        "description": f"{PROBLEM_BASE}<kind>, one URI per kind of problem: {PROBLEM_TYPES}"})
+    title = fields.String(required=True, metadata={"description": "one title per type"})
     status = fields.Integer(required=True)
-    detail = fields.String()
+    detail = fields.String(metadata={"description": "what is wrong and what to do, in words"})
     instance = fields.String()
     request_id = fields.String(allow_none=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
-        "description": "invalid input: messages by field path (e.g. `pubs.0.shots`)"})
+        "description": "invalid input: messages by field path (e.g. `pubs.0.shots`; the whole "
+                       "body's under `_schema`)"})
+    limit = fields.String(metadata={"description": "limit-exceeded: which limit (e.g. `shots`)"})
+    value = fields.Float(allow_none=True, metadata={
+        "description": "limit-exceeded: the request's value, in the limit's unit (bytes, "
+                       "seconds, counts); null when it cannot be known (a chunked body, a "
+                       "parse process that ran out of memory)"})
+    maximum = fields.Float(metadata={"description": "limit-exceeded: the most allowed, in the "
+                                                    "same unit"})
+    setting = fields.String(metadata={
+        "description": "limit-exceeded: the environment variable that sets the maximum"})
+    line = fields.Integer(metadata={"description": "invalid JSON or an OpenQASM program that "
+                                                   "does not parse: the line (from 1)"})
+    column = fields.Integer(metadata={"description": "and the column (from 1)"})
     job_status = Status()  # 409 on a job: the job's status
     allowed = fields.List(fields.String(), metadata={"description": "405: the allowed methods"})
 
@@ -295,13 +325,13 @@ def _event_id(value: str) -> None:
 
 
 def _event_id_field(data_key: str | None = None) -> fields.String:
-    return fields.String(validate=_event_id, data_key=data_key, metadata={
+    return String(validate=_event_id, data_key=data_key, metadata={
         "description": "resume after this event (the `id:` of the last event received)",
         "example": "1732441502123-0"})
 
 
 class EventStreamArgsSchema(Schema):
-    token = fields.String(validate=validate.Length(min=1, max=128), metadata={
+    token = String(validate=validate.Length(min=1, max=128), metadata={
         "description": "a stream token from the matching `POST …/token` call, instead of the "
                        "Authorization header (for EventSource, which cannot send headers)"})
     last_event_id = _event_id_field()

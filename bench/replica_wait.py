@@ -44,15 +44,15 @@ def measure(stack: Stack, repeats: int, cost_jobs: int) -> tuple[list[Row], str]
         replicated.stop()
     w, p = statistics.median(with_wait) * 1000, statistics.median(without) * 1000
     (rw, cw, waits), (rp, cp, _) = costs
-    rows = [Row("8 replica wait", "Bell 1024 shots, aer_simulator: submit → result, waiting for "
+    rows = [Row("9 replica wait", "Bell 1024 shots, aer_simulator: submit → result, waiting for "
                 "1 replica (sentinels)", f"{w:.1f} ms ({w - p:+.2f} ms)",
                 f"{p:.1f} ms (no wait, same Redis)", f"{w / p:.3f}", f"+ < {GOAL_MS:g} ms",
                 verdict(w - p < GOAL_MS)),
-            Row("8 replica wait", "Redis per job, submit → result, waiting for 1 replica",
+            Row("9 replica wait", "Redis per job, submit → result, waiting for 1 replica",
                 f"{rw:.1f} round trips, {cw:.0f} commands ({waits:.1f} WAIT)",
                 f"{rp:.1f} round trips, {cp:.0f} commands (no wait)", f"+{rw - rp:.1f}",
                 "(report)", "info")]
-    note = ("**8 replica wait.** Two gateways (one API process and one worker each, own prefix "
+    note = ("**9 replica wait.** Two gateways (one API process and one worker each, own prefix "
             "and queues) on one primary with one replica: one through a sentinel, waiting for "
             "the replica after each job's creation and final state (`WAIT 1 250`), the other "
             f"by URL, not waiting. Bell jobs, submit + `result?wait`, alternating, {repeats} "

@@ -7,6 +7,7 @@ Redis the user runs; everything is stopped and the Redis data thrown away at the
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -50,8 +51,13 @@ class Stack:
         limits = {"GATEWAY_KEY_REQUESTS_PER_SECOND": "100000000",
                   "GATEWAY_TENANT_SUBMITS_PER_MINUTE": "100000000",
                   "GATEWAY_TENANT_MAX_QUEUED": "100000000", "GATEWAY_TENANT_MAX_STREAMS": "1000000"}
+        # webhooks (figure 8) go to a receiver of the bench's own, on 127.0.0.1
+        webhooks = {"GATEWAY_WEBHOOK_SECRET_KEY": secrets.token_hex(32),
+                    "GATEWAY_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+                    "GATEWAY_WEBHOOK_ALLOW_HTTP": "1"}
         return {**base, "REDIS_URL": self.redis_url, "GATEWAY_LOG_LEVEL": "WARNING",
-                "GATEWAY_WEB_PROCESSES": str(self.web_processes), "PYTHONPATH": path, **limits}
+                "GATEWAY_WEB_PROCESSES": str(self.web_processes), "PYTHONPATH": path, **limits,
+                **webhooks}
 
     def _config(self) -> Config:
         """The settings the stack's processes read (Config reads only the environment)."""

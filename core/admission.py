@@ -37,6 +37,7 @@ from core.qasm_guard import (
 CLIFFORD = frozenset({"h", "s", "sdg", "x", "y", "z", "cx", "cy", "cz", "swap", "id", "sx",
                       "sxdg", "ecr", "measure", "reset", "barrier", "delay"})
 BYTES_PER_AMPLITUDE = 16  # complex128
+CONTROL_FLOW = frozenset({"if_else", "for_loop", "while_loop", "switch_case"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class PubCost:
     broadcast: int  # the PUB's shape: parameter sets and observables broadcast together
     shots: int  # sampler: per parameter set; estimator: 0
     clifford: bool
+    per_shot: bool  # Aer simulates each shot apart: see `simulated_per_shot`
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,25 @@ def _cost(pub: Any, operations: int) -> PubCost:
         operations=operations, parameter_sets=int(np.prod(pub.parameter_values.shape)),
         observables=1 if sampler else int(np.prod(pub.observables.shape)),
         broadcast=int(np.prod(pub.shape)),
-        shots=pub.shots if sampler else 0, clifford=names <= CLIFFORD)
+        shots=pub.shots if sampler else 0, clifford=names <= CLIFFORD,
+        per_shot=simulated_per_shot(circuit, estimator=not sampler))
+
+
+def simulated_per_shot(circuit: Any, estimator: bool) -> bool:
+    """Aer samples every shot from one simulation only when nothing depends on a measurement:
+    no control flow, no reset, no operation on a qubit once it is measured (an estimator reads
+    its expectation values after the last operation, so any measurement counts). Otherwise it
+    runs the circuit once per shot."""
+    measured: set[Any] = set()
+    for item in circuit.data:
+        name = item.operation.name
+        if name in CONTROL_FLOW or name == "reset" or (estimator and name == "measure"):
+            return True
+        if name == "measure":
+            measured.update(item.qubits)
+        elif name != "barrier" and measured.intersection(item.qubits):
+            return True
+    return False
 
 
 def check_costs(inspection: Inspection, noisy: bool, limits: CostLimits) -> None:
@@ -114,22 +134,29 @@ def check_costs(inspection: Inspection, noisy: bool, limits: CostLimits) -> None
                        f"{pub.observables} observables broadcast to {pub.broadcast} results",
                        "broadcast", pub.broadcast, limits.max_broadcast, "GATEWAY_MAX_BROADCAST")
         needed, method = simulation_memory(pub, noisy, limits.worker_memory_bytes)
-        if needed > limits.worker_memory_bytes:
+        available = limits.worker_memory_bytes
+        if needed > available:
             raise over(f"pubs.{i}.circuit", f"simulating its {pub.active_qubits} active qubits "
-                       f"({method}) needs {_gib(needed)}", "simulation_memory_bytes", needed,
-                       limits.worker_memory_bytes, "GATEWAY_WORKER_MEMORY_BYTES")
+                       f"({method}) needs {needed} bytes ({_gib(needed)}); at most {available} "
+                       f"bytes ({_gib(available)}, GATEWAY_WORKER_MEMORY_BYTES)",
+                       "simulation_memory_bytes", needed, available,
+                       "GATEWAY_WORKER_MEMORY_BYTES")
 
 
 def check_sizes(program_id: str, pubs: list[dict[str, Any]], limits: Limits,
                 costs: CostLimits, local: bool) -> None:
-    """The size limits (broadcast; on a local simulator, shots in all) from the shapes of the
-    values and observables alone, no circuit parsed. A PUB whose values are not rectangular
-    numbers passes here; building it says what is wrong."""
+    """The size limits (parameter sets, broadcast; on a local simulator, shots in all) from the
+    shapes of the values and observables alone, no circuit parsed. A PUB whose values are not
+    rectangular numbers passes here; building it says what is wrong."""
     total = 0
     for i, pub in enumerate(pubs):
         shape = values_shape(pub.get("parameter_values"))
         if shape is None:
             return
+        if math.prod(shape) > limits.max_parameter_sets:
+            raise over(f"pubs.{i}.parameter_values", f"{math.prod(shape)} parameter sets",
+                       "parameter_sets", math.prod(shape), limits.max_parameter_sets,
+                       "GATEWAY_MAX_PARAMETER_SETS")
         if program_id == "sampler":
             total += math.prod(shape) * (pub.get("shots") or limits.default_shots)
         else:

@@ -21,10 +21,9 @@ from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.quantum_info import SparsePauliOp
 
 from core.errors import InvalidJobInput, LimitExceeded
+from core.parse_errors import describe_parse_error
 from core.qasm_guard import ProgramRefused, program_version
 
-_QASM2_POSITION = re.compile(r"<input>:(\d+),(\d+):\s*(.*)", re.S)
-_QASM3_POSITION = re.compile(r"^L?(\d+)[,:]C?(\d+):\s*(.*)", re.S)
 SECONDS_PER_EXECUTION = 250e-6  # repetition delay of IBM devices, for quantum-seconds estimates
 ESTIMATOR_EXECUTIONS = 1024  # shots an estimator PUB is reckoned to cost
 PARSED_CACHE_SIZE = 256  # programs remembered per process
@@ -73,7 +72,8 @@ def _parse(text: str) -> QuantumCircuit:
         if version.startswith("3"):
             return qasm3.loads(text)
     except Exception as exc:  # the parsers raise several unrelated types
-        raise _Unparsable(*_describe_parse_error(exc)) from None
+        include = "qelib1.inc" if version.startswith("2") else "stdgates.inc"
+        raise _Unparsable(*describe_parse_error(exc, include)) from None
     raise _Unparsable(f"unsupported OpenQASM version {version}")
 
 
@@ -110,26 +110,6 @@ class _ParsedCache:
 _PARSED = _ParsedCache(PARSED_CACHE_SIZE, PARSED_CACHE_BYTES)
 
 
-def _describe_parse_error(exc: Exception) -> tuple[str, int | None, int | None]:
-    """Message, line and 1-based column (every parser here counts columns from 0)."""
-    message = str(exc).strip().strip('"')
-    for pattern in (_QASM2_POSITION, _QASM3_POSITION):
-        found = pattern.match(message)
-        if found:
-            return found.group(3).strip(), int(found.group(1)), int(found.group(2)) + 1
-    cause = exc.__cause__
-    recognition = cause.args[0] if cause is not None and cause.args else None
-    token = getattr(recognition, "offendingToken", None)
-    if token is not None:
-        text = getattr(token, "text", "")
-        return f"syntax error at {text!r}", token.line, token.column + 1
-    node = getattr(exc, "node", None)
-    span = getattr(node, "span", None)
-    if span is not None:
-        return message, span.start_line, span.start_column + 1
-    return message or "the program does not parse", None, None
-
-
 def _refuse(field: str, message: str, line: int | None = None, column: int | None = None) -> None:
     where = f" (line {line}, column {column})" if line is not None else ""
     position = {"line": line, "column": column} if line is not None else {}
@@ -137,24 +117,39 @@ def _refuse(field: str, message: str, line: int | None = None, column: int | Non
                           **position)
 
 
-def bind_parameters(circuit: QuantumCircuit, values: dict[str, Any] | None, field: str) -> dict:
-    """Check parameter names against the circuit: every one given, none unknown."""
+def bind_parameters(circuit: QuantumCircuit, values: dict[str, Any] | None,
+                    field: str) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
+    """Check parameter names against the circuit: every one given, none unknown; each one's
+    values numbers, in a rectangular nest of lists, all of one shape. The arrays by name, and
+    that shape (as qiskit reads it: a last axis of 1 is the parameter's own)."""
     values = values or {}
     names = {p.name for p in circuit.parameters}
     unknown = sorted(set(values) - names)
     missing = sorted(names - set(values))
     if unknown:
-        _refuse(field, f"unknown parameter(s) {', '.join(unknown)}; "
-                       f"the circuit has {sorted(names)}")
+        has = f"parameters {', '.join(sorted(names))}" if names else "no parameters"
+        _refuse(field, f"unknown parameter(s) {', '.join(unknown)}; the circuit has {has}")
     if missing:
         _refuse(field, f"no values for parameter(s) {', '.join(missing)}")
     arrays = {}
     for name, value in values.items():
         try:
-            arrays[name] = np.asarray(value, dtype=float)
-        except (ValueError, TypeError):
-            _refuse(f"{field}.{name}", "values are a number or (nested, rectangular) lists of them")
-    return arrays
+            array = np.asarray(value)
+        except ValueError:  # a ragged nest of lists
+            array = np.asarray(None)
+        if array.dtype.kind not in "iuf":
+            _refuse(f"{field}.{name}", "must be a number or (nested, rectangular) lists of "
+                                       "numbers")
+        arrays[name] = array.astype(float)
+    shapes = {name: BindingsArray.coerce({name: array}).shape for name, array in arrays.items()}
+    if len(set(shapes.values())) > 1:
+        said = ", ".join(f"{name} {list(shape)}" for name, shape in shapes.items())
+        _refuse(field, f"every parameter needs values of one shape; their shapes are {said}")
+    return arrays, next(iter(shapes.values()), ())
+
+
+PAULI = re.compile(r"[+-]?[IXYZ]+")
+NOT_AN_OBSERVABLE = "an observable is a Pauli string, a {pauli: coefficient} object or a list"
 
 
 def coerce_observables(raw: Any, field: str) -> Any:
@@ -163,15 +158,29 @@ def coerce_observables(raw: Any, field: str) -> Any:
         if not raw:
             _refuse(field, "observables must not be empty")
         return [coerce_observables(item, f"{field}.{i}") for i, item in enumerate(raw)]
-    try:
-        if isinstance(raw, str):
-            return SparsePauliOp(raw)
-        if isinstance(raw, dict) and raw:
-            return SparsePauliOp.from_list([(str(k), complex(v)) for k, v in raw.items()])
-    except (ValueError, TypeError, QiskitError) as exc:
-        _refuse(field, str(exc).strip("'\""))
-    _refuse(field, "an observable is a Pauli string, a {pauli: coefficient} object or a list")
-    raise AssertionError("unreachable")
+    terms = {raw: 1.0} if isinstance(raw, str) else raw if isinstance(raw, dict) else {}
+    if not terms:
+        _refuse(field, NOT_AN_OBSERVABLE)
+    for pauli, coefficient in terms.items():
+        if not PAULI.fullmatch(pauli):
+            _refuse(field, f"'{pauli}' is not a Pauli string: one letter I, X, Y or Z per qubit, "
+                           'the rightmost for qubit 0 (e.g. "ZZ")')
+        if isinstance(coefficient, bool) or not isinstance(coefficient, int | float):
+            _refuse(field, f"the coefficient of '{pauli}' must be a number")
+    if len({len(pauli.lstrip("+-")) for pauli in terms}) > 1:
+        _refuse(field, "the Pauli strings of one observable must have the same length (one "
+                       "letter per qubit)")
+    return SparsePauliOp.from_list([(pauli, float(c)) for pauli, c in terms.items()])
+
+
+def check_observables_width(observables: Any, num_qubits: int, field: str) -> None:
+    """Each observable acts on as many qubits as the circuit has (one Pauli letter each)."""
+    if isinstance(observables, list):
+        for i, item in enumerate(observables):
+            check_observables_width(item, num_qubits, f"{field}.{i}")
+    elif observables.num_qubits != num_qubits:
+        _refuse(field, f"the observable acts on {observables.num_qubits} qubits and the circuit "
+                       f"has {num_qubits}: give one Pauli letter per qubit of the circuit")
 
 
 def build_pubs(
@@ -181,7 +190,8 @@ def build_pubs(
     if not pubs:
         _refuse("pubs", "a job needs at least one PUB")
     if len(pubs) > limits.max_pubs:
-        _refuse("pubs", f"at most {limits.max_pubs} PUBs per job (GATEWAY_MAX_PUBS)")
+        raise LimitExceeded.of("pubs", f"the job has {len(pubs)} PUBs", "pubs", len(pubs),
+                               limits.max_pubs, "GATEWAY_MAX_PUBS")
     return [_build_pub(program_id, pub, f"pubs.{i}", num_qubits, limits)
             for i, pub in enumerate(pubs)]
 
@@ -190,28 +200,57 @@ def _build_pub(
     program_id: str, pub: dict[str, Any], field: str, num_qubits: int, limits: Limits
 ) -> Any:
     circuit = parse_circuit(pub["circuit"], f"{field}.circuit")
-    cap = min(num_qubits, limits.max_qubits)
-    if circuit.num_qubits > cap:
-        _refuse(f"{field}.circuit",
-                f"the circuit has {circuit.num_qubits} qubits; at most {cap} here")
-    values = bind_parameters(circuit, pub.get("parameter_values"), f"{field}.parameter_values")
+    _check_width(circuit, f"{field}.circuit", num_qubits, limits.max_qubits)
+    values, shape = bind_parameters(circuit, pub.get("parameter_values"),
+                                    f"{field}.parameter_values")
+    sets = math.prod(shape)
+    if sets > limits.max_parameter_sets:
+        raise LimitExceeded.of(f"{field}.parameter_values", f"{sets} parameter sets",
+                               "parameter_sets", sets, limits.max_parameter_sets,
+                               "GATEWAY_MAX_PARAMETER_SETS")
     try:
         if program_id == "sampler":
             if circuit.num_clbits == 0:
                 _refuse(f"{field}.circuit", "a sampler circuit must measure into classical bits")
             shots = pub.get("shots") or limits.default_shots
-            built: Any = SamplerPub.coerce((circuit, values or None, shots))
-        else:
-            check_broadcast(BindingsArray.coerce(values).shape if values else (),
-                            pub.get("observables"), field, limits.max_broadcast)
-            observables = coerce_observables(pub.get("observables"), f"{field}.observables")
-            precision = pub.get("precision")
-            built = EstimatorPub.coerce((circuit, observables, values or None, precision))
+            return SamplerPub.coerce((circuit, values or None, shots))
+        check_broadcast(shape, pub.get("observables"), field, limits.max_broadcast)
+        observables = coerce_observables(pub.get("observables"), f"{field}.observables")
+        check_observables_width(observables, circuit.num_qubits, f"{field}.observables")
+        precision = pub.get("precision")
+        return EstimatorPub.coerce((circuit, observables, values or None, precision))
     except (ValueError, TypeError, QiskitError) as exc:
-        _refuse(field, str(exc).strip("'\""))
-    if built.parameter_values.size > limits.max_parameter_sets:
-        _refuse(f"{field}.parameter_values", f"at most {limits.max_parameter_sets} parameter sets")
-    return built
+        _refuse(field, _pub_refusal(exc))
+        raise AssertionError("unreachable") from None
+
+
+def _check_width(circuit: QuantumCircuit, field: str, backend_qubits: int, max_qubits: int) -> None:
+    """Over the gateway's limit, or wider than the backend."""
+    if circuit.num_qubits > max_qubits:
+        raise LimitExceeded.of(field, f"the circuit has {circuit.num_qubits} qubits", "qubits",
+                               circuit.num_qubits, max_qubits, "GATEWAY_MAX_QUBITS")
+    if circuit.num_qubits > backend_qubits:
+        _refuse(field, f"the circuit has {circuit.num_qubits} qubits; at most {backend_qubits} "
+                       "on this backend (GET /v1/backends lists wider ones)")
+
+
+_BROADCAST = re.compile(r"observables shape \(([\d, ]*)\) and the parameter values shape "
+                        r"\(([\d, ]*)\)")
+
+
+def _pub_refusal(exc: Exception) -> str:
+    """What qiskit's PUB coercion refused, in our words (its own are about its classes)."""
+    message = str(exc)
+    found = _BROADCAST.search(message)
+    if found:
+        observables, values = ([int(n) for n in group.split(",") if n.strip()]
+                               for group in found.groups())
+        return (f"the observables (shape {observables}) and the parameter values (shape "
+                f"{values}) do not broadcast together: each dimension must be equal or 1")
+    if "ragged" in message:
+        return "observables must be nested lists with the same length at each level"
+    return ("the circuit, parameter values and observables of this PUB do not fit together "
+            "(shapes or widths)")
 
 
 def values_shape(raw: dict[str, Any] | None) -> tuple[int, ...] | None:

@@ -25,6 +25,14 @@ def _list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _bool(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
+# Standard Webhooks' recommendation: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h between attempts
+WEBHOOK_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
+
+
 def _addresses(name: str) -> list[tuple[str, int]]:
     """`host:port,host:port` as (host, port) pairs."""
     pairs = [item.rsplit(":", 1) for item in _list(name)]
@@ -85,6 +93,7 @@ class Config:
         self.SSE_HEARTBEAT_SECONDS = _float("GATEWAY_SSE_HEARTBEAT_SECONDS", 15.0)
         self.LOG_LEVEL = os.environ.get("GATEWAY_LOG_LEVEL", "INFO")
         self.PORT = _int("PORT", 8000)
+        self.BIND = os.environ.get("GATEWAY_BIND") or "127.0.0.1"
         self.WEB_PROCESSES = _int("GATEWAY_WEB_PROCESSES", 2)
         self.WEB_CONNECTIONS = _int("GATEWAY_WEB_CONNECTIONS", 10_000)
         self.WORKERS = _int("GATEWAY_WORKERS", 2)
@@ -112,3 +121,19 @@ class Config:
         self.IBM_POLL_MAX_SECONDS = _float("GATEWAY_IBM_POLL_MAX_SECONDS", 300.0)
         self.IBM_BACKENDS_REFRESH_SECONDS = _float("GATEWAY_IBM_BACKENDS_REFRESH_SECONDS", 900.0)
         self.IBM_REATTACH_SECONDS = _float("GATEWAY_IBM_REATTACH_SECONDS", 60.0)
+        self.WEBHOOK_SECRET_KEYS = _list("GATEWAY_WEBHOOK_SECRET_KEY")  # the first seals
+        self.WEBHOOK_RETRY_SCHEDULE = [float(s) for s in _list("GATEWAY_WEBHOOK_RETRY_SCHEDULE",
+                                                               WEBHOOK_RETRY_SCHEDULE)]
+        self.WEBHOOK_ALLOW_NETWORKS = _list("GATEWAY_WEBHOOK_ALLOW_NETWORKS")
+        self.WEBHOOK_ALLOW_HTTP = _bool("GATEWAY_WEBHOOK_ALLOW_HTTP")
+        self.WEBHOOK_MAX_ENDPOINTS = _int("GATEWAY_WEBHOOK_MAX_ENDPOINTS", 20)
+        self.WEBHOOK_DISABLE_AFTER_DAYS = _float("GATEWAY_WEBHOOK_DISABLE_AFTER_DAYS", 5.0)
+        self.WEBHOOK_TIMEOUT_SECONDS = _float("GATEWAY_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+        self.WEBHOOK_SENDERS = _int("GATEWAY_WEBHOOK_SENDERS", 8)
+        self.WEBHOOK_ENDPOINT_IN_FLIGHT = _int("GATEWAY_WEBHOOK_ENDPOINT_IN_FLIGHT", 2)
+
+    @property
+    def listen_address(self) -> str:
+        """gunicorn's `bind`: BIND and PORT (an IPv6 address in brackets)."""
+        host = f"[{self.BIND}]" if ":" in self.BIND else self.BIND
+        return f"{host}:{self.PORT}"

@@ -18,6 +18,10 @@ class GatewayError(Exception):
 class JobNotFound(GatewayError):
     """No such job, or another tenant's (the two are told apart by no one)."""
 
+    @classmethod
+    def of(cls, job_id: str) -> JobNotFound:
+        return cls(f"No job '{job_id}' here; GET /v1/jobs lists yours.")
+
 
 class BackendNotFound(GatewayError):
     pass
@@ -52,6 +56,10 @@ class InvalidJobInput(GatewayError):
     """A submission that cannot run; `errors` maps field paths to messages."""
 
 
+class MalformedJson(GatewayError):
+    """A body that is not JSON the API accepts; `line` and `column` where it breaks, if known."""
+
+
 class InvalidEventId(GatewayError):
     """A well-formed Last-Event-ID this stream never issued (it is ahead of the stream)."""
 
@@ -78,13 +86,32 @@ class QuotaExceeded(GatewayError):
 
 
 class LimitExceeded(InvalidJobInput):
-    """A submission over one of the gateway's limits; `extra` names the limit, the value, the
-    maximum and the setting that sets it."""
+    """A request over one of the gateway's limits; `extra` names the limit, the value, the
+    maximum (both in the limit's one unit) and the setting that sets it."""
 
     @classmethod
     def of(cls, field: str, message: str, limit: str, value: Any, maximum: Any,
-           setting: str) -> LimitExceeded:
-        """`field: message; at most maximum (setting)`, with the numbers as members."""
-        text = message if setting in message else f"{message}; at most {maximum} ({setting})"
-        return cls(f"{field}: {text}", errors={field: [text]}, limit=limit, value=value,
+           setting: str, unit: str = "") -> LimitExceeded:
+        """`field: message; at most maximum [unit] (setting)`, with the numbers as members."""
+        if setting not in message:
+            message = f"{message}; at most {maximum}{' ' + unit if unit else ''} ({setting})"
+        return cls(f"{field}: {message}", errors={field: [message]}, limit=limit, value=value,
                    maximum=maximum, setting=setting)
+
+
+class WebhookNotFound(GatewayError):
+    """No such webhook endpoint, or another tenant's (told apart by no one)."""
+
+
+class InvalidWebhook(GatewayError):
+    """A webhook endpoint (or a job's callback) that cannot be: `errors` maps fields to messages."""
+
+
+class DestinationRefused(InvalidWebhook):
+    """A webhook's URL that the gateway will not call: not http(s), plain HTTP where HTTPS is
+    required, or a name that resolves to an address it must not reach (loopback, private,
+    link-local, multicast, cloud metadata) unless GATEWAY_WEBHOOK_ALLOW_NETWORKS allows it."""
+
+
+class WebhooksNotConfigured(GatewayError):
+    """Webhook secrets cannot be kept: GATEWAY_WEBHOOK_SECRET_KEY is not set."""

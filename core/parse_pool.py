@@ -101,7 +101,8 @@ class _Parser:
         os.set_blocking(self.conn.fileno(), False)
 
     def call(self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         fd = self.conn.fileno()
         try:
             _write_message(fd, (function, args, timeout), deadline)
@@ -112,16 +113,23 @@ class _Parser:
             self.kill()
             log.warning("parse process %s stopped (exit code %s) after %g s",
                         self.process.pid, self.process.exitcode, timeout)
-            raise LimitExceeded(
-                f"checking the program took more than {timeout:.3g} s or "
-                f"{self.memory_bytes / 2**20:.0f} MiB; it is refused",
-                limit="parse_time_or_memory", value=None, maximum=timeout,
-                setting="GATEWAY_PARSE_TIMEOUT_SECONDS, GATEWAY_PARSE_MEMORY_BYTES")
+            raise self.refusal(time.monotonic() - started, timeout)
         ok, value = answer
         if ok:
             return value
         kind, detail, extra = value
         raise getattr(errors, kind)(detail, **extra)
+
+    def refusal(self, seconds: float, timeout: float) -> LimitExceeded:
+        """Why the process was stopped: its time (the deadline here, or RLIMIT_CPU's SIGXCPU);
+        else it died, most likely at its memory limit."""
+        if seconds < timeout and self.process.exitcode != -signal.SIGXCPU:
+            return out_of_memory(self.memory_bytes)
+        return LimitExceeded(
+            f"checking the programs took more than {timeout:.3g} s "
+            "(GATEWAY_PARSE_TIMEOUT_SECONDS, and GATEWAY_PARSE_SECONDS_PER_MB more for long "
+            "programs); they are refused", limit="parse_seconds", value=round(seconds, 3),
+            maximum=timeout, setting="GATEWAY_PARSE_TIMEOUT_SECONDS")
 
     @property
     def alive(self) -> bool:
@@ -131,6 +139,15 @@ class _Parser:
         self.process.kill()
         self.process.join(5)
         self.conn.close()
+
+
+def out_of_memory(memory_bytes: int) -> LimitExceeded:
+    """How much it needed is not known: only that it was more than the limit."""
+    return LimitExceeded(
+        f"checking the programs needed more than {memory_bytes} bytes "
+        f"({memory_bytes / 2**20:.0f} MiB, GATEWAY_PARSE_MEMORY_BYTES); they are refused",
+        limit="parse_memory_bytes", value=None, maximum=memory_bytes,
+        setting="GATEWAY_PARSE_MEMORY_BYTES")
 
 
 def _write_message(fd: int, message: Any, deadline: float) -> None:
@@ -200,23 +217,23 @@ def _serve(conn: Connection, memory_bytes: int, parent: int) -> None:
         with collector.paused():
             function, args, timeout = pickle.loads(data)
         _limit_cpu(timeout)
-        conn.send(_answer(function, args))
+        conn.send(_answer(function, args, memory_bytes))
 
 
-def _answer(function: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
+def _answer(function: Callable[..., Any], args: tuple[Any, ...],
+            memory_bytes: int) -> tuple[bool, Any]:
     try:
         return True, function(*args)
     except GatewayError as exc:
-        return False, (type(exc).__name__, exc.detail, exc.extra)
+        refusal = exc
     except MemoryError:
-        return False, ("LimitExceeded", "checking the program ran out of memory",
-                       {"limit": "parse_memory_bytes", "value": None,
-                        "maximum": None, "setting": "GATEWAY_PARSE_MEMORY_BYTES"})
+        refusal = out_of_memory(memory_bytes)
     except RecursionError:
-        return False, ("InvalidJobInput", "the program is nested too deeply to parse", {})
-    except Exception as exc:  # the parsers raise many types; none may become a 500
-        return False, ("InvalidJobInput", f"the program could not be read "
-                       f"({type(exc).__name__})", {})
+        refusal = errors.InvalidJobInput("the program is nested too deeply to parse")
+    except Exception:  # the parsers raise many types; none may become a 500
+        log.exception("a parse process failed")  # its words are the library's, not for clients
+        refusal = errors.InvalidJobInput("the program could not be read")
+    return False, (type(refusal).__name__, refusal.detail, refusal.extra)
 
 
 def _limit_cpu(seconds: float) -> None:

@@ -113,7 +113,7 @@ def _check_nesting(tokens: list[str], limit: int) -> None:
         if token in _OPEN:
             depth += 1
             if depth > limit:
-                raise ProgramOverLimit("brackets nested too deep", "program_nesting", depth,
+                raise ProgramOverLimit(f"brackets nested {depth} deep", "program_nesting", depth,
                                        limit, "GATEWAY_MAX_PROGRAM_NESTING")
         elif token in _CLOSE:
             depth -= 1
@@ -144,8 +144,9 @@ class _Scan:
         """(index after the statement, its cost)."""
         self.level += 1
         if self.level > self.limits.max_nesting:
-            raise ProgramOverLimit("statements nested too deep", "program_nesting", self.level,
-                                   self.limits.max_nesting, "GATEWAY_MAX_PROGRAM_NESTING")
+            raise ProgramOverLimit(f"statements nested {self.level} deep", "program_nesting",
+                                   self.level, self.limits.max_nesting,
+                                   "GATEWAY_MAX_PROGRAM_NESTING")
         try:
             return self._statement(i, end, broadcast)
         finally:
@@ -210,7 +211,7 @@ class _Scan:
         depth = self.callee_depth + 1
         self.callee_depth = outer
         if depth > self.limits.max_gate_depth:
-            raise ProgramOverLimit(f"gate {name!r} is defined {depth} levels deep",
+            raise ProgramOverLimit(f"gate '{name}' is defined {depth} levels deep",
                                    "gate_depth", depth, self.limits.max_gate_depth,
                                    "GATEWAY_MAX_GATE_DEPTH")
         self.gates[name] = (max(cost, 1), depth)

@@ -6,21 +6,21 @@ import httpx
 import pytest
 import yaml
 
-from app import examples
+from app.examples import SUBMIT_EXAMPLES, TAGS_EXAMPLES
 from tests.conftest import ROOT, result_of, submit
 
 
-@pytest.mark.parametrize("name", sorted(examples.SUBMIT))
+@pytest.mark.parametrize("name", sorted(SUBMIT_EXAMPLES))
 def test_every_submit_example_runs(client: httpx.Client, name: str) -> None:
-    job = submit(client, examples.SUBMIT[name]["value"])
+    job = submit(client, SUBMIT_EXAMPLES[name]["value"])
     result = result_of(client, job["id"])
-    assert len(result["pub_results"]) == len(examples.SUBMIT[name]["value"]["pubs"])
+    assert len(result["pub_results"]) == len(SUBMIT_EXAMPLES[name]["value"]["pubs"])
     assert client.get(f"/v1/jobs/{job['id']}/status").json()["status"] == "DONE"
 
 
 def test_the_tags_example_replaces_a_jobs_tags(client: httpx.Client) -> None:
-    job = submit(client, examples.SUBMIT["sampler"]["value"])
-    body = examples.TAGS["tags"]["value"]
+    job = submit(client, SUBMIT_EXAMPLES["sampler"]["value"])
+    body = TAGS_EXAMPLES["tags"]["value"]
     answer = client.put(f"/v1/jobs/{job['id']}/tags", json=body)
     assert answer.status_code == 200 and answer.json() == body
 

@@ -71,10 +71,11 @@ PROGRAMS = {
                                "GATEWAY_WORKER_MEMORY_BYTES"),
     "deep observables": (estimator(BELL_QASM3, observables=json.loads("[" * 40 + '"ZZ"'
                                                                      + "]" * 40)),
-                         400, "bad-request", "nested deeper"),
+                         422, "limit-exceeded", "GATEWAY_MAX_JSON_DEPTH"),
 }
 RAW_BODIES = {
-    "deep JSON": ("[" * 100_000 + "]" * 100_000, 400, "bad-request", "nested deeper"),
+    "deep JSON": ("[" * 100_000 + "]" * 100_000, 422, "limit-exceeded",
+                  "GATEWAY_MAX_JSON_DEPTH"),
     "NaN": ('{"program_id": "sampler", "backend": "aer_simulator", "pubs": [{"circuit": '
             + json.dumps(ONE_PARAMETER) + ', "parameter_values": {"a": [NaN]}}]}',
             400, "bad-request", "NaN"),

@@ -6,7 +6,9 @@ import os
 import re
 
 import httpx
+import pytest
 
+from core.clock import iso_to_micros, now_iso
 from core.store.connection import Connection
 from core.store.jobs import JobStore
 from tests.conftest import BELL_QASM3, result_of, sampler_job, slow_circuit, submit
@@ -66,6 +68,27 @@ def test_queue_position_and_cancelling_a_queued_job(client: httpx.Client) -> Non
         "status"] == "DONE"
     assert client.get(f"/v1/jobs/{second['id']}/queue").json()["position"] is None
     assert client.get(f"/v1/jobs/{first['id']}/status").json()["status"] == "CANCELLED"
+
+
+def test_a_running_job_past_its_estimate_is_still_due_in_the_future(
+        client: httpx.Client) -> None:
+    job = submit(client, sampler_job(LONG, shots=10))
+    wait_for_status(client, job["id"], "RUNNING")
+    info = client.get(f"/v1/jobs/{job['id']}/queue").json()
+    estimate = job["usage_estimation"]["quantum_seconds"]
+    assert estimate > 5  # from the cost model: 22 qubits, 50 layers
+    assert seconds_between(info["estimated_start_time"], info["estimated_completion_time"]) \
+        == pytest.approx(estimate, abs=0.01)
+    store = JobStore(Connection.open(os.environ["TEST_REDIS_URL"]))
+    store.annotate(job["id"], {"usage_estimation": {"quantum_seconds": 0}})  # overrun it
+    info = client.get(f"/v1/jobs/{job['id']}/queue").json()
+    assert info["position"] is None and info["reason"] is None
+    assert info["estimated_completion_time"] > now_iso()
+    client.post(f"/v1/jobs/{job['id']}/cancel")
+
+
+def seconds_between(earlier: str, later: str) -> float:
+    return (iso_to_micros(later) - iso_to_micros(earlier)) / 1e6
 
 
 def test_wait_returns_the_final_job_or_409(client: httpx.Client) -> None:

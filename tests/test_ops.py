@@ -52,3 +52,9 @@ def test_the_docs_page_loads_everything_from_the_gateway_itself(app_client: Flas
         assert response.status_code == 200 and len(response.data) > 1000, asset
     assert '"validatorUrl": null' in page.text  # Swagger UI would ask validator.swagger.io
     assert app_client.get("/docs/assets/package.json").status_code == 404
+
+
+def test_the_gateway_address_opens_the_console(app_client: FlaskClient) -> None:
+    response = app_client.get("/", headers={"Authorization": ""})  # no key needed
+    assert response.status_code == 302 and response.headers["location"] == "/console"
+    assert app_client.get(response.headers["location"]).status_code == 200

@@ -39,15 +39,22 @@ def pool() -> Iterator[ParsePool]:
     parsers.close()
 
 
-@pytest.mark.parametrize(("call", "args"), [(spin, ()), (time.sleep, (30,)),
-                                             (allocate, (2 * 2**30,))])
+@pytest.mark.parametrize(("call", "args", "limit", "setting"), [
+    (spin, (), "parse_seconds", "GATEWAY_PARSE_TIMEOUT_SECONDS"),
+    (time.sleep, (30,), "parse_seconds", "GATEWAY_PARSE_TIMEOUT_SECONDS"),
+    (allocate, (2 * 2**30,), "parse_memory_bytes", "GATEWAY_PARSE_MEMORY_BYTES"),
+])
 def test_a_call_over_its_time_or_memory_is_refused_and_the_pool_goes_on(
-        pool: ParsePool, call: object, args: tuple) -> None:
+        pool: ParsePool, call: object, args: tuple, limit: str, setting: str) -> None:
     started = time.monotonic()
     with pytest.raises(LimitExceeded) as refused:
         pool.run(call, *args)  # type: ignore[arg-type]
     assert time.monotonic() - started < 5
-    assert "GATEWAY_PARSE" in refused.value.extra["setting"]
+    extra = refused.value.extra
+    assert (extra["limit"], extra["setting"]) == (limit, setting)
+    assert extra["maximum"] == (1.0 if limit == "parse_seconds" else 256 * 2**20)
+    assert extra["value"] is None or extra["value"] >= extra["maximum"]
+    assert setting in refused.value.detail
     assert pool.run(allocate, 1000) == 1000
 
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from app.ratelimits import RateLimits
+from core.clock import now_iso
 from core.config import Config
 from core.errors import QuotaExceeded
 from core.store.api_keys import KeyStore
@@ -22,7 +23,7 @@ from core.store.jobs import JobStore
 from core.store.quotas import LIMITS, Quotas
 from tests.conftest import ROOT, result_of, sampler_job, slow_circuit, submit
 from tests.events_helpers import eventually, tenant_client
-from tests.test_operations import wait_for_status
+from tests.test_operations import seconds_between, wait_for_status
 
 LONG = slow_circuit(22, 50)  # ~15 s: "never-ending" for these tests, which cancel it
 SHORT = slow_circuit(16, 30)  # a fraction of a second
@@ -101,6 +102,29 @@ def test_a_tenant_at_its_running_cap_leaves_a_worker_for_the_others(
     assert result_of(other, submit(other, sampler_job())["id"], wait=20)
     assert sorted(statuses(hog, endless)) == ["QUEUED", "QUEUED", "RUNNING"]
     assert hog.get(f"/v1/jobs/{endless[2]['id']}/queue").json()["position"] == 2
+
+
+def test_a_waiting_job_says_why_it_waits_and_when_it_starts(
+        tenants: tuple, env: dict[str, str]) -> None:
+    capped, other = tenants
+    set_limits(env, capped, "max_running=1")
+    running = submit(capped, sampler_job(LONG, shots=10))
+    wait_for_status(capped, running["id"], "RUNNING")
+    held = submit(capped, sampler_job())
+    ends = queue_of(capped, running)["estimated_completion_time"]
+    info = queue_of(capped, held)
+    assert info["position"] == 1 and info["reason"] == "tenant_running_cap"
+    assert "1 of your jobs is running" in info["detail"] and "your own limit" in info["detail"]
+    # it starts when the running job is expected to end (from that job's own estimate)
+    assert abs(seconds_between(ends, info["estimated_start_time"])) < 1
+    assert seconds_between(now_iso(), info["estimated_start_time"]) > 5
+    # the other tenant, below its cap, waits for a worker once both are busy
+    wait_for_status(other, submit(other, sampler_job(LONG, shots=10))["id"], "RUNNING")
+    assert queue_of(other, submit(other, sampler_job()))["reason"] == "waiting_for_worker"
+
+
+def queue_of(http: httpx.Client, job: dict) -> dict:
+    return unthrottled(http, "GET", f"/v1/jobs/{job['id']}/queue").json()
 
 
 def test_over_the_waiting_jobs_quota_a_submission_is_429_and_nothing_is_lost(

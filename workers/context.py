@@ -20,6 +20,7 @@ from core.store.connection import Connection, RedisAddress
 from core.store.dispatch import Dispatch
 from core.store.jobs import JobStore
 from core.store.leases import Leases
+from core.store.outbox import Outbox
 from core.store.quotas import Quotas
 from core.store.snapshots import Snapshots
 from core.store.stats import Stats
@@ -64,7 +65,9 @@ class WorkerContext:
             config, store, leases, stats, snapshots, queue, ibm,
             Executor(runtime, memory_bytes=config.WORKER_MEMORY_BYTES),
             f"{socket.gethostname()}:{os.getpid()}", dispatch, providers,
-            Transitions(config, store, leases, Quotas(connection), providers), connection.address,
+            Transitions(config, store, leases, Quotas(connection), providers,
+                        Outbox(connection, config.WEBHOOK_ENDPOINT_IN_FLIGHT,
+                               config.JOB_RETENTION_SECONDS)), connection.address,
         )
 
 

@@ -92,8 +92,11 @@ class GatewayWorker(SimpleWorker):
     def handle_warm_shutdown_request(self) -> None:
         super().handle_warm_shutdown_request()
         self.stopping.begin(self.drain_seconds)
-        log.info("stopping: no new job; the running one has %g s to finish",
-                 self.drain_seconds)
+        if self.get_state() == WorkerStatus.BUSY:
+            log.info("stopping: no new job; the running one has %g s to finish, then goes "
+                     "back to the queue", self.drain_seconds)
+        else:
+            log.info("stopping: no job is running")
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         if job.func_name != queueing.TASK:

@@ -12,9 +12,9 @@ from typing import Any
 from marshmallow import ValidationError
 
 from app.gateway import Gateway
-from app.json_guard import MalformedJson, load_json
-from app.schemas import JobSubmitSchema
-from app.services import backends
+from app.json_guard import load_json
+from app.schemas import MAX_WAIT_SECONDS, JobSubmitSchema
+from app.services import backends, webhooks
 from app.services.limits import check_time_limit, qubit_cap
 from core import catalog, collector
 from core.admission import (
@@ -23,6 +23,7 @@ from core.admission import (
     check_programs,
     check_sizes,
     inspect_pubs,
+    over,
 )
 from core.circuits import Limits
 from core.errors import (
@@ -37,8 +38,10 @@ from core.errors import (
 )
 from core.providers import Provider
 from core.states import JobStatus
+from core.store.connection import SentAlong
 from core.store.jobs import new_job_id
 from core.store.records import compress
+from core.webhooks.events import job_event
 
 TIMESTAMPS = ("created", "queued", "running", "finished")
 
@@ -52,7 +55,8 @@ DEFAULT_OPTIMIZATION_LEVEL = 1  # not a schema default: a default makes generate
 def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
            idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
     """Validate and queue a job; returns (job, created) — not created for a repeated request."""
-    inputs, inspection, provider = validate_inputs(gw, payload)
+    inputs, inspection, provider, backend = validate_inputs(gw, payload)
+    callback = webhooks.callback_fields(gw, tenant, payload)
     job_id = new_job_id()
     if idempotency_key:
         body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -65,14 +69,17 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "tags": payload.get("tags", []), "session_id": payload.get("session_id"),
         "options": inputs["options"], "attempts": 0, "rq_attempt": 1, "version": 2,
         "num_pubs": len(inspection.pubs), "num_shots": inspection.num_shots,
-        "usage_estimation": {"quantum_seconds": inspection.quantum_seconds},
+        "usage_estimation": provider.usage_estimation(inspection, backend), **callback,
     }
     gw.rates.submission(tenant)
     provider.check_room(tenant)
     inputs_blob = compress(inputs)
-    check_stored_quota(gw, tenant, len(inputs_blob))
+    # the endpoints that want the new job's event, read in the quota's round trip
+    subscribed = gw.webhooks.outbox.subscribed_along(tenant, job_event(JobStatus.QUEUED))
+    check_stored_quota(gw, tenant, len(inputs_blob), subscribed)
     try:
-        job = gw.transitions.queue(record, inputs_blob, stored=len(inputs_blob))
+        job = gw.transitions.queue(record, inputs_blob, stored=len(inputs_blob),
+                                   subscribed=subscribed.endpoints)
     except Exception:
         if idempotency_key:  # nothing was created: the client may retry with the same key
             gw.idempotency.release(tenant, idempotency_key)
@@ -80,10 +87,12 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
     return job, True
 
 
-def check_stored_quota(gw: Gateway, tenant: str, adding: int) -> None:
+def check_stored_quota(gw: Gateway, tenant: str, adding: int,
+                       along: SentAlong | None = None) -> None:
     """A tenant's stored inputs and results are capped (`max_stored_bytes`): over it, 429 until
-    it deletes jobs or they expire. The count is Redis' own, redone at most every few seconds."""
-    used, limit = gw.quotas.stored(tenant, gw.config.TENANT_MAX_STORED_BYTES)
+    it deletes jobs or they expire. The count is Redis' own, redone at most every few seconds.
+    `along`: commands sent in the same round trip."""
+    used, limit = gw.quotas.stored(tenant, gw.config.TENANT_MAX_STORED_BYTES, along)
     if used is None:
         used = gw.store.stored_bytes(tenant)
         gw.quotas.keep_stored(tenant, used, STORED_RECOUNT_SECONDS)
@@ -107,10 +116,10 @@ def _repeated(gw: Gateway, tenant: str, existing: tuple[str, str], body_hash: st
 
 
 def validate_inputs(gw: Gateway, payload: dict[str, Any],
-                    ) -> tuple[dict[str, Any], Inspection, Provider]:
+                    ) -> tuple[dict[str, Any], Inspection, Provider, dict[str, Any]]:
     """Everything the worker needs, checked now so that bad input is a 422, not a failed job:
     the programs in a parse process (`core/parse_pool.py`), then the provider's own checks;
-    with the provider that will run it."""
+    with the provider that will run it and the backend's summary."""
     try:
         provider, backend = gw.providers.find(payload["backend"])
     except BackendNotFound as exc:
@@ -127,30 +136,35 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any],
                                 qubit_cap(backend, gw.config), gw.limits, gw.program_limits,
                                 timeout=budget)
     provider.admit(payload["program_id"], pubs, inspection, backend)
-    return {"pubs": pubs, "options": options}, inspection, provider
+    return {"pubs": pubs, "options": options}, inspection, provider, backend
 
 
 def check_pubs(program_id: str, pubs: list[dict[str, Any]], limits: Limits,
                max_chars: int) -> list[dict[str, Any]]:
     """The PUBs, the sampler's default shots filled in, checked for what needs no parsing:
-    shots per PUB and the circuit's length."""
+    how many, shots per PUB and the circuits' lengths."""
+    if len(pubs) > limits.max_pubs:
+        raise over("pubs", f"the job has {len(pubs)} PUBs", "pubs", len(pubs), limits.max_pubs,
+                   "GATEWAY_MAX_PUBS")
     pubs = [dict(pub) for pub in pubs]
     for i, pub in enumerate(pubs):
         if program_id == "sampler":
             pub["shots"] = pub.get("shots") or limits.default_shots
             if pub["shots"] > limits.max_shots:
-                message = f"at most {limits.max_shots} shots per PUB (GATEWAY_MAX_SHOTS)"
-                raise InvalidJobInput(message, errors={f"pubs.{i}.shots": [message]})
+                raise over(f"pubs.{i}.shots", f"{pub['shots']} shots", "shots", pub["shots"],
+                           limits.max_shots, "GATEWAY_MAX_SHOTS")
         if len(pub["circuit"]) > max_chars:
-            message = f"a circuit has at most {max_chars} characters"
-            raise InvalidJobInput(message, errors={f"pubs.{i}.circuit": [message]})
+            raise over(f"pubs.{i}.circuit", f"the circuit has {len(pub['circuit'])} characters",
+                       "circuit_chars", len(pub["circuit"]), max_chars,
+                       "GATEWAY_MAX_CIRCUIT_CHARS")
     return pubs
 
 
-def screen(gw: Gateway, body: bytes) -> tuple[int, Any] | None:
+def screen(gw: Gateway, body: bytes) -> Any | None:
     """A big submission, checked in a parse process before this process decodes it: the JSON,
     the schema, and the limits that need no program parsed (shots, broadcast). Returns the
-    refusal (status, webargs-style messages), or None: go on, decode and check it all.
+    schema's refusal (marshmallow's messages), or None: go on, decode and check it all; the
+    other refusals are raised.
 
     Refused there, a huge body costs this process a fraction of decoding it, copying it to a
     parse process and freeing it, and its other requests do not wait (bench figure 6)."""
@@ -161,7 +175,7 @@ def screen(gw: Gateway, body: bytes) -> tuple[int, Any] | None:
                           c.MAX_CIRCUIT_CHARS)
 
 
-def _screen(body: bytes, *limits: Any) -> tuple[int, Any] | None:
+def _screen(body: bytes, *limits: Any) -> Any | None:
     """In a parse process: what `screen` returns; LimitExceeded or InvalidJobInput raised.
     The collector stays paused until the decoded body is freed: it holds no cycles, and
     tens of thousands of new lists would otherwise all be walked once more."""
@@ -173,13 +187,11 @@ def _screen(body: bytes, *limits: Any) -> tuple[int, Any] | None:
 
 
 def _screen_decoded(body: bytes, depth: int, limits: Limits, costs: CostLimits,
-                    max_chars: int) -> tuple[int, Any] | None:
+                    max_chars: int) -> Any | None:
     try:
         payload = SUBMISSION.load(load_json(body, depth))
-    except MalformedJson as exc:
-        return 400, [str(exc)]
     except ValidationError as exc:
-        return 422, exc.messages
+        return exc.messages
     pubs = check_pubs(payload["program_id"], payload["pubs"], limits, max_chars)
     check_sizes(payload["program_id"], pubs, limits, costs,
                 local=payload["backend"] in catalog.local_backends())
@@ -199,7 +211,10 @@ def result(gw: Gateway, tenant: str, job_id: str, wait: float, runtime_format: b
         raise JobCancelled("The job was cancelled; it has no result.", job_status=status)
     data = gw.store.blob(job_id, ":runtime" if runtime_format else ":result")
     if status != JobStatus.DONE or data is None:
-        raise JobNotFinished(f"The job is {status}.", job_status=status)
+        raise JobNotFinished(f"The job is {status}: it has no result yet. Ask again with "
+                             f"?wait=<seconds> (at most {MAX_WAIT_SECONDS:g}) to wait "
+                             f"for it, or follow GET /v1/jobs/{job_id}/events.",
+                             job_status=status)
     return data
 
 

@@ -42,4 +42,4 @@ def check_time_limit(options: dict[str, Any], config: Config) -> None:
     if asked is not None and asked > config.JOB_TIME_LIMIT_SECONDS:
         raise over("options.max_execution_time", f"max_execution_time is {asked} s",
                    "max_execution_time", asked, int(config.JOB_TIME_LIMIT_SECONDS),
-                   "GATEWAY_JOB_TIME_LIMIT_SECONDS")
+                   "GATEWAY_JOB_TIME_LIMIT_SECONDS", unit="s")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from app.gateway import Gateway
-from core.errors import InvalidJobInput
+from core.errors import LimitExceeded
 
 
 def with_samples(gw: Gateway, job_id: str, result: bytes) -> bytes:
@@ -23,9 +23,10 @@ def with_samples(gw: Gateway, job_id: str, result: bytes) -> bytes:
                 for pub in packed for register in pub.values())
     limit = gw.config.MAX_RESULT_SAMPLES
     if total > limit:
-        message = (f"this result has {total} samples; at most {limit} are sent "
-                   "(GATEWAY_MAX_RESULT_SAMPLES): read the counts, or ?format=runtime")
-        raise InvalidJobInput(message, errors={"include": [message]})
+        raise LimitExceeded.of(
+            "include", f"this result has {total} samples; at most {limit} are sent "
+            "(GATEWAY_MAX_RESULT_SAMPLES): read the counts, or ?format=runtime",
+            "result_samples", total, limit, "GATEWAY_MAX_RESULT_SAMPLES")
     document = json.loads(result)
     for pub_result, registers in zip(document["pub_results"], packed, strict=True):
         for name, register in registers.items():

@@ -34,7 +34,7 @@ def job_stream(gw: Gateway, hub: EventHub, tenant: str, job_id: str, after: str,
     gw.store.owned(tenant, job_id)
     status = gw.store.status(job_id)  # read before the tail: a final status implies its event
     if status is None:
-        raise JobNotFound(f"No job {job_id!r}.")
+        raise JobNotFound.of(job_id)
     key = gw.store.event_stream_key(job_id)
     tail = _check_position(hub, key, after)
     if JobStatus(status).final and id_order(after) >= id_order(tail):
@@ -63,7 +63,7 @@ def _check_position(hub: EventHub, key: str, after: str) -> str:
     new primary adds is stamped later."""
     tail = hub.tail(key)
     if id_order(after) > id_order(tail) and id_order(after)[0] > time.time() * 1000 + CLOCK_SKEW_MS:
-        message = f"this stream has no event {after!r}; its newest is {tail!r}"
+        message = f"this stream has no event '{after}'; its newest is '{tail}'"
         raise InvalidEventId(message, errors={"Last-Event-ID": [message]})
     return tail
 

@@ -60,6 +60,9 @@ class Provider(Protocol):
     def check_room(self, tenant: str) -> None:
         """QuotaExceeded when the tenant may not line up one more job here."""
 
+    def usage_estimation(self, inspection: Inspection, backend: dict[str, Any]) -> dict[str, Any]:
+        """A job's `usage_estimation` (`quantum_seconds`: what it is expected to run)."""
+
     # -- a job's line -----------------------------------------------------------------------------
     def line_up(self, record: dict[str, Any], attempt: int, pipe: Pipeline | None = None,
                 first: bool = False) -> None:
@@ -102,7 +105,8 @@ class Providers:
         from core.providers.ibm import IbmQuantum
         from core.providers.local import LocalSimulators
 
-        return cls(LocalSimulators(config, queue, dispatch, stats, leases), IbmQuantum(ibm))
+        local = LocalSimulators(config, queue, dispatch, stats, leases, ibm.store)
+        return cls(local, IbmQuantum(ibm))
 
     def backends(self) -> list[dict[str, Any]]:
         return [backend for provider in self.all for backend in provider.backends()]
@@ -113,7 +117,7 @@ class Providers:
             found = provider.backend(name)
             if found is not None:
                 return provider, found
-        raise BackendNotFound(f"No backend named {name!r}; GET /v1/backends lists them.")
+        raise BackendNotFound(f"No backend named '{name}'; GET /v1/backends lists them.")
 
     def importer(self) -> Any:
         """The provider that imports jobs submitted elsewhere (`POST /v1/jobs/import`)."""

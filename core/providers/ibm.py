@@ -74,7 +74,7 @@ class IbmQuantum:
         if found is None and not self.ibm.state.backends_read():
             raise BackendsNotRead(
                 f"The IBM Quantum account's devices are not known yet (the gateway is starting):"
-                f" {name!r} may be one of them. Try again in a few seconds.")
+                f" '{name}' may be one of them. Try again in a few seconds.")
         return found
 
     def document(self, name: str, kind: str) -> Any:
@@ -107,6 +107,10 @@ class IbmQuantum:
 
     def check_room(self, tenant: str) -> None:
         """IBM jobs wait in IBM's queue, not the gateway's: `max_queued` is not theirs."""
+
+    def usage_estimation(self, inspection: Inspection, backend: dict[str, Any]) -> dict[str, Any]:
+        """Shots x the devices' repetition delay: the device time, roughly."""
+        return {"quantum_seconds": inspection.quantum_seconds}
 
     # -- a job's line -----------------------------------------------------------------------------
     def line_up(self, record: dict[str, Any], attempt: int, pipe: Pipeline | None = None,
@@ -162,7 +166,7 @@ class IbmQuantum:
                 "estimated_start_time": record.get("running")
                 or upstream.get("estimated_start_time"),
                 "estimated_completion_time": record.get("finished")
-                or upstream.get("estimated_completion_time")}
+                or upstream.get("estimated_completion_time"), "reason": None, "detail": None}
 
     # -- recovery -------------------------------------------------------------------------------
     def troubles(self, jobs: list[dict[str, Any]]) -> dict[str, str]:
@@ -204,7 +208,7 @@ class IbmQuantum:
         if existing is not None:  # followed already: for its first importer only
             owner, followed_by = existing
             if owner != tenant:
-                raise JobNotFound(f"No job {runtime_job_id!r}.")
+                raise JobNotFound.of(runtime_job_id)
             if store.get(followed_by) is not None:
                 return store.owned(tenant, followed_by), False
         status = upstream_status(self._ask("reading the job status", upstream.status))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,14 @@ def dispatched_key(prefix: str, tenant: str) -> str:
 
 STALE = ["", "stale"]  # a script's answer when it needs the keys of other tenants
 TRIES = 20  # new tenants joining the ring between two calls, again and again: not in practice
+
+
+@dataclass(frozen=True)
+class Standing:
+    ahead: list[str]  # the first of the tenant's jobs waiting before the job, in order
+    waiting_ahead: int  # all of them
+    running: list[str]  # the tenant's jobs counted against its running cap
+    max_running: int | None  # its own cap; None: the default
 
 
 class Dispatch:
@@ -183,6 +192,19 @@ class Dispatch:
         pipe.hget(limits_key(self.prefix, tenant), "max_queued")
         waiting, limit = pipe.execute()
         return int(waiting), default_limit if limit is None else int(limit)
+
+    def standing(self, tenant: str, job_id: str, most: int) -> Standing:
+        """Read only, for estimates, in one round trip: the tenant's jobs waiting before this
+        one (the first `most` of them), those that count against its running cap (its
+        dispatched jobs) and its own cap."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrank(waiting_key(self.prefix, tenant), job_id)
+        pipe.zrange(dispatched_key(self.prefix, tenant), 0, -1)
+        pipe.hget(limits_key(self.prefix, tenant), "max_running")
+        pipe.zrange(waiting_key(self.prefix, tenant), 0, most - 1)
+        rank, running, cap, first = pipe.execute()
+        rank = rank or 0
+        return Standing(first[:rank], rank, running, None if cap is None else int(cap))
 
     def _call(self, mode: str, cap: int, workers_key: str, sweeping: bool = False) -> Any:
         fixed = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key,

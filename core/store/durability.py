@@ -6,12 +6,12 @@ Keys (prefix `gw` by default), owned by this module:
 Redis replicates asynchronously: a write the primary has acknowledged is lost if the primary
 dies before a replica has it and that replica is promoted. So the writes the gateway tells
 someone about (a job's creation, answered 202; its final state; a key registered or revoked;
-the webhook endpoints and sessions to come) go through `Durable.execute`, which follows them
-with `WAIT replicas timeout` on the same connection: WAIT counts that client's own writes, and
-with them everything the primary wrote before. Other writes (a RUNNING status, log lines,
-leases) are not waited for: a failover that loses one costs a job a second run, never an
-acknowledged job or result. With `replicas` 0 (a plain REDIS_URL, by default) `execute` is
-`pipe.execute()`.
+webhook endpoints and callback secrets; the sessions to come) go through `Durable.execute`,
+which follows them with `WAIT replicas timeout` on the same connection: WAIT counts that
+client's own writes, and with them everything the primary wrote before. Other writes (a
+RUNNING status, log lines, leases) are not waited for: a failover that loses one costs a job a
+second run, never an acknowledged job or result. With `replicas` 0 (a plain REDIS_URL, by
+default) `execute` is `pipe.execute()`.
 
 When fewer replicas acknowledge within the timeout, the sentinels (if any) are asked who the
 primary is. Not the Redis written to (it was cut off and replaced, and drops its writes when it

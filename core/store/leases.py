@@ -87,5 +87,13 @@ class Leases:
         `orphaned()` reports it."""
         self.redis.zadd(running_key(self.prefix), {job_id: 0}, nx=True)
 
+    def holders(self) -> set[str]:
+        """The workers holding a running job's lease (each worker's name is host:pid)."""
+        running = self.redis.zrange(running_key(self.prefix), 0, -1)
+        if not running:
+            return set()
+        held = self.redis.mget([lease_key(self.prefix, job_id) for job_id in running])
+        return {worker for worker in held if worker}  # type: ignore[union-attr]
+
     def running_count(self) -> int:
         return int(self.redis.zcard(running_key(self.prefix)))  # type: ignore[arg-type]
