@@ -1,4 +1,5 @@
-# The gateway image: gunicorn (gevent) by default; `python -m workers` runs an RQ worker.
+# The gateway image: gunicorn (gevent) by default; `python -m workers` runs an RQ worker,
+# `python -m workers.webhooks` the webhook deliverer.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

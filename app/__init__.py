@@ -33,6 +33,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.gateway import SERVICE, Gateway
     from app.jobs import JobIdConverter, jobs
     from app.ops import ops
+    from app.webhooks import EndpointIdConverter, webhooks
 
     config = config or Config()
     app = Flask(__name__, static_folder=None)  # app/static is the console's, served with its CSP
@@ -42,10 +43,12 @@ def create_app(config: Config | None = None) -> Flask:
     metrics.configure(config)
     api = GatewayApi(app)
     app.url_map.converters["job_id"] = JobIdConverter
-    api.register_converter(JobIdConverter, lambda _converter: {"type": "string", "minLength": 1})
+    app.url_map.converters["endpoint_id"] = EndpointIdConverter
+    for converter in (JobIdConverter, EndpointIdConverter):
+        api.register_converter(converter, lambda _converter: {"type": "string", "minLength": 1})
     app.extensions["gateway_api"] = api
     api.describe()
-    for blueprint in (jobs, events, backends, ops):
+    for blueprint in (jobs, events, backends, webhooks, ops):
         api.register_blueprint(blueprint)
     app.register_blueprint(console)  # a page, not part of the API: kept out of openapi.yaml
     app.register_blueprint(docs_assets)
@@ -53,7 +56,7 @@ def create_app(config: Config | None = None) -> Flask:
     if config.CORS_ORIGINS:
         CORS(app, origins=config.CORS_ORIGINS, expose_headers=["Location", "X-Request-ID"])
     app.extensions["gateway"] = gw = Gateway.from_config(config, tracing)
-    check_redis(gw.store.redis)
+    check_redis(gw.store.redis, gw.store.durable.replicas)
     observability.init_app(app, tracing)  # first: a request refused by `_before` counts too
     app.before_request(_before)
     app.after_request(_after)

@@ -21,6 +21,7 @@ from app.errors import PROBLEM_JSON
 from app.json_guard import load_json
 from app.schemas import STATUSES, ProblemSchema, Status
 from app.schemas_results import EVENT_DATA_SCHEMAS, RESULT_SCHEMAS, SAMPLER_PUB_DATA, ref
+from app.schemas_webhooks import TestEventDataSchema
 
 View = Callable[..., Any]
 
@@ -85,6 +86,7 @@ class GatewayApi(Api):
         spec.components.schema("SamplerPubData", SAMPLER_PUB_DATA)
         for name, schema in {**RESULT_SCHEMAS, **EVENT_DATA_SCHEMAS}.items():
             spec.components.schema(name, schema=schema)
+        spec.components.schema("TestEventData", schema=TestEventDataSchema)
 
 
 def status_reference(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:

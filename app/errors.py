@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 
 from core import errors, metrics
 from core.errors import GatewayError
-from core.store.connection import out_of_memory
+from core.store.connection import passing_refusal
 
 PROBLEM_BASE = "https://quantum-gateway.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -46,6 +46,9 @@ TITLES = {
     "upstream-error": "IBM Quantum did not do it",
     "unavailable": "Service unavailable",
     "http-error": "HTTP error",
+    "webhook-not-found": "Webhook endpoint not found",
+    "destination-refused": "The gateway does not call there",
+    "webhooks-not-configured": "Webhooks are not configured on this gateway",
 }
 
 # problem types of plain HTTP errors, by status (any other status: http-error)
@@ -87,6 +90,10 @@ PROBLEMS: dict[type[GatewayError], tuple[int, str]] = {
     errors.JobCancelled: (409, "job-cancelled"),
     errors.InvalidJobState: (409, "invalid-state"),
     errors.IdempotencyConflict: (409, "idempotency-conflict"),
+    errors.WebhookNotFound: (404, "webhook-not-found"),
+    errors.InvalidWebhook: (422, "invalid-input"),
+    errors.DestinationRefused: (422, "destination-refused"),
+    errors.WebhooksNotConfigured: (501, "webhooks-not-configured"),
     UriTooLong: (414, "uri-too-long"),
     UnsupportedMediaType: (415, "unsupported-media-type"),
     errors.QuotaExceeded: (429, "too-many-requests"),
@@ -207,7 +214,9 @@ def handle_unexpected(exc: Exception) -> Response:
 
 
 # Redis unreachable, stalled (a socket timeout), loading its data after a restart, out of
-# memory or read-only: the request may succeed shortly, so 503 with Retry-After, never a 500
+# memory or read-only, no primary (sentinels between a primary's death and a replica's
+# promotion: MasterNotFoundError is a ConnectionError): the request may succeed shortly, so 503
+# with Retry-After, never a 500
 REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                      redis.exceptions.OutOfMemoryError,  # type: ignore[attr-defined]
                      redis.exceptions.ReadOnlyError)
@@ -224,8 +233,9 @@ def handle_redis_down(exc: redis.exceptions.RedisError) -> Response:
 
 
 def handle_redis_refusal(exc: redis.exceptions.ResponseError) -> Response:
-    """A script's write refused for want of memory is a passing trouble too; others are bugs."""
-    return handle_redis_down(exc) if out_of_memory(exc) else handle_unexpected(exc)
+    """A script's write refused for want of memory, of a replica in sync, or by a demoted
+    primary is a passing trouble too; others are bugs."""
+    return handle_redis_down(exc) if passing_refusal(exc) else handle_unexpected(exc)
 
 
 def init_app(app: Flask) -> None:

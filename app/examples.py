@@ -48,3 +48,9 @@ IMPORT_EXAMPLES: dict[str, dict[str, Any]] = {
     "import": {"summary": "A job sent to IBM Quantum elsewhere, by its IBM job id",
                "value": {"runtime_job_id": "d1a2b3c4e5f6a7b8c9d0"}},
 }
+WEBHOOK_EXAMPLES: dict[str, dict[str, Any]] = {
+    "webhook": {"summary": "Tell a CI pipeline when its jobs end",
+                "value": {"url": "https://ci.example.com/hooks/quantum",
+                          "events": ["job.done", "job.error", "job.cancelled"],
+                          "description": "nightly calibration pipeline"}},
+}

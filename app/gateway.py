@@ -34,6 +34,7 @@ from core.store.stats import Stats
 from core.store.stream_tokens import StreamTokens
 from core.tracing import Tracing
 from core.transitions import Transitions
+from core.webhooks import Webhooks
 
 SERVICE = "quantum-gateway-api"  # its name in traces, unless OTEL_SERVICE_NAME says another
 
@@ -58,11 +59,13 @@ class Gateway:
     parsers: ParsePool
     providers: Providers
     transitions: Transitions
+    webhooks: Webhooks
     tracing: Tracing
 
     @classmethod
     def from_config(cls, config: Config, tracing: Tracing | None = None) -> Gateway:
         connection = Connection.for_config(config)
+        connection.address.watch()  # with sentinels: every pool follows a new primary at once
         store = JobStore(connection, config.JOB_RETENTION_SECONDS)
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
         keys = KeyStore(connection)
@@ -72,16 +75,17 @@ class Gateway:
         dispatch = Dispatch(connection, config.WORKER_LEASE_SECONDS)
         ibm = Ibm.build(config, connection, store, snapshots)
         providers = Providers.build(config, queue, dispatch, stats, leases, ibm)
+        webhooks = Webhooks.build(config, connection)
         return cls(
             config, store, leases, Idempotency(connection), stats,
             snapshots, keys, TenantCache(keys, config.KEY_CACHE_SECONDS),
             StreamTokens(connection, config.STREAM_TOKEN_SECONDS), queue, ibm,
-            EventHub(config.REDIS_URL, timeout=config.REDIS_TIMEOUT_SECONDS),
+            EventHub(connection.address, timeout=config.REDIS_TIMEOUT_SECONDS),
             dispatch, quotas, RateLimits(config, connection, quotas),
             ParsePool(config.PARSE_PROCESSES, config.PARSE_TIMEOUT_SECONDS,
                       config.PARSE_MEMORY_BYTES, prepare=load_parsers),
-            providers, Transitions(config, store, leases, quotas, providers),
-            tracing or Tracing.start(config, SERVICE),
+            providers, Transitions(config, store, leases, quotas, providers, webhooks.outbox),
+            webhooks, tracing or Tracing.start(config, SERVICE),
         )
 
     @property

@@ -46,7 +46,7 @@ def readiness(gw: Gateway) -> tuple[dict[str, Any], str | None]:
         gw.store.redis.ping()
         checks["workers"] = queueing.workers_alive(gw.queue)
         # said loudly at start too (create_app); here until the operator fixes it
-        checks["redis_warnings"] = redis_warnings(gw.store.redis)
+        checks["redis_warnings"] = redis_warnings(gw.store.redis, gw.store.durable.replicas)
         states = {provider.name: provider.readiness() for provider in gw.providers.all}
     except Exception as exc:  # any Redis failure means not ready
         checks["redis"] = f"error: {type(exc).__name__}"
@@ -88,6 +88,9 @@ class RedisCollector:
                                 value=float(self.gw.leases.running_count()))
         yield GaugeMetricFamily("gateway_workers", "Live RQ workers", value=float(
             queueing.workers_alive(self.gw.queue)))
+        yield CounterMetricFamily(
+            "gateway_redis_unreplicated_writes", "Acknowledged writes that no replica had within "
+            "GATEWAY_REDIS_WAIT_MS", value=float(self.gw.store.durable.unreplicated()))
 
 
 @ops.get("/openapi.yaml")

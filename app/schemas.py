@@ -15,12 +15,16 @@ from marshmallow import (
 )
 
 from app.errors import PROBLEM_BASE, TITLES
-from app.fields import AwareDateTime, Dict, Float, Integer, List, Nested, Raw, Said, String
+from app.fields import AwareDateTime, Dict, Float, Integer, List, Nested, Raw, String
 from app.streaming.events import valid_event_id
-from core.states import JobStatus
+from core.documents import STATUSES, JobSchema, Status, UsageEstimationSchema
+from core.webhooks.destinations import MAX_URL_CHARS
+from core.webhooks.events import JOB_EVENTS
 
+JOB_EVENT_TYPES = list(JOB_EVENTS.values())
+
+__all__ = ["STATUSES", "JobSchema", "Status"]  # the job's schema is core's (the webhooks send it)
 PROGRAMS = ("sampler", "estimator")
-STATUSES = [s.value for s in JobStatus]
 MAX_WAIT_SECONDS = 60  # longest ?wait= and ?timeout=
 TAG = String(validate=validate.Length(min=1, max=64))
 QUEUE_REASONS = ("waiting_for_worker", "tenant_running_cap", "no_worker")
@@ -36,19 +40,6 @@ class StrictSchema(Schema):
         super().__init__(*args, **kwargs)
         known = ", ".join(field.data_key or name for name, field in self.load_fields.items())
         self.error_messages["unknown"] = f"unknown field; this object takes {known}"
-
-
-class Status(Said, fields.Field):
-    """A job status; documented as a reference to the one `JobStatus` schema (see app/api.py)."""
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else JobStatus(value).value
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if value not in STATUSES:
-            raise ValidationError(f"must be one of {', '.join(STATUSES)}")
-        return str(value)
-
 
 class OptionsSchema(StrictSchema):
     error_messages = {"type": 'must be an object, e.g. {"seed": 7, "optimization_level": 1}'}
@@ -99,6 +90,13 @@ class JobSubmitSchema(StrictSchema):
     options = Nested(OptionsSchema)
     tags = List(TAG, validate=validate.Length(max=32))
     session_id = String(allow_none=True, validate=validate.Length(min=1, max=128))
+    callback_url = String(validate=validate.Length(min=1, max=MAX_URL_CHARS), metadata={
+        "description": "a one-off webhook for this job's events, under the same rules as an "
+                       "endpoint's, signed with the tenant's callback secret "
+                       "(POST /v1/webhooks/callback-secret)"})
+    callback_events = List(String(validate=validate.OneOf(JOB_EVENT_TYPES)),
+                           validate=validate.Length(min=1), metadata={
+        "description": "which of the job's events go to callback_url (default: all)"})
 
     @validates_schema
     def _program_fields(self, data: dict, **_: object) -> None:
@@ -113,43 +111,6 @@ class JobSubmitSchema(StrictSchema):
                 refused[i] = said
         if refused:
             raise ValidationError({"pubs": refused})
-
-
-class UsageEstimationSchema(Schema):
-    quantum_seconds = fields.Float(metadata={
-        "description": "local simulators: the seconds a worker is expected to run the job, from "
-                       "the cost model (qubits, operations, shots, parameter sets, noise); IBM "
-                       "Quantum: the shots times the devices' repetition delay"})
-
-
-class JobSchema(Schema):
-    id = fields.String(required=True)
-    job_id = fields.Function(lambda job: job["id"], required=True, metadata={
-        "type": "string", "description": "same as id (RuntimeJob.job_id)"})
-    status = Status(required=True)
-    final = fields.Method("_final", required=True, metadata={"type": "boolean"})
-    program_id = fields.String(required=True, metadata={
-        "description": "sampler or estimator (an imported IBM Quantum job: IBM's primitive id)"})
-    primitive_id = fields.Function(lambda job: job["program_id"], required=True,
-                                   metadata={"type": "string"})
-    backend = fields.String(required=True)
-    provider = fields.String(required=True, validate=validate.OneOf(["local", "ibm_quantum"]))
-    creation_date = fields.String(attribute="created", required=True,
-                                  metadata={"format": "date-time"})
-    updated = fields.String(required=True, metadata={"format": "date-time"})
-    tags = fields.List(fields.String(), required=True)
-    session_id = fields.String(allow_none=True, dump_default=None, required=True)
-    image = fields.String(dump_default="", required=True)
-    instance = fields.String(allow_none=True, dump_default=None, required=True)
-    version = fields.Integer(dump_default=2, required=True)
-    usage_estimation = fields.Nested(UsageEstimationSchema, metadata={
-        "description": "absent for an imported IBM Quantum job"})
-    error_message = fields.String(allow_none=True, dump_default=None, required=True)
-    runtime_job_id = fields.String(metadata={
-        "description": "IBM Quantum jobs: the job's id on IBM Quantum, once it was sent there"})
-
-    def _final(self, job: dict) -> bool:
-        return JobStatus(job["status"]).final
 
 
 class JobImportSchema(StrictSchema):

@@ -1,5 +1,5 @@
 """`python -m bench [--quick] [--figures 1,2,...] [--tracing]` (make bench): the benchmark's
-figures 1 to 7, printed as one table and written to `bench/RESULTS.md` with the machine's
+figures 1 to 9, printed as one table and written to `bench/RESULTS.md` with the machine's
 description. `--tracing` sends the gateway's spans to a receiver of the bench's own
 (`bench/otlp_sink.py`), to measure what tracing costs; it is never written to RESULTS.md.
 
@@ -18,13 +18,23 @@ from pathlib import Path
 
 import httpx
 
-from bench import end_to_end, fairness, hostile, load, redis_cost, status_reads, throughput
+from bench import (
+    end_to_end,
+    fairness,
+    hostile,
+    load,
+    redis_cost,
+    replica_wait,
+    status_reads,
+    throughput,
+    webhooks,
+)
 from bench.end_to_end import BELL_QASM3
 from bench.report import RESULTS, Report, Row, machine
 from bench.stack import FLOOR_APP, ROOT, Stack
 
 EVENTS = Path(__file__).with_name("events.py")
-ALL_FIGURES = ("1", "2", "3", "4", "5", "6", "7")
+ALL_FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
 
 
 @dataclass(frozen=True)
@@ -40,11 +50,13 @@ class Budget:
     hostile_rounds: int = 6
     hostile_seconds: float = 3.0
     fairness_runs: int = 10
+    replica_repeats: int = 150  # the difference is about a millisecond: many runs, cheap ones
+    webhook_jobs: int = 100
 
 
 QUICK = Budget(e2e_repeats=4, read_rounds=2, read_seconds=1.0, throughput_window=1.0,
                throughput_rounds=1, cost_jobs=3, hostile_rounds=1, hostile_seconds=1.5,
-               fairness_runs=3)
+               fairness_runs=3, replica_repeats=6, webhook_jobs=10)
 
 
 def main() -> None:
@@ -89,7 +101,7 @@ def main() -> None:
 
 
 def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str]) -> None:
-    """Figures 2 and 5 first, with one worker; 1 reads a job they ran; 3 starts its own."""
+    """Figures 2, 5 and 8 first, with one worker; 1 reads a job they ran; 3 starts its own."""
     key = stack.new_key("bench")
     gateway, _ = stack.start_api()
     worker = stack.start_workers(1)
@@ -102,6 +114,9 @@ def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str])
             _progress("5 Redis cost")
             add(report, redis_cost.measure(stack.redis, http, budget.cost_jobs))
         job_id = finished_job(http)
+    if "8" in figures:
+        _progress("8 webhooks")
+        add(report, webhooks.measure(stack, gateway, budget.webhook_jobs, budget.cost_jobs))
     floor = stack.start_api(FLOOR_APP)[0] if figures & {"1", "6"} else ""
     if "1" in figures:
         _progress("1 status reads")
@@ -119,6 +134,9 @@ def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str])
         _progress("3 throughput")
         add(report, throughput.measure(stack, budget.throughput_window,
                                        budget.throughput_rounds))
+    if "9" in figures:
+        _progress("9 replica wait")
+        add(report, replica_wait.measure(stack, budget.replica_repeats, budget.cost_jobs))
 
 
 def add(report: Report, figure: tuple[list[Row], str]) -> None:

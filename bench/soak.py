@@ -1,13 +1,18 @@
 """`python -m bench.soak [--minutes 3]`: jobs from several tenants while faults strike at random.
 
-Its own Redis (AOF, fsync every second, as `make run` and compose run it), one gunicorn with two
-processes, and two workers the soak keeps supervised. Tenants submit jobs (with Idempotency-Key,
-retried through 503s and refused connections) while, every 8-15 s, one fault strikes: a worker
-SIGKILLed or SIGTERMed, an API process SIGKILLed, Redis SIGKILLed and restarted on its AOF, or
-Redis SIGSTOPped for 4 s. Then the soak waits for every job and reports: submitted (202 answered),
-completed (DONE, result and whole event stream readable), lost (acknowledged, then gone: goal 0),
-run twice (more than one RUNNING), stuck (not final at the end: goal 0), and the longest
-recovery (from a fault to the first job submitted after it being DONE).
+Its own Redis: a primary and a replica (AOF, fsync every second, as `make run` and compose run
+it) watched by three sentinels (`down-after-milliseconds` 2000), which every process of the
+gateway asks for the primary; one gunicorn with two processes, and two workers the soak keeps
+supervised. Tenants submit jobs (with Idempotency-Key, retried through 503s and refused
+connections) while, every 8-15 s, one fault strikes: a worker SIGKILLed or SIGTERMed, an API
+process SIGKILLed, the primary SIGKILLed and restarted at once on its AOF (before the sentinels
+act), the primary SIGKILLed for good (a failover: the replica is promoted, then the dead node
+comes back as its replica), or the primary SIGSTOPped for 6 s (cut off: the sentinels fail
+over meanwhile, and when it comes back it still takes writes until they demote it). Then the
+soak waits for every job and reports: submitted (202 answered), completed (DONE, result and
+whole event stream readable), lost (acknowledged, then gone: goal 0), run twice (more than one
+RUNNING), stuck (not final at the end: goal 0), and the longest recovery (from a fault to the
+first job submitted after it being DONE).
 Not part of `make bench` or CI: it takes minutes.
 """
 
@@ -27,18 +32,20 @@ import uuid
 from pathlib import Path
 
 import httpx
-import redis
 
 from core.store.api_keys import KeyStore
-from core.store.connection import Connection
+from core.store.connection import Connection, RedisAddress
 from scripts.local_http import wait_for_http
-from scripts.local_redis import free_port, start_redis
+from scripts.local_redis import free_port
+from scripts.local_sentinels import MASTER, ReplicatedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 BELL = ('OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; bit[2] c; h q[0]; cx q[0], q[1]; '
         "c = measure q;")
 TENANTS = 4
-FAULTS = ("worker-kill", "worker-term", "api-kill", "redis-restart", "redis-stall")
+FAULTS = ("worker-kill", "worker-term", "api-kill", "redis-restart", "redis-failover",
+          "redis-cut-off")
+CUT_OFF_SECONDS = 6  # the sentinels' down-after (2 s), their vote and the promotion fit in it
 
 
 def slow_circuit(qubits: int = 16, layers: int = 30) -> str:
@@ -52,10 +59,11 @@ def slow_circuit(qubits: int = 16, layers: int = 30) -> str:
 class Soak:
     def __init__(self, directory: Path) -> None:
         self.dir = directory
-        self.redis, self.url = start_redis(directory / "redis")
-        self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+        self.redis = ReplicatedRedis(directory / "redis", persist=True)
+        self.redis.watch()
         base = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "QISKIT"))}
-        self.env = {**base, "REDIS_URL": self.url, "GATEWAY_LOG_LEVEL": "WARNING",
+        base.pop("REDIS_URL", None)  # the sentinels name the primary
+        self.env = {**base, **self.redis.settings(), "GATEWAY_LOG_LEVEL": "WARNING",
                     "PYTHONPATH": str(ROOT), "GATEWAY_WORKER_LEASE_SECONDS": "5",
                     "GATEWAY_WORKER_DRAIN_SECONDS": "3", "GATEWAY_JOB_MAX_ATTEMPTS": "4",
                     "GATEWAY_WEB_PROCESSES": "2", "GATEWAY_REDIS_TIMEOUT_SECONDS": "2"}
@@ -65,7 +73,9 @@ class Soak:
                                 "app:create_app()"], "api", PORT=str(port))
         wait_for_http(f"{self.base}/healthz", self.api)
         self.workers = [self._spawn(["-m", "workers"], f"worker-{n}") for n in range(2)]
-        keys = KeyStore(Connection.open(self.url))
+        self.address = RedisAddress("", [("127.0.0.1", port) for _, port in self.redis.sentinels],
+                                    MASTER)
+        keys = KeyStore(Connection.to(self.address))
         self.keys = [keys.create(f"tenant-{n}")[1] for n in range(TENANTS)]
         self.jobs: list[tuple[int, str]] = []  # (tenant, job id) of every 202
         self.lock = threading.Lock()
@@ -128,15 +138,18 @@ class Soak:
             children = Path(f"/proc/{self.api.pid}/task/{self.api.pid}/children").read_text()
             if children.split():
                 os.kill(int(random.choice(children.split())), signal.SIGKILL)
-        elif fault == "redis-restart":
-            self.redis.kill()
-            self.redis.wait()
-            time.sleep(1)
-            self.redis = start_redis(self.dir / "redis", self.port)[0]
-        else:
-            self.redis.send_signal(signal.SIGSTOP)
-            time.sleep(4)
-            self.redis.send_signal(signal.SIGCONT)
+        elif fault == "redis-restart":  # back on its AOF before the sentinels act
+            self.redis.start_node(self.redis.kill_primary())
+        elif fault == "redis-failover":
+            dead = self.redis.kill_primary()
+            deadline = time.monotonic() + 60
+            while not self.redis.promoted(dead) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self.redis.start_node(dead, replica_of=self.redis.primary_port())
+        else:  # cut off: the sentinels demote it themselves when it is back
+            cut_off = self.redis.signal_primary(signal.SIGSTOP)
+            time.sleep(CUT_OFF_SECONDS)
+            self.redis.nodes[cut_off].send_signal(signal.SIGCONT)
 
     def recovery(self) -> float:
         """From now until a fresh job submitted now is DONE (the service works again)."""
@@ -170,7 +183,7 @@ class Soak:
 
     # -- the tally -----------------------------------------------------------------------------
     def tally(self, wait_seconds: float) -> dict[str, object]:
-        client = redis.Redis.from_url(self.url, decode_responses=True)
+        client = self.address.client(True, 5.0)
         deadline = time.monotonic() + wait_seconds
         counts = {"submitted": len(self.jobs), "completed": 0, "lost": 0, "run_twice": 0,
                   "stuck": 0, "failed": 0, "broken_streams": 0}
@@ -206,8 +219,7 @@ class Soak:
                 process.wait(40)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        self.redis.terminate()
-        self.redis.wait(10)
+        self.redis.stop()
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ Redis the user runs; everything is stopped and the Redis data thrown away at the
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -53,9 +54,13 @@ class Stack:
         # the stack's API and workers count their metrics into one directory, as `make run`'s
         metrics = self.dir / "metrics"
         metrics.mkdir()
+        # webhooks (figure 8) go to a receiver of the bench's own, on 127.0.0.1
+        webhooks = {"GATEWAY_WEBHOOK_SECRET_KEY": secrets.token_hex(32),
+                    "GATEWAY_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+                    "GATEWAY_WEBHOOK_ALLOW_HTTP": "1"}
         return {**base, "REDIS_URL": self.redis_url, "GATEWAY_LOG_LEVEL": "WARNING",
                 "GATEWAY_WEB_PROCESSES": str(self.web_processes), "PYTHONPATH": path,
-                "PROMETHEUS_MULTIPROC_DIR": str(metrics), **limits}
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics), **limits, **webhooks}
 
     def _config(self) -> Config:
         """The settings the stack's processes read (Config reads only the environment)."""

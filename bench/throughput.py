@@ -8,9 +8,9 @@ worker class is measured with the same class and count for the gateway's job and
 
 from __future__ import annotations
 
+import copy
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -58,20 +58,27 @@ class Rates:
 
 
 def dequeue_rate(stack: Stack, queue: Queue, fill: Callable[[], None], window: float) -> float:
-    """Fill the queue, then measure how fast it empties over `window` seconds."""
+    """Fill a holding list no worker listens to, hand it to the workers whole (one RENAME),
+    then measure how fast the queue empties over `window` seconds: however slow the filling
+    (the workers can outrun the bench's submitters), the queue is full when the measure starts."""
     fill()
-    time.sleep(0.3)  # every worker has a job by now
+    stack.redis.rename(holding(queue).key, queue.key)
+    time.sleep(0.1)  # every worker has a job by now
     t1, n1 = time.monotonic(), stack.redis.llen(queue.key)
     t2, n2 = t1, n1
     while t2 - t1 < window and n2 > 8:  # stop before the queue runs dry
         time.sleep(0.05)
         t2, n2 = time.monotonic(), stack.redis.llen(queue.key)
     if t2 - t1 < 0.5:
-        print(f"figure 3: {queue.name} ran dry after {t2 - t1:.2f} s; fill it more",
-              file=sys.stderr)
+        raise RuntimeError(f"figure 3: {queue.name} ran dry after {t2 - t1:.2f} s; fill it more")
     queue.empty()
     _wait_idle(queue)
     return (n1 - n2) / (t2 - t1)
+
+
+def holding(queue: Queue) -> Queue:
+    """Where a fill goes: the same jobs, on a list no worker takes from."""
+    return queueing.job_queue(queue.connection, f"{queue.name}-holding")
 
 
 def _wait_idle(queue: Queue, seconds: float = 30) -> None:
@@ -91,8 +98,9 @@ def library_seconds() -> float:
 
 
 def gateway_fill(gw: Gateway, count: int) -> Callable[[], None]:
-    """`count` tiny jobs from TENANTS tenants in turn: fair dispatch serves them in turn, and
-    none is held back by its running cap (the default: the workers less one)."""
+    """`count` tiny jobs from TENANTS tenants in turn, their tokens on the holding list: fair
+    dispatch serves them in turn, and none is held back by its running cap (the default: the
+    workers less one)."""
     def fill_one(tenant: str) -> None:
         for _ in range(count // TENANTS):
             service.submit(gw, tenant, TINY_JOB, None)
@@ -105,6 +113,8 @@ def gateway_fill(gw: Gateway, count: int) -> Callable[[], None]:
 
 
 def noop_fill(queue: Queue, count: int) -> Callable[[], None]:
+    queue = holding(queue)
+
     def fill() -> None:
         for start in range(0, count, 500):
             jobs = [Queue.prepare_data(NOOP, result_ttl=0, failure_ttl=3600)
@@ -120,7 +130,8 @@ def measure_class(stack: Stack, kind: str, gw: Gateway, window: float, rounds: i
                   fills: tuple[int, int]) -> dict[int, Rates]:
     """Start workers of one class 1, 2, then 4 at a time and measure both queues at each, in
     `rounds` rounds that take turns going first."""
-    jobs_queue, noop_queue = gw.queue, queueing.job_queue(gw.queue.connection, NOOP_QUEUE)
+    jobs_queue = queueing.job_queue(gw.queue.connection, stack.config.QUEUE_NAME)
+    noop_queue = queueing.job_queue(gw.queue.connection, NOOP_QUEUE)
     gateway_workers: list[subprocess.Popen] = []
     noop_workers: list[subprocess.Popen] = []
     rates = {}
@@ -143,8 +154,10 @@ def measure_class(stack: Stack, kind: str, gw: Gateway, window: float, rounds: i
 
 
 def measure(stack: Stack, window: float, rounds: int) -> tuple[list[Row], str]:
-    gw = Gateway.from_config(stack.config)
-    simple = measure_class(stack, "simple", gw, window, rounds, (120 + int(200 * window), 4000))
+    config = copy.copy(stack.config)
+    config.QUEUE_NAME = f"{config.QUEUE_NAME}-holding"  # as `holding` names it: tokens go there
+    gw = Gateway.from_config(config)
+    simple = measure_class(stack, "simple", gw, window, rounds, (120 + int(400 * window), 4000))
     library = library_seconds()
     # only for comparison, and slow: one round, twice as long
     forked = measure_class(stack, "fork", gw, 2 * window, 1, (60 + int(120 * window), 1000))

@@ -37,6 +37,18 @@ def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+# Standard Webhooks' recommendation: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h between attempts
+WEBHOOK_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
+
+
+def _addresses(name: str) -> list[tuple[str, int]]:
+    """`host:port,host:port` as (host, port) pairs."""
+    pairs = [item.rsplit(":", 1) for item in _list(name)]
+    if any(len(pair) != 2 or not pair[1].isdigit() for pair in pairs):
+        raise ValueError(f"{name} is a comma-separated list of host:port")
+    return [(host, int(port)) for host, port in pairs]
+
+
 class Config:
     """Settings, with explicit conversions. Instantiate to read the environment now."""
 
@@ -44,6 +56,13 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
         self.REDIS_PREFIX = os.environ.get("GATEWAY_REDIS_PREFIX", "gw")
         self.REDIS_TIMEOUT_SECONDS = _float("GATEWAY_REDIS_TIMEOUT_SECONDS", 3.0)
+        self.REDIS_SENTINELS = _addresses("GATEWAY_REDIS_SENTINELS")
+        self.REDIS_SENTINEL_MASTER = os.environ.get("GATEWAY_REDIS_SENTINEL_MASTER", "mymaster")
+        self.REDIS_PASSWORD = os.environ.get("GATEWAY_REDIS_PASSWORD") or None
+        self.REDIS_SENTINEL_PASSWORD = os.environ.get("GATEWAY_REDIS_SENTINEL_PASSWORD") or None
+        self.REDIS_WAIT_REPLICAS = _int("GATEWAY_REDIS_WAIT_REPLICAS",
+                                        1 if self.REDIS_SENTINELS else 0)
+        self.REDIS_WAIT_MS = _int("GATEWAY_REDIS_WAIT_MS", 250)
         self.API_KEYS = os.environ.get("GATEWAY_API_KEYS", "")
         self.MAX_BODY_BYTES = _int("GATEWAY_MAX_BODY_BYTES", 5 * 1024 * 1024)
         self.MAX_PUBS = _int("GATEWAY_MAX_PUBS", 100)
@@ -121,6 +140,16 @@ class Config:
         self.IBM_POLL_MAX_SECONDS = _float("GATEWAY_IBM_POLL_MAX_SECONDS", 300.0)
         self.IBM_BACKENDS_REFRESH_SECONDS = _float("GATEWAY_IBM_BACKENDS_REFRESH_SECONDS", 900.0)
         self.IBM_REATTACH_SECONDS = _float("GATEWAY_IBM_REATTACH_SECONDS", 60.0)
+        self.WEBHOOK_SECRET_KEYS = _list("GATEWAY_WEBHOOK_SECRET_KEY")  # the first seals
+        self.WEBHOOK_RETRY_SCHEDULE = [float(s) for s in _list("GATEWAY_WEBHOOK_RETRY_SCHEDULE",
+                                                               WEBHOOK_RETRY_SCHEDULE)]
+        self.WEBHOOK_ALLOW_NETWORKS = _list("GATEWAY_WEBHOOK_ALLOW_NETWORKS")
+        self.WEBHOOK_ALLOW_HTTP = _bool("GATEWAY_WEBHOOK_ALLOW_HTTP")
+        self.WEBHOOK_MAX_ENDPOINTS = _int("GATEWAY_WEBHOOK_MAX_ENDPOINTS", 20)
+        self.WEBHOOK_DISABLE_AFTER_DAYS = _float("GATEWAY_WEBHOOK_DISABLE_AFTER_DAYS", 5.0)
+        self.WEBHOOK_TIMEOUT_SECONDS = _float("GATEWAY_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+        self.WEBHOOK_SENDERS = _int("GATEWAY_WEBHOOK_SENDERS", 8)
+        self.WEBHOOK_ENDPOINT_IN_FLIGHT = _int("GATEWAY_WEBHOOK_ENDPOINT_IN_FLIGHT", 2)
 
     @property
     def listen_address(self) -> str:

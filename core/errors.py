@@ -102,3 +102,21 @@ class LimitExceeded(InvalidJobInput):
             message = f"{message}; at most {maximum}{' ' + unit if unit else ''} ({setting})"
         return cls(f"{field}: {message}", errors={field: [message]}, limit=limit, value=value,
                    maximum=maximum, setting=setting)
+
+
+class WebhookNotFound(GatewayError):
+    """No such webhook endpoint, or another tenant's (told apart by no one)."""
+
+
+class InvalidWebhook(GatewayError):
+    """A webhook endpoint (or a job's callback) that cannot be: `errors` maps fields to messages."""
+
+
+class DestinationRefused(InvalidWebhook):
+    """A webhook's URL that the gateway will not call: not http(s), plain HTTP where HTTPS is
+    required, or a name that resolves to an address it must not reach (loopback, private,
+    link-local, multicast, cloud metadata) unless GATEWAY_WEBHOOK_ALLOW_NETWORKS allows it."""
+
+
+class WebhooksNotConfigured(GatewayError):
+    """Webhook secrets cannot be kept: GATEWAY_WEBHOOK_SECRET_KEY is not set."""

@@ -68,7 +68,7 @@ REFUSALS = Counter("gateway_refusals", "Requests refused: over a limit (`limit`)
 IBM_CALLS = Counter("gateway_ibm_calls", "Calls to IBM Quantum", ["operation", "outcome"])
 IBM_SECONDS = Histogram("gateway_ibm_call_duration_seconds", "Time of a call to IBM Quantum",
                         ["operation", "outcome"], buckets=CALL_BUCKETS)
-# counted by the webhook deliveries (`webhook_delivered`), once they exist
+# counted by the webhook deliverer (`webhook_delivered`)
 WEBHOOK_DELIVERIES = Counter("gateway_webhook_deliveries", "Webhook delivery attempts",
                              ["outcome"])
 WEBHOOK_SECONDS = Histogram("gateway_webhook_delivery_duration_seconds",
@@ -146,8 +146,9 @@ def ibm_called(operation: str, outcome: str, seconds: float) -> None:
 
 
 def webhook_delivered(outcome: str, seconds: float) -> None:
-    """One delivery attempt: `outcome` is `delivered` (2xx), `failed` (another status, retried),
-    `error` (no answer), `refused` (a destination not allowed) or `dropped` (out of retries)."""
+    """One delivery attempt (`workers/webhooks/deliverer.py`): `outcome` is `delivered` (a 2xx),
+    `retrying` (it failed and goes again), `failed` (it failed, out of retries) or `dropped`
+    (its endpoint was deleted or disabled meanwhile)."""
     WEBHOOK_DELIVERIES.labels(outcome).inc()
     WEBHOOK_SECONDS.labels(outcome).observe(seconds)
 

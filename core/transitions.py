@@ -14,9 +14,10 @@ change owes. Nothing else moves a job (the store's `transition` is called from h
     delete          any -> gone                      delete (app/services)
 
 Each owns its bookkeeping: the record's fields (attempts, rq_attempt, timestamps, metrics), log
-lines and events, the lease, the stats (`lua/transition.lua` writes those with the status, in
-one atomic call), the job's line (what runs it next is its provider's, `core/providers`) and
-the process's Prometheus figures of jobs starting and ending (`core/metrics.py`).
+lines and events, the lease, the stats, the webhook events (`lua/transition.lua` writes those
+with the status, in one atomic call; `queue` in the new job's transaction), the job's line
+(what runs it next is its provider's, `core/providers`) and the process's Prometheus figures of
+jobs starting and ending (`core/metrics.py`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from core.errors import InvalidJobState
 from core.metrics import job_changed
 from core.states import JobStatus
 from core.store.records import compress
+from core.webhooks.events import job_entry, job_event, new_event_id
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from core.providers import Providers
     from core.store.jobs import Appends, JobStore, Transition
     from core.store.leases import Leases
+    from core.store.outbox import Outbox
     from core.store.quotas import Quotas
 
 LARGE_RESULT_BYTES = 64 * 1024  # larger results are linked from the `result` event, not inlined
@@ -45,20 +48,29 @@ LARGE_RESULT_BYTES = 64 * 1024  # larger results are linked from the `result` ev
 
 class Transitions:
     def __init__(self, config: Config, store: JobStore, leases: Leases, quotas: Quotas,
-                 providers: Providers) -> None:
+                 providers: Providers, outbox: Outbox) -> None:
         self.config, self.store, self.leases = config, store, leases
-        self.quotas, self.providers = quotas, providers
+        self.quotas, self.providers, self.outbox = quotas, providers, outbox
 
     def queue(self, record: dict[str, Any], inputs: dict[str, Any] | bytes,
-              stored: int = 0) -> dict[str, Any]:
-        """A new job, stored, indexed and lined up with its provider in one transaction;
-        `stored`: the bytes its inputs add to the tenant's stored quota."""
+              stored: int = 0, subscribed: list[str] | None = None) -> dict[str, Any]:
+        """A new job, stored, indexed, lined up with its provider and its webhook event posted,
+        in one transaction; `stored`: the bytes its inputs add to the tenant's stored quota;
+        `subscribed`: the tenant's endpoints for its event, if the caller read them already."""
         provider = self.providers.of(record)
+        event_type = job_event(record["status"])
+        if event_type and subscribed is None:
+            subscribed = self.outbox.subscribed(record["tenant"], event_type)
 
-        def line_up(pipe: Pipeline) -> None:
+        def line_up(pipe: Pipeline, stored_record: dict[str, Any]) -> None:
             provider.line_up(record, 1, pipe)
             if stored:
                 self.quotas.add_stored(record["tenant"], stored, pipe)
+            if event_type and (subscribed or record.get("callback_url")):
+                entry = job_entry(new_event_id(), event_type, stored_record,
+                                  stored_record["created"], subscribed or [])
+                if entry["endpoints"] or entry["callback"]:
+                    self.outbox.post(entry, pipe)
 
         return self.store.create(record, inputs, line_up)
 
@@ -68,8 +80,8 @@ class Transitions:
         """RUNNING, with its first log lines; with `lease` (worker, seconds), the worker holds
         the job's lease before anyone can see it RUNNING. (`job`: its record, or at least its
         `id` and `tenant`, for every transition.)"""
-        change = self.store.transition(job["id"], job["tenant"], JobStatus.RUNNING, fields,
-                                       appends=logs, lease=lease)
+        change = self._change(job["id"], job["tenant"], JobStatus.RUNNING, fields,
+                              appends=logs, lease=lease)
         job_changed(job, JobStatus.RUNNING, change)
         return change
 
@@ -88,7 +100,7 @@ class Transitions:
         event = result if len(blob) <= LARGE_RESULT_BYTES else {
             "href": f"/v1/jobs/{job_id}/result", "bytes": len(blob)}
         appends = [*appends, ("log", f"{log_stamp()} INFO {note}")]
-        change = self.store.transition(job_id, job["tenant"], JobStatus.DONE,
+        change = self._change(job_id, job["tenant"], JobStatus.DONE,
                                        fields={"metrics": metrics}, blobs=blobs,
                                        event=("result", event), appends=appends, ran_for=ran_for)
         job_changed(job, JobStatus.DONE, change, ran_for)
@@ -102,7 +114,7 @@ class Transitions:
         fields: dict[str, Any] = {"error_message": message}
         if metrics is not None:
             fields["metrics"] = metrics
-        change = self.store.transition(job["id"], job["tenant"], JobStatus.ERROR, fields=fields,
+        change = self._change(job["id"], job["tenant"], JobStatus.ERROR, fields=fields,
                                        event=("error", {"message": message}), appends=appends,
                                        ran_for=ran_for)
         job_changed(job, JobStatus.ERROR, change, ran_for)
@@ -116,7 +128,7 @@ class Transitions:
         provider = self.providers.of(record)
         if not JobStatus(record["status"]).final:
             provider.cancel(record)
-        change = self.store.transition(record["id"], record["tenant"], JobStatus.CANCELLED)
+        change = self._change(record["id"], record["tenant"], JobStatus.CANCELLED)
         if not change.ok:
             raise InvalidJobState(f"The job is {change.previous or 'gone'}; only a job that is "
                                   "not final can be cancelled.", job_status=change.previous or None)
@@ -128,8 +140,8 @@ class Transitions:
     def cancelled(self, job: dict[str, Any], metrics: dict[str, Any],
                   appends: Appends) -> Transition:
         """CANCELLED where it ran (not by this gateway's cancel): what it left, then the status."""
-        change = self.store.transition(job["id"], job["tenant"], JobStatus.CANCELLED,
-                                       fields={"metrics": metrics}, appends=appends)
+        change = self._change(job["id"], job["tenant"], JobStatus.CANCELLED,
+                              fields={"metrics": metrics}, appends=appends)
         job_changed(job, JobStatus.CANCELLED, change)
         return change
 
@@ -150,7 +162,7 @@ class Transitions:
         fields = {"rq_attempt": rq_attempt} if counted else {
             "attempts": max(0, attempts - 1), "rq_attempt": rq_attempt}
         said = f"attempt {attempts} of {most}" if counted else "not counted as an attempt"
-        change = self.store.transition(
+        change = self._change(
             job_id, record["tenant"], JobStatus.QUEUED, fields,
             appends=[("log", f"{log_stamp()} WARNING {why}; the job is queued again ({said})")])
         if not change.ok:
@@ -180,6 +192,13 @@ class Transitions:
                 self.cancel(record)
         self.store.delete(record["id"])
         self.quotas.forget_stored(record["tenant"])
+
+    def _change(self, job_id: str, tenant: str, to: JobStatus,
+                fields: dict[str, Any] | None = None, **kwargs: Any) -> Transition:
+        """The store's one atomic change, with the webhook event it owes."""
+        event_type = job_event(to)
+        notice = (event_type, new_event_id()) if event_type else None
+        return self.store.transition(job_id, tenant, to, fields, notice=notice, **kwargs)
 
     def _append_anyway(self, job_id: str, change: Transition, appends: Appends) -> None:
         """What went with a refused change (the job was made final meanwhile): keep it still."""

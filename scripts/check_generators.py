@@ -1,5 +1,5 @@
 """`make lint`: openapi-generator (the jar in the openapi-generator-cli wheel) makes a client in
-each language given from the spec without a single warning."""
+each language given from the spec without a single warning, but the ones accepted below."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+# Java's generator leaves an object example of a request body out of its generated docs, on
+# purpose (openapi-generator PR 8887: it would not be valid Java), and says so. The examples are
+# for readers of openapi.yaml (every request body has them: tests/test_examples.py); the client
+# it generates is the same with or without them.
+ACCEPTED = ("Ignoring complex example on request body",)
 
 
 def warnings_of(spec: str, language: str, out: Path) -> list[str]:
@@ -16,7 +22,8 @@ def warnings_of(spec: str, language: str, out: Path) -> list[str]:
     lines = (done.stdout + done.stderr).splitlines()
     if done.returncode != 0:
         return lines
-    return [line for line in lines if " WARN " in line or " ERROR " in line]
+    return [line for line in lines if (" WARN " in line or " ERROR " in line)
+            and not any(accepted in line for accepted in ACCEPTED)]
 
 
 def main(spec: str, *languages: str) -> int:

@@ -1,7 +1,8 @@
-"""`make run`: Redis (unless REDIS_URL is set), the API under gunicorn and RQ workers, in the
-foreground and supervised: a process that dies is started again, after a pause that grows while
-it keeps dying (logged, and counted in `gateway_process_restarts_total`), and the others go on
-serving. Ctrl-C or SIGTERM stops everything.
+"""`make run`: Redis (unless REDIS_URL or GATEWAY_REDIS_SENTINELS is set), the API under
+gunicorn, RQ workers and the webhook deliverer, in the foreground and supervised: a process that
+dies is started again, after a pause that grows while it keeps dying (logged, and counted in
+`gateway_process_restarts_total`), and the others go on serving. Ctrl-C or SIGTERM stops
+everything.
 
 All of them count their metrics into one directory, emptied at start (PROMETHEUS_MULTIPROC_DIR,
 by default `./var/metrics`), so that the API's `/metrics` sums them (core/metrics.py)."""
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -121,30 +123,34 @@ def main() -> None:
     prepare_metrics(config, env)
     children: list[Child] = []
     stop = _install_stop_handlers()  # first: a Ctrl-C while Redis starts stops quietly too
-    if not config.REDIS_URL_SET:
+    connection = Connection.for_config(config)  # the Redis given, unless one is started here
+    if not config.REDIS_URL_SET and not config.REDIS_SENTINELS:
         redis_process, env["REDIS_URL"] = start_redis(ROOT / "var" / "redis")
+        connection = Connection.open(env["REDIS_URL"], config.REDIS_PREFIX)
         port = int(env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
         redis_child = Child("redis", lambda: start_redis(ROOT / "var" / "redis", port)[0])
         redis_child.process, redis_child.started = redis_process, time.monotonic()
         children.append(redis_child)
         (ROOT / "var" / "redis.url").write_text(env["REDIS_URL"])  # for `make key`
         tell(config, f"Redis: {env['REDIS_URL']} (data in ./var/redis, AOF, noeviction)")
-    redis_url = env.get("REDIS_URL", config.REDIS_URL)
     try:
         if not stop:
-            _announce_key(redis_url, config)
+            _announce_key(KeyStore(connection), config)
             tell(config, banner(config))
+        if not config.WEBHOOK_SECRET_KEYS:
+            env["GATEWAY_WEBHOOK_SECRET_KEY"] = _local_sealing_key()
         children.append(Child("api", lambda: _python(env, "-m", "gunicorn", "-c",
                                                      str(ROOT / "gunicorn.conf.py"),
                                                      "app:create_app()")))
         children += [Child(f"worker-{n + 1}", lambda: _python(env, "-m", "workers"))
                      for n in range(config.WORKERS)]
+        children.append(Child("webhooks", lambda: _python(env, "-m", "workers.webhooks")))
         while not stop:
             for child in children:
                 child.check()
             time.sleep(0.2)
     finally:
-        _stop_all(children, stop, config, redis_url)
+        _stop_all(children, stop, config, connection)
 
 
 def banner(config: Config) -> str:
@@ -162,8 +168,7 @@ def _python(env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, process_group=0)
 
 
-def _announce_key(redis_url: str, config: Config) -> None:
-    keys = KeyStore(Connection.open(redis_url, config.REDIS_PREFIX))
+def _announce_key(keys: KeyStore, config: Config) -> None:
     if config.API_KEYS:
         keys.register_from_env(config.API_KEYS)
     elif keys.count() == 0:
@@ -183,6 +188,18 @@ def _announce_key(redis_url: str, config: Config) -> None:
                      "makes another.")
 
 
+def _local_sealing_key() -> str:
+    """The key that seals webhook secrets when GATEWAY_WEBHOOK_SECRET_KEY is not set: made once,
+    kept in ./var (readable by this user only), never in Redis beside what it seals."""
+    path = ROOT / "var" / "webhook-secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+        print(f"Webhook secrets are sealed with a key made for this machine: {path}")
+    return path.read_text().strip()
+
+
 def _install_stop_handlers() -> list[int]:
     """Ctrl-C, SIGTERM and a closed terminal stop the gateway: they reach this process alone
     (its children have process groups of their own), and `_stop_all` stops the others."""
@@ -196,7 +213,8 @@ def _install_stop_handlers() -> list[int]:
     return stop
 
 
-def _stop_all(children: list[Child], stop: list[int], config: Config, redis_url: str) -> None:
+def _stop_all(children: list[Child], stop: list[int], config: Config,
+              connection: Connection) -> None:
     """API and workers first, all at once, gracefully: a busy worker finishes its job or hands
     it back within its drain window, the API finishes its requests. Redis last. Another
     Ctrl-C stops them at once: a busy worker hands its job back, the rest is killed."""
@@ -208,7 +226,7 @@ def _stop_all(children: list[Child], stop: list[int], config: Config, redis_url:
     _wait(services, QUICK_EXIT_SECONDS, lambda: len(stop) > signals)
     left = [child for child in services if _alive(child)]
     if left and len(stop) == signals:
-        say(f"stopping: waiting for {_what_is_left(left, config, redis_url)}; press Ctrl-C "
+        say(f"stopping: waiting for {_what_is_left(left, config, connection)}; press Ctrl-C "
             "again to stop at once")
         _wait(left, config.WORKER_DRAIN_SECONDS + STOP_SECONDS, lambda: len(stop) > signals)
     left = [child for child in left if _alive(child)]
@@ -235,9 +253,9 @@ def _wait(children: list[Child], seconds: float, interrupted: Callable[[], bool]
         time.sleep(0.1)
 
 
-def _what_is_left(left: list[Child], config: Config, redis_url: str) -> str:
+def _what_is_left(left: list[Child], config: Config, connection: Connection) -> str:
     """What the children still running are waiting for, in words."""
-    busy = _busy_pids(redis_url, config)
+    busy = _busy_pids(connection)
     workers = [c for c in left if c.name.startswith("worker")]
     parts = []
     if busy is None:  # Redis does not say: a busy worker finishes its job first
@@ -256,10 +274,10 @@ def _what_is_left(left: list[Child], config: Config, redis_url: str) -> str:
     return " and ".join(parts)
 
 
-def _busy_pids(redis_url: str, config: Config) -> set[int] | None:
+def _busy_pids(connection: Connection) -> set[int] | None:
     """Pids of this host's workers that hold a running job; None when Redis does not answer."""
     try:
-        holders = Leases(Connection.open(redis_url, config.REDIS_PREFIX)).holders()
+        holders = Leases(connection).holders()
     except redis.RedisError:
         return None
     busy = set()

@@ -37,6 +37,7 @@ BELL_QASM2 = ('OPENQASM 2.0; include "qelib1.inc"; qreg q[2]; creg c[2]; '
 CORS_ORIGIN = "http://dashboard.test"  # a browser app allowed to call the API
 WORKER_MEMORY_BYTES = 2 * 2**30  # what one simulation may use in the tests (26 qubits fit)
 MAX_RESULT_SAMPLES = 1000  # low, so that going over it costs a test little
+WEBHOOK_SECRET_KEY = "the-tests-key-that-seals-webhook-secrets"
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +63,12 @@ def env(redis_url: str) -> dict[str, str]:
             "GATEWAY_TENANT_MAX_RUNNING": "2", "GATEWAY_KEY_REQUESTS_PER_SECOND": "100000",
             "GATEWAY_AUTH_FAILURES_PER_MINUTE": "100000",
             "GATEWAY_MAX_RESULT_SAMPLES": str(MAX_RESULT_SAMPLES),
+            # webhooks to the tests' receivers on 127.0.0.1, over plain HTTP, retried and timed
+            # out in seconds (tests/test_webhook_delivery.py)
+            "GATEWAY_WEBHOOK_SECRET_KEY": WEBHOOK_SECRET_KEY,
+            "GATEWAY_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8", "GATEWAY_WEBHOOK_ALLOW_HTTP": "1",
+            "GATEWAY_WEBHOOK_RETRY_SCHEDULE": "0.2,0.3,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5",
+            "GATEWAY_WEBHOOK_TIMEOUT_SECONDS": "1",
             "PYTHONPATH": str(ROOT)}
 
 

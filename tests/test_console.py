@@ -17,6 +17,9 @@ import pytest
 
 from core.store.api_keys import KeyStore
 from tests.conftest import ROOT, slow_circuit
+from tests.webhooks_helpers import Receiver, deliverer, receiver
+
+__all__ = ["deliverer", "receiver"]  # fixtures
 
 BROWSER_TESTS = ROOT / "tests" / "browser"
 ARTEFACTS = ROOT / "test-artefacts" / "console"
@@ -70,16 +73,20 @@ def browser_tools() -> tuple[str, Path]:
     pytest.skip(f"the browser test needs {missing}")
 
 
-def test_a_person_uses_the_console_in_chromium(keys: KeyStore, server: str) -> None:
+def test_a_person_uses_the_console_in_chromium(keys: KeyStore, server: str, receiver: Receiver,
+                                              deliverer: subprocess.Popen) -> None:
     chromium, node = browser_tools()
     _, key = keys.create(f"console-{uuid.uuid4().hex[:8]}")
     for old in ARTEFACTS.glob("*.png"):
         old.unlink()
     env = {**os.environ, "BASE_URL": server, "API_KEY": key, "CHROMIUM": chromium,
-           "SLOW_CIRCUIT": slow_circuit(), "ARTEFACTS": str(ARTEFACTS)}
+           "SLOW_CIRCUIT": slow_circuit(), "ARTEFACTS": str(ARTEFACTS),
+           "RECEIVER_URL": receiver.url("/console"), "RECEIVER_DIR": str(receiver.directory)}
     run = subprocess.run([str(node), "console.mjs"], cwd=BROWSER_TESTS, env=env,
-                         capture_output=True, text=True, timeout=100)
+                         capture_output=True, text=True, timeout=120)
     print(run.stdout)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     assert "all passed" in run.stdout
     assert (ARTEFACTS / "job-bell.png").stat().st_size > 10_000  # the screenshot artefact
+    assert {r["type"] for r in receiver.delivered("/console").values()} >= {
+        "webhook.test", "job.queued", "job.done"}  # verified with the secret the page showed

@@ -81,3 +81,11 @@ def test_secrets_hold_no_value() -> None:
     """The committed Secret is a shape to fill from a secret store, never a key."""
     secret = resources()[("Secret", "gateway-secrets")]["stringData"]
     assert {secret[name] for name in ("GATEWAY_API_KEYS", "QISKIT_IBM_TOKEN")} == {""}
+
+
+def test_the_webhook_deliverer_runs_with_the_key_that_seals_secrets() -> None:
+    found = resources()
+    deliverer = container(found[("Deployment", "webhooks")])
+    assert deliverer["command"] == ["python", "-m", "workers.webhooks"]
+    assert {"secretRef": {"name": "gateway-secrets"}} in deliverer["envFrom"]
+    assert "GATEWAY_WEBHOOK_SECRET_KEY" in found[("Secret", "gateway-secrets")]["stringData"]

@@ -16,7 +16,7 @@ from app.streaming import hub as event_hub
 from app.streaming.events import START, EventStream, id_order
 from app.streaming.hub import EventHub
 from core.store.api_keys import KeyStore, digest
-from core.store.connection import Connection
+from core.store.connection import Connection, RedisAddress
 from core.store.jobs import JobStore
 from core.store.stream_tokens import StreamTokens, job_scope
 from tests.conftest import BELL_QASM3, CORS_ORIGIN, result_of, sampler_job, slow_circuit, submit
@@ -104,6 +104,15 @@ def test_resuming_after_any_event_gives_exactly_the_tail(live: tuple) -> None:
     assert done.status_code == 204 and done.content == b""
     head = http.head(path)
     assert head.status_code == 200 and head.headers["content-type"].startswith("text/event-stream")
+
+
+def test_resuming_after_an_event_a_failover_lost_goes_on_after_it(live: tuple) -> None:
+    """The client read an event the dead primary never passed on: its id is beyond the stream's
+    newest, yet past. The job is final and the client has all there is: 204, not 422."""
+    http, job_id, events, _ = live
+    millis = int(events[-1].id.split("-")[0])
+    lost = http.get(f"/v1/jobs/{job_id}/events", headers={"Last-Event-ID": f"{millis + 5}-0"})
+    assert lost.status_code == 204, lost.text
 
 
 def test_fifty_listeners_on_one_job_get_identical_streams(client: httpx.Client) -> None:
@@ -215,7 +224,7 @@ def test_a_listener_that_falls_behind_rereads_redis_without_a_gap(
         redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process, on real Redis: the hub drops a slow listener's queue; it must catch up."""
     monkeypatch.setattr(event_hub, "MAX_PENDING", 5)
-    store, hub = JobStore(Connection.open(redis_url, "lag")), EventHub(redis_url, 1.0)
+    store, hub = JobStore(Connection.open(redis_url, "lag")), EventHub(RedisAddress(redis_url), 1.0)
     job_id = "lagger"
     store.append_event(job_id, "log", {"line": 0})
     stream = EventStream(hub, store.event_stream_key(job_id), START, heartbeat=0.2,

@@ -46,7 +46,8 @@ def gateway(env: dict[str, str], standin: Standin,
         GATEWAY_ACCESS_LOG="true", GATEWAY_LOG_LEVEL="DEBUG", QISKIT_IBM_TOKEN=IBM_TOKEN,
         QISKIT_IBM_INSTANCE=CRN, QISKIT_IBM_URL=standin.api_url, IAM_URL=standin.iam_url,
         QISKIT_FUNCTIONS_EXPERIMENTAL="1", GATEWAY_IBM_POLL_MIN_SECONDS="0.5",
-        GATEWAY_IBM_POLL_MAX_SECONDS="1")
+        GATEWAY_IBM_POLL_MAX_SECONDS="1", GATEWAY_WEBHOOK_SECRET_KEY=secrets.token_hex(32),
+        GATEWAY_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8", GATEWAY_WEBHOOK_ALLOW_HTTP="1")
     yield gw
     gw.close()
 
@@ -67,6 +68,9 @@ def json_lines(text: str) -> list[dict]:
 def test_every_line_is_json_and_no_secret_is_in_any(gateway: PrivateGateway,
                                                     standin: Standin) -> None:
     with gateway.client("logged", **{"X-Request-ID": WEBHOOK_SECRET}) as http:
+        endpoint = http.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook",
+                                                   "events": ["job.done"]})
+        endpoint.raise_for_status()  # its secret is in this answer only
         local = submit(http, sampler_job())
         device = submit(http, sampler_job(backend=DEVICE, shots=100))
         for job in (local, device):
@@ -81,7 +85,7 @@ def test_every_line_is_json_and_no_secret_is_in_any(gateway: PrivateGateway,
     worker = eventually(lambda: (lines := json_lines(gateway.output("worker"))) and any(
         line.get("job_id") == device["id"] for line in lines) and lines, 10, "the IBM steps")
     everything = gateway.output("api") + gateway.output("worker")
-    for secret in (KEY, IBM_TOKEN, WEBHOOK_SECRET, token):
+    for secret in (KEY, IBM_TOKEN, WEBHOOK_SECRET, token, endpoint.json()["secret"]):
         assert secret not in everything
     access = [line for line in api if line["logger"] == "gunicorn.access"]
     reads = [line for line in access if line["path"] == f"/v1/jobs/{local['id']}/result"]

@@ -1,6 +1,7 @@
 """`make run` supervises: a worker that dies is started again while the API goes on serving;
-Ctrl-C stops everything without a traceback, saying what it waits for, and a second Ctrl-C
-stops it at once. It listens on loopback unless GATEWAY_BIND says otherwise."""
+Ctrl-C stops everything (the webhook deliverer too) without a traceback, saying what it waits
+for, and a second Ctrl-C stops it at once. It listens on loopback unless GATEWAY_BIND says
+otherwise."""
 
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ class MakeRun:
         redis.Redis.from_url(self.redis_url).flushdb()
         self.metrics.cleanup()
 
+WORKER = "\0workers\0"  # `-m workers`, not `-m workers.webhooks`
+
 
 def children(pid: int, marker: str) -> set[int]:
     """Pids of `pid`'s children whose command line holds `marker`."""
@@ -101,11 +104,12 @@ def test_make_run_restarts_a_dead_worker_and_stops_on_ctrl_c(env: dict[str, str]
         wait_for_http(f"{run.base}/healthz", run.process)
         assert f"Quantum jobs gateway on {run.base}" in run.output
         assert listening(run.port) == {"0100007F"}  # 127.0.0.1 only
-        assert eventually(lambda: len(children(run.process.pid, "workers")) == 1, 30)
-        (victim,) = children(run.process.pid, "workers")
+        assert eventually(lambda: len(children(run.process.pid, WORKER)) == 1, 30)
+        assert eventually(lambda: len(children(run.process.pid, "workers.webhooks")) == 1, 30)
+        (victim,) = children(run.process.pid, WORKER)
         os.kill(victim, signal.SIGKILL)
         assert httpx.get(f"{run.base}/healthz", timeout=5).status_code == 200  # it serves on
-        assert eventually(lambda: children(run.process.pid, "workers") - {victim} != set(), 15)
+        assert eventually(lambda: children(run.process.pid, WORKER) - {victim} != set(), 15)
         restarts = 'gateway_process_restarts_total{process="worker",reason="exited"} 1.0'
         assert restarts in httpx.get(f"{run.base}/metrics", timeout=5).text  # the supervisor's
         run.ctrl_c()

@@ -32,10 +32,11 @@ def main() -> None:
     logs.configure(config, logs.job_fields, lambda: ctx.tracing.log_fields())
     ctx.executor.start()  # fork before any thread starts (the span exporter's too)
     ctx.tracing = Tracing.start(config, SERVICE)
+    ctx.redis.watch()  # with sentinels: every pool follows a new primary within a second
     stop = threading.Event()
     threading.Thread(target=sweep_forever, args=(ctx, stop), daemon=True, name="sweeper").start()
     metrics.serve(config)
-    check_redis(ctx.store.redis)
+    check_redis(ctx.store.redis, ctx.store.durable.replicas)
     try:
         work(ctx)
     finally:

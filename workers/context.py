@@ -16,10 +16,11 @@ from core import queueing
 from core.config import Config
 from core.ibm.context import Ibm
 from core.providers import Providers
-from core.store.connection import Connection
+from core.store.connection import Connection, RedisAddress
 from core.store.dispatch import Dispatch
 from core.store.jobs import JobStore
 from core.store.leases import Leases
+from core.store.outbox import Outbox
 from core.store.quotas import Quotas
 from core.store.snapshots import Snapshots
 from core.store.stats import Stats
@@ -44,6 +45,7 @@ class WorkerContext:
     dispatch: Dispatch
     providers: Providers
     transitions: Transitions
+    redis: RedisAddress  # where RQ's loop connects
     stopping: Stopping = field(default_factory=Stopping)  # set by a graceful stop
     tracing: Tracing = field(default_factory=Tracing)  # off until `main` starts it
 
@@ -65,7 +67,9 @@ class WorkerContext:
             config, store, leases, stats, snapshots, queue, ibm,
             Executor(runtime, memory_bytes=config.WORKER_MEMORY_BYTES),
             f"{socket.gethostname()}:{os.getpid()}", dispatch, providers,
-            Transitions(config, store, leases, Quotas(connection), providers),
+            Transitions(config, store, leases, Quotas(connection), providers,
+                        Outbox(connection, config.WEBHOOK_ENDPOINT_IN_FLIGHT,
+                               config.JOB_RETENTION_SECONDS)), connection.address,
         )
 
 

@@ -6,17 +6,19 @@
   without counting an attempt (`Transitions.requeue`). Then the process exits.
 - A second SIGTERM: RQ raises SystemExit inside the job; `run_job` hands it back on its way out.
 - SIGKILL: the job's lease runs out and another worker's sweeper queues it again.
-- Redis lost or stalled: RQ's loop quits on some errors (a timeout, a failed write between two
-  jobs); it is started again, with backoff, until Redis answers.
+- Redis lost or stalled, or failing over to a replica: RQ's loop quits on some errors (a
+  timeout, a failed write between two jobs); it is started again, with backoff, until Redis (or
+  the promoted replica, which its connection asks the sentinels for) answers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import redis
 from redis.client import Pipeline
@@ -28,15 +30,21 @@ from rq.utils import now, utcformat
 from rq.worker import WorkerStatus
 
 from core import queueing
-from core.store.connection import client_options, out_of_memory
+from core.store.connection import passing_refusal
 
 if TYPE_CHECKING:
     from workers.context import WorkerContext
 
 log = logging.getLogger("gateway.worker")
-WORKER_TTL = 60  # RQ: a worker silent this long is dead; its blocking dequeue waits WORKER_TTL-15
-MAX_BACKOFF_SECONDS = 30.0
+WORKER_TTL = 60  # RQ: a worker silent this long is dead
+# RQ's blocking dequeue (its default: WORKER_TTL - 15), and its socket timeout (RQ's margin): a
+# primary that died without a word, or was replaced, is left within seconds
+DEQUEUE_SECONDS = 5
+DEQUEUE_SOCKET_SECONDS = DEQUEUE_SECONDS + 10
+# a Redis back, or a replica promoted, is found within this; a try costs a connection attempt
+MAX_BACKOFF_SECONDS = 5.0
 HEARTBEAT_SECONDS = 10.0  # well within WORKER_TTL
+RQ_CONNECTIONS = 10  # RQ's loop holds one, its pub/sub thread another
 T = TypeVar("T")
 
 
@@ -74,6 +82,12 @@ class GatewayWorker(SimpleWorker):
     stopping: Stopping
     drain_seconds: float
     _suspension_checked = 0.0  # monotonic time of the last look for `rq suspend`
+    _scheduler_checked = 0.0  # and at RQ's scheduler process
+    max_connection_wait_time = MAX_BACKOFF_SECONDS  # RQ's own backoff while dequeueing (60 s)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return DEQUEUE_SECONDS
 
     def handle_warm_shutdown_request(self) -> None:
         super().handle_warm_shutdown_request()
@@ -113,11 +127,25 @@ class GatewayWorker(SimpleWorker):
         pipe.expire(self.key, ttl)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """Called between two jobs, and before every blocking dequeue."""
+        if time.monotonic() - self._scheduler_checked > HEARTBEAT_SECONDS:
+            self._scheduler_checked = time.monotonic()
+            self._revive_scheduler()
         recent = self.last_heartbeat is not None and (
             (now() - self.last_heartbeat).total_seconds() < HEARTBEAT_SECONDS)
         if timeout is None and recent:
             return
         super().heartbeat(timeout, pipeline)
+
+    def _revive_scheduler(self) -> None:
+        """RQ's scheduler process (IBM Quantum's rescheduled steps) dies when Redis does not
+        answer, and RQ starts another only at its maintenance, every 10 minutes: here, within
+        HEARTBEAT_SECONDS, by whichever worker takes the scheduler's lock (the dead one's
+        lapses after a minute)."""
+        scheduler = self.scheduler
+        if scheduler is not None and not (scheduler._process and scheduler._process.is_alive()):
+            with contextlib.suppress(redis.RedisError):
+                scheduler.acquire_locks(auto_start=True)
 
     def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
         if pipeline is None and state == self.get_state():
@@ -149,18 +177,14 @@ def work(ctx: WorkerContext) -> None:
 
 
 def _worker(ctx: WorkerContext) -> GatewayWorker:
-    # a connection of its own: RQ's blocking dequeue waits up to WORKER_TTL - 15 s
-    connection = redis.Redis.from_url(ctx.config.REDIS_URL, **_rq_options(ctx))
+    # a connection of its own, for RQ's blocking dequeue; through the sentinels when they are
+    # set, like every other (RQ's scheduler process rebuilds it)
+    connection = ctx.redis.client(False, DEQUEUE_SOCKET_SECONDS, max_connections=RQ_CONNECTIONS,
+                                  connect_timeout=ctx.config.REDIS_TIMEOUT_SECONDS)
     worker = GatewayWorker([ctx.ibm.queue, ctx.queue], connection=connection,
                            serializer=JSONSerializer, worker_ttl=WORKER_TTL)
     worker.stopping, worker.drain_seconds = ctx.stopping, ctx.config.WORKER_DRAIN_SECONDS
     return worker
-
-
-def _rq_options(ctx: WorkerContext) -> dict[str, Any]:
-    options = client_options(ctx.config.REDIS_TIMEOUT_SECONDS)
-    options["socket_timeout"] = WORKER_TTL + ctx.config.REDIS_TIMEOUT_SECONDS
-    return options
 
 
 def _pause(ctx: WorkerContext, seconds: float) -> None:
@@ -176,16 +200,17 @@ def _pause(ctx: WorkerContext, seconds: float) -> None:
 
 
 def patiently(seconds: float, write: Callable[[], T]) -> T:
-    """`write()`, tried again while Redis is unreachable, stalled or refusing writes (out of
-    memory), for up to `seconds`: a job that finishes during a short outage keeps its result
-    (the last error is raised after; the sweeper then recovers the job)."""
+    """`write()`, tried again while Redis is unreachable, stalled, failing over or refusing
+    writes (out of memory, read-only, no replica in sync), for up to `seconds`: a job that
+    finishes during a short outage keeps its result (the last error is raised after; the
+    sweeper then recovers the job)."""
     deadline, pause = time.monotonic() + seconds, 0.2
     while True:
         try:
             return write()
         except redis.RedisError as exc:
             passing = isinstance(exc, (redis.ConnectionError, redis.TimeoutError))
-            if not (passing or out_of_memory(exc)) or time.monotonic() + pause > deadline:
+            if not (passing or passing_refusal(exc)) or time.monotonic() + pause > deadline:
                 raise
             log.warning("Redis write failed (%s); trying again in %.1f s", type(exc).__name__,
                         pause)

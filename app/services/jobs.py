@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from app.gateway import Gateway
 from app.json_guard import load_json
 from app.schemas import MAX_WAIT_SECONDS, JobSubmitSchema
-from app.services import backends
+from app.services import backends, webhooks
 from app.services.limits import check_time_limit, qubit_cap
 from core import catalog, collector
 from core.admission import (
@@ -38,8 +38,10 @@ from core.errors import (
 )
 from core.providers import Provider
 from core.states import JobStatus
+from core.store.connection import SentAlong
 from core.store.jobs import new_job_id
 from core.store.records import compress
+from core.webhooks.events import job_event
 
 TIMESTAMPS = ("created", "queued", "running", "finished")
 
@@ -56,6 +58,7 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
     When tracing, the job keeps the request's trace context (its workers' spans join it)."""
     with gw.tracing.span("validate"):
         inputs, inspection, provider, backend = validate_inputs(gw, payload)
+    callback = webhooks.callback_fields(gw, tenant, payload)
     job_id = new_job_id()
     if idempotency_key:
         body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -68,16 +71,19 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "tags": payload.get("tags", []), "session_id": payload.get("session_id"),
         "options": inputs["options"], "attempts": 0, "rq_attempt": 1, "version": 2,
         "num_pubs": len(inspection.pubs), "num_shots": inspection.num_shots,
-        "usage_estimation": provider.usage_estimation(inspection, backend),
+        "usage_estimation": provider.usage_estimation(inspection, backend), **callback,
         "traceparent": gw.tracing.traceparent(),  # None (not stored) when not tracing
     }
     gw.rates.submission(tenant)
     provider.check_room(tenant)
     inputs_blob = compress(inputs)
-    check_stored_quota(gw, tenant, len(inputs_blob))
+    # the endpoints that want the new job's event, read in the quota's round trip
+    subscribed = gw.webhooks.outbox.subscribed_along(tenant, job_event(JobStatus.QUEUED))
+    check_stored_quota(gw, tenant, len(inputs_blob), subscribed)
     try:
         with gw.tracing.span("store"):
-            job = gw.transitions.queue(record, inputs_blob, stored=len(inputs_blob))
+            job = gw.transitions.queue(record, inputs_blob, stored=len(inputs_blob),
+                                       subscribed=subscribed.endpoints)
     except Exception:
         if idempotency_key:  # nothing was created: the client may retry with the same key
             gw.idempotency.release(tenant, idempotency_key)
@@ -85,10 +91,12 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
     return job, True
 
 
-def check_stored_quota(gw: Gateway, tenant: str, adding: int) -> None:
+def check_stored_quota(gw: Gateway, tenant: str, adding: int,
+                       along: SentAlong | None = None) -> None:
     """A tenant's stored inputs and results are capped (`max_stored_bytes`): over it, 429 until
-    it deletes jobs or they expire. The count is Redis' own, redone at most every few seconds."""
-    used, limit = gw.quotas.stored(tenant, gw.config.TENANT_MAX_STORED_BYTES)
+    it deletes jobs or they expire. The count is Redis' own, redone at most every few seconds.
+    `along`: commands sent in the same round trip."""
+    used, limit = gw.quotas.stored(tenant, gw.config.TENANT_MAX_STORED_BYTES, along)
     if used is None:
         used = gw.store.stored_bytes(tenant)
         gw.quotas.keep_stored(tenant, used, STORED_RECOUNT_SECONDS)

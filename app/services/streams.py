@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from core.states import JobStatus
 log = logging.getLogger("gateway.events")
 RETRY_MS = 3000  # how long EventSource waits before reconnecting (it then sends Last-Event-ID)
 HEARTBEAT = b": heartbeat\n\n"
+CLOCK_SKEW_MS = 60_000  # how far ahead of this host's clock a Redis host's may be
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -58,9 +60,12 @@ def tenant_stream(gw: Gateway, hub: EventHub, tenant: str, after: str,
 
 
 def _check_position(hub: EventHub, key: str, after: str) -> str:
-    """The stream's newest id; InvalidEventId when `after` is beyond it (never issued here)."""
+    """The stream's newest id; InvalidEventId when `after` is beyond it and later than now
+    (never issued). One beyond it but past was issued by a primary that died before a replica
+    had it (a failover keeps the replica's stream): the stream goes on after it, since what the
+    new primary adds is stamped later."""
     tail = hub.tail(key)
-    if id_order(after) > id_order(tail):
+    if id_order(after) > id_order(tail) and id_order(after)[0] > time.time() * 1000 + CLOCK_SKEW_MS:
         message = f"this stream has no event '{after}'; its newest is '{tail}'"
         raise InvalidEventId(message, errors={"Last-Event-ID": [message]})
     return tail

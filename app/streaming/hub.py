@@ -28,11 +28,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from app.streaming.events import PAGE, Event
-from core.store.connection import POOL_WAIT_SECONDS, client_options
+from core.store.connection import RedisAddress
 
 log = logging.getLogger("gateway.events")
 STREAMS_PER_READER = 200  # bounds the XREAD an event re-issues; more streams, more readers
@@ -121,6 +119,8 @@ class Reader:
                                          count=READ_COUNT, block=block_ms)
             except redis.RedisError as exc:  # listeners keep their heartbeats; retry shortly
                 log.warning("event hub: Redis read failed (%s); retrying", type(exc).__name__)
+                if connection is not None:  # through sentinels, the next asks for the primary
+                    connection.connection_pool.disconnect()
                 connection, self.client_id = None, None
                 time.sleep(0.5)
                 continue
@@ -134,10 +134,10 @@ class Reader:
 
     def _connect(self) -> redis.Redis:
         """A connection of its own, with no silent reconnect, so that its client id stays true."""
-        connection = redis.Redis.from_url(
-            self.hub.redis_url, decode_responses=True, single_connection_client=True,
-            socket_timeout=self.hub.block_seconds + self.hub.timeout, socket_keepalive=True,
-            socket_connect_timeout=self.hub.timeout, retry=Retry(NoBackoff(), 0))
+        pool = self.hub.address.pool(True, self.hub.block_seconds + self.hub.timeout,
+                                     max_connections=1, retries=0,
+                                     connect_timeout=self.hub.timeout)
+        connection = redis.Redis(connection_pool=pool, single_connection_client=True)
         self.client_id = int(connection.client_id())
         return connection
 
@@ -145,16 +145,15 @@ class Reader:
 class EventHub:
     """Multiplexes this process's listeners onto a few blocking XREADs (started on first use)."""
 
-    def __init__(self, redis_url: str, block_seconds: float = 5.0, timeout: float = 5.0) -> None:
-        self.redis_url = redis_url
+    def __init__(self, address: RedisAddress, block_seconds: float = 5.0,
+                 timeout: float = 5.0) -> None:
+        self.address = address  # a URL, or sentinels: readers follow a failover as pools do
         self.block_seconds = block_seconds
         self.timeout = timeout  # socket timeout of every command: a stalled Redis fails fast
         self.closing = False  # the process is stopping: streams tell their clients to reconnect
-        # replays and catch-ups wait their turn for a connection rather than fail (redis-py's
-        # default pool raises past 100), and cannot starve the other routes of theirs
-        self.redis = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
-            redis_url, decode_responses=True, max_connections=READ_CONNECTIONS,
-            timeout=POOL_WAIT_SECONDS, **client_options(timeout)))
+        # replays and catch-ups wait their turn for a connection rather than fail, and cannot
+        # starve the other routes of theirs
+        self.redis = address.client(True, timeout, max_connections=READ_CONNECTIONS)
         self.lock = threading.Lock()
         self._topics: dict[str, Topic] = {}
         self._readers: list[Reader] = []

@@ -38,6 +38,7 @@ def digest(key: str) -> str:
 class KeyStore:
     def __init__(self, connection: Connection) -> None:
         self.redis = connection.text
+        self.durable = connection.durable  # a key registered or revoked is on a replica
         prefix = connection.prefix
         self.by_digest = f"{prefix}:keys"
         self.by_id = f"{prefix}:key-ids"
@@ -61,7 +62,7 @@ class KeyStore:
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self.by_digest, digest(key), json.dumps(record))
         pipe.hset(self.by_id, key_id, digest(key))
-        pipe.execute()
+        self.durable.execute(pipe)
         return key_id, key
 
     def tenant_of(self, key: str, along: SentAlong | None = None) -> str | None:
@@ -92,7 +93,7 @@ class KeyStore:
         pipe.hdel(self.by_digest, found)  # type: ignore[arg-type]
         pipe.hdel(self.by_id, key_id)
         pipe.publish(self.revocations, found)  # type: ignore[arg-type]  # to every API process
-        pipe.execute()
+        self.durable.execute(pipe)  # a revocation lost in a failover would bring the key back
         return True
 
     def register_from_env(self, spec: str) -> int:

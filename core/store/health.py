@@ -14,14 +14,22 @@ import redis
 log = logging.getLogger("gateway")
 
 
-def redis_warnings(client: redis.Redis) -> list[str]:
-    """What is wrong with the Redis' configuration for the gateway ([] when all is well)."""
+def redis_warnings(client: redis.Redis, replicas: int = 0) -> list[str]:
+    """What is wrong with the Redis' configuration for the gateway ([] when all is well);
+    `replicas`: how many the writes wait for (GATEWAY_REDIS_WAIT_REPLICAS)."""
     try:
         persistence = client.info("persistence")
         memory = client.info("memory")
+        replication = client.info("replication") if replicas else {}
     except redis.RedisError as exc:
         return [f"could not check Redis' configuration: {type(exc).__name__}"]
     warnings = []
+    connected = int(replication.get("connected_slaves", 0))
+    if connected < replicas:
+        warnings.append(f"Redis' primary has {connected} connected replica(s) and writes wait "
+                        f"for {replicas} (GATEWAY_REDIS_WAIT_REPLICAS): each waits "
+                        "GATEWAY_REDIS_WAIT_MS, then stands on the primary alone (a failover "
+                        "now could lose it)")
     policy = memory.get("maxmemory_policy", "unknown")
     if policy != "noeviction":
         warnings.append(f"Redis' maxmemory-policy is {policy!r}: under memory pressure it "
@@ -40,9 +48,9 @@ def _snapshots(client: redis.Redis) -> bool:
     return bool(str(save).strip())
 
 
-def check_redis(client: redis.Redis) -> list[str]:
+def check_redis(client: redis.Redis, replicas: int = 0) -> list[str]:
     """Log loudly what is wrong with the Redis given; the warnings."""
-    warnings = redis_warnings(client)
+    warnings = redis_warnings(client, replicas)
     for warning in warnings:
         log.warning("REDIS CONFIGURATION: %s", warning)
     return warnings

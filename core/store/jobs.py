@@ -14,7 +14,9 @@ Keys (prefix `gw` by default), owned by this module:
 Everything about one job expires `retention` seconds after it reaches a final state. Every status
 change is one call of `lua/transition.lua`, given every key it touches. The other families:
 `leases.py` (running jobs), `idempotency.py`, `stats.py`, `snapshots.py` (device properties),
-`api_keys.py`, `stream_tokens.py`, `rates.py`, `dispatch.py`, `quotas.py`, `ibm.py`.
+`api_keys.py`, `stream_tokens.py`, `rates.py`, `dispatch.py`, `quotas.py`, `ibm.py`,
+`webhooks.py` (endpoints and the subscriptions a change reads) and `outbox.py` (the webhook
+events a change posts).
 
 On Redis Cluster: a job's own keys would share the tag `{p}:job:{{id}}`, a tenant's indexes and
 stream the tag `{p}:t:{{tenant}}`; but one status change touches both, and the running set and
@@ -40,11 +42,13 @@ from redis.client import Pipeline
 from core.clock import iso_to_micros, now_iso
 from core.errors import JobNotFound
 from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
-from core.store.connection import BLOCK_SLICE_SECONDS, Connection, SentAlong
+from core.store.connection import BLOCK_SLICE_SECONDS, Connection, SentAlong, run_script
 from core.store.dispatch import dispatched_key, waiting_key
 from core.store.leases import lease_key, running_key
+from core.store.outbox import notices_key, outbox_key
 from core.store.records import compress, decode_record, encode_record, plausible_id
 from core.store.stats import durations_key, transitions_key
+from core.store.webhooks import subscriptions_key
 
 _LUA = Path(__file__).with_name("lua")
 BLOB_SUFFIXES = (":inputs", ":result", ":runtime", ":samples")  # what a tenant stores
@@ -97,6 +101,7 @@ class JobStore:
         self._set_if_exists = self.redis.register_script(_SET_IF_EXISTS)
         self._append_if_exists = self.redis.register_script(_APPEND_IF_EXISTS)
         self.blocking = connection.blocking  # long polls: a pool apart from short commands
+        self.durable = connection.durable  # creations and final changes wait for a replica
 
     # -- keys -----------------------------------------------------------------------------
     def key(self, job_id: str, suffix: str = "") -> str:
@@ -120,10 +125,12 @@ class JobStore:
         self,
         record: dict[str, Any],
         inputs: dict[str, Any] | bytes,
-        enqueue: Callable[[Pipeline], None] | None = None,
+        enqueue: Callable[[Pipeline, dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Store a new job, index it and log its first status; `enqueue` joins the transaction.
-        `inputs` as a document, or compressed already (`records.compress`)."""
+        """Store a new job, index it and log its first status; `enqueue` joins the transaction
+        (given the pipeline and the record as stored). `inputs` as a document, or compressed
+        already (`records.compress`). On a replica before this returns (`Connection.durable`):
+        the client is told 202 next."""
         created = now_iso()
         record = {**record, "created": created, "updated": created}
         record["score"] = iso_to_micros(created)
@@ -146,8 +153,8 @@ class JobStore:
         )
         pipe.hincrby(transitions_key(self.prefix), record["status"], 1)
         if enqueue is not None:
-            enqueue(pipe)
-        pipe.execute()
+            enqueue(pipe, record)
+        self.durable.execute(pipe)
         return decode_record(encode_record(record))
 
     def get(self, job_id: str) -> dict[str, Any] | None:
@@ -211,35 +218,46 @@ class JobStore:
         appends: Appends = (),
         lease: tuple[str, float] | None = None,
         ran_for: float | None = None,
+        notice: tuple[str, str] | None = None,
     ) -> Transition:
         """Move `job_id` (of `tenant`) to `to` if the table allows, with `fields`, `blobs`,
         `appends` (log lines and interim results) and an `event`, all in one round trip. A
         final change logs appends and event before its status event (a client that stops
         reading at a final status has seen everything), others after it. With `lease` (worker,
         seconds), the worker takes the job's lease; a final change drops it, remembering
-        `ran_for` (for queue estimates). Only `core/transitions.py` calls this."""
+        `ran_for` (for queue estimates). `notice` (webhook event, its id): posted to the webhook
+        outbox with the change when the tenant's endpoints or the job's callback want it. A
+        final change is on a replica before this returns (`Connection.durable`). Only
+        `core/transitions.py` calls this."""
         now = now_iso()
         sources = sorted(ALLOWED_FROM[to])
         blob_keys = [self.key(job_id, suffix) for suffix in (blobs or {})]
         extra = encode_record(fields or {})
-        ok, previous = self._transition(
-            keys=[self.key(job_id), self.key(job_id, ":events"), running_key(self.prefix),
-                  lease_key(self.prefix, job_id), transitions_key(self.prefix),
-                  durations_key(self.prefix), self.tenant_events_key(tenant),
-                  self.index_key(tenant, "status", to.value),
-                  waiting_key(self.prefix, tenant), dispatched_key(self.prefix, tenant),
-                  *(self.index_key(tenant, "status", s.value) for s in sources),
-                  self.key(job_id, ":inputs"), *blob_keys],
-            args=[
-                to.value, "," + ",".join(s.value for s in sources) + ",", now,
-                TIMESTAMP_FIELD.get(to, ""), json.dumps(extra),
-                "1" if to in FINAL_STATES else "0", self.retention, tenant,
-                json.dumps({"status": to.value, "at": now}), _tenant_event(job_id, to.value, now),
-                event[0] if event else "", json.dumps(event[1]) if event else "",
-                _appends(appends), _lease(lease),
-                "" if ran_for is None else str(round(ran_for, 4)), 1, *(blobs or {}).values(),
-            ],
-        )
+        keys = [self.key(job_id), self.key(job_id, ":events"), running_key(self.prefix),
+                lease_key(self.prefix, job_id), transitions_key(self.prefix),
+                durations_key(self.prefix), self.tenant_events_key(tenant),
+                self.index_key(tenant, "status", to.value),
+                waiting_key(self.prefix, tenant), dispatched_key(self.prefix, tenant),
+                subscriptions_key(self.prefix, tenant), outbox_key(self.prefix),
+                *(self.index_key(tenant, "status", s.value) for s in sources),
+                self.key(job_id, ":inputs"), *blob_keys]
+        args = [
+            to.value, "," + ",".join(s.value for s in sources) + ",", now,
+            TIMESTAMP_FIELD.get(to, ""), json.dumps(extra),
+            "1" if to in FINAL_STATES else "0", self.retention, tenant,
+            json.dumps({"status": to.value, "at": now}), _tenant_event(job_id, to.value, now),
+            event[0] if event else "", json.dumps(event[1]) if event else "",
+            _appends(appends), _lease(lease),
+            "" if ran_for is None else str(round(ran_for, 4)), 1,
+            *(notice or ("", "")), f",{notice[0]}," if notice else "",
+            *(blobs or {}).values(),
+        ]
+        if to in FINAL_STATES and self.durable.replicas:
+            pipe = self.redis.pipeline(transaction=False)
+            run_script(self._transition, keys, args, pipe)
+            (ok, previous), = self.durable.execute(pipe)
+        else:
+            ok, previous = self._transition(keys=keys, args=args)
         return Transition(ok == "ok", previous)
 
     def status(self, job_id: str) -> str | None:
@@ -329,6 +347,7 @@ class JobStore:
                        ":interim"):
             pipe.delete(self.key(job_id, suffix))
         pipe.zrem(running_key(self.prefix), job_id)
+        pipe.delete(notices_key(self.prefix, job_id))
         pipe.execute()
 
     def stored_bytes(self, tenant: str) -> int:

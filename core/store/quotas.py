@@ -15,7 +15,7 @@ import time
 
 from redis.client import Pipeline
 
-from core.store.connection import Connection, run_script
+from core.store.connection import Connection, SentAlong, run_script
 
 # KEYS: open streams; ARGV: stream id, now, lapses at, limit. 1 if opened, 0 if at the limit.
 _OPEN_STREAM = """
@@ -75,13 +75,17 @@ class Quotas:
     def close_stream(self, tenant: str, stream_id: str) -> None:
         self.redis.zrem(self._streams_key(tenant), stream_id)
 
-    def stored(self, tenant: str, default_limit: int) -> tuple[int | None, int]:
+    def stored(self, tenant: str, default_limit: int,
+               along: SentAlong | None = None) -> tuple[int | None, int]:
         """(the tenant's stored bytes as last counted, None to count them again; its
-        `max_stored_bytes`), in one round trip."""
+        `max_stored_bytes`), in one round trip; `along`: commands sent in it too."""
         pipe = self.redis.pipeline(transaction=False)
+        replies = along.queue(pipe) if along else 0
         pipe.get(self._stored_key(tenant))
         pipe.hget(limits_key(self.prefix, tenant), "max_stored_bytes")
-        found, limit = pipe.execute()
+        *sent, found, limit = pipe.execute()
+        if along:
+            along.settle(sent[:replies])
         return (None if found is None else int(found),
                 default_limit if limit is None else int(limit))
 

@@ -1,16 +1,18 @@
 // The console as a person uses it, in Debian's headless chromium (run by tests/test_console.py).
 // Env: BASE_URL (the live gateway), API_KEY (a fresh tenant's key), SLOW_CIRCUIT (a program that
-// runs for seconds), CHROMIUM (its path), ARTEFACTS (where screenshots go).
+// runs for seconds), CHROMIUM (its path), ARTEFACTS (where screenshots go), RECEIVER_URL and
+// RECEIVER_DIR (a webhook receiver that verifies signatures with the secrets in its config.json).
 // Every request the page makes is intercepted: one for another host fails the run (and is
 // aborted), and so does the key appearing in any URL.
 import assert from 'node:assert/strict';
-import {mkdtempSync, mkdirSync, readFileSync, rmSync} from 'node:fs';
+import {mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {chromium} from 'playwright-core';
 import {lowContrastTexts, unlabelledControls} from './a11y.mjs';
 
-const {BASE_URL, API_KEY, SLOW_CIRCUIT, CHROMIUM = '/usr/bin/chromium', ARTEFACTS} = process.env;
+const {BASE_URL, API_KEY, SLOW_CIRCUIT, CHROMIUM = '/usr/bin/chromium', ARTEFACTS, RECEIVER_URL,
+  RECEIVER_DIR} = process.env;
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const offsite = [];
@@ -90,10 +92,42 @@ async function bell(page) {
   assert.equal(counts['00'] + counts['11'], 1000);
   assert.ok(counts['00'] > 400 && counts['11'] > 400, JSON.stringify(counts));
   await page.getByRole('log').getByText('INFO').first().waitFor();
+  step('the job page lists the webhook notifications sent about it');
+  const done = page.locator('#job-notifications tr', {hasText: 'job.done'});
+  for (let tries = 0; !(await done.filter({hasText: 'delivered'}).count()); tries += 1) {
+    assert.ok(tries < 30, 'the job.done notification was not delivered');
+    await page.getByRole('button', {name: 'Refresh notifications'}).click();
+    await page.waitForTimeout(500);
+  }
   await shot(page, 'job-bell');
   const id = page.url().split('/').pop();
   await actions(page, id);
   return id;
+}
+
+async function webhooks(page) {
+  step('add a webhook endpoint: a private address is refused at its field; the secret is shown once');
+  await page.getByRole('link', {name: 'Webhooks'}).click();
+  await page.getByText('No endpoints yet.').waitFor();
+  await page.getByLabel('Endpoint URL').fill('http://10.0.0.1/hook');
+  await page.getByRole('button', {name: 'Add endpoint'}).click();
+  await page.locator('#webhook-url-error').getByText('a private address').waitFor();
+  await page.getByLabel('Endpoint URL').fill(RECEIVER_URL);
+  await page.getByLabel('job.queued').check();
+  await page.getByRole('button', {name: 'Add endpoint'}).click();
+  const secret = await page.getByLabel('Signing secret').inputValue();
+  assert.match(secret, /^whsec_/);
+  const config = {[new URL(RECEIVER_URL).pathname]: {secret, script: []}};
+  writeFileSync(join(RECEIVER_DIR, 'config.json'), JSON.stringify(config));
+  step('send a test event: its attempt is listed, delivered and verified by the receiver');
+  await page.getByRole('button', {name: /^Send a test event/}).click();
+  await page.locator('article.endpoint').getByText('delivered').first().waitFor({timeout: 15000});
+  await shot(page, 'webhooks');
+  await page.getByRole('link', {name: 'Jobs'}).click();
+  await page.getByRole('link', {name: 'Webhooks'}).click();
+  await page.locator('article.endpoint').first().waitFor();
+  assert.equal(await page.getByText(secret).count(), 0, 'the secret is shown only once');
+  assert.equal(await page.getByLabel('Signing secret').count(), 0);
 }
 
 async function actions(page, id) {
@@ -261,6 +295,7 @@ async function main() {
       }
     });
     await theKey(page);
+    await webhooks(page);
     await bell(page);
     await liveList(page);
     await cancelLongJob(page);

@@ -4,8 +4,9 @@
 -- lease (leases.py), KEYS[5] transition counts, KEYS[6] recent run times (stats.py),
 -- KEYS[7] the tenant's event stream, KEYS[8] the tenant's index of the new status,
 -- KEYS[9] the tenant's waiting line, KEYS[10] its dispatched jobs (dispatch.py: a local
--- job's place in fair dispatch, kept in step with its status),
--- KEYS[11 .. 10+F] the tenant's index of each status it may come from (in ARGV[2]'s order),
+-- job's place in fair dispatch, kept in step with its status), KEYS[11] the tenant's webhook
+-- subscriptions (webhooks.py), KEYS[12] the webhook outbox (outbox.py),
+-- KEYS[13 .. 12+F] the tenant's index of each status it may come from (in ARGV[2]'s order),
 -- then E keys to expire with the job when the change is final, then the blobs to store
 -- ARGV[1] to, ARGV[2] allowed-from (",A,B,"), ARGV[3] now (RFC 3339), ARGV[4] timestamp field or "",
 -- ARGV[5] extra hash fields (JSON object), ARGV[6] final ("1"/"0"), ARGV[7] retention seconds,
@@ -15,12 +16,15 @@
 -- ARGV[13] events to append, as JSON [[kind, data], ...] (log lines, interim results),
 -- ARGV[14] a lease to take, as JSON {"worker", "ms", "at"} ("" for none),
 -- ARGV[15] seconds the job ran, to remember when it is final ("" for none),
--- ARGV[16] E, ARGV[17..] the blobs' values
+-- ARGV[16] E, ARGV[17] the webhook event of the change ("" for none), ARGV[18] its id,
+-- ARGV[19] its name between commas (to find in the job's `callback_events`),
+-- ARGV[20..] the blobs' values
 local job, events = KEYS[1], KEYS[2]
 local to, now, final = ARGV[1], ARGV[3], ARGV[6] == '1'
-local cur, tenant, score, id = unpack(redis.call('HMGET', job, 'status', 'tenant', 'score', 'id'))
+local cur, tenant, score, id, callback, called_for = unpack(redis.call(
+  'HMGET', job, 'status', 'tenant', 'score', 'id', 'callback_url', 'callback_events'))
 if not cur then return {'missing', ''} end
-local from_index, position = nil, 11
+local from_index, position = nil, 13
 for status in string.gmatch(ARGV[2], '[^,]+') do
   if status == cur then from_index = KEYS[position] end
   position = position + 1
@@ -37,8 +41,8 @@ end
 redis.call('HSET', job, unpack(fields))  -- one write of the record
 local ttl = tonumber(ARGV[7])
 for i = first_blob, #KEYS do  -- a final change's blobs expire with the job from the start
-  if final then redis.call('SET', KEYS[i], ARGV[i - first_blob + 17], 'EX', ttl)
-  else redis.call('SET', KEYS[i], ARGV[i - first_blob + 17]) end
+  if final then redis.call('SET', KEYS[i], ARGV[i - first_blob + 20], 'EX', ttl)
+  else redis.call('SET', KEYS[i], ARGV[i - first_blob + 20]) end
 end
 
 if ARGV[14] ~= '' then  -- before anyone can see the job RUNNING, its worker holds the lease
@@ -66,6 +70,19 @@ redis.call('XADD', events, '*', 'kind', 'status', 'data', ARGV[9])
 if not final then log_appends() end
 redis.call('XADD', KEYS[7], 'MAXLEN', '~', 10000, '*', 'kind', 'status', 'data', ARGV[10])
 redis.call('HINCRBY', KEYS[5], to, 1)
+
+-- the webhook event, posted with the change or not at all: for the tenant's endpoints that
+-- asked for it and the job's own callback; with the record as it is now, for its `data`
+if ARGV[17] ~= '' then
+  local endpoints = redis.call('HGET', KEYS[11], ARGV[17])
+  local call = callback and string.find(called_for or ARGV[19], ARGV[19], 1, true) ~= nil
+  if endpoints or call then
+    redis.call('LPUSH', KEYS[12], cjson.encode({
+      id = ARGV[18], type = ARGV[17], tenant = tenant, at = now,
+      job = redis.call('HGETALL', job), endpoints = cjson.decode(endpoints or '[]'),
+      callback = call}))
+  end
+end
 
 if final then
   for i = 1, 2 do redis.call('EXPIRE', KEYS[i], ttl) end

@@ -1,9 +1,11 @@
 // One job: live status, log lines and interim results from its event stream, the result drawn,
-// and what can be done with it (cancel, delete, tags, download, the same request as curl).
+// what can be done with it (cancel, delete, tags, download, the same request as curl), and the
+// webhook notifications sent about it.
 import {api, follow, Problem} from './api.js';
 import {curlBox, curlCommand} from './curl.js';
 import {field, h, replace, statusBadge, when} from './dom.js';
 import {pubView} from './results.js';
+import {answerOf} from './webhooks.js';
 
 const FINAL = new Set(['DONE', 'ERROR', 'CANCELLED']);
 
@@ -12,6 +14,22 @@ function facts(job) {
     ['Created', when(job.creation_date)], ['Session', job.session_id]];
   return h('dl', {class: 'facts'}, rows.filter(([, value]) => value).map(([name, value]) => [
     h('dt', {}, name), h('dd', {}, value)]));
+}
+
+function notificationsTable(notices) {
+  if (!notices.length) return h('p', {class: 'notice'}, 'No webhook notifications for this job.');
+  return h('table', {class: 'jobs notifications'},
+    h('caption', {class: 'sr-only'}, 'Webhook notifications of this job'),
+    h('thead', {}, h('tr', {}, ['Event', 'Sent to', 'State', 'Attempts', 'Answer', 'Updated']
+      .map((name) => h('th', {scope: 'col'}, name)))),
+    h('tbody', {}, notices.map((n) => h('tr', {},
+      h('td', {'data-label': 'Event'}, n.type),
+      h('td', {'data-label': 'Sent to'}, n.endpoint_id ? h('a', {href: '#/webhooks'},
+        h('code', {}, n.url)) : ['callback ', h('code', {}, n.url)]),
+      h('td', {'data-label': 'State'}, n.state),
+      h('td', {'data-label': 'Attempts'}, String(n.attempts)),
+      h('td', {'data-label': 'Answer'}, answerOf(n)),
+      h('td', {'data-label': 'Updated'}, when(n.updated))))));
 }
 
 function download(jobId, text) {
@@ -45,18 +63,29 @@ export function render(main, jobId) {
     h('button', {type: 'submit'}, 'Save tags'),
     h('p', {role: 'status', id: 'tags-state', class: 'notice'}));
   const about = h('div', {id: 'job-facts'});
+  const notices = h('div', {id: 'job-notifications', 'aria-live': 'polite'});
   const curl = h('div', {id: 'job-curl'});
   replace(main, h('section', {'aria-labelledby': 'job-title'},
     h('p', {}, h('a', {href: '#/jobs'}, '← All jobs')),
     h('h2', {id: 'job-title'}, 'Job ', h('code', {}, jobId)),
     h('p', {class: 'job-status-line'}, 'Status: ', status),
     message, about, actions, curl, tagsForm,
-    h('h3', {}, 'Result'), results, h('h3', {}, 'Log'), log));
+    h('h3', {}, 'Result'), results, h('h3', {}, 'Log'), log,
+    h('h3', {}, 'Notifications'), notices,
+    h('button', {type: 'button', class: 'secondary', id: 'refresh-notifications',
+      onclick: loadNotices}, 'Refresh notifications')));
   cancel.addEventListener('click', cancelJob);
   tagsForm.addEventListener('submit', saveTags);
 
+  async function loadNotices() {
+    try {
+      replace(notices, notificationsTable((await api('GET', `${path}/notifications`)).notifications));
+    } catch (problem) { showProblem(problem); }
+  }
+
   function showStatus(value) {
     replace(status, statusBadge(value));
+    setTimeout(loadNotices, 1000); // a change's notification follows it, from the deliverer
     cancel.disabled = FINAL.has(value);
     if (view.job) view.job.status = value;
     if (FINAL.has(value) && view.stream) {

@@ -1,9 +1,10 @@
-// The console's entry point: the key form, and the view the URL's #fragment names
-// (#/jobs, #/submit, #/jobs/<id>). Only the fragment changes, so the page never reloads.
+// The console's entry point: the key form, and the view the URL's #fragment names (#/jobs,
+// #/submit, #/jobs/<id>, #/webhooks). Only the fragment changes, so the page never reloads.
 import {api, apiKey, forgetCache, onUnauthorized} from './api.js';
 import * as job from './job.js';
 import * as jobs from './jobs.js';
 import * as submit from './submit.js';
+import * as webhooks from './webhooks.js';
 
 const main = document.getElementById('main');
 const keyStatus = document.getElementById('key-status');
@@ -26,6 +27,7 @@ function route() {
     return;
   }
   if (view === 'submit') leave = submit.render(main);
+  else if (view === 'webhooks') leave = webhooks.render(main);
   else if (view === 'jobs' && id) leave = job.render(main, decodeURIComponent(id));
   else leave = jobs.render(main);
 }
