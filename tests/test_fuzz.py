@@ -75,7 +75,7 @@ def test_any_bytes_get_an_answer_not_a_500(client: httpx.Client, raw: bytes) -> 
 @given(text=qasm)
 def test_the_static_checks_refuse_or_measure_never_crash(text: str) -> None:
     limits = ProgramLimits(32, 160, 1024, 10, 1_000_000)
-    started = time.process_time()
+    started = time.thread_time()
     with contextlib.suppress(ProgramRefused):
         check_program(text, limits)
-    assert time.process_time() - started < 0.1
+    assert time.thread_time() - started < 0.1

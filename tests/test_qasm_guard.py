@@ -68,10 +68,10 @@ def test_what_cannot_be_bounded_statically_is_refused(text: str, words: str) -> 
     "OPENQASM 3.0;" + "{}" * 500_000, "OPENQASM 3.0;" + "qubit q" * 100_000,
 ])
 def test_a_megabyte_is_checked_in_well_under_a_second(text: str) -> None:
-    started = time.process_time()
+    started = time.thread_time()
     with contextlib.suppress(ProgramRefused):
         check_program(text, LIMITS)
-    assert time.process_time() - started < 1.0, len(text)
+    assert time.thread_time() - started < 1.0, len(text)
 
 
 def test_what_real_users_send_passes() -> None:
