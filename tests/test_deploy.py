@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
@@ -89,3 +90,21 @@ def test_the_webhook_deliverer_runs_with_the_key_that_seals_secrets() -> None:
     assert deliverer["command"] == ["python", "-m", "workers.webhooks"]
     assert {"secretRef": {"name": "gateway-secrets"}} in deliverer["envFrom"]
     assert "GATEWAY_WEBHOOK_SECRET_KEY" in found[("Secret", "gateway-secrets")]["stringData"]
+
+
+def test_the_sentinel_overlay_drops_the_one_redis_and_names_the_sentinels(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.config import Config
+
+    overlay = MANIFESTS / "sentinel"
+    listed = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    assert listed["resources"] == [".."]
+    patches = [document for patch in listed["patches"]
+               for document in yaml.safe_load_all((overlay / patch["path"]).read_text())]
+    deleted = {(p["kind"], p["metadata"]["name"]) for p in patches if p.get("$patch") == "delete"}
+    assert deleted == {key for key in resources() if key[1] == "redis"} != set()
+    (settings,) = [p for p in patches if p["kind"] == "ConfigMap"]
+    for name, value in settings["data"].items():
+        monkeypatch.setenv(name, value)
+    config = Config()
+    assert len(config.REDIS_SENTINELS) == 3 and config.REDIS_SENTINEL_MASTER == "mymaster"
