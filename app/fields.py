@@ -12,14 +12,15 @@ from typing import Any
 
 from marshmallow import fields
 
+from core.documents import FIELD_MESSAGES
+
 Messages = dict[str, Any]
 
 
 class Said(fields.Field):
     """What every field says when it is missing, null, or fails a validator."""
 
-    default_error_messages: Messages = {
-        "required": "is required", "null": "must not be null", "validator_failed": "is not valid"}
+    default_error_messages: Messages = FIELD_MESSAGES
 
 
 class Integer(Said, fields.Integer):

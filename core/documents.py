@@ -11,13 +11,16 @@ from marshmallow import Schema, ValidationError, fields, missing, validate
 from core.states import JobStatus
 
 STATUSES = [s.value for s in JobStatus]
+# what every field of a request says when it is missing, null, or fails a validator (the API's
+# fields, `app/fields.py`, say it too)
+FIELD_MESSAGES: dict[str, Any] = {"required": "is required", "null": "must not be null",
+                                  "validator_failed": "is not valid"}
 
 
 class Status(fields.Field):
     """A job status; documented as a reference to the one `JobStatus` schema (see app/api.py)."""
 
-    default_error_messages = {"required": "is required", "null": "must not be null",
-                              "validator_failed": "is not valid"}  # as app/fields.py's fields
+    default_error_messages = FIELD_MESSAGES
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else JobStatus(value).value
