@@ -20,6 +20,7 @@ from core.tracing import Tracing
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 MAX_URL_BYTES = 32 * 1024
+FORM_PATHS = {"/ibm/identity/token"}  # IAM's token exchange is a form, as IBM Cloud's is
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -30,6 +31,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.console import console
     from app.docs import ASSETS_URL, docs_assets
     from app.events import events
+    from app.facade.routes import ibm
     from app.gateway import SERVICE, Gateway
     from app.jobs import JobIdConverter, jobs
     from app.ops import ops
@@ -48,7 +50,7 @@ def create_app(config: Config | None = None) -> Flask:
         api.register_converter(converter, lambda _converter: {"type": "string", "minLength": 1})
     app.extensions["gateway_api"] = api
     api.describe()
-    for blueprint in (jobs, events, backends, webhooks, ops):
+    for blueprint in (jobs, events, backends, webhooks, ops, ibm):
         api.register_blueprint(blueprint)
     app.register_blueprint(console)  # a page, not part of the API: kept out of openapi.yaml
     app.register_blueprint(docs_assets)
@@ -96,7 +98,7 @@ def _before() -> None:
     if len(request.full_path) > MAX_URL_BYTES:
         raise UriTooLong(f"The URL is over {MAX_URL_BYTES} bytes.")
     if request.method in BODY_METHODS and (request.content_length or request.headers.get(
-            "Transfer-Encoding")) and not request.is_json:
+            "Transfer-Encoding")) and not request.is_json and request.path not in FORM_PATHS:
         sent = f"'{request.mimetype}'" if request.mimetype else "no content type"
         raise UnsupportedMediaType(f"Send JSON with 'Content-Type: application/json', not "
                                    f"{sent}.")

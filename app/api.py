@@ -78,6 +78,9 @@ class GatewayApi(Api):
         """What the views' decorators cannot say: auth schemes, named schemas, statuses."""
         spec = self.spec
         spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+        spec.components.security_scheme("ibmBearer", {
+            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "a token from POST /ibm/identity/token (the IBM-compatible facade)"})
         spec.components.security_scheme("streamToken", {"type": "apiKey", "in": "query",
                                                         "name": "token"})
         spec.components.schema("JobStatus", {

@@ -9,6 +9,7 @@ import redis
 from flask import Flask, Response, current_app, g, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
+from app.facade import errors as facade_errors
 from core import errors, metrics
 from core.errors import GatewayError
 from core.store.connection import passing_refusal
@@ -104,8 +105,11 @@ PROBLEMS: dict[type[GatewayError], tuple[int, str]] = {
 
 
 def problem(status: int, kind: str, detail: str = "", **extra: Any) -> Response:
-    """A problem+json response of type `kind`, compact JSON like every other answer."""
+    """A problem+json response of type `kind`, compact JSON like every other answer (in IBM's
+    shape under /ibm: the IBM-compatible facade's clients read that)."""
     title = TITLES[kind]
+    if facade_errors.applies(request.path):
+        return facade_errors.ibm_error(status, detail or title)
     body = {"type": PROBLEM_BASE + kind, "title": title, "status": status,
             "detail": detail or title, "instance": request.path,
             "request_id": g.get("request_id"), **extra}

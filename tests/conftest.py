@@ -197,3 +197,28 @@ def slow_circuit(qubits: int = 20, layers: int = 50) -> str:
         lines += [f"rx({0.1 + 0.01 * i + 0.001 * layer:.4f}) q[{i}];" for i in range(qubits)]
         lines += [f"cx q[{i}], q[{i + 1}];" for i in range(qubits - 1)]
     return "\n".join([*lines, "c = measure q;"])
+
+
+@pytest.fixture
+def ibm_service(keys: KeyStore, server: str, monkeypatch: pytest.MonkeyPatch
+                ) -> Iterator[object]:
+    """The official qiskit-ibm-runtime client, as a fresh tenant, on the gateway's /ibm facade
+    (every route it calls recorded: tests/test_facade_routes.py)."""
+    from tests.facade_helpers import connect, environment, recording
+
+    for name, value in environment(server).items():
+        monkeypatch.setenv(name, value)
+    _, key = keys.create(f"t-{uuid.uuid4().hex[:12]}")
+    with recording(server):
+        service = connect(server, key)
+        service._facade_key = key  # type: ignore[attr-defined]  # for the tenant's /v1 client
+        yield service
+
+
+@pytest.fixture
+def client_of_service(ibm_service: object, server: str) -> Iterator[httpx.Client]:
+    """A /v1 client of the same tenant as `ibm_service`."""
+    key = ibm_service._facade_key  # type: ignore[attr-defined]
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {key}"},
+                      timeout=90) as http:
+        yield http

@@ -1,0 +1,31 @@
+"""A facade job's result in the encoding its client decodes.
+
+`sampler`/`estimator` programs: the gateway's own `?format=runtime` result, RuntimeEncoder JSON
+of the same PrimitiveResult the client's ResultDecoder reads. `executor` programs: that
+sampler result turned into the executor's QuantumProgramResult model (each register's shots as
+booleans, as the library's local runner returns them), with the passthrough data the client's
+post-processor (ClientSideSamplerResultDecoder / ClientSideEstimatorDecoder) needs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def executor_result(runtime_json: bytes, meta: dict[str, Any]) -> str:
+    """In a parse process: the QuantumProgramResult model (v2.0) as JSON."""
+    from ibm_quantum_schemas.common.tensor import CompressedTensorModel
+    from ibm_quantum_schemas.executor.version_2_0 import QuantumProgramResultModel
+    from qiskit.primitives import BitArray
+    from qiskit_ibm_runtime.utils.json import RuntimeDecoder
+
+    result = json.loads(runtime_json, cls=RuntimeDecoder)
+    items = [{"results": {name: CompressedTensorModel.from_numpy(
+                              bits.to_bool_array(order="little"))
+                          for name, bits in pub.data.items() if isinstance(bits, BitArray)},
+              "metadata": {}} for pub in result]
+    return QuantumProgramResultModel.model_validate({
+        "data": items, "metadata": {"chunk_timing": []},
+        "passthrough_data": meta.get("passthrough_data"),
+        "semantic_role": meta.get("semantic_role"),
+    }).model_dump_json()

@@ -1,0 +1,82 @@
+"""What the facade's routes take and answer, for openapi.yaml. IBM's bodies are free-form JSON
+written by qiskit-ibm-runtime (RuntimeEncoder, the quantum program converters): they are
+described here loosely, by the members the facade reads."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from app.schemas import TAG
+
+FREE_FORM = {"type": "object", "additionalProperties": True}
+IBM_ERROR = {
+    "type": "object", "description": "IBM Quantum's error shape (the client raises its usual "
+    "RequestsApiError / IBMNotAuthorizedError / RuntimeJobNotFound from it)",
+    "required": ["errors", "status_code"],
+    "properties": {
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "code": {"type": "integer"}, "message": {"type": "string"},
+            "more_info": {"type": "string"}}}},
+        "error": {"type": "object", "properties": {"code": {"type": "integer"},
+                                                   "message": {"type": "string"}}},
+        "trace": {"type": "string"}, "status_code": {"type": "integer"}},
+}
+TOKEN_REQUEST = {
+    "required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["apikey"],
+        "properties": {"grant_type": {"type": "string",
+                                      "example": "urn:ibm:params:oauth:grant-type:apikey"},
+                       "apikey": {"type": "string", "description": "a gateway API key"}}}}}}
+TOKEN = {"type": "object", "properties": {
+    "access_token": {"type": "string", "description": "JWT-shaped bearer token for /ibm/api/v1"},
+    "refresh_token": {"type": "string"}, "token_type": {"type": "string"},
+    "expires_in": {"type": "integer"}, "expiration": {"type": "integer"}}}
+JOB_REQUEST = {
+    "required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["program_id", "backend", "params"],
+        "additionalProperties": True,
+        "properties": {
+            "program_id": {"type": "string", "enum": ["sampler", "estimator", "executor"]},
+            "backend": {"type": "string"},
+            "params": {"type": "object", "additionalProperties": True, "description":
+                       "sampler/estimator: RuntimeEncoder JSON (`pubs`, `options`, `version`);"
+                       " executor: the quantum program model (`schema_version`, "
+                       "`quantum_program`, `options`)"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "session_id": {"type": "string"}, "cost": {"type": "integer"},
+            "log_level": {"type": "string"}, "private": {"type": "boolean"}}}}}}
+TAGS_REQUEST = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["tags"],
+    "properties": {"tags": {"type": "array", "items": {"type": "string"}}}}}}}
+
+
+class JobListArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # e.g. exclude_params: jobs are listed without their params anyway
+
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1000))
+    backend = fields.String(validate=validate.Length(min=1, max=128))
+    pending = fields.Boolean()
+    program = fields.String(validate=validate.Length(min=1, max=64))
+    tags = fields.List(TAG, validate=validate.Length(max=32))
+    session_id = fields.String(validate=validate.Length(min=1, max=128))
+    created_after = fields.AwareDateTime(default_timezone=None)
+    created_before = fields.AwareDateTime(default_timezone=None)
+    sort = fields.String(validate=validate.OneOf(["ASC", "DESC"]))
+    exclude_params = fields.Boolean()
+
+
+class BackendListArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    provider = fields.String()
+
+
+class DocumentArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    calibration_id = fields.String()
+    updated_before = fields.String()
