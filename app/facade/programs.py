@@ -12,6 +12,8 @@ again before it is written out as OpenQASM."""
 from __future__ import annotations
 
 import json
+import re
+import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +21,9 @@ import numpy as np
 
 from core.errors import InvalidJobInput, LimitExceeded
 
+MAX_SAMPLEX_SETS = 10_000  # parameter sets one samplex item may sample (GATEWAY_MAX_PARAMETER_SETS)
 PARAMETER_PREFIX = "fp_"  # the client's parameters, renamed: any Qiskit name is not OpenQASM's
+QASM2_IDENTIFIER = re.compile(r"[a-z][a-zA-Z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,8 @@ def _primitive(program_id: str, params: dict[str, Any], caps: Caps) -> Converted
         options = {**options, "resilience_level": params["resilience_level"]}
     made = [_sampler_pub(pub, caps) if program_id == "sampler"
             else _estimator_pub(pub, caps, options) for pub in decoded]
-    return Converted(made, program_id, options, {"program": program_id})
+    return Converted(made, program_id, options,
+                     {"program": program_id, "registers": _renamed(decoded)})
 
 
 def _sampler_pub(pub: Any, caps: Caps) -> dict[str, Any]:
@@ -127,20 +132,48 @@ def _executor(params: dict[str, Any], caps: Caps) -> Converted:
         raise InvalidJobInput(f"meas_level {decoded.meas_level!r} is not supported: "
                               "simulators return classified bits only",
                               errors={"params": ["unsupported meas_level"]})
-    pubs = []
-    for item in decoded.items:
-        if not isinstance(item, CircuitItem):  # a samplex: twirling, TREX, PEC, noise
-            raise InvalidJobInput(
-                "twirling is not supported by this gateway (the program has a samplex item): "
-                "set twirling.enable_gates and enable_measure to False (and resilience_level "
-                "0 for the Estimator)", errors={"params": ["samplex items are not supported"]})
-        pubs.append({**_circuit_fields(item.circuit, item.circuit_arguments, caps),
-                     "shots": int(decoded.shots)})
     passthrough = program.get("passthrough_data")
     options = ((passthrough or {}).get("post_processor") or {}).get("options") or {}
+    options = options if isinstance(options, dict) else {}
+    rng = np.random.default_rng(_seed(options))
+    pubs = []
+    for item in decoded.items:
+        values = (item.circuit_arguments if isinstance(item, CircuitItem)
+                  else _samplex_values(item, rng))
+        pubs.append({**_circuit_fields(item.circuit, values, caps),
+                     "shots": int(decoded.shots)})
     meta = {"program": "executor", "semantic_role": program.get("semantic_role"),
-            "passthrough_data": passthrough}
-    return Converted(pubs, "sampler", options if isinstance(options, dict) else {}, meta)
+            "passthrough_data": passthrough,
+            "registers": _renamed([[item.circuit] for item in decoded.items])}
+    return Converted(pubs, "sampler", options, meta)
+
+
+def _seed(options: dict[str, Any]) -> int | None:
+    seed = (options.get("simulator") or {}).get("seed_simulator")
+    return seed if isinstance(seed, int) and seed >= 0 else None
+
+
+def _samplex_values(item: Any, rng: np.random.Generator) -> Any:
+    """A samplex item's parameter values, sampled here as the library's local runner samples
+    them. A samplex that outputs more than parameter values (twirling: the flips the client
+    undoes from the result) is not supported: the gateway keeps no such outputs for a result."""
+    from qiskit_ibm_runtime.fake_provider.executor.broadcast_sample import broadcast_sample
+
+    samples = int(np.prod(item.shape, dtype=np.int64)) if item.shape else 1
+    if samples > MAX_SAMPLEX_SETS:
+        raise LimitExceeded(f"a samplex item asks for {samples} parameter sets; at most "
+                            f"{MAX_SAMPLEX_SETS}", limit="parameter_sets", value=samples,
+                            maximum=MAX_SAMPLEX_SETS, setting="GATEWAY_MAX_PARAMETER_SETS")
+    item.samplex.finalize()
+    outputs = broadcast_sample(item.samplex, item.samplex_arguments, item.shape, rng)
+    values = outputs.pop("parameter_values", None)
+    if outputs:
+        raise InvalidJobInput(
+            "twirling is not supported by this gateway (the program's samplex outputs "
+            f"{sorted(outputs)}): set twirling.enable_gates and twirling.enable_measure to "
+            "False (resilience_level 0 for the Estimator)",
+            errors={"params": ["twirled samplex items are not supported"]})
+    return values
 
 
 def _circuit_fields(circuit: Any, values: Any, caps: Caps) -> dict[str, Any]:
@@ -169,6 +202,20 @@ def _circuit_fields(circuit: Any, values: Any, caps: Caps) -> dict[str, Any]:
         fields["parameter_values"] = {name: array[..., i].tolist()
                                       for i, name in enumerate(names)}
     return fields
+
+
+def _renamed(pubs: list[Any]) -> dict[str, str]:
+    """{the gateway's name: the client's} of every classical register whose name the gateway's
+    OpenQASM 3 reader escapes (as qiskit_qasm3_import does: `_meas` comes back `esc__meas`)."""
+    renamed = {}
+    for pub in pubs:
+        for register in getattr(pub[0], "cregs", []):
+            if not QASM2_IDENTIFIER.fullmatch(register.name):
+                escaped = re.sub(r"\W", "_", register.name)
+                if not escaped or escaped[0] not in string.ascii_lowercase:
+                    escaped = "esc_" + escaped
+                renamed[escaped] = register.name
+    return renamed
 
 
 def _check_count(count: int, caps: Caps) -> None:

@@ -20,7 +20,8 @@ def executor_result(runtime_json: bytes, meta: dict[str, Any]) -> str:
     from qiskit_ibm_runtime.utils.json import RuntimeDecoder
 
     result = json.loads(runtime_json, cls=RuntimeDecoder)
-    items = [{"results": {name: CompressedTensorModel.from_numpy(
+    names = meta.get("registers") or {}
+    items = [{"results": {names.get(name, name): CompressedTensorModel.from_numpy(
                               bits.to_bool_array(order="little"))
                           for name, bits in pub.data.items() if isinstance(bits, BitArray)},
               "metadata": {}} for pub in result]
@@ -29,3 +30,15 @@ def executor_result(runtime_json: bytes, meta: dict[str, Any]) -> str:
         "passthrough_data": meta.get("passthrough_data"),
         "semantic_role": meta.get("semantic_role"),
     }).model_dump_json()
+
+
+def renamed_result(runtime_json: bytes, names: dict[str, str]) -> str:
+    """In a parse process: a sampler result whose registers carry the client's names again."""
+    from qiskit.primitives import DataBin, PrimitiveResult, SamplerPubResult
+    from qiskit_ibm_runtime.utils.json import RuntimeDecoder, RuntimeEncoder
+
+    result = json.loads(runtime_json, cls=RuntimeDecoder)
+    pubs = [SamplerPubResult(DataBin(**{names.get(name, name): value
+                                        for name, value in pub.data.items()},
+                                     shape=pub.data.shape), pub.metadata) for pub in result]
+    return json.dumps(PrimitiveResult(pubs, result.metadata), cls=RuntimeEncoder)

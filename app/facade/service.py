@@ -68,11 +68,14 @@ def result(gw: Gateway, tenant: str, job_id: str) -> bytes | str:
     """GET /jobs/{id}/results: the encoded result (409 until the job is done)."""
     job = gw.store.owned(tenant, job_id)
     data = service.result(gw, tenant, job_id, 0, True)
-    if job.get("ibm_program") != "executor":
-        return data
     meta = json.loads(job.get("ibm_meta") or "{}")
-    return gw.parsers.run(results.executor_result, data, meta,  # type: ignore[no-any-return]
-                          timeout=RESULT_SECONDS)
+    if job.get("ibm_program") == "executor":
+        return gw.parsers.run(results.executor_result, data, meta,  # type: ignore[no-any-return]
+                              timeout=RESULT_SECONDS)
+    if meta.get("registers") and job["program_id"] == "sampler":
+        return gw.parsers.run(results.renamed_result, data,  # type: ignore[no-any-return]
+                              meta["registers"], timeout=RESULT_SECONDS)
+    return data
 
 
 def logs(gw: Gateway, tenant: str, job_id: str) -> str:
