@@ -1,22 +1,41 @@
 """The official qiskit-ibm-runtime client (pinned 0.51), unchanged, against the live gateway's
 IBM-compatible facade (/ibm): backends and targets, SamplerV2/EstimatorV2 and the executor
-primitives on the local simulators, every RuntimeJobV2 call, the service's job calls; facade
-jobs are gateway jobs (GET /v1/jobs/{id}); tenants stay apart; errors come in IBM's shape."""
+primitives on the local simulators, every RuntimeJobV2 call, the service's job calls. Facade
+jobs are gateway jobs (GET /v1/jobs/{id}, the same numbers as a native job); tenants stay
+apart; errors come in IBM's shape."""
 
 from __future__ import annotations
 
+import warnings
+
+import httpx
 import numpy as np
 import pytest
-from qiskit import QuantumCircuit, transpile
+from qiskit import QuantumCircuit, qasm3, transpile
 from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
 from qiskit_ibm_runtime import EstimatorV2, QiskitRuntimeService, SamplerV2
-from qiskit_ibm_runtime.exceptions import IBMNotAuthorizedError, RuntimeJobNotFound
+from qiskit_ibm_runtime.exceptions import IBMRuntimeError, RuntimeJobNotFound
 from qiskit_ibm_runtime.executor_estimator import Estimator as ExecutorEstimator
 from qiskit_ibm_runtime.executor_sampler import Sampler as ExecutorSampler
 
-from tests.conftest import BELL_QASM3, result_of, sampler_job, submit
+from core.store.api_keys import KeyStore
+from tests.conftest import slow_circuit
 from tests.facade_helpers import bell, connect
+from tests.waiting import eventually
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)  # SamplerV2/EstimatorV2
+
+
+def rotation() -> QuantumCircuit:
+    theta = Parameter("θ")
+    circuit = QuantumCircuit(1)
+    circuit.ry(theta, 0)
+    circuit.measure_all()
+    return circuit
+
+
+SWEEP = [[0.0], [np.pi / 2], [np.pi]]
 
 
 def test_backends_and_targets(ibm_service: QiskitRuntimeService) -> None:
@@ -26,16 +45,143 @@ def test_backends_and_targets(ibm_service: QiskitRuntimeService) -> None:
     assert manila.num_qubits == 5 and "cx" in manila.target.operation_names
     assert manila.target["cx"][(0, 1)].error is not None  # the device's calibration data
     ideal = ibm_service.backend("aer_simulator")
-    assert ideal.target.num_qubits == 30 and ideal.status().operational
+    assert ideal.target.num_qubits == 20 and ideal.status().operational
 
 
-def test_sampler_v2_bell_is_a_gateway_job(ibm_service: QiskitRuntimeService,
-                                          client_of_service: object) -> None:
+def test_sampler_v2_is_a_gateway_job_with_the_native_numbers(
+        ibm_service: QiskitRuntimeService, client_of_service: httpx.Client) -> None:
     backend = ibm_service.backend("aer_simulator")
-    job = SamplerV2(backend).run([transpile(bell(), backend)], shots=400)
-    result = job.result()
-    counts = result[0].data.meas.get_counts()
+    sampler = SamplerV2(backend, options={"simulator": {"seed_simulator": 7}})
+    job = sampler.run([transpile(bell(), backend)], shots=400)
+    counts = job.result()[0].data.meas.get_counts()
     assert set(counts) == {"00", "11"} and sum(counts.values()) == 400
     assert job.status() == "DONE"
-    native = client_of_service.get(f"/v1/jobs/{job.job_id()}")  # type: ignore[attr-defined]
-    assert native.status_code == 200 and native.json()["program_id"] == "sampler"
+    seen = client_of_service.get(f"/v1/jobs/{job.job_id()}").json()  # a gateway job
+    assert seen["program_id"] == "sampler" and seen["status"] == "DONE"
+    listed = client_of_service.get("/v1/jobs").json()["jobs"]
+    assert job.job_id() in [j["id"] for j in listed]
+    inputs = client_of_service.get(f"/v1/jobs/{job.job_id()}/inputs").json()
+    native = client_of_service.post("/v1/jobs", json={  # the same program, submitted natively
+        "program_id": "sampler", "backend": "aer_simulator", "pubs": inputs["pubs"],
+        "options": {"seed": 7, "optimization_level": 0}}).json()
+    again = client_of_service.get(f"/v1/jobs/{native['id']}/result", params={"wait": 30}).json()
+    assert again["pub_results"][0]["data"]["meas"]["counts"] == [counts]
+
+
+def test_estimator_v2_on_a_noisy_device(ibm_service: QiskitRuntimeService) -> None:
+    backend = ibm_service.backend("fake_manila")
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    isa = transpile(circuit, backend)
+    observables = [SparsePauliOp(p).apply_layout(isa.layout) for p in ("ZZ", "XX", "IZ")]
+    result = EstimatorV2(backend).run([(isa, observables)], precision=0.02).result()
+    evs = result[0].data.evs
+    assert evs.shape == (3,) and evs[0] > 0.8 and evs[1] > 0.8 and abs(evs[2]) < 0.2
+    assert result[0].metadata["target_precision"] == pytest.approx(0.02)
+
+
+def test_executor_sampler_sweep_and_estimator(ibm_service: QiskitRuntimeService) -> None:
+    backend = ibm_service.backend("aer_simulator")
+    isa = transpile(rotation(), backend)
+    result = ExecutorSampler(backend).run([(isa, SWEEP)], shots=200).result()
+    counts = [result[0].data.meas.get_counts(i) for i in range(3)]
+    assert counts[0] == {"0": 200} and counts[2] == {"1": 200} and len(counts[1]) == 2
+    estimator = ExecutorEstimator(backend)
+    estimator.options.resilience_level = 0  # no twirling: the gateway runs no samplex flips
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    isa = transpile(circuit, backend)
+    observables = [SparsePauliOp(p).apply_layout(isa.layout) for p in ("ZZ", "XX", "ZI")]
+    evs = estimator.run([(isa, observables)], precision=0.05).result()[0].data.evs
+    assert evs[0] == pytest.approx(1) and evs[1] == pytest.approx(1) and abs(evs[2]) < 0.2
+
+
+def test_twirling_is_refused_in_ibms_shape(ibm_service: QiskitRuntimeService) -> None:
+    backend = ibm_service.backend("aer_simulator")
+    sampler = ExecutorSampler(backend)
+    sampler.options.twirling.enable_gates = True
+    sampler.options.twirling.enable_measure = True
+    with pytest.raises(IBMRuntimeError, match="twirling is not supported"):
+        sampler.run([transpile(bell(), backend)], shots=100)
+
+
+def test_every_job_call(ibm_service: QiskitRuntimeService) -> None:
+    backend = ibm_service.backend("aer_simulator")
+    job = SamplerV2(backend).run([transpile(bell(), backend)], shots=100)
+    job.result()
+    assert "finished" in job.logs()
+    metrics = job.metrics()
+    assert metrics["timestamps"]["finished"] and metrics["usage"]["seconds"] >= 0
+    assert job.usage() >= 0
+    job.update_tags(["facade", "bell"])
+    assert sorted(ibm_service.job(job.job_id()).tags) == ["bell", "facade"]
+    assert job.backend().name == "aer_simulator"
+
+
+def test_cancel_a_running_job(ibm_service: QiskitRuntimeService) -> None:
+    backend = ibm_service.backend("aer_simulator")
+    slow = transpile(qasm3.loads(slow_circuit(qubits=18, layers=80)), backend,
+                     optimization_level=0)
+    job = SamplerV2(backend).run([slow], shots=10)
+    job.cancel()
+    eventually(lambda: job.status() == "CANCELLED" or None, 30, "the job to be cancelled")
+    with pytest.raises(Exception, match="[Cc]ancel"):
+        job.result()
+
+
+def test_service_job_jobs_and_delete(ibm_service: QiskitRuntimeService) -> None:
+    backend = ibm_service.backend("aer_simulator")
+    sampler = SamplerV2(backend)
+    sampler.options.environment.job_tags = ["listed"]
+    first = sampler.run([transpile(bell(), backend)], shots=10)
+    second = ExecutorSampler(backend).run([transpile(bell(), backend)], shots=10)
+    first.result(), second.result()
+    assert ibm_service.job(first.job_id()).primitive_id == "sampler"
+    assert ibm_service.job(second.job_id()).primitive_id == "executor"
+    listed = [j.job_id() for j in ibm_service.jobs(limit=10)]
+    assert listed[:2] == [second.job_id(), first.job_id()]  # newest first
+    assert [j.job_id() for j in ibm_service.jobs(job_tags=["listed"])] == [first.job_id()]
+    assert [j.job_id() for j in ibm_service.jobs(program_id="executor")] == [second.job_id()]
+    assert ibm_service.jobs(pending=True) == []
+    assert [j.job_id() for j in ibm_service.jobs(limit=1, skip=1)] == [first.job_id()]
+    ibm_service.delete_job(first.job_id())
+    with pytest.raises(RuntimeJobNotFound):
+        ibm_service.job(first.job_id())
+
+
+def test_tenants_stay_apart(ibm_service: QiskitRuntimeService, keys: KeyStore,
+                            server: str) -> None:
+    backend = ibm_service.backend("aer_simulator")
+    job = SamplerV2(backend).run([transpile(bell(), backend)], shots=10)
+    _, other_key = keys.create("facade-other-tenant")
+    other = connect(server, other_key)
+    with pytest.raises(RuntimeJobNotFound):
+        other.job(job.job_id())
+    assert job.job_id() not in [j.job_id() for j in other.jobs()]
+
+
+def test_errors_are_ibms_shape_not_problem_json(server: str, keys: KeyStore) -> None:
+    _, key = keys.create("facade-errors")
+    refused = httpx.post(f"{server}/ibm/identity/token", data={"apikey": "not-a-key"})
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/json"
+    assert refused.json()["errors"][0]["message"] and refused.json()["status_code"] == 401
+    token = httpx.post(f"{server}/ibm/identity/token",
+                       data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey",
+                             "apikey": key}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    missing = httpx.get(f"{server}/ibm/api/v1/jobs/no-such-job", headers=headers)
+    assert missing.status_code == 404 and "errors" in missing.json()
+    bad = httpx.post(f"{server}/ibm/api/v1/jobs", headers=headers,
+                     json={"program_id": "sampler", "backend": "aer_simulator",
+                           "params": {"pubs": [[{"__type__": "QuantumCircuit",
+                                                 "__value__": "bm90IHFweQ=="}]]}})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == 422
+    unauthorized = httpx.get(f"{server}/ibm/api/v1/backends",
+                             headers={"Authorization": f"Bearer {key}"})  # a key is no token
+    assert unauthorized.status_code == 401 and "errors" in unauthorized.json()
+    plain = httpx.get(f"{server}/v1/jobs/no-such-job", headers={"Authorization": f"Bearer {key}"})
+    assert plain.headers["content-type"] == "application/problem+json"  # /v1 unchanged
+
