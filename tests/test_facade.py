@@ -127,7 +127,7 @@ def test_cancel_a_running_job(ibm_service: QiskitRuntimeService) -> None:
     job = SamplerV2(backend).run([slow], shots=10)
     job.cancel()
     eventually(lambda: job.status() == "CANCELLED" or None, 30, "the job to be cancelled")
-    with pytest.raises(Exception, match="[Cc]ancel"):
+    with pytest.raises(Exception, match=r"[Cc]ancel"):
         job.result()
 
 

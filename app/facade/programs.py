@@ -79,7 +79,7 @@ def _primitive(program_id: str, params: dict[str, Any], caps: Caps) -> Converted
 
 
 def _sampler_pub(pub: Any, caps: Caps) -> dict[str, Any]:
-    circuit, values, shots = (list(pub) + [None, None])[:3]
+    circuit, values, shots = [*pub, None, None][:3]
     made = {**_circuit_fields(circuit, values, caps)}
     if shots is not None:
         made["shots"] = int(shots)
@@ -87,7 +87,7 @@ def _sampler_pub(pub: Any, caps: Caps) -> dict[str, Any]:
 
 
 def _estimator_pub(pub: Any, caps: Caps, options: dict[str, Any]) -> dict[str, Any]:
-    circuit, observables, values, precision = (list(pub) + [None, None, None])[:4]
+    circuit, observables, values, precision = [*pub, None, None, None][:4]
     made = {**_circuit_fields(circuit, values, caps), "observables": _observables(observables)}
     precision = precision if precision is not None else options.get("default_precision")
     if precision is not None:
@@ -191,7 +191,7 @@ def _circuit_fields(circuit: Any, values: Any, caps: Caps) -> dict[str, Any]:
     names = [f"{PARAMETER_PREFIX}{i}" for i in range(len(parameters))]
     circuit = circuit.assign_parameters(dict(zip(parameters, map(Parameter, names),
                                                   strict=True)))
-    circuit._layout = None  # noqa: SLF001 (the exporter would write physical qubits `$n`)
+    circuit._layout = None  # the exporter would write physical qubits `$n`
     fields: dict[str, Any] = {"circuit": qasm3.dumps(circuit)}
     array = np.asarray(values if values is not None else [], dtype=float)
     if parameters:

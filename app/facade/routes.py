@@ -33,7 +33,7 @@ ibm = GatewayBlueprint("IBM-compatible facade", __name__, url_prefix="/ibm",
 API = "/api/v1"
 ERRORS = {"default": {"description": "An error, in IBM's shape",
                       "content": {"application/json": {"schema": IBM_ERROR}}}}
-AUTH = [{"ibmBearer": []}]
+AUTH: list[dict[str, list[str]]] = [{"ibmBearer": []}]
 
 
 def document(operation_id: str, ok: int, schema: dict[str, Any] | None,
