@@ -50,6 +50,7 @@ def test_an_ibm_device_through_the_gateways_account(
     for job in (legacy, executor):
         seen = http.get(f"/v1/jobs/{job.job_id()}").json()
         assert seen["backend"] == DEVICE and seen["status"] == "DONE"
-    created = [c for c in standin.calls_since(mark) if (c.method, c.path) == ("POST", "/api/v1/jobs")]
+    created = [c for c in standin.calls_since(mark)
+               if (c.method, c.path) == ("POST", "/api/v1/jobs")]
     assert len(created) == 2  # both ran on IBM's side, sent by the gateway's workers
     assert standin.seen_tokens == {TOKEN}  # only the gateway's account ever reached IBM
