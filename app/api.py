@@ -18,6 +18,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from app.errors import PROBLEM_JSON
+from app.facade.schemas import IBM_ERROR
 from app.json_guard import load_json
 from app.schemas import STATUSES, ProblemSchema, Status
 from app.schemas_results import EVENT_DATA_SCHEMAS, RESULT_SCHEMAS, SAMPLER_PUB_DATA, ref
@@ -90,6 +91,10 @@ class GatewayApi(Api):
         for name, schema in {**RESULT_SCHEMAS, **EVENT_DATA_SCHEMAS}.items():
             spec.components.schema(name, schema=schema)
         spec.components.schema("TestEventData", schema=TestEventDataSchema)
+        spec.components.schema("IbmError", IBM_ERROR)
+        spec.components.response("IbmError", {
+            "description": "An error of the IBM-compatible facade, in IBM's shape",
+            "content": {"application/json": {"schema": ref("IbmError")}}})
 
 
 def status_reference(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:

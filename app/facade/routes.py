@@ -13,7 +13,6 @@ from app.api import GatewayBlueprint
 from app.facade import backends, service, tokens
 from app.facade.schemas import (
     FREE_FORM,
-    IBM_ERROR,
     JOB_REQUEST,
     TAGS_REQUEST,
     TOKEN,
@@ -31,16 +30,18 @@ ibm = GatewayBlueprint("IBM-compatible facade", __name__, url_prefix="/ibm",
                        "/ibm/api/v1 and IAM_URL at /ibm. Errors are IBM's shape, not "
                        "problem+json.")
 API = "/api/v1"
-ERRORS = {"default": {"description": "An error, in IBM's shape",
-                      "content": {"application/json": {"schema": IBM_ERROR}}}}
+IBM_ERROR_RESPONSE = {"$ref": "#/components/responses/IbmError"}
 AUTH: list[dict[str, list[str]]] = [{"ibmBearer": []}]
 
 
 def document(operation_id: str, ok: int, schema: dict[str, Any] | None,
              body: dict[str, Any] | None = None, content_type: str = "application/json",
-             secured: bool = True) -> Callable[[Any], Any]:
-    """The operation's spec: one success answer, IBM's error shape for every other."""
-    responses: dict[Any, Any] = {**ERRORS}
+             secured: bool = True, errors: tuple[int, ...] = ()) -> Callable[[Any], Any]:
+    """The operation's spec: one success answer, IBM's error shape for every other (401 and
+    429 on every authenticated one, and the `errors` listed)."""
+    statuses = (*errors, 401, 429) if secured else errors
+    responses: dict[Any, Any] = {str(status): IBM_ERROR_RESPONSE for status in statuses}
+    responses["default"] = IBM_ERROR_RESPONSE
     responses[ok] = {"description": "OK" if ok != 204 else "Done"}
     if schema is not None:
         responses[ok]["content"] = {content_type: {"schema": schema}}
@@ -70,7 +71,7 @@ def body() -> Any:
 
 
 @ibm.post("/identity/token")
-@document("ibmIamToken", 200, TOKEN, TOKEN_REQUEST, secured=False)
+@document("ibmIamToken", 200, TOKEN, TOKEN_REQUEST, secured=False, errors=(400, 401))
 def iam_token() -> Any:
     """IAM token exchange: a gateway key (as `apikey`) for a short-lived bearer token"""
     return answer(tokens.exchange(request.form.get("apikey", "")))
@@ -80,7 +81,7 @@ def iam_token() -> Any:
 @authorized
 @ibm.arguments(BackendListArgsSchema, location="query", as_kwargs=True,
                unknown=EXCLUDE)
-@document("ibmListBackends", 200, FREE_FORM)
+@document("ibmListBackends", 200, FREE_FORM, errors=(422,))
 def list_backends(**_: Any) -> Any:
     """List the backends (`devices`)"""
     return answer(backends.devices(gateway()))
@@ -90,7 +91,7 @@ def list_backends(**_: Any) -> Any:
 @authorized
 @ibm.arguments(DocumentArgsSchema, location="query", as_kwargs=True,
                unknown=EXCLUDE)
-@document("ibmBackendConfiguration", 200, FREE_FORM)
+@document("ibmBackendConfiguration", 200, FREE_FORM, errors=(404,))
 def backend_configuration(name: str, **_: Any) -> Any:
     """A backend's configuration (IBM's BackendConfiguration)"""
     return answer(backends.configuration(gateway(), name))
@@ -100,7 +101,7 @@ def backend_configuration(name: str, **_: Any) -> Any:
 @authorized
 @ibm.arguments(DocumentArgsSchema, location="query", as_kwargs=True,
                unknown=EXCLUDE)
-@document("ibmBackendProperties", 200, FREE_FORM)
+@document("ibmBackendProperties", 200, FREE_FORM, errors=(404,))
 def backend_properties(name: str, **_: Any) -> Any:
     """A backend's properties (calibration data; `{}` for the ideal simulator)"""
     return answer(backends.properties(gateway(), name))
@@ -108,7 +109,7 @@ def backend_properties(name: str, **_: Any) -> Any:
 
 @ibm.get(f"{API}/backends/<name>/status")
 @authorized
-@document("ibmBackendStatus", 200, FREE_FORM)
+@document("ibmBackendStatus", 200, FREE_FORM, errors=(404,))
 def backend_status(name: str) -> Any:
     """A backend's status"""
     return answer(backends.status(gateway(), name))
@@ -125,7 +126,7 @@ def usage() -> Any:
 
 @ibm.post(f"{API}/jobs")
 @authorized
-@document("ibmCreateJob", 200, FREE_FORM, JOB_REQUEST)
+@document("ibmCreateJob", 200, FREE_FORM, JOB_REQUEST, errors=(400, 413, 415, 422))
 def create_job() -> Any:
     """Run a sampler, estimator or executor program as a gateway job"""
     return answer(service.create(gateway(), g.tenant, body()))
@@ -135,7 +136,7 @@ def create_job() -> Any:
 @authorized
 @ibm.arguments(JobListArgsSchema, location="query", as_kwargs=True,
                unknown=EXCLUDE)
-@document("ibmListJobs", 200, FREE_FORM)
+@document("ibmListJobs", 200, FREE_FORM, errors=(422,))
 def list_jobs(**args: Any) -> Any:
     """List the tenant's jobs, newest first (IBM's `limit`/`offset` paging)"""
     return answer(service.listing(gateway(), g.tenant, args))
@@ -145,7 +146,7 @@ def list_jobs(**args: Any) -> Any:
 @authorized
 @ibm.arguments(DocumentArgsSchema, location="query", as_kwargs=True,
                unknown=EXCLUDE)
-@document("ibmGetJob", 200, FREE_FORM)
+@document("ibmGetJob", 200, FREE_FORM, errors=(404,))
 def get_job(job_id: str, **_: Any) -> Any:
     """Read a job (IBM's job shape)"""
     return answer(service.get(gateway(), g.tenant, job_id))
@@ -153,7 +154,7 @@ def get_job(job_id: str, **_: Any) -> Any:
 
 @ibm.delete(f"{API}/jobs/<job_id>")
 @authorized
-@document("ibmDeleteJob", 204, None)
+@document("ibmDeleteJob", 204, None, errors=(404,))
 def delete_job(job_id: str) -> Any:
     """Delete a job"""
     service.delete(gateway(), g.tenant, job_id)
@@ -162,7 +163,7 @@ def delete_job(job_id: str) -> Any:
 
 @ibm.get(f"{API}/jobs/<job_id>/results")
 @authorized
-@document("ibmJobResults", 200, FREE_FORM)
+@document("ibmJobResults", 200, FREE_FORM, errors=(404, 409))
 def job_results(job_id: str) -> Any:
     """A done job's result, in the encoding the client decodes"""
     return Response(service.result(gateway(), g.tenant, job_id), 200,
@@ -171,7 +172,7 @@ def job_results(job_id: str) -> Any:
 
 @ibm.post(f"{API}/jobs/<job_id>/cancel")
 @authorized
-@document("ibmCancelJob", 204, None)
+@document("ibmCancelJob", 204, None, errors=(404, 409))
 def cancel_job(job_id: str) -> Any:
     """Cancel a job"""
     service.cancel(gateway(), g.tenant, job_id)
@@ -180,7 +181,8 @@ def cancel_job(job_id: str) -> Any:
 
 @ibm.get(f"{API}/jobs/<job_id>/logs")
 @authorized
-@document("ibmJobLogs", 200, {"type": "string"}, content_type="text/plain")
+@document("ibmJobLogs", 200, {"type": "string"}, content_type="text/plain",
+          errors=(404,))
 def job_logs(job_id: str) -> Any:
     """A job's log lines so far"""
     return Response(service.logs(gateway(), g.tenant, job_id), 200, mimetype="text/plain")
@@ -188,7 +190,7 @@ def job_logs(job_id: str) -> Any:
 
 @ibm.get(f"{API}/jobs/<job_id>/metrics")
 @authorized
-@document("ibmJobMetrics", 200, FREE_FORM)
+@document("ibmJobMetrics", 200, FREE_FORM, errors=(404,))
 def job_metrics(job_id: str) -> Any:
     """A job's timestamps and usage"""
     return answer(service.metrics(gateway(), g.tenant, job_id))
@@ -196,7 +198,7 @@ def job_metrics(job_id: str) -> Any:
 
 @ibm.put(f"{API}/jobs/<job_id>/tags")
 @authorized
-@document("ibmReplaceJobTags", 204, None, TAGS_REQUEST)
+@document("ibmReplaceJobTags", 204, None, TAGS_REQUEST, errors=(404, 415, 422))
 def job_tags(job_id: str) -> Any:
     """Replace a job's tags"""
     service.update_tags(gateway(), g.tenant, job_id, body())

@@ -21,8 +21,14 @@ IBM_ERROR = {
                                                    "message": {"type": "string"}}},
         "trace": {"type": "string"}, "status_code": {"type": "integer"}},
 }
+BELL_QPY = ("eJwL9Az29gwRZGJjZIAAxoJCKEuGgSuNgQPIYIJiBjQ2K4hIzixKLs0s0TUxg4oyVNcWMoJVMTLCjIIBxmSIDA"
+            "tjbmpiMbokCo8VqygCeLgnlqRCzGdDchsWMxmdI+BqC8Fi7Lg1gIFTYlFRZmoRFh2MOFzkC/ROaRHEjmSwCAk6"
+            "GJOhav4jAZg6ALKmJz8=")  # a Bell circuit as RuntimeEncoder writes it (QPY)
 TOKEN_REQUEST = {
-    "required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "required": True, "content": {"application/x-www-form-urlencoded": {"examples": {
+        "apikey": {"summary": "what the client's IAM authenticator sends",
+                   "value": {"grant_type": "urn:ibm:params:oauth:grant-type:apikey",
+                             "apikey": "gw_1a2b3c4d_..."}}}, "schema": {
         "type": "object", "required": ["apikey"],
         "properties": {"grant_type": {"type": "string",
                                       "example": "urn:ibm:params:oauth:grant-type:apikey"},
@@ -32,7 +38,13 @@ TOKEN = {"type": "object", "properties": {
     "refresh_token": {"type": "string"}, "token_type": {"type": "string"},
     "expires_in": {"type": "integer"}, "expiration": {"type": "integer"}}}
 JOB_REQUEST = {
-    "required": True, "content": {"application/json": {"schema": {
+    "required": True, "content": {"application/json": {"examples": {
+        "sampler": {"summary": "SamplerV2.run([bell], shots=100), as the client sends it",
+                    "value": {"program_id": "sampler", "backend": "aer_simulator",
+                              "params": {"pubs": [[{"__type__": "QuantumCircuit",
+                                                    "__value__": BELL_QPY}, None, 100]],
+                                         "options": {}, "version": 2,
+                                         "support_qiskit": True}}}}, "schema": {
         "type": "object", "required": ["program_id", "backend", "params"],
         "additionalProperties": True,
         "properties": {
@@ -45,7 +57,9 @@ JOB_REQUEST = {
             "tags": {"type": "array", "items": {"type": "string"}},
             "session_id": {"type": "string"}, "cost": {"type": "integer"},
             "log_level": {"type": "string"}, "private": {"type": "boolean"}}}}}}
-TAGS_REQUEST = {"required": True, "content": {"application/json": {"schema": {
+TAGS_REQUEST = {"required": True, "content": {"application/json": {
+    "examples": {"tags": {"summary": "job.update_tags([...])",
+                          "value": {"tags": ["bell", "demo"]}}}, "schema": {
     "type": "object", "required": ["tags"],
     "properties": {"tags": {"type": "array", "items": {"type": "string"}}}}}}}
 
