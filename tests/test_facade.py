@@ -185,3 +185,21 @@ def test_errors_are_ibms_shape_not_problem_json(server: str, keys: KeyStore) -> 
     plain = httpx.get(f"{server}/v1/jobs/no-such-job", headers={"Authorization": f"Bearer {key}"})
     assert plain.headers["content-type"] == "application/problem+json"  # /v1 unchanged
 
+
+
+def test_the_shorter_form_needs_no_code_change(server: str, keys: KeyStore,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's shorter form: environment variables only, `QiskitRuntimeService()` as is
+    (`experimental` in the URL keeps the client from rewriting it for IBM's regions)."""
+    _, key = keys.create("facade-env-only")
+    host = server.removeprefix("http://")
+    for name, value in {"QISKIT_IBM_TOKEN": key, "QISKIT_IBM_CHANNEL": "ibm_quantum_platform",
+                        "QISKIT_IBM_URL": f"http://experimental@{host}/ibm/api/v1",
+                        "QISKIT_IBM_INSTANCE": "crn:v1:bluemix:public:quantum-computing:"
+                                               "us-east:a/any:any::",
+                        "IAM_URL": f"{server}/ibm", "QISKIT_FUNCTIONS_EXPERIMENTAL": "1"}.items():
+        monkeypatch.setenv(name, value)
+    service = QiskitRuntimeService()
+    backend = service.backend("aer_simulator")
+    result = SamplerV2(backend).run([transpile(bell(), backend)], shots=50).result()
+    assert sum(result[0].data.meas.get_counts().values()) == 50
