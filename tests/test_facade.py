@@ -6,6 +6,7 @@ apart; errors come in IBM's shape."""
 
 from __future__ import annotations
 
+import uuid
 import warnings
 
 import httpx
@@ -20,8 +21,11 @@ from qiskit_ibm_runtime.executor_estimator import Estimator as ExecutorEstimator
 from qiskit_ibm_runtime.executor_sampler import Sampler as ExecutorSampler
 
 from core.store.api_keys import KeyStore
-from tests.conftest import slow_circuit
-from tests.facade_helpers import bell, connect
+from core.store.connection import Connection
+from core.store.quotas import Quotas
+from tests.conftest import BELL_QASM3, slow_circuit
+from tests.events_helpers import events_of, open_stream
+from tests.facade_helpers import bell, connect, environment
 from tests.waiting import eventually
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # SamplerV2/EstimatorV2
@@ -203,3 +207,32 @@ def test_the_shorter_form_needs_no_code_change(server: str, keys: KeyStore,
     backend = service.backend("aer_simulator")
     result = SamplerV2(backend).run([transpile(bell(), backend)], shots=50).result()
     assert sum(result[0].data.meas.get_counts().values()) == 50
+
+
+def test_facade_jobs_count_against_the_tenants_quotas(
+        server: str, keys: KeyStore, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:12]}"
+    _, key = keys.create(tenant)
+    Quotas(Connection.open(redis_url)).set(tenant, "submits_per_minute", 1)
+    for name, value in environment(server).items():
+        monkeypatch.setenv(name, value)
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {key}"}) as http:
+        native = http.post("/v1/jobs", json={"program_id": "sampler", "backend": "aer_simulator",
+                                             "pubs": [{"circuit": BELL_QASM3, "shots": 10}]})
+        assert native.status_code == 202, native.text
+        backend = connect(server, key).backend("aer_simulator")
+        with pytest.raises(IBMRuntimeError, match="429"):  # the same tenant's minute is used up
+            SamplerV2(backend).run([transpile(bell(), backend)], shots=10)
+        jobs = http.get("/v1/jobs").json()["jobs"]
+        assert [job["id"] for job in jobs] == [native.json()["id"]]
+
+
+def test_a_facade_job_is_in_the_tenants_event_stream(
+        ibm_service: QiskitRuntimeService, client_of_service: httpx.Client) -> None:
+    backend = ibm_service.backend("aer_simulator")
+    job = SamplerV2(backend).run([transpile(bell(), backend)], shots=10)
+    job.result()
+    with open_stream(client_of_service, "/v1/events") as source:  # replayed from the start
+        seen = events_of(source, lambda e: e.data.get("job_id") == job.job_id()
+                         and e.data.get("status") == "DONE")
+    assert seen[-1].data["job_id"] == job.job_id()

@@ -1,0 +1,86 @@
+"""What a client's program becomes (`app/facade/programs.py`), and the limits checked on its
+JSON before anything is decoded, then on each decoded circuit before it is written out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+from qiskit.circuit import Parameter
+from qiskit_ibm_runtime import RuntimeEncoder
+
+from app.facade.programs import Caps, convert
+from core.errors import InvalidJobInput, LimitExceeded
+
+CAPS = Caps(max_pubs=3, max_encoded_chars=2000, max_qubits=4, max_operations=50)
+NOT_QPY = {"__type__": "QuantumCircuit", "__value__": "bm90IHFweQ=="}  # never decoded here
+
+
+def encoded(*pubs: Any) -> dict[str, Any]:
+    """SamplerV2/EstimatorV2 params as the client encodes them."""
+    return json.loads(json.dumps({"pubs": list(pubs), "options": {}, "version": 2,
+                                  "support_qiskit": True}, cls=RuntimeEncoder))
+
+
+def swept(qubits: int = 1) -> QuantumCircuit:
+    circuit = QuantumCircuit(qubits)
+    circuit.ry(Parameter("θ"), 0)
+    circuit.measure_all()
+    return circuit
+
+
+def test_a_sweep_becomes_openqasm_with_values_by_name() -> None:
+    made = convert("sampler", encoded([swept(), np.array([[0.0], [1.5]]), 100]), CAPS)
+    pub = made.pubs[0]
+    assert made.program_id == "sampler" and pub["shots"] == 100
+    assert "input float[64] fp_0;" in pub["circuit"] and "θ" not in pub["circuit"]
+    assert pub["parameter_values"] == {"fp_0": [0.0, 1.5]}
+
+
+def test_estimator_observables_and_precision() -> None:
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    made = convert("estimator", encoded([circuit, [{"ZZ": 1.0}, {"XI": 0.5}], None, 0.1]),
+                   CAPS)
+    assert made.pubs[0]["observables"] == [{"ZZ": 1.0}, {"XI": 0.5}]
+    assert made.pubs[0]["precision"] == 0.1
+
+
+def test_too_many_pubs_are_refused_before_any_circuit_is_decoded() -> None:
+    with pytest.raises(LimitExceeded, match="GATEWAY_MAX_PUBS"):
+        convert("sampler", {"pubs": [[NOT_QPY]] * 4}, CAPS)
+
+
+def test_a_long_encoded_circuit_is_refused_before_it_is_decoded() -> None:
+    long = {"__type__": "QuantumCircuit", "__value__": "A" * 2001}
+    with pytest.raises(LimitExceeded, match="GATEWAY_MAX_CIRCUIT_CHARS"):
+        convert("sampler", {"pubs": [[long]]}, CAPS)
+
+
+def test_a_decoded_circuit_over_the_qubit_limit_is_refused() -> None:
+    with pytest.raises(LimitExceeded, match="GATEWAY_MAX_QUBITS"):
+        convert("sampler", encoded([swept(qubits=5), np.array([0.1])]), CAPS)
+
+
+def test_values_that_do_not_fit_the_parameters_are_refused() -> None:
+    with pytest.raises(InvalidJobInput, match="1 parameters"):
+        convert("sampler", encoded([swept(), np.array([[0.1, 0.2]])]), CAPS)
+
+
+def test_other_programs_and_shapes_are_refused() -> None:
+    with pytest.raises(InvalidJobInput, match="not run here"):
+        convert("circuit-runner", {}, CAPS)
+    with pytest.raises(InvalidJobInput, match="must be an object"):
+        convert("sampler", [], CAPS)
+    with pytest.raises(InvalidJobInput, match="executor program"):
+        convert("executor", {"schema_version": "v9"}, CAPS)
+
+
+def test_register_names_the_reader_escapes_are_kept_to_give_back() -> None:
+    circuit = QuantumCircuit(QuantumRegister(1, "q"), ClassicalRegister(1, "_flags"))
+    circuit.measure(0, 0)
+    made = convert("sampler", encoded([circuit]), CAPS)
+    assert made.meta["registers"] == {"esc__flags": "_flags"}
