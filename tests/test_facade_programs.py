@@ -84,3 +84,29 @@ def test_register_names_the_reader_escapes_are_kept_to_give_back() -> None:
     circuit.measure(0, 0)
     made = convert("sampler", encoded([circuit]), CAPS)
     assert made.meta["registers"] == {"esc__flags": "_flags"}
+
+
+def stored_result() -> bytes:
+    """A gateway sampler result as the store keeps it (`?format=runtime`), register escaped."""
+    from qiskit.primitives import BitArray, DataBin, PrimitiveResult, SamplerPubResult
+
+    from core.results import runtime_json
+
+    bits = BitArray.from_counts({"1": 3, "0": 1})
+    pub = SamplerPubResult(DataBin(esc__flags=bits, shape=()), {"shots": 4})
+    return runtime_json(PrimitiveResult([pub], {"version": 2})).encode()
+
+
+def test_results_give_the_clients_register_names_back() -> None:
+    from ibm_quantum_schemas.executor.version_2_0 import QuantumProgramResultModel
+    from qiskit_ibm_runtime.utils.json import RuntimeDecoder
+
+    from app.facade.results import executor_result, renamed_result
+
+    names = {"esc__flags": "_flags"}
+    legacy = json.loads(renamed_result(stored_result(), names), cls=RuntimeDecoder)
+    assert legacy[0].data["_flags"].get_counts() == {"1": 3, "0": 1}
+    model = QuantumProgramResultModel.model_validate_json(
+        executor_result(stored_result(), {"registers": names, "semantic_role": "sampler_v2"}))
+    shots = model.data[0].results["_flags"].to_numpy()
+    assert shots.shape == (4, 1) and int(shots.sum()) == 3
