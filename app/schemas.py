@@ -65,7 +65,7 @@ class JobSubmitSchema(StrictSchema):
     backend = String(required=True, validate=validate.Length(min=1, max=128))
     pubs = List(Nested(PubSchema), required=True)
     options = Raw(metadata={
-        "oneOf": [{"$ref": "#/components/schemas/SamplerOptions"},
+        "anyOf": [{"$ref": "#/components/schemas/SamplerOptions"},
                   {"$ref": "#/components/schemas/EstimatorOptions"}],
         "description": "the sampler's options for `program_id: sampler` (SamplerOptions), the "
                        "estimator's for `estimator` (EstimatorOptions): qiskit-ibm-runtime "
