@@ -6,6 +6,7 @@ describes it (`openapi`, read by `app/api.py`).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from marshmallow import validate
@@ -139,7 +140,10 @@ def _number(value: Any, integer: bool = False) -> bool:
 
 
 def said(description: str, default: Any) -> dict[str, Any]:
-    return {"description": description, "default": default}
+    """The description, ending with the library's default; the default also as `x-default`
+    (not OpenAPI's `default`: generated clients would then make every such option required)."""
+    return {"description": f"{description}. Default: {json.dumps(default)}",
+            "x-default": default}
 
 
 def choice(choices: list[Any], description: str, default: Any) -> String:

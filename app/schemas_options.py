@@ -171,7 +171,9 @@ class CommonOptionsSchema(StrictSchema):
 
 class SamplerOptionsSchema(CommonOptionsSchema):
     default_shots = Integer(strict=True, allow_none=True, validate=validate.Range(min=1),
-                            metadata=said("shots of a PUB that sets none", 4096))
+                            metadata={"description": "shots of a PUB that sets none; unset: "
+                                      "GATEWAY_DEFAULT_SHOTS (1024 unless configured; the "
+                                      "library's default is 4096)"})
     execution = Nested(SamplerExecutionSchema)
 
 

@@ -104,7 +104,7 @@ def walk(model: type[BaseModel], schema: Schema, prefix: str = "") -> list[tuple
         assert not isinstance(field, Refused), path
         library = from_library(info.annotation, bounds_of(info.metadata))
         rows.append((path, library, from_schema(field), info.default,
-                     field.metadata.get("default", "absent")))
+                     field.metadata.get("x-default", "absent")))
         if isinstance(field, fields.Nested):
             rows += walk(typing.cast(type[BaseModel], info.annotation), field.schema, f"{path}.")
     extra = set(schema.fields) - set(model.model_fields) - GATEWAY_ONLY
