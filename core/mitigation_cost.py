@@ -30,6 +30,8 @@ from core.circuits import SECONDS_PER_EXECUTION
 from core.errors import LimitExceeded
 
 over = LimitExceeded.of
+MOST_PRECISE = 1e-12  # finer precisions are counted as 10^24 shots (over every limit)
+MOST_OPERATIONS = 10 ** 15  # folded circuits counted at most this long (over every limit)
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,21 @@ def _shots(program: str, options: Any, pub: dict[str, Any]) -> int:
     if program == "sampler":
         return int(pub["shots"])
     if pub.get("precision"):
-        return math.ceil(1.0 / pub["precision"] ** 2)
+        return _for_precision(pub["precision"])
     if options.default_shots is not None:
         return int(options.default_shots)
-    return math.ceil(1.0 / options.default_precision ** 2)
+    return _for_precision(options.default_precision)
+
+
+def _for_precision(precision: float) -> int:
+    """1 / precision^2, as the library counts; a precision too fine for floats counts as
+    more shots than any limit allows (the library would divide by zero)."""
+    return math.ceil(1.0 / precision ** 2) if precision > MOST_PRECISE else 10 ** 24
+
+
+def _folded(operations: int, folding: float) -> int:
+    """Operations of a circuit folded by `folding` (past any limit: the most a count holds)."""
+    return min(MOST_OPERATIONS, math.ceil(min(operations * folding, MOST_OPERATIONS)))
 
 
 def _noise_factors(resilience: Any) -> list[float]:
@@ -130,7 +143,7 @@ def mitigated(inspection: Inspection, mitigation: Mitigation) -> Inspection:
     calibration as one more PUB of as many qubits as the widest."""
     pubs = [replace(cost, parameter_sets=run.configurations * run.variants, observables=1,
                     broadcast=run.configurations * run.variants,
-                    operations=math.ceil(cost.operations * run.folding),
+                    operations=_folded(cost.operations, run.folding),
                     shots=run.shots_per_variant)
             for cost, run in zip(inspection.pubs, mitigation.pubs, strict=True)]
     if mitigation.calibration_circuits and pubs:

@@ -188,3 +188,15 @@ def test_default_shots_fills_in_a_sampler_pub(app_client: FlaskClient) -> None:
                               "options": {"default_shots": 300}})
     inputs = json.loads(app_client.get(f"/v1/jobs/{job['id']}/inputs").text)
     assert inputs["pubs"][0]["shots"] == 300
+
+
+@pytest.mark.parametrize("options", [
+    {"resilience_level": 2, "resilience": {"zne": {"noise_factors": [1, 1e308, 1e308]}}},
+    {"default_precision": 1e-300},
+    {"twirling": {"num_randomizations": 10**18, "shots_per_randomization": 10**18}},
+])
+def test_absurd_mitigation_is_a_limit_not_a_crash(app_client: FlaskClient,
+                                                  options: dict) -> None:
+    response = app_client.post("/v1/jobs", json=estimator_job(options=options))
+    assert response.status_code == 422, response.text
+    assert json.loads(response.text)["type"].endswith("/limit-exceeded"), response.text
