@@ -65,24 +65,38 @@ def test_sampler_v2_is_a_gateway_job_with_the_native_numbers(
     listed = client_of_service.get("/v1/jobs").json()["jobs"]
     assert job.job_id() in [j["id"] for j in listed]
     inputs = client_of_service.get(f"/v1/jobs/{job.job_id()}/inputs").json()
+    assert inputs["options"]["simulator"] == {"seed_simulator": 7}  # the client's options
     native = client_of_service.post("/v1/jobs", json={  # the same program, submitted natively
         "program_id": "sampler", "backend": "aer_simulator", "pubs": inputs["pubs"],
-        "options": {"seed": 7, "optimization_level": 0}}).json()
+        "options": inputs["options"]}).json()
     again = client_of_service.get(f"/v1/jobs/{native['id']}/result", params={"wait": 30}).json()
     assert again["pub_results"][0]["data"]["meas"]["counts"] == [counts]
 
 
-def test_estimator_v2_on_a_noisy_device(ibm_service: QiskitRuntimeService) -> None:
+def test_estimator_v2_with_its_options_on_a_noisy_device(
+        ibm_service: QiskitRuntimeService, client_of_service: httpx.Client) -> None:
     backend = ibm_service.backend("fake_manila")
     circuit = QuantumCircuit(2)
     circuit.h(0)
     circuit.cx(0, 1)
     isa = transpile(circuit, backend)
     observables = [SparsePauliOp(p).apply_layout(isa.layout) for p in ("ZZ", "XX", "IZ")]
-    result = EstimatorV2(backend).run([(isa, observables)], precision=0.02).result()
+    estimator = EstimatorV2(backend, options={"resilience_level": 1})
+    job = estimator.run([(isa, observables)], precision=0.02)
+    result = job.result()
     evs = result[0].data.evs
     assert evs.shape == (3,) and evs[0] > 0.8 and evs[1] > 0.8 and abs(evs[2]) < 0.2
     assert result[0].metadata["target_precision"] == pytest.approx(0.02)
+    options = client_of_service.get(f"/v1/jobs/{job.job_id()}/inputs").json()["options"]
+    assert options["resilience_level"] == 1  # the gateway mitigates, as IBM would
+
+
+def test_an_option_the_gateway_refuses_is_an_ibm_error(ibm_service: QiskitRuntimeService
+                                                         ) -> None:
+    backend = ibm_service.backend("aer_simulator")
+    sampler = SamplerV2(backend, options={"experimental": {"anything": 1}})
+    with pytest.raises(IBMRuntimeError, match="experimental"):
+        sampler.run([transpile(bell(), backend)], shots=10)
 
 
 def test_executor_sampler_sweep_and_estimator(ibm_service: QiskitRuntimeService) -> None:

@@ -1,9 +1,10 @@
-"""The client's options as a gateway job's `options`.
+"""The client's options as a gateway job's `options` (issue 24's trees: the library's names).
 
-Issue 24 gives the gateway every runtime option, as the nested dict of the library's names
-(resilience_level, twirling, dynamical_decoupling, ...). Until that lands, the gateway's schema
-takes only the options below; the rest are left out here (`dropped` says which), so that a
-client's job runs rather than being refused for an option a simulator ignores anyway."""
+SamplerV2/EstimatorV2 leave mitigation to the server: their options (resilience_level,
+twirling, dynamical_decoupling, default_shots, ...) go to the gateway job as they are, and the
+gateway's schema takes or refuses them as it does on /v1/jobs. The executor primitives apply
+theirs on the client (its samplex items, its post-processing): of those only the simulator's
+seed goes along, or the gateway would twirl or mitigate a second time."""
 
 from __future__ import annotations
 
@@ -12,19 +13,20 @@ from typing import Any
 OPTIMIZATION_LEVEL = 0  # the client sends ISA circuits: the gateway keeps their layout as is
 
 
-def native_options(client: dict[str, Any], cost: Any = None) -> dict[str, Any]:
-    """The gateway job's options from the client's (and IBM's `cost`: max_execution_time)."""
-    options: dict[str, Any] = {"optimization_level": OPTIMIZATION_LEVEL}
-    seed = ((client.get("simulator") or {}).get("seed_simulator")
-            if isinstance(client.get("simulator"), dict) else None)
+def native_options(client: dict[str, Any], program: str, cost: Any = None) -> dict[str, Any]:
+    """The gateway job's options: the client's, IBM's `cost` as max_execution_time, and
+    optimization level 0; the client's simulator seed is also the gateway's `seed` (what its
+    local runtime seeds the simulation with)."""
+    if program == "executor":
+        seed = (client.get("simulator") or {}).get("seed_simulator")
+        options: dict[str, Any] = {"simulator": {"seed_simulator": seed}} if seed is not None \
+            else {}
+    else:
+        options = dict(client)
+    seed = (options.get("simulator") or {}).get("seed_simulator")
     if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
-        options["seed"] = seed
-    limit = cost or client.get("max_execution_time")
-    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
-        options["max_execution_time"] = limit
+        options["seed"] = seed  # what the gateway's simulators are seeded with
+    options["optimization_level"] = OPTIMIZATION_LEVEL
+    if isinstance(cost, int) and not isinstance(cost, bool) and cost > 0:
+        options["max_execution_time"] = cost
     return options
-
-
-def dropped(client: dict[str, Any]) -> list[str]:
-    """The client's options the gateway does not take yet."""
-    return sorted(set(client) - {"simulator", "max_execution_time"})

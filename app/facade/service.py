@@ -9,6 +9,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from app.errors import flatten
 from app.facade import programs, results
 from app.facade.listing import list_jobs
 from app.facade.options import native_options
@@ -17,8 +18,7 @@ from app.gateway import Gateway
 from app.schemas import TagsSchema
 from app.services import jobs as service
 from app.services.jobs import SUBMISSION
-from core.errors import InvalidJobInput, JobNotFinished
-from core.states import JobStatus
+from core.errors import InvalidJobInput
 
 MAX_META_CHARS = 64 * 1024  # what an executor program keeps for its result (passthrough data)
 RESULT_SECONDS = 60  # an executor result is re-encoded in a parse process within this
@@ -32,7 +32,8 @@ def create(gw: Gateway, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "program_id": converted.program_id, "backend": body.get("backend"),
         "pubs": converted.pubs,
-        "options": native_options(converted.options, body.get("cost")),
+        "options": native_options(converted.options, converted.meta["program"],
+                                  body.get("cost")),
     }
     for name, ours in (("tags", "tags"), ("session_id", "session_id")):
         if body.get(name):
@@ -43,9 +44,10 @@ def create(gw: Gateway, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
                               f"at most {MAX_META_CHARS}", errors={"params": ["too large"]})
     try:
         payload = SUBMISSION.load(payload)
-    except ValidationError as exc:
-        raise InvalidJobInput(f"the job cannot run here: {exc.messages}",
-                              errors={"params": [str(exc.messages)]}) from None
+    except ValidationError as exc:  # e.g. an option the gateway does not take
+        said = "; ".join(f"{path}: {' '.join(m)}" for path, m in flatten(exc.messages).items())
+        raise InvalidJobInput(f"the job cannot run here: {said}", errors=flatten(exc.messages)
+                              ) from None
     job, _ = service.submit(gw, tenant, payload, None)
     gw.store.annotate(job["id"], {"ibm_program": converted.meta["program"], "ibm_meta": meta})
     return {"id": job["id"], "backend": job["backend"], "private": False}
@@ -105,6 +107,3 @@ def cancel(gw: Gateway, tenant: str, job_id: str) -> None:
 def delete(gw: Gateway, tenant: str, job_id: str) -> None:
     service.delete(gw, tenant, job_id)
 
-
-def not_done(job: dict[str, Any]) -> JobNotFinished:
-    return JobNotFinished(f"The job is {job['status']}.", job_status=JobStatus(job["status"]))
