@@ -163,6 +163,7 @@ def test_service_job_jobs_and_delete(ibm_service: QiskitRuntimeService) -> None:
     assert [j.job_id() for j in ibm_service.jobs(job_tags=["listed"])] == [first.job_id()]
     assert [j.job_id() for j in ibm_service.jobs(program_id="executor")] == [second.job_id()]
     assert ibm_service.jobs(pending=True) == []
+    assert ibm_service.jobs(backend_name="fake_manila") == []
     assert [j.job_id() for j in ibm_service.jobs(limit=1, skip=1)] == [first.job_id()]
     ibm_service.delete_job(first.job_id())
     with pytest.raises(RuntimeJobNotFound):
@@ -197,6 +198,12 @@ def test_errors_are_ibms_shape_not_problem_json(server: str, keys: KeyStore) -> 
                            "params": {"pubs": [[{"__type__": "QuantumCircuit",
                                                  "__value__": "bm90IHFweQ=="}]]}})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == 422
+    for body in ([1], "text", {"program_id": "sampler", "backend": "aer_simulator"}):
+        odd = httpx.post(f"{server}/ibm/api/v1/jobs", headers=headers, json=body)
+        assert odd.status_code == 422 and odd.json()["errors"], odd.text
+    broken = httpx.post(f"{server}/ibm/api/v1/jobs", headers={
+        **headers, "Content-Type": "application/json"}, content=b'{"program_id": ')
+    assert broken.status_code == 400 and broken.json()["errors"]
     unauthorized = httpx.get(f"{server}/ibm/api/v1/backends",
                              headers={"Authorization": f"Bearer {key}"})  # a key is no token
     assert unauthorized.status_code == 401 and "errors" in unauthorized.json()

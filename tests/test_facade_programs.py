@@ -110,3 +110,9 @@ def test_results_give_the_clients_register_names_back() -> None:
         executor_result(stored_result(), {"registers": names, "semantic_role": "sampler_v2"}))
     shots = model.data[0].results["_flags"].to_numpy()
     assert shots.shape == (4, 1) and int(shots.sum()) == 3
+
+
+def test_only_a_pubs_own_types_are_decoded() -> None:
+    noise = {"__type__": "NoiseModel", "__value__": {"errors": []}}
+    with pytest.raises(InvalidJobInput, match="'NoiseModel'"):
+        convert("sampler", {"pubs": [[NOT_QPY, noise]]}, CAPS)

@@ -23,6 +23,9 @@ from core.errors import InvalidJobInput, LimitExceeded
 
 MAX_SAMPLEX_SETS = 10_000  # parameter sets one samplex item may sample (GATEWAY_MAX_PARAMETER_SETS)
 PARAMETER_PREFIX = "fp_"  # the client's parameters, renamed: any Qiskit name is not OpenQASM's
+# what RuntimeEncoder writes for a PUB's members: circuits, arrays, parameters, observables
+PUB_TYPES = {"QuantumCircuit", "ndarray", "complex", "Parameter", "ObservablesArray",
+             "BindingsArray", "settings"}
 QASM2_IDENTIFIER = re.compile(r"[a-z][a-zA-Z0-9_]*")
 
 
@@ -68,6 +71,7 @@ def _primitive(program_id: str, params: dict[str, Any], caps: Caps) -> Converted
     for pub in pubs:
         encoded = pub[0] if isinstance(pub, list) and pub else pub
         _check_encoded(encoded, caps)
+    _check_types(pubs)
     decoded = json.loads(json.dumps(pubs), cls=RuntimeDecoder)
     options = params.get("options") or {}
     if "resilience_level" in params:
@@ -216,6 +220,22 @@ def _renamed(pubs: list[Any]) -> dict[str, str]:
                     escaped = "esc_" + escaped
                 renamed[escaped] = register.name
     return renamed
+
+
+def _check_types(value: Any) -> None:
+    """Only the encoded types a PUB holds are decoded (RuntimeDecoder also builds noise models,
+    sparse matrices, and objects of classes it imports by name)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            kind = item.get("__type__")
+            if kind is not None and kind not in PUB_TYPES:
+                raise InvalidJobInput(f"a PUB holds an encoded {str(kind)[:40]!r}, which is no "
+                                      "part of a PUB", errors={"params.pubs": ["unexpected type"]})
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _check_count(count: int, caps: Caps) -> None:

@@ -27,6 +27,9 @@ TAGS = TagsSchema()
 
 def create(gw: Gateway, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
     """POST /jobs: the client's program as a gateway job; IBM's answer (id, backend)."""
+    if not isinstance(body, dict):
+        raise InvalidJobInput("the body must be an object with program_id, backend and params",
+                              errors={"_schema": ["not an object"]})
     converted = gw.parsers.run(programs.convert, str(body.get("program_id")),
                                body.get("params"), _caps(gw))
     payload: dict[str, Any] = {
