@@ -46,17 +46,30 @@ def test_every_route_the_client_calls_is_served(ibm_service: QiskitRuntimeServic
     executor.result()
     ibm_service.jobs(limit=2), ibm_service.usage()
     ibm_service.delete_job(job.job_id())
-    routes = app.url_map.bind("localhost")
-    lacking = []
-    for method, path in sorted(CALLED):
-        try:
-            routes.match(path, method=method)
-        except (NotFound, MethodNotAllowed):
-            lacking.append(f"{method} {path}")
+    lacking = lacking_routes(app, CALLED)
     assert not lacking, f"the client calls routes the facade lacks: {lacking}"
     shapes = {(method, _shape(path)) for method, path in CALLED}
     missing = EXPECTED - shapes
     assert not missing, f"the client no longer calls {missing}: update EXPECTED"
+
+
+def test_the_check_names_a_route_the_facade_lacks(app: Flask) -> None:
+    called = {("GET", "/ibm/api/v1/workloads"), ("GET", "/ibm/api/v1/backends"),
+              ("POST", "/ibm/api/v1/jobs/x/logs")}
+    assert lacking_routes(app, called) == ["GET /ibm/api/v1/workloads",
+                                           "POST /ibm/api/v1/jobs/x/logs"]
+
+
+def lacking_routes(app: Flask, called: set[tuple[str, str]]) -> list[str]:
+    """The (method, path) pairs no route of the app serves, as "METHOD path"."""
+    routes = app.url_map.bind("localhost")
+    lacking = []
+    for method, path in sorted(called):
+        try:
+            routes.match(path, method=method)
+        except (NotFound, MethodNotAllowed):
+            lacking.append(f"{method} {path}")
+    return lacking
 
 
 def _shape(path: str) -> str:
