@@ -47,6 +47,18 @@ class Converted:
     meta: dict[str, Any]  # what the result needs back (executor: role, passthrough data)
 
 
+def convert_body(data: bytes, max_depth: int, caps: Caps) -> tuple[dict[str, Any], Converted]:
+    """In a parse process: POST /jobs's body (its fields but `params`) and its program."""
+    from app.json_guard import load_json
+
+    body = load_json(data or b"{}", max_depth)
+    if not isinstance(body, dict):
+        raise InvalidJobInput("the body must be an object with program_id, backend and params",
+                              errors={"_schema": ["not an object"]})
+    converted = convert(str(body.get("program_id")), body.pop("params", None), caps)
+    return body, converted
+
+
 def convert(program_id: str, params: Any, caps: Caps) -> Converted:
     """In a parse process: the client's program as the gateway's PUBs (InvalidJobInput or
     LimitExceeded when it cannot be)."""

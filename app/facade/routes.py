@@ -129,7 +129,7 @@ def usage() -> Any:
 @document("ibmCreateJob", 200, FREE_FORM, JOB_REQUEST, errors=(400, 413, 415, 422))
 def create_job() -> Any:
     """Run a sampler, estimator or executor program as a gateway job"""
-    return answer(service.create(gateway(), g.tenant, body()))
+    return answer(service.create(gateway(), g.tenant, request.get_data(cache=False)))
 
 
 @ibm.get(f"{API}/jobs")

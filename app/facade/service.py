@@ -25,13 +25,11 @@ RESULT_SECONDS = 60  # an executor result is re-encoded in a parse process withi
 TAGS = TagsSchema()
 
 
-def create(gw: Gateway, tenant: str, body: dict[str, Any]) -> dict[str, Any]:
-    """POST /jobs: the client's program as a gateway job; IBM's answer (id, backend)."""
-    if not isinstance(body, dict):
-        raise InvalidJobInput("the body must be an object with program_id, backend and params",
-                              errors={"_schema": ["not an object"]})
-    converted = gw.parsers.run(programs.convert, str(body.get("program_id")),
-                               body.get("params"), _caps(gw))
+def create(gw: Gateway, tenant: str, data: bytes) -> dict[str, Any]:
+    """POST /jobs: the client's program as a gateway job; IBM's answer (id, backend). The body
+    is decoded in a parse process too: this process never decodes the client's QPY or JSON."""
+    body, converted = gw.parsers.run(programs.convert_body, data, gw.config.MAX_JSON_DEPTH,
+                                     _caps(gw))
     payload: dict[str, Any] = {
         "program_id": converted.program_id, "backend": body.get("backend"),
         "pubs": converted.pubs,
