@@ -257,3 +257,17 @@ def test_a_facade_job_is_in_the_tenants_event_stream(
         seen = events_of(source, lambda e: e.data.get("job_id") == job.job_id()
                          and e.data.get("status") == "DONE")
     assert seen[-1].data["job_id"] == job.job_id()
+
+
+def test_a_revoked_key_ends_its_tokens(server: str, keys: KeyStore) -> None:
+    key_id, key = keys.create("facade-revoked")
+    token = httpx.post(f"{server}/ibm/identity/token",
+                       data={"apikey": key}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{server}/ibm/api/v1/backends", headers=headers).status_code == 200
+    keys.revoke(key_id)
+    refused = httpx.get(f"{server}/ibm/api/v1/backends", headers=headers)
+    assert refused.status_code == 401 and "revoked" in refused.json()["errors"][0]["message"]
+    forged = token.rpartition(".")[0] + ".c3RfZm9yZ2Vk"  # claims kept, another secret
+    assert httpx.get(f"{server}/ibm/api/v1/backends",
+                     headers={"Authorization": f"Bearer {forged}"}).status_code == 401
