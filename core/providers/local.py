@@ -96,7 +96,8 @@ class LocalSimulators:
                 first: bool = False) -> None:
         # a token runs whichever job is fairly next: RQ's timeout is the gateway's longest
         queueing.enqueue(self.queue, self.dispatch, record["tenant"], record["id"], attempt,
-                         self.config.JOB_TIME_LIMIT_SECONDS, pipeline=pipe, first=first)
+                         self.config.JOB_TIME_LIMIT_SECONDS, pipeline=pipe, first=first,
+                         session_id=record.get("session_id"))
 
     def withdraw(self, record: dict[str, Any]) -> None:
         queueing.remove(self.queue, self.dispatch, record["tenant"], record["id"],

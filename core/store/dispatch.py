@@ -13,6 +13,10 @@ Keys (prefix `gw` by default), owned by this module, one builder each below:
     {p}:fair:dispatched:{tenant}  sorted set of the tenant's jobs a worker took, scored by when,
                                 or +inf once started; they leave it when they end or are queued
                                 again (the tenant's running jobs, for its cap)
+and the reservations and express line of dedicated sessions, which `sessions.py` owns and
+documents: a job of an open dedicated session waits in the express line, served before every
+tenant's; while a session's reservation is idle (interactive_ttl after its last job) other
+jobs leave a worker free for it, never the last one.
 A worker takes a job with one call of `lua/dispatch.lua`: the least recently served tenant below
 its running cap gives its oldest waiting job. RQ's jobs queue holds one generic token per waiting
 job (`core/queueing.py`), so its length is still the number of waiting jobs. A job's transitions
@@ -40,6 +44,7 @@ from redis.client import Pipeline
 
 from core.store.connection import Connection, run_script
 from core.store.quotas import limits_key
+from core.store.sessions import express_key, reservations_key, session_key
 
 _LUA = Path(__file__).with_name("lua")
 # KEYS: ring, turn, order, waiting; ARGV: tenant, job id, "1" to put it first (a retry).
@@ -50,9 +55,26 @@ local n = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[4], ARGV[3] == '1' and -n or n, ARGV[2])
 redis.call('ZADD', KEYS[1], 'NX', (tonumber(redis.call('GET', KEYS[2])) or 0) - 0.5, ARGV[1])
 """
-# KEYS: ring, waiting; ARGV: tenant, job id
+# KEYS: ring, turn, order, waiting, the session, express line, express owners; ARGV: tenant,
+# job id, "1" to put it first, now, session id. A job of an open dedicated session goes to the
+# express line (with what dispatch needs of its session), any other to its tenant's line.
+_PUSH_SESSION = """
+local mode, ended, ends, ttl = unpack(redis.call('HMGET', KEYS[5], 'mode', 'ended', 'ends',
+  'interactive_ttl'))
+if mode == 'dedicated' and ended ~= 'cancelled' and ended ~= 'expired'
+    and tonumber(ends) > tonumber(ARGV[4]) then
+  local n = redis.call('INCR', KEYS[3])
+  redis.call('ZADD', KEYS[6], ARGV[3] == '1' and -n or n, ARGV[2])
+  redis.call('HSET', KEYS[7], ARGV[2], cjson.encode({session = ARGV[5], tenant = ARGV[1],
+    ttl = tonumber(ttl), ends = tonumber(ends)}))
+  return 1
+end
+""" + _PUSH
+# KEYS: ring, waiting, express line, express owners; ARGV: tenant, job id
 _FORGET = """
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('HDEL', KEYS[4], ARGV[2])
 if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
 """
 # KEYS: the tenant's dispatched jobs; ARGV: job id. Not one a slow worker started meanwhile.
@@ -112,6 +134,7 @@ class Dispatch:
         self.lease_grace = lease_grace
         self._dispatch = self.redis.register_script((_LUA / "dispatch.lua").read_text())
         self._push = self.redis.register_script(_PUSH)
+        self._push_session = self.redis.register_script(_PUSH_SESSION)
         self._forget = self.redis.register_script(_FORGET)
         self._position = self.redis.register_script(_POSITION)
         self._drop = self.redis.register_script(_DROP)
@@ -121,16 +144,24 @@ class Dispatch:
         return fair_key(self.prefix, name)
 
     def push(self, tenant: str, job_id: str, pipeline: Pipeline | None = None,
-             first: bool = False) -> None:
-        """The job waits for its tenant's turn; `first` (a retry) puts it before the others."""
+             first: bool = False, session_id: str | None = None) -> None:
+        """The job waits for its tenant's turn (or, in an open dedicated session, in the
+        express line); `first` (a retry) puts it before the others."""
         keys = [self.key("ring"), self.key("turn"), self.key("order"),
                 waiting_key(self.prefix, tenant)]
-        run_script(self._push, keys, [tenant, job_id, "1" if first else "0"], pipeline)
+        args = [tenant, job_id, "1" if first else "0"]
+        if session_id is None:
+            run_script(self._push, keys, args, pipeline)
+            return
+        keys += [session_key(self.prefix, session_id), express_key(self.prefix),
+                 express_key(self.prefix, "of")]
+        run_script(self._push_session, keys, [*args, time.time(), session_id], pipeline)
 
     def forget(self, tenant: str, job_id: str) -> None:
         """A cancelled or deleted job stops waiting (its final transition did it already: this
         takes its tenant out of the ring when nothing else waits)."""
-        self._forget(keys=[self.key("ring"), waiting_key(self.prefix, tenant)],
+        self._forget(keys=[self.key("ring"), waiting_key(self.prefix, tenant),
+                           express_key(self.prefix), express_key(self.prefix, "of")],
                      args=[tenant, job_id])
 
     def drop(self, tenant: str, job_id: str) -> None:
@@ -151,10 +182,11 @@ class Dispatch:
         tenant, job_id = self._call("take", cap, workers_key)
         return (tenant, job_id) if tenant else None
 
-    def release(self, cap: int, workers_key: str) -> int:
+    def release(self, cap: int, workers_key: str, job_id: str = "") -> int:
         """A worker is done with a job (its transitions took it out of the dispatched set): how
-        many parked tokens to enqueue again."""
-        return int(self._call("release", cap, workers_key))
+        many parked tokens to enqueue again. A dedicated session's reservation held for
+        `job_id` is idle again."""
+        return int(self._call("release", cap, workers_key, job_id=job_id))
 
     def wake_parked(self, cap: int, workers_key: str) -> int:
         """Parked tokens that can run now (for a sweeper, should a job's end be lost); jobs
@@ -206,10 +238,12 @@ class Dispatch:
         rank = rank or 0
         return Standing(first[:rank], rank, running, None if cap is None else int(cap))
 
-    def _call(self, mode: str, cap: int, workers_key: str, sweeping: bool = False) -> Any:
+    def _call(self, mode: str, cap: int, workers_key: str, sweeping: bool = False,
+              job_id: str = "") -> Any:
+        p = self.prefix
         fixed = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key,
-                 self.key("active")]
-        head = [mode, time.time(), self.lease_grace, cap, "1" if sweeping else "0"]
+                 self.key("active"), reservations_key(p), express_key(p), express_key(p, "of")]
+        head = [mode, time.time(), self.lease_grace, cap, "1" if sweeping else "0", job_id]
         return self._with_tenants([], lambda tenants: self._dispatch(
             keys=fixed + [key for t in tenants for key in self._tenant_keys(t)],
             args=head + tenants))

@@ -2,34 +2,49 @@
 -- Every key it touches is passed in KEYS (`core/store/dispatch.py` builds them):
 -- KEYS[1] ring (tenants with waiting jobs, scored by the turn they were last served),
 -- KEYS[2] turn counter, KEYS[3] parked tokens, KEYS[4] RQ's set of workers on the jobs queue,
--- KEYS[5] tenants with dispatched jobs,
--- then three keys for each tenant named in ARGV[6..]: its waiting line, its dispatched jobs and
+-- KEYS[5] tenants with dispatched jobs, KEYS[6] the dedicated sessions' reservations,
+-- KEYS[7] their waiting jobs (the express line), KEYS[8] each such job's session and tenant,
+-- then three keys for each tenant named in ARGV[7..]: its waiting line, its dispatched jobs and
 -- its limits hash.
 -- ARGV[1] mode: 'take' (the next job) or 'release' (a job ended: how many parked tokens to wake)
 -- ARGV[2] now (s), ARGV[3] grace (s) a taken job has to start,
 -- ARGV[4] running cap per tenant (0: the live workers less one, at least one),
 -- ARGV[5] '1' for a sweeper's release, which also looks at every tenant with dispatched jobs,
--- ARGV[6..] the tenants whose keys are given.
+-- ARGV[6] the job a release is for ('' for none), ARGV[7..] the tenants whose keys are given.
+-- Dedicated sessions (`core/store/sessions.py` and `dispatch.py` say what they hold):
+-- while any session holds a reservation or has a job in the express line, a take serves the
+-- express line first, and other jobs start only while a worker stays free for each idle
+-- reservation (never the last one: other tenants always keep a worker).
 -- The tenants it must touch are found here (the ring, the active set): if one of them was not
 -- given, it writes nothing and answers {'', 'stale', tenant, ...}, every tenant it needs, for the
 -- caller to call again with their keys.
 local ring, turn, parked, active = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
+local reserved, express, express_of = KEYS[6], KEYS[7], KEYS[8]
 local mode, now, grace, default_cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]),
   tonumber(ARGV[4])
 local sweeping = ARGV[5] == '1'
+-- no dedicated session holds or waits for a worker (the common case): one EXISTS
+local sessions = redis.call('EXISTS', reserved, express) > 0
 -- a job's end with no token parked (the common case) needs nothing more
-if mode == 'release' and not sweeping and tonumber(redis.call('GET', parked) or '0') == 0 then
+if mode == 'release' and not sweeping and not sessions
+    and tonumber(redis.call('GET', parked) or '0') == 0 then
   return 0
 end
 
 local given = {}  -- tenant -> {waiting, dispatched, limits}
-for i = 6, #ARGV do
-  local base = 5 + (i - 6) * 3
+for i = 7, #ARGV do
+  local base = 8 + (i - 7) * 3
   given[ARGV[i]] = {KEYS[base + 1], KEYS[base + 2], KEYS[base + 3]}
 end
 local waiting_tenants = redis.call('ZRANGE', ring, 0, -1)
 local visited = {}
-if sweeping then visited = redis.call('SMEMBERS', active) end
+-- with sessions, a take counts every tenant's dispatched jobs (the workers in use)
+if sweeping or sessions then visited = redis.call('SMEMBERS', active) end
+local express_jobs, express_owners = {}, {}
+if sessions then
+  express_jobs = redis.call('ZRANGE', express, 0, -1)
+  if #express_jobs > 0 then express_owners = redis.call('HMGET', express_of, unpack(express_jobs)) end
+end
 do
   local needed, stale, seen = {'', 'stale'}, false, {}
   local function need(tenant)
@@ -40,6 +55,9 @@ do
   end
   for _, tenant in ipairs(waiting_tenants) do need(tenant) end
   for _, tenant in ipairs(visited) do need(tenant) end
+  for _, owner in ipairs(express_owners) do
+    if owner then need(cjson.decode(owner).tenant) end
+  end
   if stale then return needed end
 end
 
@@ -86,13 +104,77 @@ local function startable()
   return total
 end
 
+-- the reservations: session -> {tenant, busy (its job running, or ''), till, ttl, ends};
+-- an idle one past its `till` (interactive_ttl after its last job) or its session's end lapses
+local holds, idle = {}, 0
+local function read_reservations()
+  local flat = redis.call('HGETALL', reserved)
+  for i = 1, #flat, 2 do
+    local hold = cjson.decode(flat[i + 1])
+    if (hold.busy == '' and hold.till < now) or hold.ends < now then
+      redis.call('HDEL', reserved, flat[i])
+    else
+      holds[flat[i]] = hold
+      if hold.busy == '' then idle = idle + 1 end
+    end
+  end
+end
+if sessions then read_reservations() end
+
+-- the first express job whose session has no other job running: (index, owner)
+local function express_next()
+  for i, id in ipairs(express_jobs) do
+    local owner = express_owners[i]
+    if not owner then
+      redis.call('ZREM', express, id)  -- its session's record of it is gone: nothing to run
+    else
+      owner = cjson.decode(owner)
+      local hold = holds[owner.session]
+      if not hold or hold.busy == '' or hold.busy == id then return i, owner end
+    end
+  end
+  return nil, nil
+end
+
 if mode == 'release' then
   for _, tenant in ipairs(visited) do running(tenant) end
+  local freed = 0
+  for session, hold in pairs(holds) do
+    if hold.busy ~= '' and hold.busy == ARGV[6] then  -- the session's job ended: idle again
+      hold.busy, hold.till = '', math.min(now + hold.ttl, hold.ends)
+      redis.call('HSET', reserved, session, cjson.encode(hold))
+      freed = freed + 1
+    end
+  end
   local tokens = tonumber(redis.call('GET', parked) or '0')
   if tokens == 0 then return 0 end
-  local wake = math.min(tokens, startable())
+  local ready = 0
+  if freed > 0 and express_next() then ready = 1 end
+  local wake = math.min(tokens, startable() + ready)
   if wake > 0 then redis.call('DECRBY', parked, wake) end
   return wake
+end
+
+-- take: the express line first; its job holds (or takes again) its session's reservation
+if sessions then
+  local index, owner = express_next()
+  if index then
+    local id, keys = express_jobs[index], given[owner.tenant]
+    redis.call('ZREM', express, id)
+    redis.call('HDEL', express_of, id)
+    redis.call('HSET', reserved, owner.session, cjson.encode({tenant = owner.tenant, busy = id,
+      till = owner.ends, ttl = owner.ttl, ends = owner.ends}))
+    redis.call('ZADD', keys[2], 'NX', now, id)
+    redis.call('SADD', active, owner.tenant)
+    return {owner.tenant, id}
+  end
+  -- other jobs: a worker stays free for each idle reservation, but never the last one
+  local workers, busy = redis.call('SCARD', KEYS[4]), 0
+  for _, tenant in ipairs(visited) do busy = busy + redis.call('ZCARD', given[tenant][2]) end
+  if #waiting_tenants > 0 and busy + math.min(idle, workers - 1) >= workers then
+    redis.call('INCR', parked)
+    return {'', 'parked'}
+  end
 end
 
 -- take: the least recently served tenant below its cap gives its oldest waiting job (a job
@@ -118,7 +200,9 @@ for _, tenant in ipairs(waiting_tenants) do
     capped = true
   end
 end
-if capped then  -- every waiting tenant is at its cap: the token waits for a job to end
+-- every waiting tenant is at its cap, or a session's job waits for its previous one: the
+-- token waits for a job to end
+if capped or (sessions and redis.call('ZCARD', express) > 0) then
   redis.call('INCR', parked)
   return {'', 'parked'}
 end
