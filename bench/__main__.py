@@ -1,5 +1,5 @@
 """`python -m bench [--quick] [--figures 1,2,...] [--tracing]` (make bench): the benchmark's
-figures 1 to 9, printed as one table and written to `bench/RESULTS.md` with the machine's
+figures 1 to 10, printed as one table and written to `bench/RESULTS.md` with the machine's
 description. `--tracing` sends the gateway's spans to a receiver of the bench's own
 (`bench/otlp_sink.py`), to measure what tracing costs; it is never written to RESULTS.md.
 
@@ -25,6 +25,7 @@ from bench import (
     load,
     redis_cost,
     replica_wait,
+    sessions,
     status_reads,
     throughput,
     webhooks,
@@ -34,7 +35,7 @@ from bench.report import RESULTS, Report, Row, machine
 from bench.stack import FLOOR_APP, ROOT, Stack
 
 EVENTS = Path(__file__).with_name("events.py")
-ALL_FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
+ALL_FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def main() -> None:
         measure_all(stack, budget, report, args.figures)
     if "4" in args.figures:
         add_events(report)
-    report.rows.sort(key=lambda row: row.figure)  # stable: each figure's rows keep their order
+    # stable: each figure's rows keep their order
+    report.rows.sort(key=lambda row: int(row.figure.split()[0]))
     report.notes.sort()
     print(report.table())
     took = f"\n{len(report.rows)} rows in {time.monotonic() - started:.0f} s"
@@ -130,6 +132,9 @@ def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str])
     if "7" in figures:
         _progress("7 fairness")
         add(report, fairness.measure(stack, gateway, budget.fairness_runs))
+    if "10" in figures:
+        _progress("10 sessions")
+        add(report, sessions.measure(stack, gateway, budget.fairness_runs))
     if "3" in figures:
         _progress("3 throughput")
         add(report, throughput.measure(stack, budget.throughput_window,

@@ -139,6 +139,7 @@ class Dispatch:
         self._position = self.redis.register_script(_POSITION)
         self._drop = self.redis.register_script(_DROP)
         self._tenants: list[str] = []  # those the scripts last needed: a hint, not the truth
+        self._express: set[str] = set()  # jobs this process took from the express line
 
     def key(self, name: str) -> str:
         return fair_key(self.prefix, name)
@@ -179,13 +180,18 @@ class Dispatch:
     def take(self, cap: int, workers_key: str) -> tuple[str, str] | None:
         """(tenant, job id) of the fairly next job, None when no job can start now (the token
         is then parked, if any job waits, and woken by a job's end)."""
-        tenant, job_id = self._call("take", cap, workers_key)
+        tenant, job_id, *express = self._call("take", cap, workers_key)
+        if express:
+            self._express.add(job_id)
         return (tenant, job_id) if tenant else None
 
     def release(self, cap: int, workers_key: str, job_id: str = "") -> int:
         """A worker is done with a job (its transitions took it out of the dispatched set): how
         many parked tokens to enqueue again. A dedicated session's reservation held for
-        `job_id` is idle again."""
+        `job_id` (taken from the express line by this process) is idle again."""
+        if job_id not in self._express:  # the common case: no reservation to look at
+            job_id = ""
+        self._express.discard(job_id)
         return int(self._call("release", cap, workers_key, job_id=job_id))
 
     def wake_parked(self, cap: int, workers_key: str) -> int:

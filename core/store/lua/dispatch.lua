@@ -10,7 +10,7 @@
 -- ARGV[2] now (s), ARGV[3] grace (s) a taken job has to start,
 -- ARGV[4] running cap per tenant (0: the live workers less one, at least one),
 -- ARGV[5] '1' for a sweeper's release, which also looks at every tenant with dispatched jobs,
--- ARGV[6] the job a release is for ('' for none), ARGV[7..] the tenants whose keys are given.
+-- ARGV[6] the express job a release is for ('' for any other), ARGV[7..] the tenants whose keys are given.
 -- Dedicated sessions (`core/store/sessions.py` and `dispatch.py` say what they hold):
 -- while any session holds a reservation or has a job in the express line, a take serves the
 -- express line first, and other jobs start only while a worker stays free for each idle
@@ -23,8 +23,10 @@ local reserved, express, express_of = KEYS[6], KEYS[7], KEYS[8]
 local mode, now, grace, default_cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]),
   tonumber(ARGV[4])
 local sweeping = ARGV[5] == '1'
--- no dedicated session holds or waits for a worker (the common case): one EXISTS
-local sessions = redis.call('EXISTS', reserved, express) > 0
+-- does a dedicated session hold or wait for a worker? (one EXISTS in a take; a release asks
+-- only for a session's job, ARGV[6]: the common case pays nothing more)
+local sessions = (mode == 'take' or sweeping or ARGV[6] ~= '')
+  and redis.call('EXISTS', reserved, express) > 0
 -- a job's end with no token parked (the common case) needs nothing more
 if mode == 'release' and not sweeping and not sessions
     and tonumber(redis.call('GET', parked) or '0') == 0 then
@@ -166,7 +168,7 @@ if sessions then
       till = owner.ends, ttl = owner.ttl, ends = owner.ends}))
     redis.call('ZADD', keys[2], 'NX', now, id)
     redis.call('SADD', active, owner.tenant)
-    return {owner.tenant, id}
+    return {owner.tenant, id, 'express'}
   end
   -- other jobs: a worker stays free for each idle reservation, but never the last one
   local workers, busy = redis.call('SCARD', KEYS[4]), 0
