@@ -39,11 +39,9 @@ def measure(stack: Stack, gateway: str, runs: int = RUNS) -> tuple[list[Row], st
     idle = statistics.median(plain() for _ in range(runs))
     measured = []
     for label in ("without a session", "in a dedicated session"):
-        session_id = None
-        if label != "without a session":
-            session_id = b.post("/v1/sessions", json={"backend": "aer_simulator",
-                                                      "mode": "dedicated"}).raise_for_status()
-            session_id = session_id.json()["id"]
+        session_id = None if label == "without a session" else b.post(
+            "/v1/sessions", json={"backend": "aer_simulator", "mode": "dedicated"},
+        ).raise_for_status().json()["id"]
         time.sleep(stack.config.KEY_CACHE_SECONDS)
         flood = [a.post("/v1/jobs", json=a_job()).raise_for_status().json()["id"]
                  for _ in range(FLOOD)]

@@ -29,12 +29,16 @@ def create(gw: Gateway, tenant: str, payload: dict[str, Any]) -> dict[str, Any]:
         raise InvalidJobInput(exc.detail, errors={"backend": [exc.detail]}) from None
     max_ttl, interactive = _ttls(gw, payload)
     record = rules.new_record(tenant, backend, payload["mode"], max_ttl, interactive)
+    provider, _ = gw.providers.find(backend)
+    record["upstream_id"] = provider.open_session(backend, payload["mode"], max_ttl)
     caps = (gw.config.TENANT_MAX_DEDICATED_SESSIONS, gw.config.MAX_DEDICATED_SESSIONS)
     answer = gw.sessions.create(record, iso_to_micros(record["created"]), caps,
                                 rules.event(record, "open"))
     if answer != "ok":
+        if record["upstream_id"]:  # refused here: it must not stay open on IBM either
+            provider.end_session(record["upstream_id"], "cancelled")
         _over_cap(answer, caps)
-    return rules.document(record, None, [])
+    return _document(gw, record)
 
 
 def get(gw: Gateway, tenant: str, session_id: str) -> dict[str, Any]:
@@ -71,6 +75,7 @@ def close(gw: Gateway, tenant: str, session_id: str) -> dict[str, Any]:
     if not rules.end(gw.sessions, gw.store, gw.transitions, record, "closed"):
         raise InvalidSessionState(f"The session {session_id} is closed already.",
                                   session_state="closed")
+    _end_upstream(gw, record, "closed")
     return get(gw, tenant, session_id)
 
 
@@ -85,12 +90,13 @@ def cancel(gw: Gateway, tenant: str, session_id: str) -> dict[str, Any]:
         rules.cancel_jobs(gw.store, gw.transitions, record, running_too=True)
     else:
         rules.end(gw.sessions, gw.store, gw.transitions, record, "cancelled")
+    _end_upstream(gw, record, "cancelled")
     return get(gw, tenant, session_id)
 
 
-def check_job(gw: Gateway, tenant: str, session_id: str, backend: str) -> None:
+def check_job(gw: Gateway, tenant: str, session_id: str, backend: str) -> dict[str, Any]:
     """A job may join this session (the tenant's own, open, on its backend); the session's
-    first job makes it active (an event)."""
+    first job makes it active (an event). The session's record."""
     record = rules.owned(gw.sessions, tenant, session_id)
     if record.get("ends", 0) <= time.time() and not record.get("ended"):
         rules.end(gw.sessions, gw.store, gw.transitions, record, "expired")
@@ -99,6 +105,7 @@ def check_job(gw: Gateway, tenant: str, session_id: str, backend: str) -> None:
     if not record.get("activated_at"):
         gw.sessions.annotate(session_id, {"activated_at": now_iso()})
         gw.sessions.note(tenant, rules.event(record, "active"))
+    return record
 
 
 def _document(gw: Gateway, record: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +115,19 @@ def _document(gw: Gateway, record: dict[str, Any]) -> dict[str, Any]:
     ids = rules.session_job_ids(gw.store, record)
     jobs = gw.store.fields(ids, "status", "running", "finished")
     (reservation,) = gw.sessions.reservations([record["id"]])
-    return rules.document(record, reservation, jobs)
+    document = rules.document(record, reservation, jobs)
+    if record.get("upstream_id"):  # one with an IBM session: its state and TTLs are IBM's
+        provider, _ = gw.providers.find(record["backend"])
+        document.update({name: value for name, value in
+                         provider.session_details(record["upstream_id"]).items()
+                         if value is not None})
+    return document
+
+
+def _end_upstream(gw: Gateway, record: dict[str, Any], how: str) -> None:
+    if record.get("upstream_id"):
+        provider, _ = gw.providers.find(record["backend"])
+        provider.end_session(record["upstream_id"], how)
 
 
 def _ttls(gw: Gateway, payload: dict[str, Any]) -> tuple[int, int]:

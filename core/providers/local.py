@@ -103,6 +103,16 @@ class LocalSimulators:
         queueing.remove(self.queue, self.dispatch, record["tenant"], record["id"],
                         int(record.get("rq_attempt", 1)))
 
+    # -- sessions: the gateway's own (the reservations of `core/store/dispatch.py`) ------------
+    def open_session(self, backend: str, mode: str, max_ttl: int) -> str | None:
+        return None
+
+    def end_session(self, upstream_id: str, how: str) -> None:
+        """No upstream session."""
+
+    def session_details(self, upstream_id: str) -> dict[str, Any]:
+        return {}
+
     # -- while the job is not final -------------------------------------------------------------
     def cancel(self, record: dict[str, Any]) -> None:
         """Nothing to do here: a running job's worker sees it cancelled and kills its run."""

@@ -17,8 +17,10 @@ from workers.runtimes.local import UNLIMITED
 from workers.runtimes.local import _retarget as retarget
 
 
-def send(account: Account, record: dict[str, Any], inputs: dict[str, Any]) -> Any:
-    """Transpile the PUBs for the device and submit them; the upstream job (a RuntimeJobV2)."""
+def send(account: Account, record: dict[str, Any], inputs: dict[str, Any],
+         session: Any = None) -> Any:
+    """Transpile the PUBs for the device and submit them; the upstream job (a RuntimeJobV2).
+    With `session` (the library's Session or Batch), in it: sent with its id."""
     backend = account.backend(record["backend"])
     program = record["program_id"]
     options = inputs.get("options") or {}
@@ -27,18 +29,19 @@ def send(account: Account, record: dict[str, Any], inputs: dict[str, Any]) -> An
         optimization_level=options.get("optimization_level", 1), target=backend.target,
         seed_transpiler=options.get("seed"))
     isa = [retarget(program, pub, manager.run(pub.circuit)) for pub in pubs]
-    primitive = _primitive(program, backend, [*record.get("tags", []), gateway_tag(record["id"])])
+    primitive = _primitive(program, session or backend,
+                           [*record.get("tags", []), gateway_tag(record["id"])])
     job = account.call(f"submitting to {backend.name}", primitive.run, isa)
     account.remember_job(job)
     return job
 
 
-def _primitive(program: str, backend: Any, tags: list[str]) -> Any:
+def _primitive(program: str, mode: Any, tags: list[str]) -> Any:
     if program == "sampler":
         from qiskit_ibm_runtime.executor_sampler import Sampler
 
-        return Sampler(mode=backend, options={"environment": {"job_tags": tags}})
+        return Sampler(mode=mode, options={"environment": {"job_tags": tags}})
     from qiskit_ibm_runtime.executor_estimator import Estimator
 
-    return Estimator(mode=backend, options={"environment": {"job_tags": tags}})
+    return Estimator(mode=mode, options={"environment": {"job_tags": tags}})
 
