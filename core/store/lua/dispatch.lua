@@ -28,9 +28,10 @@ local sweeping = ARGV[5] == '1'
 local sessions = (mode == 'take' or sweeping or ARGV[6] ~= '')
   and redis.call('EXISTS', reserved, express) > 0
 -- a job's end with no token parked (the common case) needs nothing more
-if mode == 'release' and not sweeping and not sessions
-    and tonumber(redis.call('GET', parked) or '0') == 0 then
-  return 0
+if mode == 'release' and not sweeping and not sessions then
+  if tonumber(redis.call('GET', parked) or '0') == 0 then return 0 end
+  -- tokens are parked: a reservation may keep some of them from starting
+  sessions = redis.call('EXISTS', reserved, express) > 0
 end
 
 local given = {}  -- tenant -> {waiting, dispatched, limits}
@@ -123,6 +124,14 @@ local function read_reservations()
 end
 if sessions then read_reservations() end
 
+-- how many jobs outside the express line may start: a worker stays free for each idle
+-- reservation, but never the last one (other tenants always keep a worker)
+local function others_may_start()
+  local workers, busy = redis.call('SCARD', KEYS[4]), 0
+  for _, tenant in ipairs(visited) do busy = busy + redis.call('ZCARD', given[tenant][2]) end
+  return workers - busy - math.min(idle, workers - 1)
+end
+
 -- the first express job whose session has no other job running: (index, owner)
 local function express_next()
   for i, id in ipairs(express_jobs) do
@@ -152,7 +161,9 @@ if mode == 'release' then
   if tokens == 0 then return 0 end
   local ready = 0
   if freed > 0 and express_next() then ready = 1 end
-  local wake = math.min(tokens, startable() + ready)
+  local wake = math.min(tokens, startable())
+  if sessions then wake = math.min(wake, others_may_start()) end
+  wake = math.min(tokens, wake + ready)
   if wake > 0 then redis.call('DECRBY', parked, wake) end
   return wake
 end
@@ -170,10 +181,7 @@ if sessions then
     redis.call('SADD', active, owner.tenant)
     return {owner.tenant, id, 'express'}
   end
-  -- other jobs: a worker stays free for each idle reservation, but never the last one
-  local workers, busy = redis.call('SCARD', KEYS[4]), 0
-  for _, tenant in ipairs(visited) do busy = busy + redis.call('ZCARD', given[tenant][2]) end
-  if #waiting_tenants > 0 and busy + math.min(idle, workers - 1) >= workers then
+  if #waiting_tenants > 0 and others_may_start() <= 0 then
     redis.call('INCR', parked)
     return {'', 'parked'}
   end
