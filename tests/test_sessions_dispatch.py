@@ -15,6 +15,7 @@ from core.states import JobStatus
 from core.store.connection import Connection
 from core.store.dispatch import Dispatch
 from core.store.jobs import JobStore
+from core.store.quotas import Quotas
 from core.store.sessions import SessionStore
 from tests.test_dispatch import change, run, waiting_jobs
 
@@ -141,3 +142,28 @@ def test_a_job_whose_worker_died_runs_again_ahead_of_the_lines(connection: Conne
     dispatch.release(100, workers, "s1")
     (hold,) = SessionStore(connection).reservations([session])
     assert hold is not None and hold["busy"] == ""
+
+
+def batch(connection: Connection, tenant: str) -> str:
+    record = rules.new_record(tenant, "aer_simulator", "batch", 600, 60)
+    SessionStore(connection).create(record, iso_to_micros(record["created"]), (5, 5),
+                                    rules.event(record, "open"))
+    return str(record["id"])
+
+
+def test_a_batchs_jobs_are_dispatched_together_up_to_the_tenants_cap(
+        connection: Connection, workers: str) -> None:
+    dispatch = Dispatch(connection)
+    waiting_jobs(connection, dispatch, "f", 5)
+    assert served(dispatch, 1, workers) == ["f0"]
+    together = batch(connection, "b")
+    for n in range(4):
+        session_job(connection, dispatch, "b", f"b{n}", together)
+    # not b0, f1, b1, f2 as turns would go: the batch's jobs go out together
+    assert served(dispatch, 4, workers) == ["b0", "b1", "b2", "b3"]
+    assert served(dispatch, 1, workers) == ["f1"]
+    Quotas(connection).set("c", "max_running", 2)
+    capped = batch(connection, "c")
+    for n in range(3):
+        session_job(connection, dispatch, "c", f"c{n}", capped)
+    assert served(dispatch, 3, workers) == ["c0", "c1", "f2"]  # c at its cap: f's turn

@@ -44,7 +44,7 @@ from redis.client import Pipeline
 
 from core.store.connection import Connection, run_script
 from core.store.quotas import limits_key
-from core.store.sessions import express_key, reservations_key, session_key
+from core.store.sessions import batch_key, express_key, reservations_key, session_key
 
 _LUA = Path(__file__).with_name("lua")
 # KEYS: ring, turn, order, waiting; ARGV: tenant, job id, "1" to put it first (a retry).
@@ -55,9 +55,10 @@ local n = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[4], ARGV[3] == '1' and -n or n, ARGV[2])
 redis.call('ZADD', KEYS[1], 'NX', (tonumber(redis.call('GET', KEYS[2])) or 0) - 0.5, ARGV[1])
 """
-# KEYS: ring, turn, order, waiting, the session, express line, express owners; ARGV: tenant,
-# job id, "1" to put it first, now, session id. A job of an open dedicated session goes to the
-# express line (with what dispatch needs of its session), any other to its tenant's line.
+# KEYS: ring, turn, order, waiting, the session, express line, express owners, batch owners;
+# ARGV: tenant, job id, "1" to put it first, now, session id. A job of an open dedicated session
+# goes to the express line (with what dispatch needs of its session), any other to its tenant's
+# line (a batch's, marked with its batch: dispatched together).
 _PUSH_SESSION = """
 local mode, ended, ends, ttl = unpack(redis.call('HMGET', KEYS[5], 'mode', 'ended', 'ends',
   'interactive_ttl'))
@@ -69,12 +70,14 @@ if mode == 'dedicated' and ended ~= 'cancelled' and ended ~= 'expired'
     ttl = tonumber(ttl), ends = tonumber(ends)}))
   return 1
 end
+if mode == 'batch' then redis.call('HSET', KEYS[8], ARGV[2], ARGV[5]) end
 """ + _PUSH
-# KEYS: ring, waiting, express line, express owners; ARGV: tenant, job id
+# KEYS: ring, waiting, express line, express owners, batch owners; ARGV: tenant, job id
 _FORGET = """
 redis.call('ZREM', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('HDEL', KEYS[4], ARGV[2])
+redis.call('HDEL', KEYS[5], ARGV[2])
 if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
 """
 # KEYS: the tenant's dispatched jobs; ARGV: job id. Not one a slow worker started meanwhile.
@@ -155,14 +158,15 @@ class Dispatch:
             run_script(self._push, keys, args, pipeline)
             return
         keys += [session_key(self.prefix, session_id), express_key(self.prefix),
-                 express_key(self.prefix, "of")]
+                 express_key(self.prefix, "of"), batch_key(self.prefix)]
         run_script(self._push_session, keys, [*args, time.time(), session_id], pipeline)
 
     def forget(self, tenant: str, job_id: str) -> None:
         """A cancelled or deleted job stops waiting (its final transition did it already: this
         takes its tenant out of the ring when nothing else waits)."""
         self._forget(keys=[self.key("ring"), waiting_key(self.prefix, tenant),
-                           express_key(self.prefix), express_key(self.prefix, "of")],
+                           express_key(self.prefix), express_key(self.prefix, "of"),
+                           batch_key(self.prefix)],
                      args=[tenant, job_id])
 
     def drop(self, tenant: str, job_id: str) -> None:
@@ -248,7 +252,8 @@ class Dispatch:
               job_id: str = "") -> Any:
         p = self.prefix
         fixed = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key,
-                 self.key("active"), reservations_key(p), express_key(p), express_key(p, "of")]
+                 self.key("active"), reservations_key(p), express_key(p), express_key(p, "of"),
+                 batch_key(p)]
         head = [mode, time.time(), self.lease_grace, cap, "1" if sweeping else "0", job_id]
         return self._with_tenants([], lambda tenants: self._dispatch(
             keys=fixed + [key for t in tenants for key in self._tenant_keys(t)],

@@ -18,6 +18,8 @@ The dispatch keys of dedicated sessions (`dispatch.py` and `lua/dispatch.lua` us
     {p}:fair:express            sorted set: waiting jobs of open dedicated sessions, served
                                 ahead of every tenant's line, in submission order
     {p}:fair:express_of         hash: express job id -> JSON {session, tenant, ttl, ends}
+    {p}:fair:batch_of           hash: waiting job id of a batch -> the batch's id (a tenant whose
+                                next job is of the batch it just served is served again first)
 Every record change goes through `Connection.durable` (a client is told of it).
 """
 
@@ -45,6 +47,10 @@ def sessions_key(prefix: str, name: str) -> str:
 
 def reservations_key(prefix: str) -> str:
     return f"{prefix}:fair:reserved"
+
+
+def batch_key(prefix: str) -> str:
+    return f"{prefix}:fair:batch_of"
 
 
 def express_key(prefix: str, name: str = "") -> str:

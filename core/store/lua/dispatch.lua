@@ -4,6 +4,7 @@
 -- KEYS[2] turn counter, KEYS[3] parked tokens, KEYS[4] RQ's set of workers on the jobs queue,
 -- KEYS[5] tenants with dispatched jobs, KEYS[6] the dedicated sessions' reservations,
 -- KEYS[7] their waiting jobs (the express line), KEYS[8] each such job's session and tenant,
+-- KEYS[9] the batch of each waiting job in a batch,
 -- then three keys for each tenant named in ARGV[7..]: its waiting line, its dispatched jobs and
 -- its limits hash.
 -- ARGV[1] mode: 'take' (the next job) or 'release' (a job ended: how many parked tokens to wake)
@@ -19,24 +20,25 @@
 -- given, it writes nothing and answers {'', 'stale', tenant, ...}, every tenant it needs, for the
 -- caller to call again with their keys.
 local ring, turn, parked, active = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
-local reserved, express, express_of = KEYS[6], KEYS[7], KEYS[8]
+local reserved, express, express_of, batch_of = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local mode, now, grace, default_cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]),
   tonumber(ARGV[4])
 local sweeping = ARGV[5] == '1'
--- does a dedicated session hold or wait for a worker? (one EXISTS in a take; a release asks
--- only for a session's job, ARGV[6]: the common case pays nothing more)
+-- does a dedicated session hold or wait for a worker, or a batch's job wait? (one EXISTS in a
+-- take; a release asks only for a session's job, ARGV[6], or with tokens parked: the common
+-- case pays nothing more)
 local sessions = (mode == 'take' or sweeping or ARGV[6] ~= '')
-  and redis.call('EXISTS', reserved, express) > 0
+  and redis.call('EXISTS', reserved, express, batch_of) > 0
 -- a job's end with no token parked (the common case) needs nothing more
 if mode == 'release' and not sweeping and not sessions then
   if tonumber(redis.call('GET', parked) or '0') == 0 then return 0 end
   -- tokens are parked: a reservation may keep some of them from starting
-  sessions = redis.call('EXISTS', reserved, express) > 0
+  sessions = redis.call('EXISTS', reserved, express, batch_of) > 0
 end
 
 local given = {}  -- tenant -> {waiting, dispatched, limits}
 for i = 7, #ARGV do
-  local base = 8 + (i - 7) * 3
+  local base = 9 + (i - 7) * 3
   given[ARGV[i]] = {KEYS[base + 1], KEYS[base + 2], KEYS[base + 3]}
 end
 local waiting_tenants = redis.call('ZRANGE', ring, 0, -1)
@@ -162,7 +164,7 @@ if mode == 'release' then
   local ready = 0
   if freed > 0 and express_next() then ready = 1 end
   local wake = math.min(tokens, startable())
-  if sessions then wake = math.min(wake, others_may_start()) end
+  if idle > 0 then wake = math.min(wake, math.max(0, others_may_start())) end
   wake = math.min(tokens, wake + ready)
   if wake > 0 then redis.call('DECRBY', parked, wake) end
   return wake
@@ -181,10 +183,19 @@ if sessions then
     redis.call('SADD', active, owner.tenant)
     return {owner.tenant, id, 'express'}
   end
-  if #waiting_tenants > 0 and others_may_start() <= 0 then
+  if idle > 0 and #waiting_tenants > 0 and others_may_start() <= 0 then
     redis.call('INCR', parked)
     return {'', 'parked'}
   end
+end
+
+-- whether the job taken and the next in its tenant's line are of one batch
+local function together(line, id)
+  local batch = redis.call('HGET', batch_of, id)
+  if not batch then return false end
+  redis.call('HDEL', batch_of, id)
+  local after = redis.call('ZRANGE', line, 0, 0)[1]
+  return after ~= nil and redis.call('HGET', batch_of, after) == batch
 end
 
 -- take: the least recently served tenant below its cap gives its oldest waiting job (a job
@@ -200,6 +211,9 @@ for _, tenant in ipairs(waiting_tenants) do
       local served = redis.call('INCR', turn)
       if redis.call('ZCARD', keys[1]) == 0 then
         redis.call('ZREM', ring, tenant)  -- back in the ring when it has a job waiting again
+      elseif sessions and together(keys[1], popped[1]) then  -- a batch: served again first
+        local first = redis.call('ZRANGE', ring, 0, 0, 'WITHSCORES')
+        redis.call('ZADD', ring, math.min(tonumber(first[2]), served) - 1, tenant)
       else
         redis.call('ZADD', ring, served, tenant)
       end
