@@ -10,6 +10,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from app.gateway import Gateway
+from core import sessions as rules
 from tests.conftest import sampler_job, slow_circuit, submit
 
 
@@ -160,3 +161,14 @@ def test_state_changes_are_events_on_the_tenants_stream(app_client: FlaskClient,
     states = [json.loads(fields["data"])["state"] for _, fields in entries
               if fields["kind"] == "session"]
     assert states == ["open", "active", "closed"]
+
+
+def test_the_sweeper_ends_sessions_past_max_ttl(app_client: FlaskClient, app: Any) -> None:
+    created = session(app_client, max_ttl=1)
+    gw: Gateway = app.extensions["gateway"]
+    time.sleep(1.1)
+    assert rules.expire_due(gw.sessions, gw.store, gw.transitions) >= 1
+    record = gw.sessions.find(created["id"])
+    assert record is not None and record["ended"] == "expired"
+    assert created["id"] not in gw.sessions.past_end(time.time())  # ended once, not again
+    assert app_client.get(f"/v1/sessions/{created['id']}").json["state"] == "closed"

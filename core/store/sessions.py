@@ -118,8 +118,9 @@ class SessionStore:
 
     def page(self, tenant: str, before: float, limit: int) -> list[tuple[str, float]]:
         """(id, created µs) of the tenant's sessions created before `before`, newest first."""
-        found = self.redis.zrevrangebyscore(sessions_key(self.prefix, tenant), f"({before}",
-                                            "-inf", start=0, num=limit, withscores=True)
+        top = "+inf" if before == float("inf") else f"({int(before)}"
+        found = self.redis.zrevrangebyscore(sessions_key(self.prefix, tenant), top, "-inf",
+                                            start=0, num=limit, withscores=True)
         return [(session_id, score) for session_id, score in found]  # type: ignore[union-attr]
 
     def many(self, session_ids: list[str]) -> list[dict[str, Any] | None]:
