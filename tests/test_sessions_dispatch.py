@@ -119,6 +119,11 @@ def test_a_cancelled_sessions_job_leaves_the_express_line(connection: Connection
     dispatch = Dispatch(connection)
     session = dedicated(connection, "s")
     session_job(connection, dispatch, "s", "s1", session)
+    session_job(connection, dispatch, "s", "s2", session)
+    # it is lined up (the sweeper leaves it), second before every line
+    assert dispatch.lined_up([("s", "s2")]) == {"s2"} and dispatch.position("s", "s2") == 2
+    change(connection, "s2", JobStatus.CANCELLED)
+    dispatch.forget("s", "s2")
     change(connection, "s1", JobStatus.CANCELLED)
     dispatch.forget("s", "s1")
     assert dispatch.take(100, workers) is None

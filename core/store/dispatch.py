@@ -175,11 +175,15 @@ class Dispatch:
         self._drop(keys=[dispatched_key(self.prefix, tenant)], args=[job_id])
 
     def position(self, tenant: str, job_id: str) -> int | None:
-        """1-based: jobs that will start before it, plus one; None when it is not waiting."""
+        """1-based: jobs that will start before it, plus one; None when it is not waiting (a
+        job in the express line: its place there)."""
         found = self._with_tenants([tenant], lambda tenants: self._position(
             keys=[self.key("ring"), *(waiting_key(self.prefix, t) for t in tenants)],
             args=[tenant, job_id, *tenants]))
-        return None if found is None else int(found)
+        if found is None:  # a dedicated session's job: served before every line
+            found = self.redis.zrank(express_key(self.prefix), job_id)
+            return None if found is None else int(found) + 1  # type: ignore[arg-type]
+        return int(found)
 
     def take(self, cap: int, workers_key: str) -> tuple[str, str] | None:
         """(tenant, job id) of the fairly next job, None when no job can start now (the token
@@ -204,14 +208,16 @@ class Dispatch:
         return int(self._call("release", cap, workers_key, sweeping=True))
 
     def lined_up(self, jobs: list[tuple[str, str]]) -> set[str]:
-        """Which of these (tenant, job id) wait in their tenant's line or were dispatched."""
+        """Which of these (tenant, job id) wait in their tenant's line (or the express line) or
+        were dispatched."""
         pipe = self.redis.pipeline(transaction=False)
         for tenant, job_id in jobs:
             pipe.zscore(waiting_key(self.prefix, tenant), job_id)
             pipe.zscore(dispatched_key(self.prefix, tenant), job_id)
+            pipe.zscore(express_key(self.prefix), job_id)
         found = pipe.execute()
         return {job_id for index, (_, job_id) in enumerate(jobs)
-                if found[2 * index] is not None or found[2 * index + 1] is not None}
+                if any(score is not None for score in found[3 * index:3 * index + 3])}
 
     def shortfall(self, tokens_queued: int) -> int:
         """Waiting jobs without a token to run them (queued on RQ, or parked): tokens lost with
@@ -220,6 +226,7 @@ class Dispatch:
         pipe = self.redis.pipeline(transaction=False)
         for tenant in tenants:
             pipe.zcard(waiting_key(self.prefix, tenant))
+        pipe.zcard(express_key(self.prefix))
         pipe.get(self.key("parked"))
         *waiting, parked = pipe.execute()
         return max(0, sum(waiting) - int(parked or 0) - tokens_queued)
