@@ -172,3 +172,20 @@ def test_a_batchs_jobs_are_dispatched_together_up_to_the_tenants_cap(
     for n in range(3):
         session_job(connection, dispatch, "c", f"c{n}", capped)
     assert served(dispatch, 3, workers) == ["c0", "c1", "f2"]  # c at its cap: f's turn
+
+
+def test_a_job_taken_by_a_worker_that_died_before_starting_it_frees_the_reservation(
+        connection: Connection, workers: str) -> None:
+    """The worker took the session's job and died at once: the job waits again (in its
+    tenant's line) and runs elsewhere; the reservation it held does not block the next one."""
+    dispatch = Dispatch(connection, lease_grace=0.0)
+    session = dedicated(connection, "s")
+    session_job(connection, dispatch, "s", "s1", session)
+    assert dispatch.take(100, workers) == ("s", "s1")  # ... and that worker is gone
+    # the sweeper's passes: s1 waits again, and its token wakes (the next pass sees its line)
+    assert sum(dispatch.wake_parked(100, workers) for _ in range(2)) == 1
+    assert dispatch.take(100, workers) == ("s", "s1")  # another worker, from s's line
+    run(connection, "s1")
+    dispatch.release(100, workers)  # not taken from the express line here: no job id
+    session_job(connection, dispatch, "s", "s2", session)
+    assert dispatch.take(100, workers) == ("s", "s2")

@@ -111,11 +111,19 @@ end
 
 -- the reservations: session -> {tenant, busy (its job running, or ''), till, ttl, ends};
 -- an idle one past its `till` (interactive_ttl after its last job) or its session's end lapses
-local holds, idle = {}, 0
+local holds, idle, freed = {}, 0, 0
 local function read_reservations()
   local flat = redis.call('HGETALL', reserved)
   for i = 1, #flat, 2 do
     local hold = cjson.decode(flat[i + 1])
+    local keys = given[hold.tenant]
+    if hold.busy ~= '' and keys and not redis.call('ZSCORE', keys[2], hold.busy) then
+      -- its job is no longer dispatched (ended, or queued again) with no release seen (its
+      -- worker died): idle from now
+      hold.busy, hold.till = '', math.min(now + hold.ttl, hold.ends)
+      redis.call('HSET', reserved, flat[i], cjson.encode(hold))
+      freed = freed + 1
+    end
     if (hold.busy == '' and hold.till < now) or hold.ends < now then
       redis.call('HDEL', reserved, flat[i])
     else
@@ -151,7 +159,6 @@ end
 
 if mode == 'release' then
   for _, tenant in ipairs(visited) do running(tenant) end
-  local freed = 0
   for session, hold in pairs(holds) do
     if hold.busy ~= '' and hold.busy == ARGV[6] then  -- the session's job ended: idle again
       hold.busy, hold.till = '', math.min(now + hold.ttl, hold.ends)
