@@ -130,6 +130,7 @@ def run(program: str, pubs: list[Any], options: dict[str, Any], device: Device,
     raw._semantic_role = quantum_program._semantic_role
     mitigation = _summary(_finalized(program, chosen))
     mitigation["executions"] = sum(_sets(item) for item in quantum_program.items)
+    mitigation["shots_per_execution"] = quantum_program.shots
     mitigation["shots"] = mitigation["executions"] * quantum_program.shots
     result = _decoded(raw)
     # the executor's metadata is a dataclass RuntimeEncoder cannot write (`?format=runtime`)
