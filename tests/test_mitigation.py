@@ -18,12 +18,14 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from qiskit_ibm_runtime import RuntimeDecoder
 
 from core import catalog
 from core.circuits import build_pubs
+from tests.conftest import result_of, submit
 from workers.runtimes import local, mitigation
 from workers.runtimes.local import UNLIMITED, LocalRuntime
 
@@ -215,3 +217,23 @@ def test_default_shots_precision_and_the_simulators_seed_are_honoured(
     estimator = gateway(runtime, "estimator", [{"circuit": GHZ_3, "observables": "ZZI"}],
                         {"default_precision": 0.05, "resilience_level": 0})
     assert estimator["result"]["pub_results"][0]["metadata"]["shots"] == 400
+
+
+def test_over_http_a_mitigated_job_says_what_ran_and_decodes(client: httpx.Client) -> None:
+    """Submit an estimator job at level 2 to fake_manila; its result has ZNE's values and which
+    mitigation ran, and `?format=runtime` decodes into the library's result."""
+    body = {"program_id": "estimator", "backend": BACKEND,
+            "pubs": [{"circuit": GHZ_3, "observables": ["ZZI", "XXX"]}],
+            "options": {"seed": 2, "resilience_level": 2, "default_precision": 0.05}}
+    job = submit(client, body)
+    result = result_of(client, job["id"])
+    assert result["metadata"]["mitigation"]["zne"]["amplifier"] == "gate_folding"
+    assert result["metadata"]["mitigation"]["measure_mitigation"] is True
+    pub = result["pub_results"][0]
+    assert pub["metadata"]["shots"] == 400 and len(pub["data"]["evs"]) == 2
+    assert len(pub["data"]["evs_noise_factors"]) == 2 * 3
+    text = client.get(f"/v1/jobs/{job['id']}/result", params={"format": "runtime"}).text
+    decoded = json.loads(text, cls=RuntimeDecoder)
+    assert np.ravel(decoded[0].data.evs).tolist() == pub["data"]["evs"]
+    assert decoded.metadata["options"]["resilience_level"] == 2
+    assert decoded[0].data.evs_noise_factors.shape == (2, 3)
