@@ -29,6 +29,7 @@ from qiskit.primitives.containers.bindings_array import BindingsArray
 from core import catalog
 from core.jsonable import plain
 from core.results import normalise_pub
+from workers.runtimes import narrowing
 from workers.runtimes.noise import DeviceNoise, PreparedNoise
 
 # the option trees of the executor primitives (the gateway's own `seed`, `optimization_level`
@@ -118,11 +119,16 @@ def run(program: str, pubs: list[Any], options: dict[str, Any], device: Device,
     from qiskit_ibm_runtime.results.quantum_program import QuantumProgramResult
 
     chosen = library_options(program, options)
-    quantum_program, executor_options = _prepare(program, pubs, chosen, device.backend)
+    if chosen.dynamical_decoupling.enable:  # DD times each qubit as the device's own: all kept
+        narrow = narrowing.Narrowed(pubs, list(range(pubs[0][0].num_qubits)),
+                                    pubs[0][0].num_qubits)
+    else:
+        narrow = narrowing.narrowed(program, pubs)
+    quantum_program, executor_options = _prepare(program, narrow.pubs, chosen, device.backend)
     simulator_options = executor_options.simulator
     seed = simulator_options.seed_simulator
     rng = np.random.default_rng(seed)
-    items = [_run_item(item, quantum_program.shots, seed, rng,
+    items = [_run_item(item, narrow, quantum_program.shots, seed, rng,
                        simulator_options.angle_decimals, device.noise, run_pub)
              for item in quantum_program.items]
     raw = QuantumProgramResult(data=items, metadata=None,
@@ -160,8 +166,9 @@ def _sets(item: Any) -> int:
     return 1 if arguments is None else int(np.prod(arguments.shape[:-1], dtype=np.int64))
 
 
-def _run_item(item: Any, shots: int, seed: int | None, rng: np.random.Generator,
-              decimals: int, noise: DeviceNoise | None, run_pub: PubRunner) -> Any:
+def _run_item(item: Any, narrow: narrowing.Narrowed, shots: int, seed: int | None,
+              rng: np.random.Generator, decimals: int, noise: DeviceNoise | None,
+              run_pub: PubRunner) -> Any:
     """One item as `run_quantum_program` runs it: a samplex item's twirls sampled first (their
     own outputs, such as measurement flips, kept beside the bits), every angle rounded to a
     multiple of π/2 where it is one to `decimals` places (Clifford circuits stay Clifford)."""
@@ -179,6 +186,7 @@ def _run_item(item: Any, shots: int, seed: int | None, rng: np.random.Generator,
     if values is not None:
         rounded = np.round(values / (np.pi / 2), decimals=decimals) * (np.pi / 2)
         bindings = BindingsArray({tuple(circuit.parameters): rounded})
+    circuit = narrowing.widened(circuit, narrow)  # on the device's qubits, for its noise
     prepared = noise.prepare(circuit) if noise is not None else None
     if prepared is not None:
         circuit = prepared.circuit
