@@ -123,7 +123,7 @@ def test_with_the_same_seed_the_numbers_are_the_librarys_own(
     gateway does (on a narrower program the gateway prepares its active qubits only)."""
     if program == "estimator":
         pubs = [{"circuit": GHZ_5, "observables": ["ZZIII", "IIIZZ", "XXXXX"]}]
-        options = estimator_options(level or 0, seed=7)
+        options = {**estimator_options(level or 0, seed=7), "default_precision": 0.05}
     else:
         pubs = [{"circuit": MEASURED_GHZ_5, "shots": 1000}]
         options = {"seed": 7, "twirling": {"enable_gates": True, "enable_measure": True}}
