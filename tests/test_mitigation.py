@@ -265,3 +265,17 @@ def test_over_http_a_mitigated_job_says_what_ran_and_decodes(client: httpx.Clien
     assert np.ravel(decoded[0].data.evs).tolist() == pub["data"]["evs"]
     assert decoded.metadata["options"]["resilience_level"] == 2
     assert decoded[0].data.evs_noise_factors.shape == (2, 3)
+
+
+def test_what_needs_a_learned_noise_model_is_refused_with_the_librarys_reason(
+        runtime: LocalRuntime) -> None:
+    """PEC and PEA-amplified ZNE inject noise from `resilience.layer_noise_model`, a learned
+    model no JSON option carries: the job fails with the library's own words (the API is to
+    refuse them before they run)."""
+    from qiskit_ibm_runtime.exceptions import IBMInputValueError
+
+    for resilience in ({"pec_mitigation": True},
+                       {"zne_mitigation": True, "zne": {"amplifier": "pea"}}):
+        with pytest.raises(IBMInputValueError, match="requires a noise model"):
+            gateway(runtime, "estimator", ESTIMATOR_PUBS["ghz3"],
+                    {"resilience": resilience, "default_precision": 0.05})

@@ -8,6 +8,9 @@ So are transpiled programs, per backend and options: a client that sends the sam
 (new parameter values, more shots, another run) gets the same layout, without transpiling again.
 With each one goes the device noise that program can meet, prepared once (see `noise.py`): the
 simulator is handed that, not the device's whole noise model, on every run.
+On a noisy replica, a job whose options ask for what IBM's executor primitives do (an
+estimator's resilience level, 1 by default; twirling; dynamical decoupling) runs their
+preparation and post-processing around this runtime's simulator instead (`mitigation.py`).
 """
 
 from __future__ import annotations
