@@ -12,7 +12,20 @@ Here the library's own `prepare` and decoder run unchanged, and the program in b
 `run_quantum_program` runs it (the same samples of each twirl, drawn from a generator seeded with
 `simulator.seed_simulator`; angles rounded to Clifford ones the same way; one Aer run per item,
 seeded likewise) on the runtime's cached simulator, each item handed only its share of the device
-noise (`noise.py`). For one seed, the numbers are the library's own.
+noise (`noise.py`). For one seed, the numbers are the library's own. The preparation is given
+each program's active qubits only (`narrowing.py`).
+
+What such a result adds to the API's form (`core/results.py`), JSON-plain:
+- `metadata.mitigation`: `resilience_level` (null for the sampler), `twirling` (the finalized
+  twirling options, null when off), `measure_mitigation` (TREX), `zne`, `pec`,
+  `dynamical_decoupling` (their options, null when off), `executions` (circuit executions run:
+  randomizations x measurement bases x parameter sets x noise factors, plus TREX's calibration),
+  `shots_per_execution`, `shots` (their product).
+- per estimator PUB with ZNE: `data.evs_noise_factors`, `stds_noise_factors`,
+  `ensemble_stds_noise_factors` (C order over the PUB's shape, then the noise factors),
+  `evs_extrapolated`, `stds_extrapolated` (shape, then extrapolators, then extrapolated noise
+  factors); `metadata.resilience.zne.extrapolators` (the one chosen for each value).
+- per twirled sampler PUB: `metadata.num_randomizations`.
 """
 
 from __future__ import annotations
