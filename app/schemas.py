@@ -44,9 +44,6 @@ class StrictSchema(Schema):
 class OptionsSchema(StrictSchema):
     error_messages = {"type": 'must be an object, e.g. {"seed": 7, "optimization_level": 1}'}
 
-    class Meta:  # temporary: the executor primitives' option trees pass through unchecked
-        unknown = INCLUDE
-
     seed = Integer(strict=True, validate=validate.Range(min=0, max=2**32 - 1),
                    metadata={"description": "seed of the simulator and transpiler"})
     optimization_level = Integer(strict=True, validate=validate.Range(min=0, max=3),
