@@ -40,32 +40,23 @@ from qiskit.primitives import PrimitiveResult
 from qiskit.primitives.containers.bindings_array import BindingsArray
 
 from core import catalog
+from core import options as core_options
 from core.jsonable import plain
 from core.results import normalise_pub
 from workers.runtimes import narrowing
 from workers.runtimes.noise import DeviceNoise, PreparedNoise
 
-# the option trees of the executor primitives (the gateway's own `seed`, `optimization_level`
-# are not among them)
-LIBRARY_OPTIONS = ("default_shots", "default_precision", "resilience_level", "resilience",
-                   "twirling", "dynamical_decoupling", "execution", "environment", "simulator",
-                   "max_execution_time")
 # what runs one sampler PUB (circuit, parameter values, shots) with a noise model, seeded
 PubRunner = Callable[[tuple[Any, ...], PreparedNoise | None, int | None], Any]
 
 
 def library_options(program: str, options: dict[str, Any]) -> Any:
-    """The executor primitive's options for the job's `options`: the trees as sent; the gateway's
+    """The executor primitive's options for the job's `options` (`core.options`); the gateway's
     `seed` seeds the simulator unless `simulator.seed_simulator` does."""
-    from qiskit_ibm_runtime.options_models.estimator import EstimatorOptions
-    from qiskit_ibm_runtime.options_models.sampler import SamplerOptions
-
-    tree = {name: options[name] for name in LIBRARY_OPTIONS if options.get(name) is not None}
-    simulator = dict(tree.get("simulator") or {})
-    if simulator.get("seed_simulator") is None and options.get("seed") is not None:
-        simulator["seed_simulator"] = options["seed"]
-    tree["simulator"] = simulator
-    return (EstimatorOptions if program == "estimator" else SamplerOptions)(**tree)
+    chosen = core_options.library_options(program, options)
+    if chosen.simulator.seed_simulator is None and options.get("seed") is not None:
+        chosen.simulator.seed_simulator = options["seed"]
+    return chosen
 
 
 def wanted(program: str, backend: str, options: dict[str, Any], pubs: list[Any]) -> bool:
@@ -80,7 +71,7 @@ def wanted(program: str, backend: str, options: dict[str, Any], pubs: list[Any])
     if program == "sampler":
         if not {"twirling", "dynamical_decoupling"} & options.keys():
             return False  # the fast path, without building the options
-        finalized = _finalized(program, library_options(program, options))
+        finalized = core_options.finalize(program, library_options(program, options))
         return bool(finalized.twirling.enable_gates or finalized.twirling.enable_measure
                     or finalized.dynamical_decoupling.enable)
     exact = (options.get("default_precision") is None and options.get("default_shots") is None
@@ -88,16 +79,6 @@ def wanted(program: str, backend: str, options: dict[str, Any], pubs: list[Any])
     asked = (bool(options.get("resilience_level")) or
              bool({"resilience", "twirling", "dynamical_decoupling"} & options.keys()))
     return not exact or asked
-
-
-def _finalized(program: str, options: Any) -> Any:
-    if program == "estimator":
-        from qiskit_ibm_runtime.executor_estimator.finalize_options import (
-            finalize_estimator_options,
-        )
-        return finalize_estimator_options(options)
-    from qiskit_ibm_runtime.executor_sampler.finalize_options import finalize_sampler_options
-    return finalize_sampler_options(options)
 
 
 def _summary(finalized: Any) -> dict[str, Any]:
@@ -147,7 +128,7 @@ def run(program: str, pubs: list[Any], options: dict[str, Any], device: Device,
     raw = QuantumProgramResult(data=items, metadata=None,
                                passthrough_data=quantum_program.passthrough_data)
     raw._semantic_role = quantum_program._semantic_role
-    mitigation = _summary(_finalized(program, chosen))
+    mitigation = _summary(core_options.finalize(program, chosen))
     mitigation["executions"] = sum(_sets(item) for item in quantum_program.items)
     mitigation["shots_per_execution"] = quantum_program.shots
     mitigation["shots"] = mitigation["executions"] * quantum_program.shots
