@@ -1,4 +1,4 @@
-"""Figure 10: dedicated sessions. Tenant B's variational loop (sequential Bell jobs) while
+"""Figure 11: dedicated sessions. Tenant B's variational loop (sequential Bell jobs) while
 tenant A floods with FLOOD medium jobs and may use every worker (`max_running` = workers), with
 a dedicated session and without one, against B's time on the idle gateway (medians).
 
@@ -54,13 +54,13 @@ def measure(stack: Stack, gateway: str, runs: int = RUNS) -> tuple[list[Row], st
         if session_id:
             b.post(f"/v1/sessions/{session_id}/close")
     stack.stop(workers)
-    rows = [Row("10 sessions", f"B's loop of Bell jobs while A floods {FLOOD} jobs on every "
+    rows = [Row("11 sessions", f"B's loop of Bell jobs while A floods {FLOOD} jobs on every "
                 f"worker; {label}", f"{flooded * 1000:.0f} ms", f"{idle * 1000:.0f} ms idle",
                 f"{flooded / idle:.2f}", f"≤ {GOAL}" if "session" in label and "without"
                 not in label else "(for scale)",
                 verdict(flooded / idle <= GOAL) if "without" not in label else "info")
             for label, flooded in measured]
-    note = (f"**10 sessions.** Two workers; tenant A may use both (max_running 2) and submits "
+    note = (f"**11 sessions.** Two workers; tenant A may use both (max_running 2) and submits "
             f"{FLOOD} jobs (fairness's 18-qubit circuit); tenant B then runs {runs} Bell jobs "
             "in a row (submit, wait for the result), median per job against B alone on the "
             "idle gateway. In a dedicated session B's first job waits for a worker; then one "

@@ -22,7 +22,6 @@ from core.admission import (
     Inspection,
     check_programs,
     check_sizes,
-    inspect_pubs,
     over,
 )
 from core.circuits import Limits
@@ -36,6 +35,7 @@ from core.errors import (
     JobNotFinished,
     QuotaExceeded,
 )
+from core.options import inspect_job
 from core.providers import Provider
 from core.states import JobStatus
 from core.store.connection import SentAlong
@@ -133,32 +133,35 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any],
         provider, backend = gw.providers.find(payload["backend"])
     except BackendNotFound as exc:
         raise InvalidJobInput(exc.detail, errors={"backend": [exc.detail]}) from None
-    pubs = check_pubs(payload["program_id"], payload["pubs"], gw.limits,
-                      gw.config.MAX_CIRCUIT_CHARS)
     options = {"optimization_level": DEFAULT_OPTIMIZATION_LEVEL, **(payload.get("options") or {})}
+    program = payload["program_id"]
+    pubs = check_pubs(program, payload["pubs"], gw.limits, gw.config.MAX_CIRCUIT_CHARS,
+                      options.get("default_shots"))
     check_time_limit(options, gw.config)
+    provider.check_options(program, options, backend)
     chars = sum(len(pub["circuit"]) for pub in pubs)  # OpenQASM 3 parses at ~20 KB/s
     if chars <= INLINE_CHECK_CHARS:  # refused here, it spares the parse process a round trip
         check_programs(pubs, gw.program_limits)
     budget = gw.config.PARSE_TIMEOUT_SECONDS + gw.config.PARSE_SECONDS_PER_MB * chars / 1e6
-    inspection = gw.parsers.run(inspect_pubs, payload["program_id"], pubs,
+    inspection = gw.parsers.run(inspect_job, program, pubs, options,
                                 qubit_cap(backend, gw.config), gw.limits, gw.program_limits,
                                 timeout=budget)
-    provider.admit(payload["program_id"], pubs, inspection, backend)
+    provider.admit(program, pubs, inspection, backend, options)
     return {"pubs": pubs, "options": options}, inspection, provider, backend
 
 
 def check_pubs(program_id: str, pubs: list[dict[str, Any]], limits: Limits,
-               max_chars: int) -> list[dict[str, Any]]:
-    """The PUBs, the sampler's default shots filled in, checked for what needs no parsing:
-    how many, shots per PUB and the circuits' lengths."""
+               max_chars: int, default_shots: int | None = None) -> list[dict[str, Any]]:
+    """The PUBs, the sampler's default shots filled in (`options.default_shots`, else the
+    gateway's), checked for what needs no parsing: how many, shots per PUB and the circuits'
+    lengths."""
     if len(pubs) > limits.max_pubs:
         raise over("pubs", f"the job has {len(pubs)} PUBs", "pubs", len(pubs), limits.max_pubs,
                    "GATEWAY_MAX_PUBS")
     pubs = [dict(pub) for pub in pubs]
     for i, pub in enumerate(pubs):
         if program_id == "sampler":
-            pub["shots"] = pub.get("shots") or limits.default_shots
+            pub["shots"] = pub.get("shots") or default_shots or limits.default_shots
             if pub["shots"] > limits.max_shots:
                 raise over(f"pubs.{i}.shots", f"{pub['shots']} shots", "shots", pub["shots"],
                            limits.max_shots, "GATEWAY_MAX_SHOTS")
@@ -201,7 +204,8 @@ def _screen_decoded(body: bytes, depth: int, limits: Limits, costs: CostLimits,
         payload = SUBMISSION.load(load_json(body, depth))
     except ValidationError as exc:
         return exc.messages
-    pubs = check_pubs(payload["program_id"], payload["pubs"], limits, max_chars)
+    pubs = check_pubs(payload["program_id"], payload["pubs"], limits, max_chars,
+                      (payload.get("options") or {}).get("default_shots"))
     check_sizes(payload["program_id"], pubs, limits, costs,
                 local=payload["backend"] in catalog.local_backends())
     return None

@@ -54,8 +54,14 @@ class Provider(Protocol):
         """The limits of its own that `GET /v1/backends/{name}` shows beside the gateway's."""
 
     def admit(self, program_id: str, pubs: list[dict[str, Any]],
-              inspection: Inspection, backend: dict[str, Any]) -> None:
+              inspection: Inspection, backend: dict[str, Any],
+              options: dict[str, Any] | None = None) -> None:
         """Its own checks of a parsed job (the cost model, uniform shots)."""
+
+    def check_options(self, program_id: str, options: dict[str, Any],
+                      backend: dict[str, Any]) -> None:
+        """InvalidJobInput naming each runtime option that has no meaning on this backend
+        (their shape and the library's own rules are checked before)."""
 
     def check_room(self, tenant: str) -> None:
         """QuotaExceeded when the tenant may not line up one more job here."""

@@ -238,6 +238,31 @@ async function sweepAndEstimator(page) {
   await shot(page, 'job-estimator');
 }
 
+async function mitigation(page) {
+  step('mitigation on the ideal simulator is refused at its field, with the reason');
+  await page.getByRole('link', {name: 'Submit a job'}).click();
+  await page.getByLabel('Backend').locator('option[value="aer_simulator"]').waitFor({state: 'attached'});
+  await page.getByLabel('Start from an example').selectOption('bell');
+  await page.getByLabel('Backend').selectOption('aer_simulator');
+  assert.ok(await page.getByLabel('Resilience level').isDisabled(), 'the sampler takes no level');
+  await page.getByLabel('Dynamical decoupling').check();
+  await page.getByRole('button', {name: 'Submit', exact: true}).click();
+  await page.locator('#dd-enable-error').getByText(/ideal simulator has no noise/).waitFor();
+  step('an estimator at resilience level 2 with 8 randomizations: the job page says so');
+  await page.getByLabel('Dynamical decoupling').uncheck();
+  await page.getByLabel('Start from an example').selectOption('estimator');
+  await page.getByLabel('Resilience level').selectOption('2');
+  await page.getByLabel('Randomizations').fill('8');
+  await page.getByRole('button', {name: 'Submit', exact: true}).click();
+  await page.waitForURL(/#\/jobs\/[^/]+$/);
+  const shown = page.locator('#job-mitigation');
+  await shown.getByText('resilience_level').first().waitFor();
+  await shown.getByText('{"num_randomizations":8}').first().waitFor();
+  await waitForStatus(page, 'DONE');
+  await shown.getByText(/Reported by the run|reports no mitigation metadata/).waitFor();
+  await shot(page, 'job-mitigation');
+}
+
 /** Wait until the list has loaded `count` rows on the page called `pageName`. */
 async function waitForRows(page, pageName, count) {
   await page.waitForFunction(([name, n]) => {
@@ -258,7 +283,8 @@ async function paging(page) {
   await waitForRows(page, 'Page 1', 5);
   const first = await page.locator('#job-list tbody tr').first().getAttribute('data-job');
   await page.getByRole('button', {name: 'Older jobs'}).click();
-  await waitForRows(page, 'Page 2', 2); // 7 jobs: Bell, outside, cancelled, sweep, estimator, a, b
+  // 8 jobs: Bell, outside, cancelled, sweep, estimator, mitigated, a, b
+  await waitForRows(page, 'Page 2', 3);
   assert.ok(await page.getByRole('button', {name: 'Older jobs'}).isDisabled());
   await page.getByRole('button', {name: 'Newer jobs'}).click();
   await waitForRows(page, 'Page 1', 5);
@@ -340,6 +366,7 @@ async function main() {
     await deleteJob(page);
     await parseError(page);
     await sweepAndEstimator(page);
+    await mitigation(page);
     await page.getByRole('link', {name: 'Submit a job'}).click();
     await page.getByLabel('Circuit', {exact: true}).fill('');
     await page.getByLabel('Start from an example').selectOption('bell');
