@@ -176,7 +176,8 @@ def test_ready_means_the_account_devices_are_known(
                 said.append(ready.json()["reason"])
                 response = http.post("/v1/jobs", json=ibm_bell())
                 if response.status_code == 202:  # the devices were read between the two calls
-                    assert httpx.get(f"{fresh.base}/readyz").status_code == 200
+                    ready = httpx.get(f"{fresh.base}/readyz")
+                    assert ready.status_code == 200
                     break
                 early.append(response)
                 time.sleep(0.05)
