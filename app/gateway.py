@@ -30,6 +30,7 @@ from core.store.idempotency import Idempotency
 from core.store.jobs import JobStore
 from core.store.leases import Leases
 from core.store.quotas import Quotas
+from core.store.sessions import SessionStore
 from core.store.snapshots import Snapshots
 from core.store.stats import Stats
 from core.store.stream_tokens import StreamTokens
@@ -62,6 +63,7 @@ class Gateway:
     transitions: Transitions
     webhooks: Webhooks
     tracing: Tracing
+    sessions: SessionStore
 
     @classmethod
     def from_config(cls, config: Config, tracing: Tracing | None = None) -> Gateway:
@@ -86,7 +88,7 @@ class Gateway:
             ParsePool(config.PARSE_PROCESSES, config.PARSE_TIMEOUT_SECONDS,
                       config.PARSE_MEMORY_BYTES, prepare=load_checkers),
             providers, Transitions(config, store, leases, quotas, providers, webhooks.outbox),
-            webhooks, tracing or Tracing.start(config, SERVICE),
+            webhooks, tracing or Tracing.start(config, SERVICE), SessionStore(connection),
         )
 
     @property

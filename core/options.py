@@ -58,19 +58,24 @@ def finalized_options(program: str, options: dict[str, Any]) -> Any:
     """The library's options with what it resolves before a run resolved (the resilience
     level's defaults, twirling forced on by the mitigation that needs it), after its own
     checks of the options: InvalidJobInput for what it would refuse."""
+    return finalize(program, library_options(program, options))
+
+
+def finalize(program: str, chosen: Any) -> Any:
+    """`finalized_options` of the library's options model `chosen`."""
     if program == "sampler":
         from qiskit_ibm_runtime.executor_sampler.finalize_options import (
             finalize_sampler_options,
         )
 
-        final = finalize_sampler_options(library_options(program, options))
+        final = finalize_sampler_options(chosen)
         _check_sampler(final)
         return final
     from qiskit_ibm_runtime.executor_estimator.finalize_options import (
         finalize_estimator_options,
     )
 
-    final = finalize_estimator_options(library_options(program, options))
+    final = finalize_estimator_options(chosen)
     _check_estimator(final)
     return final
 

@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from app.gateway import Gateway
 from app.json_guard import load_json
 from app.schemas import MAX_WAIT_SECONDS, JobSubmitSchema
-from app.services import backends, webhooks
+from app.services import backends, sessions, webhooks
 from app.services.limits import check_time_limit, qubit_cap
 from core import catalog, collector
 from core.admission import (
@@ -59,6 +59,10 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
     with gw.tracing.span("validate"):
         inputs, inspection, provider, backend = validate_inputs(gw, payload)
     callback = webhooks.callback_fields(gw, tenant, payload)
+    upstream_session = None
+    if payload.get("session_id"):  # the tenant's own, open, on this backend
+        upstream_session = sessions.check_job(gw, tenant, payload["session_id"],
+                                              payload["backend"]).get("upstream_id")
     job_id = new_job_id()
     if idempotency_key:
         body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -73,6 +77,7 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "num_pubs": len(inspection.pubs), "num_shots": inspection.num_shots,
         "usage_estimation": provider.usage_estimation(inspection, backend), **callback,
         "traceparent": gw.tracing.traceparent(),  # None (not stored) when not tracing
+        "upstream_session_id": upstream_session,  # an IBM session's id (None: not stored)
     }
     gw.rates.submission(tenant)
     provider.check_room(tenant)

@@ -88,6 +88,16 @@ class Provider(Protocol):
 
     def queue_info(self, record: dict[str, Any]) -> dict[str, Any]: ...
 
+    # -- sessions (`core/sessions.py`) -------------------------------------------------------------
+    def open_session(self, backend: str, mode: str, max_ttl: int) -> str | None:
+        """The upstream session a new gateway session is one with (None: the gateway's own)."""
+
+    def end_session(self, upstream_id: str, how: str) -> None:
+        """Close (`closed`) or cancel the upstream session."""
+
+    def session_details(self, upstream_id: str) -> dict[str, Any]:
+        """The upstream session's state and TTLs, as IBM's REST API names them."""
+
     # -- recovery (the workers' sweeper) ----------------------------------------------------------
     def troubles(self, jobs: list[dict[str, Any]]) -> dict[str, str]:
         """Of these jobs of its own (id, status, tenant, rq_attempt), not final and unchanged

@@ -132,6 +132,23 @@ class IbmQuantum:
     def withdraw(self, record: dict[str, Any]) -> None:
         """Its chain sees the job final and stops."""
 
+    # -- sessions: one with an IBM Quantum session (`core/ibm/sessions.py`) --------------------
+    def open_session(self, backend: str, mode: str, max_ttl: int) -> str | None:
+        return str(self._session_call(self.ibm.sessions.create, backend, mode, max_ttl))
+
+    def end_session(self, upstream_id: str, how: str) -> None:
+        self._session_call(self.ibm.sessions.end, upstream_id, how)
+
+    def session_details(self, upstream_id: str) -> dict[str, Any]:
+        return dict(self._session_call(self.ibm.sessions.details, upstream_id))
+
+    def _session_call(self, action: Callable[..., Any], *args: Any) -> Any:
+        self._configured()
+        try:
+            return action(*args)  # each call to IBM in it is the account's (counted, classified)
+        except UpstreamError as err:
+            raise _problem(err, "IBM Quantum has no such session.") from None
+
     # -- upstream, while the job is not final ---------------------------------------------------
     def cancel(self, record: dict[str, Any]) -> None:
         """Cancel on IBM Quantum first (once it was sent there)."""

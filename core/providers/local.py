@@ -119,11 +119,22 @@ class LocalSimulators:
                 first: bool = False) -> None:
         # a token runs whichever job is fairly next: RQ's timeout is the gateway's longest
         queueing.enqueue(self.queue, self.dispatch, record["tenant"], record["id"], attempt,
-                         self.config.JOB_TIME_LIMIT_SECONDS, pipeline=pipe, first=first)
+                         self.config.JOB_TIME_LIMIT_SECONDS, pipeline=pipe, first=first,
+                         session_id=record.get("session_id"))
 
     def withdraw(self, record: dict[str, Any]) -> None:
         queueing.remove(self.queue, self.dispatch, record["tenant"], record["id"],
                         int(record.get("rq_attempt", 1)))
+
+    # -- sessions: the gateway's own (the reservations of `core/store/dispatch.py`) ------------
+    def open_session(self, backend: str, mode: str, max_ttl: int) -> str | None:
+        return None
+
+    def end_session(self, upstream_id: str, how: str) -> None:
+        """No upstream session."""
+
+    def session_details(self, upstream_id: str) -> dict[str, Any]:
+        return {}
 
     # -- while the job is not final -------------------------------------------------------------
     def cancel(self, record: dict[str, Any]) -> None:

@@ -301,6 +301,43 @@ async function narrow(page) {
   await shot(page, 'jobs-narrow');
 }
 
+/** A session (and a job in it) made by another client: the session's id and the job's. */
+async function sessionByApi(mode) {
+  const headers = {Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json'};
+  const made = await fetch(`${BASE_URL}/v1/sessions`, {method: 'POST', headers,
+    body: JSON.stringify({backend: 'aer_simulator', mode})});
+  assert.equal(made.status, 201);
+  const {id} = await made.json();
+  const job = await fetch(`${BASE_URL}/v1/jobs`, {method: 'POST', headers,
+    body: JSON.stringify({program_id: 'sampler', backend: 'aer_simulator', session_id: id,
+      pubs: [{circuit: 'OPENQASM 3.0; qubit[1] q; bit[1] c; c[0] = measure q[0];'}]})});
+  assert.equal(job.status, 202);
+  return [id, (await job.json()).id];
+}
+
+async function sessions(page) {
+  step('a job page names its session; the session is listed with its jobs and closed');
+  const [id, jobId] = await sessionByApi('batch');
+  await page.evaluate((hash) => { location.hash = hash; }, `#/jobs/${jobId}`);
+  await waitForStatus(page, 'DONE');
+  await page.locator('#job-session').click();
+  await page.waitForURL(/#\/sessions\/[^/]+$/);
+  await page.locator('#session-facts').getByText('1 DONE').waitFor();
+  await shot(page, 'session');
+  await page.getByRole('button', {name: /^Close the session/}).click();
+  await page.locator('#session-facts').getByText('closed', {exact: true}).waitFor();
+  step('the sessions page lists them; one is cancelled there');
+  const [other] = await sessionByApi('dedicated');
+  await page.getByRole('link', {name: 'Sessions', exact: true}).click();
+  const row = page.locator(`tr[data-session="${other}"]`);
+  await row.waitFor();
+  assert.equal(await page.locator(`tr[data-session="${id}"] .state-cell`).textContent(), 'closed');
+  await shot(page, 'sessions');
+  page.once('dialog', (dialog) => dialog.accept());
+  await row.getByRole('button', {name: /^Cancel the session/}).click();
+  await row.locator('.state-cell').getByText('closed').waitFor();
+}
+
 async function main() {
   mkdirSync(ARTEFACTS, {recursive: true});
   const profile = mkdtempSync(join(tmpdir(), 'console-chromium-'));
@@ -336,6 +373,7 @@ async function main() {
     await shot(page, 'submit');
     await paging(page);
     await narrow(page);
+    await sessions(page);
     step('forget the key: it leaves the tab');
     await page.getByRole('button', {name: 'Forget key'}).click();
     await page.getByText('Enter your API key above').waitFor();

@@ -18,8 +18,10 @@ from workers.runtimes.local import UNLIMITED
 from workers.runtimes.local import _retarget as retarget
 
 
-def send(account: Account, record: dict[str, Any], inputs: dict[str, Any]) -> Any:
-    """Transpile the PUBs for the device and submit them; the upstream job (a RuntimeJobV2)."""
+def send(account: Account, record: dict[str, Any], inputs: dict[str, Any],
+         session: Any = None) -> Any:
+    """Transpile the PUBs for the device and submit them; the upstream job (a RuntimeJobV2).
+    With `session` (the library's Session or Batch), in it: sent with its id."""
     backend = account.backend(record["backend"])
     program = record["program_id"]
     options = inputs.get("options") or {}
@@ -29,7 +31,7 @@ def send(account: Account, record: dict[str, Any], inputs: dict[str, Any]) -> An
         seed_transpiler=options.get("seed"))
     isa = [retarget(program, pub, manager.run(pub.circuit)) for pub in pubs]
     tags = [*record.get("tags", []), gateway_tag(record["id"])]
-    primitive = _primitive(program, backend, upstream_options(options, tags))
+    primitive = _primitive(program, session or backend, upstream_options(options, tags))
     job = account.call(f"submitting to {backend.name}", primitive.run, isa)
     account.remember_job(job)
     return job
@@ -46,12 +48,13 @@ def upstream_options(options: dict[str, Any], tags: list[str]) -> dict[str, Any]
     return {**given, "environment": environment}
 
 
-def _primitive(program: str, backend: Any, options: dict[str, Any]) -> Any:
+def _primitive(program: str, mode: Any, options: dict[str, Any]) -> Any:
+    """The executor primitive on the device, or in the job's upstream session."""
     if program == "sampler":
         from qiskit_ibm_runtime.executor_sampler import Sampler
 
-        return Sampler(mode=backend, options=options)
+        return Sampler(mode=mode, options=options)
     from qiskit_ibm_runtime.executor_estimator import Estimator
 
-    return Estimator(mode=backend, options=options)
+    return Estimator(mode=mode, options=options)
 

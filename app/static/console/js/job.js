@@ -11,8 +11,10 @@ import {answerOf} from './webhooks.js';
 const FINAL = new Set(['DONE', 'ERROR', 'CANCELLED']);
 
 function facts(job) {
+  const session = job.session_id ? h('a', {href: `#/sessions/${encodeURIComponent(job.session_id)}`,
+    id: 'job-session'}, h('code', {}, job.session_id)) : null;
   const rows = [['Program', job.program_id], ['Backend', job.backend],
-    ['Created', when(job.creation_date)], ['Session', job.session_id]];
+    ['Created', when(job.creation_date)], ['Session', session]];
   return h('dl', {class: 'facts'}, rows.filter(([, value]) => value).map(([name, value]) => [
     h('dt', {}, name), h('dd', {}, value)]));
 }
