@@ -15,7 +15,7 @@ import pytest
 from qiskit import QuantumCircuit, qasm3, transpile
 from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
-from qiskit_ibm_runtime import EstimatorV2, QiskitRuntimeService, SamplerV2
+from qiskit_ibm_runtime import Batch, EstimatorV2, QiskitRuntimeService, SamplerV2, Session
 from qiskit_ibm_runtime.exceptions import IBMRuntimeError, RuntimeJobNotFound
 from qiskit_ibm_runtime.executor_estimator import Estimator as ExecutorEstimator
 from qiskit_ibm_runtime.executor_sampler import Sampler as ExecutorSampler
@@ -271,3 +271,24 @@ def test_a_revoked_key_ends_its_tokens(server: str, keys: KeyStore) -> None:
     forged = token.rpartition(".")[0] + ".c3RfZm9yZ2Vk"  # claims kept, another secret
     assert httpx.get(f"{server}/ibm/api/v1/backends",
                      headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_session_and_batch(ibm_service: QiskitRuntimeService,
+                           client_of_service: httpx.Client) -> None:
+    backend = ibm_service.backend("aer_simulator")  # no `simulator` in its configuration
+    isa = transpile(bell(), backend)
+    with Session(backend=backend) as session:
+        job = SamplerV2(mode=session).run([isa], shots=10)
+        job.result()
+        assert job.session_id == session.session_id
+        assert session.details()["mode"] == "dedicated"
+        seen = client_of_service.get(f"/v1/sessions/{session.session_id}").json()
+        assert seen["mode"] == "dedicated" and seen["jobs"]["DONE"] == 1
+    assert client_of_service.get(f"/v1/sessions/{session.session_id}").json()["state"] == \
+        "closed"  # leaving the block closes it
+    batch = Batch(backend=backend)
+    jobs = [ExecutorSampler(mode=batch).run([isa], shots=10) for _ in range(2)]
+    assert all(sum(j.result()[0].data.meas.get_counts().values()) == 10 for j in jobs)
+    assert client_of_service.get(f"/v1/sessions/{batch.session_id}").json()["mode"] == "batch"
+    batch.cancel()
+    assert client_of_service.get(f"/v1/sessions/{batch.session_id}").json()["state"] == "closed"

@@ -11,14 +11,14 @@ import pytest
 import qiskit_ibm_runtime
 from flask import Flask
 from qiskit import transpile
-from qiskit_ibm_runtime import QiskitRuntimeService, SamplerV2
+from qiskit_ibm_runtime import Batch, QiskitRuntimeService, SamplerV2, Session
 from qiskit_ibm_runtime.executor_sampler import Sampler as ExecutorSampler
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from tests.facade_helpers import CALLED, bell
 
 PINNED = "0.51.0"
-# what the whole RuntimeJobV2 surface called with 0.51 (sessions excepted: not served yet)
+# what the whole RuntimeJobV2 surface, Session and Batch called with 0.51
 EXPECTED = {
     ("POST", "/ibm/identity/token"), ("GET", "/ibm/api/v1/backends"),
     ("GET", "/ibm/api/v1/backends/{}/configuration"), ("GET", "/ibm/api/v1/backends/{}/status"),
@@ -26,7 +26,9 @@ EXPECTED = {
     ("GET", "/ibm/api/v1/jobs/{}"), ("GET", "/ibm/api/v1/jobs/{}/results"),
     ("GET", "/ibm/api/v1/jobs/{}/logs"), ("GET", "/ibm/api/v1/jobs/{}/metrics"),
     ("PUT", "/ibm/api/v1/jobs/{}/tags"), ("GET", "/ibm/api/v1/jobs"),
-    ("DELETE", "/ibm/api/v1/jobs/{}"),
+    ("DELETE", "/ibm/api/v1/jobs/{}"), ("POST", "/ibm/api/v1/sessions"),
+    ("GET", "/ibm/api/v1/sessions/{}"), ("PATCH", "/ibm/api/v1/sessions/{}"),
+    ("DELETE", "/ibm/api/v1/sessions/{}/close"),
 }
 
 
@@ -45,6 +47,10 @@ def test_every_route_the_client_calls_is_served(ibm_service: QiskitRuntimeServic
     executor = ExecutorSampler(backend).run([transpile(bell(), backend)], shots=10)
     executor.result()
     ibm_service.jobs(limit=2), ibm_service.usage()
+    with Session(backend=backend) as session:
+        SamplerV2(mode=session).run([transpile(bell(), backend)], shots=10).result()
+        session.details()
+    Batch(backend=backend).cancel()
     ibm_service.delete_job(job.job_id())
     lacking = lacking_routes(app, CALLED)
     assert not lacking, f"the client calls routes the facade lacks: {lacking}"
@@ -75,7 +81,7 @@ def lacking_routes(app: Flask, called: set[tuple[str, str]]) -> list[str]:
 def _shape(path: str) -> str:
     """A path with its job id or backend name as `{}`."""
     parts = path.split("/")
-    if len(parts) > 5 and parts[4] in ("jobs", "backends"):
+    if len(parts) > 5 and parts[4] in ("jobs", "backends", "sessions"):
         parts[5] = "{}"
     return "/".join(parts)
 

@@ -53,7 +53,9 @@ def ideal_configuration(summary: dict[str, Any]) -> dict[str, Any]:
         "gates": [{"name": g, "parameters": ["theta"] if g == "rz" else [],
                    "qasm_def": "", "coupling_map": pairs if g == "cx" else None}
                   for g in gates],
-        "local": False, "simulator": True, "conditional": True, "open_pulse": False,
+        # not `simulator`: the client opens no Session or Batch on IBM's cloud simulators, and
+        # every backend of the gateway takes them
+        "local": False, "simulator": False, "conditional": True, "open_pulse": False,
         "memory": True, "max_shots": SIMULATOR_MAX_SHOTS, "max_experiments": 300,
         "coupling_map": pairs, "supported_instructions": [*gates, "measure", "reset", "delay"],
         "description": summary.get("description", ""), "online_date": "2024-01-01T00:00:00Z",

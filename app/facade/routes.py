@@ -10,10 +10,12 @@ from flask import Response, current_app, g, json, request
 from marshmallow import EXCLUDE
 
 from app.api import GatewayBlueprint
-from app.facade import backends, service, tokens
+from app.facade import backends, service, sessions, tokens
 from app.facade.schemas import (
+    CLOSE_REQUEST,
     FREE_FORM,
     JOB_REQUEST,
+    SESSION_REQUEST,
     TAGS_REQUEST,
     TOKEN,
     TOKEN_REQUEST,
@@ -202,4 +204,38 @@ def job_metrics(job_id: str) -> Any:
 def job_tags(job_id: str) -> Any:
     """Replace a job's tags"""
     service.update_tags(gateway(), g.tenant, job_id, body())
+    return Response(status=204)
+
+
+@ibm.post(f"{API}/sessions")
+@authorized
+@document("ibmCreateSession", 200, FREE_FORM, SESSION_REQUEST, errors=(404, 415, 422))
+def create_session() -> Any:
+    """Open a session or batch (Session, Batch): a gateway session"""
+    return answer(sessions.create(gateway(), g.tenant, body()))
+
+
+@ibm.get(f"{API}/sessions/<session_id>")
+@authorized
+@document("ibmGetSession", 200, FREE_FORM, errors=(404,))
+def get_session(session_id: str) -> Any:
+    """A session's details (IBM's shape)"""
+    return answer(sessions.get(gateway(), g.tenant, session_id))
+
+
+@ibm.patch(f"{API}/sessions/<session_id>")
+@authorized
+@document("ibmCloseSession", 204, None, CLOSE_REQUEST, errors=(404, 415, 422))
+def close_session(session_id: str) -> Any:
+    """Close a session: no new jobs, its jobs finish (`{"accepting_jobs": false}`)"""
+    sessions.close(gateway(), g.tenant, session_id, body())
+    return Response(status=204)
+
+
+@ibm.delete(f"{API}/sessions/<session_id>/close")
+@authorized
+@document("ibmCancelSession", 204, None, errors=(404,))
+def cancel_session(session_id: str) -> Any:
+    """Cancel a session: no new jobs, its queued and running jobs cancelled"""
+    sessions.cancel(gateway(), g.tenant, session_id)
     return Response(status=204)

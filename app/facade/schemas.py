@@ -63,6 +63,19 @@ TAGS_REQUEST = {"required": True, "content": {"application/json": {
     "type": "object", "required": ["tags"],
     "properties": {"tags": {"type": "array", "items": {"type": "string"}}}}}}}
 
+SESSION_REQUEST = {"required": True, "content": {"application/json": {
+    "examples": {"session": {"summary": "Session(backend) as the client opens it",
+                             "value": {"mode": "dedicated", "backend": "aer_simulator",
+                                       "instance": "crn:v1:...", "max_ttl": 28800}}},
+    "schema": {"type": "object", "required": ["backend"], "additionalProperties": True,
+               "properties": {"mode": {"type": "string", "enum": ["dedicated", "batch"]},
+                              "backend": {"type": "string"}, "instance": {"type": "string"},
+                              "max_ttl": {"type": "integer"}}}}}}
+CLOSE_REQUEST = {"required": True, "content": {"application/json": {
+    "examples": {"close": {"summary": "session.close()", "value": {"accepting_jobs": False}}},
+    "schema": {"type": "object", "required": ["accepting_jobs"],
+               "properties": {"accepting_jobs": {"type": "boolean", "enum": [False]}}}}}}
+
 
 class JobListArgsSchema(Schema):
     class Meta:
