@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from qiskit import transpile
-from qiskit_ibm_runtime import QiskitRuntimeService, SamplerV2
+from qiskit_ibm_runtime import QiskitRuntimeService, SamplerV2, Session
 from qiskit_ibm_runtime.executor_sampler import Sampler as ExecutorSampler
 
 from tests.facade_helpers import bell, connect, environment, recording
@@ -54,3 +54,19 @@ def test_an_ibm_device_through_the_gateways_account(
                if (c.method, c.path) == ("POST", "/api/v1/jobs")]
     assert len(created) == 2  # both ran on IBM's side, sent by the gateway's workers
     assert standin.seen_tokens == {TOKEN}  # only the gateway's account ever reached IBM
+
+
+def test_a_session_on_an_ibm_device_is_one_on_ibm_too(
+        through_gateway: tuple[QiskitRuntimeService, httpx.Client],
+        standin: Standin) -> None:  # noqa: F811
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    service, http = through_gateway
+    device = service.backend(DEVICE)
+    with Session(backend=device) as session:
+        job = SamplerV2(mode=session).run([transpile(bell(), device)], shots=100)
+        assert sum(job.result()[0].data.meas.get_counts().values()) == 100
+        assert session.details()["state"] in ("active", "inactive")
+    ours = http.get(f"/v1/sessions/{session.session_id}").json()
+    assert ours["state"] == "closed" and ours["jobs"]["DONE"] == 1
+    upstream = [job for job in standin.jobs.values() if job.session_id]
+    assert upstream and upstream[-1].session_id in standin.sessions  # IBM's own session
