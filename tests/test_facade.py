@@ -86,7 +86,8 @@ def test_estimator_v2_with_its_options_on_a_noisy_device(
     result = job.result()
     evs = result[0].data.evs
     assert evs.shape == (3,) and evs[0] > 0.8 and evs[1] > 0.8 and abs(evs[2]) < 0.2
-    assert result[0].metadata["target_precision"] == pytest.approx(0.02)
+    assert result.metadata["target_precision"] == pytest.approx(0.02)
+    assert result.metadata["options"]["resilience"]["measure_mitigation"]  # TREX, as IBM's
     options = client_of_service.get(f"/v1/jobs/{job.job_id()}/inputs").json()["options"]
     assert options["resilience_level"] == 1  # the gateway mitigates, as IBM would
 
