@@ -4,6 +4,7 @@ job event, so the two cannot drift. `app/schemas.py` documents it in openapi.yam
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, missing, validate
@@ -84,3 +85,9 @@ JOB = JobSchema()
 def job_document(record: dict[str, Any]) -> dict[str, Any]:
     """The job as `GET /v1/jobs/{id}` answers it, from its decoded record."""
     return JOB.dump(record)
+
+
+def job_json(record: dict[str, Any]) -> str:
+    """`job_document` as JSON: what the store keeps beside a new job's record (`doc`), which the
+    writes after it rebuild in Lua (core/store/lua/job_doc.lua)."""
+    return json.dumps(job_document(record), separators=(",", ":"), ensure_ascii=False)

@@ -1,5 +1,6 @@
-"""How a job lies in Redis: its record as strings in a hash, a few fields as JSON, and its
-documents (inputs, results) as compressed JSON (no keys here)."""
+"""How a job lies in Redis: its record as strings in a hash, a few fields as JSON, its JSON
+document (what `GET /v1/jobs/{id}` answers) in the hash's `doc` field, and its documents
+(inputs, results) as compressed JSON (no keys here)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def encode_record(record: dict[str, Any]) -> dict[str, str]:
 
 
 def decode_record(raw: dict[str, str]) -> dict[str, Any]:
+    """The record from its hash; without `doc`, the job's JSON document kept beside it."""
     record: dict[str, Any] = dict(raw)
+    record.pop("doc", None)
     for field in JSON_FIELDS:
         if field in record:
             record[field] = json.loads(record[field])
