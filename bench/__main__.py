@@ -121,7 +121,8 @@ def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str])
     if "1" in figures:
         _progress("1 status reads")
         single = stack.start_api(processes=1)
-        sync_floor = stack.start_api(FLOOR_APP, processes=1, worker_class="sync")
+        sync_floor = stack.start_api(FLOOR_APP, processes=1, worker_class="gthread",
+                                     threads=status_reads.SYNC_THREADS)
         servers = status_reads.Servers(gateway, floor, single[0], sync_floor[0])
         add(report, status_reads.measure(servers, key, job_id, budget.read_rounds,
                                          budget.read_seconds))

@@ -4,8 +4,9 @@ Each comparison runs under gunicorn with the gateway's settings, and both sides 
 finished job's hash from the same Redis:
 - the gevent floor: the floor app with the gateway's own gunicorn settings (2 gevent processes),
   against the gateway as it runs;
-- the sync floor: the floor app in one sync gunicorn process (what a plain Flask service does),
-  against one gateway process (gevent, as it runs).
+- the sync floor: the floor app in one gunicorn process of threads (`gthread`, a thread per
+  connection, keep-alive: a plain sync Flask service), against one gateway process (gevent, as
+  it runs).
 They take turns in short rounds (which goes first alternates), and each figure is the median of
 its rounds' ratios: on a shared machine, the load of the moment moves both runs of a round
 together, and the median drops the rounds it moved apart.
@@ -21,6 +22,7 @@ from bench.report import Row, verdict
 
 GOAL = 0.6
 SYNC_GOAL = 0.8
+SYNC_THREADS = 32  # one per connection of the load
 WARM_UP_SECONDS = 1.0
 Target = tuple[str, dict[str, str]]
 
@@ -56,17 +58,17 @@ def measure(servers: Servers, key: str, job_id: str, rounds: int,
     if errors:
         raise RuntimeError(f"figure 1: {errors} failed requests under load")
     rows = [_row(*runs[0], "floor (2 gevent processes)", GOAL),
-            _row(*runs[1], "sync floor (1 process each)", SYNC_GOAL)]
+            _row(*runs[1], "sync floor (1 process each, gthread)", SYNC_GOAL)]
     note = (f"**1 status reads.** {rounds} rounds of {seconds:g} s for each side of each "
-            f"comparison (taking turns to go first), 32 keep-alive connections; the ratio is the "
-            f"median of the rounds' ratios, req/s and latencies are medians over the rounds. "
-            f"The floor is a bare Flask view returning one `HGETALL` (no key, no schema): under "
-            f"the gateway's gunicorn settings (2 gevent processes, against the gateway as it "
-            f"runs), and in one sync gunicorn process (a connection per request, as sync workers "
-            f"do; against one gateway process). The gateway also checks the key (remembered by "
-            f"each process), counts the request against the key's rate in the same round trip "
-            f"as the read, and answers the job's JSON as stored beside its hash (no schema on a "
-            f"read), with an ETag. Rounds, gateway/floor req/s: gevent "
+            "comparison (taking turns to go first), 32 keep-alive connections; the ratio is the "
+            "median of the rounds' ratios, req/s and latencies are medians over the rounds. "
+            "The floor is a bare Flask view returning one `HGETALL` (no key, no schema): under "
+            "the gateway's gunicorn settings (2 gevent processes, against the gateway as it "
+            f"runs), and in one gunicorn `gthread` process of {SYNC_THREADS} threads (sync code, "
+            "keep-alive; against one gateway process). The gateway also checks the key "
+            "(remembered by each process), counts the request against the key's rate in the "
+            "same round trip as the read, and answers the job's JSON as stored beside its hash "
+            "(no schema on a read), with an ETag. Rounds, gateway/floor req/s: gevent "
             f"{_per_round(*runs[0])}; sync {_per_round(*runs[1])}.")
     return rows, note
 
