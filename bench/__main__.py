@@ -94,6 +94,7 @@ def main() -> None:
     if sink is not None:
         print(f"tracing: {sink.spans} spans received by the bench's OTLP receiver")
     if args.quick or args.tracing or args.figures != set(ALL_FIGURES):  # not a result
+        print("\n" + "\n\n".join(report.notes))  # how each figure was measured, its details
         print(f"{took}; {RESULTS.relative_to(ROOT)} is written by full runs only")
         return
     RESULTS.write_text(report.markdown(machine(redis_version), generator))
