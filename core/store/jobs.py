@@ -40,7 +40,7 @@ from typing import Any
 from redis.client import Pipeline
 
 from core.clock import iso_to_micros, now_iso
-from core.documents import job_json
+from core.documents import LIVE_FIELDS, assemble, static_json
 from core.errors import JobNotFound
 from core.states import ALLOWED_FROM, FINAL_STATES, TIMESTAMP_FIELD, JobStatus
 from core.store.connection import BLOCK_SLICE_SECONDS, Connection, SentAlong, run_script
@@ -54,16 +54,10 @@ from core.store.webhooks import subscriptions_key
 _LUA = Path(__file__).with_name("lua")
 BLOB_SUFFIXES = (":inputs", ":result", ":runtime", ":samples")  # what a tenant stores
 INDEXED_FACETS = ("program_id", "backend", "session_id")
-# Write fields onto a job record only while it exists (a deleted job must not come back),
-# and its document with them (`job_doc` is prepended).
+# Write fields onto a job record only while it exists (a deleted job must not come back).
 _SET_IF_EXISTS = """
-local record = as_table(redis.call('HGETALL', KEYS[1]))
-if not record then return 0 end
-for i = 1, #ARGV, 2 do record[ARGV[i]] = ARGV[i + 1] end
-record.doc = nil
-local fields = {unpack(ARGV)}
-fields[#fields + 1] = 'doc'; fields[#fields + 1] = job_doc(record)
-redis.call('HSET', KEYS[1], unpack(fields))
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 """
 # Append log lines and interim results (as events) only while the job exists, and let what
@@ -79,13 +73,6 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 """
 Appends = Sequence[tuple[str, Any]]  # ("log", line) or ("interim", result), in order
-
-
-def with_job_doc(script: str) -> str:
-    """A script that writes job records, with `job_doc` and `as_table` (lua/job_doc.lua) ahead
-    of it: each write keeps the record's `doc` field, its JSON document, in step."""
-    finals = ", ".join(f"{status.value} = true" for status in sorted(FINAL_STATES))
-    return f"local FINAL = {{{finals}}}\n{(_LUA / 'job_doc.lua').read_text()}\n{script}"
 
 
 def new_job_id() -> str:
@@ -111,9 +98,8 @@ class JobStore:
         self.binary = connection.binary
         self.prefix = connection.prefix
         self.retention = retention
-        self._transition = self.redis.register_script(
-            with_job_doc((_LUA / "transition.lua").read_text()))
-        self._set_if_exists = self.redis.register_script(with_job_doc(_SET_IF_EXISTS))
+        self._transition = self.redis.register_script((_LUA / "transition.lua").read_text())
+        self._set_if_exists = self.redis.register_script(_SET_IF_EXISTS)
         self._append_if_exists = self.redis.register_script(_APPEND_IF_EXISTS)
         self.blocking = connection.blocking  # long polls: a pool apart from short commands
         self.durable = connection.durable  # creations and final changes wait for a replica
@@ -155,7 +141,7 @@ class JobStore:
         event = json.dumps({"status": record["status"], "at": created})
         pipe = self.redis.pipeline(transaction=True)
         stored = encode_record(record)
-        stored["doc"] = job_json(decode_record(stored))
+        stored["doc"] = static_json(decode_record(stored))
         pipe.hset(self.key(job_id), mapping=stored)  # type: ignore[arg-type]
         blob = inputs if isinstance(inputs, bytes) else compress(inputs)
         pipe.set(self.key(job_id, ":inputs"), blob)  # type: ignore[arg-type]
@@ -198,21 +184,22 @@ class JobStore:
         return record
 
     def document(self, tenant: str, job_id: str, along: SentAlong | None = None) -> str | None:
-        """The job's JSON document as kept beside its record (what `GET /v1/jobs/{id}` answers),
-        read with `along` in one round trip; None for a job stored before documents were kept
-        (read its record then). JobNotFound, as `owned`, for another tenant's job."""
+        """The job's JSON document (what `GET /v1/jobs/{id}` answers) from the part kept ready
+        beside its record (`doc`) and the record's live fields, read with `along` in one round
+        trip: no schema, no decoding of the record. None for a job stored before documents were
+        kept (read its record then). JobNotFound, as `owned`, for another tenant's job."""
         pipe = self.redis.pipeline(transaction=False)
         replies = along.queue(pipe) if along is not None else 0
         plausible = plausible_id(job_id)
         if plausible:
-            pipe.hmget(self.key(job_id), ("tenant", "doc"))
+            pipe.hmget(self.key(job_id), ("tenant", "doc", *LIVE_FIELDS))
         found = pipe.execute() if len(pipe) else []
         if along is not None:
             along.settle(found[:replies])
-        owner, document = found[replies] if plausible else (None, None)
+        owner, static, *live = found[replies] if plausible else (None, None)
         if owner is None or owner != tenant:
             raise JobNotFound.of(job_id)
-        return document
+        return None if static is None else assemble(static, live)
 
     def fields(self, job_ids: Sequence[str], *names: str) -> list[dict[str, Any]]:
         """These fields of each job, decoded, in one round trip (a job gone: no fields)."""
@@ -367,8 +354,7 @@ class JobStore:
             pipe.zrem(self.index_key(record["tenant"], "tag", tag), job_id)
         for tag in tags:
             pipe.zadd(self.index_key(record["tenant"], "tag", tag), {job_id: record["score"]})
-        # the record's document with its tags
-        run_script(self._set_if_exists, [self.key(job_id)], ["tags", json.dumps(tags)], pipe)
+        pipe.hset(self.key(job_id), "tags", json.dumps(tags))
         pipe.execute()
 
     def delete(self, job_id: str) -> None:

@@ -1,5 +1,4 @@
--- Move a job to a new status, atomically, if the transition table allows it, and rewrite the
--- job's document (`job_doc`, lua/job_doc.lua, is prepended). Every key it
+-- Move a job to a new status, atomically, if the transition table allows it. Every key it
 -- touches is passed in KEYS (`JobStore.transition` builds them):
 -- KEYS[1] job hash, KEYS[2] job event stream, KEYS[3] running jobs (leases.py), KEYS[4] this job's
 -- lease (leases.py), KEYS[5] transition counts, KEYS[6] recent run times (stats.py),
@@ -22,10 +21,9 @@
 -- ARGV[20..] the blobs' values
 local job, events = KEYS[1], KEYS[2]
 local to, now, final = ARGV[1], ARGV[3], ARGV[6] == '1'
-local record = as_table(redis.call('HGETALL', job))  -- all of it: its document is rewritten
-if not record or not record.status then return {'missing', ''} end
-local cur, tenant, score, id = record.status, record.tenant, record.score, record.id
-local callback, called_for = record.callback_url, record.callback_events
+local cur, tenant, score, id, callback, called_for = unpack(redis.call(
+  'HMGET', job, 'status', 'tenant', 'score', 'id', 'callback_url', 'callback_events'))
+if not cur then return {'missing', ''} end
 local from_index, position = nil, 13
 for status in string.gmatch(ARGV[2], '[^,]+') do
   if status == cur then from_index = KEYS[position] end
@@ -40,10 +38,7 @@ if ARGV[4] ~= '' then fields[#fields + 1] = ARGV[4]; fields[#fields + 1] = now e
 for field, value in pairs(cjson.decode(ARGV[5])) do
   fields[#fields + 1] = field; fields[#fields + 1] = value
 end
-for i = 1, #fields, 2 do record[fields[i]] = fields[i + 1] end
-record.doc = nil  -- the record as it is now, without its document
-fields[#fields + 1] = 'doc'; fields[#fields + 1] = job_doc(record)
-redis.call('HSET', job, unpack(fields))  -- one write of the record, its document with it
+redis.call('HSET', job, unpack(fields))  -- one write of the record
 local ttl = tonumber(ARGV[7])
 for i = first_blob, #KEYS do  -- a final change's blobs expire with the job from the start
   if final then redis.call('SET', KEYS[i], ARGV[i - first_blob + 20], 'EX', ttl)
@@ -82,11 +77,9 @@ if ARGV[17] ~= '' then
   local endpoints = redis.call('HGET', KEYS[11], ARGV[17])
   local call = callback and string.find(called_for or ARGV[19], ARGV[19], 1, true) ~= nil
   if endpoints or call then
-    local flat = {}  -- as HGETALL answers, less the document
-    for field, value in pairs(record) do flat[#flat + 1] = field; flat[#flat + 1] = value end
     redis.call('LPUSH', KEYS[12], cjson.encode({
       id = ARGV[18], type = ARGV[17], tenant = tenant, at = now,
-      job = flat, endpoints = cjson.decode(endpoints or '[]'),
+      job = redis.call('HGETALL', job), endpoints = cjson.decode(endpoints or '[]'),
       callback = call}))
   end
 end
