@@ -63,9 +63,14 @@ def tenant_stream(gw: Gateway, hub: EventHub, tenant: str, after: str,
     """Every status change of the tenant's jobs after `after`; it does not end by itself."""
     key = gw.store.tenant_events_key(tenant)
     _check_position(hub, key, after)
-    return EventStream(hub, key, after, is_last=lambda _event: False,
+    return EventStream(hub, key, after, is_last=never,
                        heartbeat=gw.config.SSE_HEARTBEAT_SECONDS, still_wanted=still_authorized,
                        kind="tenant")
+
+
+def never(_event: Event) -> bool:
+    """A tenant's stream has no last event (one function for all of them, not one each)."""
+    return False
 
 
 def _check_position(hub: EventHub, key: str, after: str) -> str:
