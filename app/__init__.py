@@ -52,6 +52,7 @@ def create_app(config: Config | None = None) -> Flask:
     from app.gateway import SERVICE, Gateway
     from app.jobs import JobIdConverter, jobs
     from app.ops import ops
+    from app.sessions import sessions
     from app.webhooks import EndpointIdConverter, webhooks
 
     config = config or Config()
@@ -68,7 +69,7 @@ def create_app(config: Config | None = None) -> Flask:
         api.register_converter(converter, lambda _converter: {"type": "string", "minLength": 1})
     app.extensions["gateway_api"] = api
     api.describe()
-    for blueprint in (jobs, events, backends, webhooks, ops):
+    for blueprint in (jobs, events, backends, webhooks, sessions, ops):
         api.register_blueprint(blueprint)
     app.register_blueprint(console)  # a page, not part of the API: kept out of openapi.yaml
     app.register_blueprint(docs_assets)

@@ -20,6 +20,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from app.errors import PROBLEM_JSON
 from app.json_guard import load_json
 from app.schemas import STATUSES, ProblemSchema, Status
+from app.schemas_options import EstimatorOptionsSchema, SamplerOptionsSchema
 from app.schemas_results import EVENT_DATA_SCHEMAS, RESULT_SCHEMAS, SAMPLER_PUB_DATA, ref
 from app.schemas_webhooks import TestEventDataSchema
 
@@ -59,6 +60,7 @@ class GatewayApi(Api):
     def _register_responses(self) -> None:
         # first: flask-smorest converts the problem schema right here
         self.ma_plugin.converter.add_attribute_function(status_reference)
+        self.ma_plugin.converter.add_attribute_function(own_description)
         self.spec.components.response("NOT_MODIFIED", {"description": "Not modified: "
                                       "If-None-Match names the current ETag"}, lazy=True)
         for status in http.HTTPStatus:
@@ -87,12 +89,18 @@ class GatewayApi(Api):
         for name, schema in {**RESULT_SCHEMAS, **EVENT_DATA_SCHEMAS}.items():
             spec.components.schema(name, schema=schema)
         spec.components.schema("TestEventData", schema=TestEventDataSchema)
+        spec.components.schema("SamplerOptions", schema=SamplerOptionsSchema)
+        spec.components.schema("EstimatorOptions", schema=EstimatorOptionsSchema)
 
 
 def status_reference(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
     """A `Status` field is the `JobStatus` schema, written once and referenced everywhere."""
     return ref("JobStatus") if isinstance(field, Status) else {}
 
+
+def own_description(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """A field marshmallow has no type for says how OpenAPI describes it (`openapi`)."""
+    return dict(getattr(field, "openapi", {}))
 
 
 def problems(blueprint: Blueprint, *statuses: int) -> Callable[[View], View]:

@@ -33,7 +33,9 @@ JOB_KINDS = ("Kinds: `status` {status, at}; `log` {line}; `interim` {pub_index, 
              "Replays from the start (or after Last-Event-ID), then live; ends after the status "
              "event of a final status.")
 TENANT_KINDS = ("Kind `status` {job_id, status, at} for every status change of the tenant's "
-                "jobs; replays what is kept (the newest ~10,000), then live; does not end.")
+                "jobs, and `session` {session_id, state, mode, backend, at, reason?} for its "
+                "sessions' (open, active, closed); replays what is kept (the newest ~10,000), "
+                "then live; does not end.")
 
 
 def stream_auth(scope_of: Callable[[dict[str, Any]], str]) -> Callable[..., Any]:

@@ -9,6 +9,8 @@ BELL = ('OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; bit[2] c; '
         "h q[0]; cx q[0], q[1]; c = measure q;")
 ROTATION = ('OPENQASM 3.0; include "stdgates.inc"; input float theta; qubit[1] q; bit[1] c; '
             "ry(theta) q[0]; c[0] = measure q[0];")
+GHZ3_UNMEASURED = ('OPENQASM 3.0; include "stdgates.inc"; qubit[3] q; '
+                   "h q[0]; cx q[0], q[1]; cx q[1], q[2];")
 BELL_UNMEASURED = ('OPENQASM 3.0; include "stdgates.inc"; qubit[2] q; '
                    "h q[0]; cx q[0], q[1];")
 
@@ -31,6 +33,14 @@ SUBMIT_EXAMPLES: dict[str, dict[str, Any]] = {
                   "pubs": [{"circuit": BELL_UNMEASURED,
                             "observables": ["ZZ", "XX", "IZ", {"ZZ": 0.5, "XX": 0.5}],
                             "precision": 0.01}]},
+    },
+    "mitigation": {
+        "summary": "Error mitigation on a noisy replica: resilience_level 2 (TREX, gate "
+                   "twirling, ZNE), as on IBM hardware",
+        "value": {"program_id": "estimator", "backend": "fake_manila",
+                  "pubs": [{"circuit": GHZ3_UNMEASURED, "observables": ["ZZI", "IZZ"]}],
+                  "options": {"resilience_level": 2, "default_precision": 0.02,
+                              "twirling": {"num_randomizations": 16}}},
     },
     "options_and_tags": {
         "summary": "Options (a seed makes the counts repeatable) and tags to find it by",

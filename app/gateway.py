@@ -16,9 +16,10 @@ from app.streaming.hub import EventHub
 from app.tenants import TenantCache
 from core import queueing
 from core.admission import CostLimits
-from core.circuits import Limits, load_parsers
+from core.circuits import Limits
 from core.config import Config
 from core.ibm.context import Ibm
+from core.options import load_checkers
 from core.parse_pool import ParsePool
 from core.providers import Providers
 from core.qasm_guard import ProgramLimits
@@ -29,6 +30,7 @@ from core.store.idempotency import Idempotency
 from core.store.jobs import JobStore
 from core.store.leases import Leases
 from core.store.quotas import Quotas
+from core.store.sessions import SessionStore
 from core.store.snapshots import Snapshots
 from core.store.stats import Stats
 from core.store.stream_tokens import StreamTokens
@@ -61,6 +63,7 @@ class Gateway:
     transitions: Transitions
     webhooks: Webhooks
     tracing: Tracing
+    sessions: SessionStore
 
     @classmethod
     def from_config(cls, config: Config, tracing: Tracing | None = None) -> Gateway:
@@ -83,9 +86,9 @@ class Gateway:
             EventHub(connection.address, timeout=config.REDIS_TIMEOUT_SECONDS),
             dispatch, quotas, RateLimits(config, connection, quotas),
             ParsePool(config.PARSE_PROCESSES, config.PARSE_TIMEOUT_SECONDS,
-                      config.PARSE_MEMORY_BYTES, prepare=load_parsers),
+                      config.PARSE_MEMORY_BYTES, prepare=load_checkers),
             providers, Transitions(config, store, leases, quotas, providers, webhooks.outbox),
-            webhooks, tracing or Tracing.start(config, SERVICE),
+            webhooks, tracing or Tracing.start(config, SERVICE), SessionStore(connection),
         )
 
     @property

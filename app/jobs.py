@@ -69,7 +69,7 @@ class Jobs(MethodView):
     @jobs.response(202, JobSchema, headers=LOCATION)
     @jobs.alt_response(200, schema=JobSchema, headers=LOCATION,
                        description="Repeated Idempotency-Key and body: the same job")
-    @problems(jobs, 400, 401, 409, 413, 415)
+    @problems(jobs, 400, 401, 404, 409, 413, 415)
     def post(self, payload: dict[str, Any], idempotency_key: str | None = None) -> Any:
         """Submit a sampler or estimator job"""
         job, created = service.submit(gateway(), g.tenant, payload, idempotency_key)

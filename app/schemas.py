@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from marshmallow import (
     INCLUDE,
-    RAISE,
     Schema,
     ValidationError,
     fields,
@@ -16,6 +13,8 @@ from marshmallow import (
 
 from app.errors import PROBLEM_BASE, TITLES
 from app.fields import AwareDateTime, Dict, Float, Integer, List, Nested, Raw, String
+from app.schemas_base import StrictSchema
+from app.schemas_options import check_options
 from app.streaming.events import valid_event_id
 from core.documents import STATUSES, JobSchema, Status, UsageEstimationSchema
 from core.webhooks.destinations import MAX_URL_CHARS
@@ -23,34 +22,12 @@ from core.webhooks.events import JOB_EVENTS
 
 JOB_EVENT_TYPES = list(JOB_EVENTS.values())
 
-__all__ = ["STATUSES", "JobSchema", "Status"]  # the job's schema is core's (the webhooks send it)
+# the job's schema is core's (the webhooks send it)
+__all__ = ["STATUSES", "JobSchema", "Status", "StrictSchema"]
 PROGRAMS = ("sampler", "estimator")
 MAX_WAIT_SECONDS = 60  # longest ?wait= and ?timeout=
 TAG = String(validate=validate.Length(min=1, max=64))
 QUEUE_REASONS = ("waiting_for_worker", "tenant_running_cap", "no_worker")
-
-
-class StrictSchema(Schema):
-    """A request body: an unknown field is refused, and the refusal lists the known ones."""
-
-    class Meta:
-        unknown = RAISE
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        known = ", ".join(field.data_key or name for name, field in self.load_fields.items())
-        self.error_messages["unknown"] = f"unknown field; this object takes {known}"
-
-class OptionsSchema(StrictSchema):
-    error_messages = {"type": 'must be an object, e.g. {"seed": 7, "optimization_level": 1}'}
-
-    seed = Integer(strict=True, validate=validate.Range(min=0, max=2**32 - 1),
-                   metadata={"description": "seed of the simulator and transpiler"})
-    optimization_level = Integer(strict=True, validate=validate.Range(min=0, max=3),
-                                 metadata={"description": "transpiler level; 1 if unset"})
-    max_execution_time = Integer(strict=True, validate=validate.Range(min=1), metadata={
-        "description": "seconds the job may run, at most GATEWAY_JOB_TIME_LIMIT_SECONDS "
-                       "(as IBM's option)"})
 
 
 class PubSchema(StrictSchema):
@@ -87,7 +64,14 @@ class JobSubmitSchema(StrictSchema):
     program_id = String(required=True, validate=validate.OneOf(PROGRAMS))
     backend = String(required=True, validate=validate.Length(min=1, max=128))
     pubs = List(Nested(PubSchema), required=True)
-    options = Nested(OptionsSchema)
+    options = Raw(metadata={
+        "anyOf": [{"$ref": "#/components/schemas/SamplerOptions"},
+                  {"$ref": "#/components/schemas/EstimatorOptions"}],
+        "description": "the sampler's options for `program_id: sampler` (SamplerOptions), the "
+                       "estimator's for `estimator` (EstimatorOptions): qiskit-ibm-runtime "
+                       "0.51's executor option trees, plus `seed` and `optimization_level`. "
+                       "An option with no meaning on the backend is refused (422); see the "
+                       "README's table"})
     tags = List(TAG, validate=validate.Length(max=32))
     session_id = String(allow_none=True, validate=validate.Length(min=1, max=128))
     callback_url = String(validate=validate.Length(min=1, max=MAX_URL_CHARS), metadata={
@@ -97,6 +81,11 @@ class JobSubmitSchema(StrictSchema):
     callback_events = List(String(validate=validate.OneOf(JOB_EVENT_TYPES)),
                            validate=validate.Length(min=1), metadata={
         "description": "which of the job's events go to callback_url (default: all)"})
+
+    @validates_schema(skip_on_field_errors=False)
+    def _program_options(self, data: dict, **_: object) -> None:
+        if data.get("program_id") in PROGRAMS and "options" in data:
+            check_options(data["program_id"], data["options"])
 
     @validates_schema
     def _program_fields(self, data: dict, **_: object) -> None:
@@ -246,6 +235,9 @@ class BackendLimitsSchema(Schema):
     max_broadcast = fields.Integer(metadata={"description": "parameter sets x observables"})
     max_circuit_chars = fields.Integer()
     max_execution_time = fields.Float(metadata={"description": "seconds a job may run"})
+    mitigation_counts = fields.String(metadata={
+        "description": "how the runtime options' mitigation (twirling, ZNE, PEC, TREX) counts "
+                       "in these limits and in usage_estimation"})
 
 
 class BackendSchema(Schema):

@@ -46,6 +46,18 @@ class EstimatorPubDataSchema(Schema):
     ensemble_standard_error = per_set(fields.Float(), (
         "standard errors under the shot-noise assumption; equal to `stds` without twirling "
         "(always, on the simulators)"))
+    # zero-noise extrapolation (options.resilience.zne_mitigation) only
+    evs_noise_factors = fields.List(fields.Float(), metadata={"description": (
+        "ZNE only: the value at each noise factor, in C order over `shape`, then the factors")})
+    stds_noise_factors = fields.List(fields.Float(), metadata={
+        "description": "ZNE only: their standard deviations, in the same order"})
+    ensemble_stds_noise_factors = fields.List(fields.Float(), metadata={
+        "description": "ZNE only: their standard errors under the shot-noise assumption"})
+    evs_extrapolated = fields.List(fields.Float(), metadata={"description": (
+        "ZNE only: each extrapolator's values, in C order over `shape`, then the extrapolators, "
+        "then `zne.extrapolated_noise_factors`")})
+    stds_extrapolated = fields.List(fields.Float(), metadata={
+        "description": "ZNE only: their standard deviations, in the same order"})
 
 
 class PubMetadataSchema(Schema):
@@ -58,6 +70,11 @@ class PubMetadataSchema(Schema):
     target_precision = fields.Float(required=True, allow_none=True, metadata={
         "description": "estimator: the precision the values were estimated to (0: exact); "
                        "sampler: null"})
+    resilience = fields.Dict(metadata={"description": (
+        "estimator with ZNE only: `{\"zne\": {\"extrapolators\": [...]}}`, the extrapolator "
+        "chosen for each value")})
+    num_randomizations = fields.Integer(metadata={
+        "description": "twirled sampler only: the randomizations run"})
 
 
 class PubResultSchema(Schema):
@@ -68,9 +85,31 @@ class PubResultSchema(Schema):
     metadata = fields.Nested(PubMetadataSchema, required=True)
 
 
+class MitigationSchema(Schema):
+    """What ran on a noisy replica to mitigate errors, with the library's finalized options."""
+
+    resilience_level = fields.Integer(allow_none=True, metadata={
+        "description": "the estimator's level (0-2); null for the sampler"})
+    twirling = fields.Dict(allow_none=True, metadata={
+        "description": "the twirling options run; null when nothing was twirled"})
+    measure_mitigation = fields.Boolean(metadata={"description": "TREX ran"})
+    zne = fields.Dict(allow_none=True, metadata={"description": "ZNE's options; null when off"})
+    pec = fields.Dict(allow_none=True, metadata={"description": "PEC's options; null when off"})
+    dynamical_decoupling = fields.Dict(allow_none=True, metadata={
+        "description": "the DD options run; null when off"})
+    executions = fields.Integer(metadata={"description": (
+        "circuit executions run: randomizations x measurement bases x parameter sets x noise "
+        "factors, plus TREX's calibration")})
+    shots_per_execution = fields.Integer()
+    shots = fields.Integer(metadata={"description": "executions x shots_per_execution"})
+
+
 class ResultMetadataSchema(Schema):
     version = fields.Integer(required=True, metadata={
         "description": "2 on every backend: results of V2 primitives"})
+    mitigation = fields.Nested(MitigationSchema, metadata={"description": (
+        "noisy replicas, when the job ran the executor primitives' way (an estimator; a sampler "
+        "with twirling or DD): what ran")})
 
 
 class ResultSchema(Schema):

@@ -1,5 +1,5 @@
 """`python -m bench [--quick] [--figures 1,2,...] [--tracing]` (make bench): the benchmark's
-figures 1 to 9, printed as one table and written to `bench/RESULTS.md` with the machine's
+figures 1 to 11, printed as one table and written to `bench/RESULTS.md` with the machine's
 description. `--tracing` sends the gateway's spans to a receiver of the bench's own
 (`bench/otlp_sink.py`), to measure what tracing costs; it is never written to RESULTS.md.
 
@@ -23,8 +23,10 @@ from bench import (
     fairness,
     hostile,
     load,
+    mitigation,
     redis_cost,
     replica_wait,
+    sessions,
     status_reads,
     throughput,
     webhooks,
@@ -34,7 +36,7 @@ from bench.report import RESULTS, Report, Row, machine
 from bench.stack import FLOOR_APP, ROOT, Stack
 
 EVENTS = Path(__file__).with_name("events.py")
-ALL_FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
+ALL_FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,13 @@ class Budget:
     fairness_runs: int = 10
     replica_repeats: int = 150  # the difference is about a millisecond: many runs, cheap ones
     webhook_jobs: int = 100
+    mitigation_repeats: int = 15
 
 
 QUICK = Budget(e2e_repeats=4, read_rounds=2, read_seconds=1.0, throughput_window=1.0,
                throughput_rounds=1, cost_jobs=3, hostile_rounds=1, hostile_seconds=1.5,
-               fairness_runs=3, replica_repeats=6, webhook_jobs=10)
+               fairness_runs=3, replica_repeats=6, webhook_jobs=10,
+               mitigation_repeats=3)
 
 
 def main() -> None:
@@ -87,8 +91,8 @@ def main() -> None:
         measure_all(stack, budget, report, args.figures)
     if "4" in args.figures:
         add_events(report)
-    report.rows.sort(key=lambda row: row.figure)  # stable: each figure's rows keep their order
-    report.notes.sort()
+    report.rows.sort(key=lambda row: _number(row.figure))  # stable: a figure's rows keep order
+    report.notes.sort(key=lambda note: _number(note.removeprefix("**")))
     print(report.table())
     took = f"\n{len(report.rows)} rows in {time.monotonic() - started:.0f} s"
     if sink is not None:
@@ -102,7 +106,7 @@ def main() -> None:
 
 
 def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str]) -> None:
-    """Figures 2, 5 and 8 first, with one worker; 1 reads a job they ran; 3 starts its own."""
+    """Figures 2, 5, 10 and 8 first, with one worker; 1 reads a job they ran; 3 starts its own."""
     key = stack.new_key("bench")
     gateway, _ = stack.start_api()
     worker = stack.start_workers(1)
@@ -114,6 +118,9 @@ def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str])
         if "5" in figures:
             _progress("5 Redis cost")
             add(report, redis_cost.measure(stack.redis, http, budget.cost_jobs))
+        if "10" in figures:
+            _progress("10 mitigation")
+            add(report, mitigation.measure(http, budget.mitigation_repeats))
         job_id = finished_job(http)
     if "8" in figures:
         _progress("8 webhooks")
@@ -136,6 +143,9 @@ def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str])
     if "7" in figures:
         _progress("7 fairness")
         add(report, fairness.measure(stack, gateway, budget.fairness_runs))
+    if "11" in figures:
+        _progress("11 sessions")
+        add(report, sessions.measure(stack, gateway, budget.fairness_runs))
     if "3" in figures:
         _progress("3 throughput")
         add(report, throughput.measure(stack, budget.throughput_window,
@@ -181,6 +191,12 @@ def add_events(report: Report) -> None:
                   if line.startswith("bench.events:")), "")
     report.notes.append(f"**4 events.** From `python -m bench.events` ({setup}); its docstring "
                         "says what each row measures.")
+
+
+def _number(figure: str) -> int:
+    """A figure's number, from the text that starts with it ("10 mitigation" after "9 ...")."""
+    digits = figure[:len(figure) - len(figure.lstrip("0123456789"))]
+    return int(digits) if digits else 0
 
 
 def _progress(figure: str) -> None:

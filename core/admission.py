@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qiskit.primitives.containers.sampler_pub import SamplerPub
@@ -32,6 +32,9 @@ from core.qasm_guard import (
     ProgramShape,
     check_program,
 )
+
+if TYPE_CHECKING:
+    from core.mitigation_cost import Mitigation
 
 # what Aer's stabilizer method runs (ideal circuits made only of these are simulated that way)
 CLIFFORD = frozenset({"h", "s", "sdg", "x", "y", "z", "cx", "cy", "cz", "swap", "id", "sx",
@@ -59,6 +62,8 @@ class Inspection:
     pubs: list[PubCost]
     num_shots: int
     quantum_seconds: float
+    # what the runtime options make run (`core/mitigation_cost.py`); None: not counted
+    mitigation: Mitigation | None = None
 
 
 @dataclass(frozen=True)

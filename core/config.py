@@ -118,6 +118,12 @@ class Config:
         self.WORKERS = _int("GATEWAY_WORKERS", 2)
         self.TENANT_MAX_RUNNING = _int("GATEWAY_TENANT_MAX_RUNNING", 0)
         self.TENANT_MAX_QUEUED = _int("GATEWAY_TENANT_MAX_QUEUED", 1000)
+        # sessions (core/sessions.py): IBM's defaults and ceilings, and the reservations' caps
+        self.SESSION_MAX_TTL_SECONDS = _int("GATEWAY_SESSION_MAX_TTL_SECONDS", 8 * 3600)
+        self.SESSION_INTERACTIVE_TTL_SECONDS = _int("GATEWAY_SESSION_INTERACTIVE_TTL_SECONDS",
+                                                    60)
+        self.TENANT_MAX_DEDICATED_SESSIONS = _int("GATEWAY_TENANT_MAX_DEDICATED_SESSIONS", 1)
+        self.MAX_DEDICATED_SESSIONS = _int("GATEWAY_MAX_DEDICATED_SESSIONS", 4)
         self.KEY_REQUESTS_PER_SECOND = _int("GATEWAY_KEY_REQUESTS_PER_SECOND", 100)
         self.TENANT_SUBMITS_PER_MINUTE = _int("GATEWAY_TENANT_SUBMITS_PER_MINUTE", 600)
         self.TENANT_MAX_STREAMS = _int("GATEWAY_TENANT_MAX_STREAMS", 100)

@@ -109,6 +109,14 @@ class LimitExceeded(InvalidJobInput):
                    maximum=maximum, setting=setting)
 
 
+class SessionNotFound(GatewayError):
+    """No such session, or another tenant's (told apart by no one)."""
+
+
+class InvalidSessionState(InvalidJobState):
+    """The operation does not fit the session's state (a job into a closed one, closing twice)."""
+
+
 class WebhookNotFound(GatewayError):
     """No such webhook endpoint, or another tenant's (told apart by no one)."""
 

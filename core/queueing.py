@@ -45,10 +45,12 @@ def workers_alive(queue: Queue) -> int:
 
 
 def enqueue(queue: Queue, dispatch: Dispatch, tenant: str, job_id: str, attempt: int,
-            time_limit: float, pipeline: Pipeline | None = None, first: bool = False) -> None:
-    """The job waits in its tenant's line, with a token on the queue; with `pipeline`, as part
-    of that transaction. `first` (a retry) puts it before the tenant's other waiting jobs."""
-    dispatch.push(tenant, job_id, pipeline=pipeline, first=first)
+            time_limit: float, pipeline: Pipeline | None = None, first: bool = False,
+            session_id: str | None = None) -> None:
+    """The job waits in its tenant's line (a dedicated session's: in the express line), with a
+    token on the queue; with `pipeline`, as part of that transaction. `first` (a retry) puts it
+    before the tenant's other waiting jobs."""
+    dispatch.push(tenant, job_id, pipeline=pipeline, first=first, session_id=session_id)
     enqueue_token(queue, rq_job_id(job_id, attempt), time_limit, pipeline)
 
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests.ibm_standin_sessions import SessionRoutes, UpstreamSession
+
 DEVICE = "ibm_manila"
 CRN = "crn:v1:bluemix:public:quantum-computing:us-east:a/standin:standin-instance::"
 UPSTREAM_STATUSES = ("Queued", "Running", "Completed", "Failed", "Cancelled")
@@ -102,6 +104,7 @@ class Standin:
     def __init__(self, token: str) -> None:
         self.token = token
         self.jobs: dict[str, UpstreamJob] = {}
+        self.sessions: dict[str, UpstreamSession] = {}
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.delays: list[Fault] = []  # `status` unused: the next `count` matches wait
@@ -263,7 +266,7 @@ class Standin:
                 job.status, job.finished = "Completed", time.time()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(SessionRoutes, BaseHTTPRequestHandler):
     owner: Standin
     protocol_version = "HTTP/1.1"
     mute = False  # set to do the work of a request but never answer it
@@ -282,6 +285,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
 
     # -- plumbing ----------------------------------------------------------------------------
     def _dispatch(self, method: str) -> None:
@@ -391,6 +397,10 @@ class _Handler(BaseHTTPRequestHandler):
         )
         with self.owner.lock:
             self.owner.jobs[job.id] = job
+            upstream_session = self.owner.sessions.get(job.session_id or "")
+            if upstream_session is not None and upstream_session.state != "closed":
+                upstream_session.state = "active"
+                upstream_session.activated_at = upstream_session.activated_at or time.time()
         return self._answer(200, {"id": job.id, "backend": job.backend, "private": job.private})
 
     def list_jobs(self, query: dict[str, list[str]], body: bytes) -> int:
@@ -481,6 +491,10 @@ ROUTES: list[Route] = [
     ("GET", r"/api/v1/jobs/([^/]+)/logs", _Handler.job_logs),
     ("GET", r"/api/v1/jobs/([^/]+)/metrics", _Handler.job_metrics),
     ("PUT", r"/api/v1/jobs/([^/]+)/tags", _Handler.job_tags),
+    ("POST", r"/api/v1/sessions", _Handler.create_session),
+    ("GET", r"/api/v1/sessions/([^/]+)", _Handler.get_session),
+    ("PATCH", r"/api/v1/sessions/([^/]+)", _Handler.close_session),
+    ("DELETE", r"/api/v1/sessions/([^/]+)/close", _Handler.cancel_session),
 ]
 
 

@@ -174,7 +174,12 @@ def test_ready_means_the_account_devices_are_known(
             early, said = [], []
             while (ready := httpx.get(f"{fresh.base}/readyz")).status_code != 200:
                 said.append(ready.json()["reason"])
-                early.append(http.post("/v1/jobs", json=ibm_bell()))
+                response = http.post("/v1/jobs", json=ibm_bell())
+                if response.status_code == 202:  # the devices were read between the two calls
+                    ready = httpx.get(f"{fresh.base}/readyz")
+                    assert ready.status_code == 200
+                    break
+                early.append(response)
                 time.sleep(0.05)
             taken = http.post("/v1/jobs", json=ibm_bell())
             assert taken.status_code == 202, taken.text
@@ -251,6 +256,42 @@ def test_an_estimator_sweep_on_the_device_has_the_members_of_a_local_one(
     # C order over (observables, parameter sets): ⟨ZZ⟩ = 1, ⟨XX⟩ = cos 2θ, blurred by noise
     zz_0, zz_half_pi, xx_0, xx_half_pi = pub["data"]["evs"]
     assert min(zz_0, zz_half_pi, xx_0) > 0.7 and xx_half_pi < -0.7, pub["data"]["evs"]
+
+
+def test_the_runtime_options_reach_ibm_quantum_as_the_library_encodes_them(
+        client: httpx.Client, standin: Standin) -> None:
+    """Sent as given through the executor Estimator: the program carries the library's own
+    finalized options; the gateway's seed and optimization level stay behind; the job's tags
+    join environment.job_tags."""
+    from qiskit_ibm_runtime.executor_estimator.finalize_options import (
+        finalize_estimator_options,
+    )
+    from qiskit_ibm_runtime.options_models import EstimatorOptions
+    from qiskit_ibm_runtime.quantum_program.params_converters import (
+        QUANTUM_PROGRAM_PARAMS_CONVERTERS,
+    )
+
+    options = {"resilience_level": 2, "default_precision": 0.1, "seed": 11,
+               "twirling": {"num_randomizations": 4, "strategy": "active"},
+               "resilience": {"zne": {"noise_factors": [1, 2, 3], "extrapolator": "linear"}},
+               "dynamical_decoupling": {"enable": True, "sequence_type": "XY4"},
+               "environment": {"job_tags": ["mine"], "log_level": "INFO"}}
+    job = submit(client, {"program_id": "estimator", "backend": DEVICE, "tags": ["theirs"],
+                          "options": options,
+                          "pubs": [{"circuit": ROTATED_BELL, "observables": "ZZ",
+                                    "parameter_values": {"theta": 0.3}}]})
+    upstream = standin.jobs[runtime_id(client, job["id"])]
+    assert upstream.tags == ["mine", "theirs", f"gateway-job:{job['id']}"]
+    converter = QUANTUM_PROGRAM_PARAMS_CONVERTERS[upstream.params["schema_version"]]
+    program, _ = converter.decoder(converter.model.model_validate(upstream.params))
+    sent = program.passthrough_data["post_processor"]["options"]
+    given = {k: v for k, v in options.items() if k not in ("seed", "optimization_level")}
+    given["environment"] = {**options["environment"], "job_tags": upstream.tags}
+    expected = finalize_estimator_options(EstimatorOptions(**given)).model_dump(
+        exclude={"resilience": {"layer_noise_model"}})
+    assert sent == expected
+    assert sent["resilience"]["zne"]["noise_factors"] == [1, 2, 3]
+    assert final(client, job["id"], 120)["status"] == "DONE"
 
 
 def test_an_ibm_result_without_a_precision_gives_the_default_it_ran_at() -> None:

@@ -25,11 +25,13 @@ def test_the_readmes_examples_run_as_written(keys: KeyStore, server: str) -> Non
                          env={**os.environ, "GW": server, "GATEWAY_KEY": key},
                          capture_output=True, text=True, timeout=120, check=False)
     assert ran.returncode == 0, ran.stderr
-    sweep, estimate, tags, listed, mistake = [json.loads(line)
-                                              for line in ran.stdout.splitlines() if line]
+    sweep, estimate, tags, listed, mitigated, refused, mistake = [
+        json.loads(line) for line in ran.stdout.splitlines() if line]
     register = sweep["pub_results"][0]["data"]["c"]
     assert register["shape"] == [3] and register["counts"][0] == {"0": 1000}
     assert len(estimate["pub_results"][0]["data"]["evs"]) == 4
     assert tags == {"tags": ["bell", "demo"]}
     assert [job["tags"] for job in listed["jobs"]] == [["bell", "demo"]]
+    assert mitigated["pub_results"][0]["data"]["shape"] == [2]
+    assert list(refused["errors"]) == ["options.resilience.zne.noise_factors"]
     assert mistake["status"] == 400 and "trailing comma" in json.dumps(mistake)

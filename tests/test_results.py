@@ -190,17 +190,28 @@ def test_estimator_values_are_flat_lists_for_any_observables(client: httpx.Clien
 
 def test_metadata_has_the_same_members_on_the_ideal_and_a_noisy_backend(
         client: httpx.Client) -> None:
+    """Pub metadata has the same members everywhere. The ideal simulator's estimator gives exact
+    values without a precision; a replica's is sampled as on the device, at the library's
+    default precision and resilience level (1: TREX), and says so in the result's metadata."""
     metadata = {}
     for backend in ("aer_simulator", "fake_manila"):
         sampler = result_of(client, submit(client, sampler_job(backend=backend, shots=64))["id"])
-        exact = result_of(client, submit(client, estimator_job("ZZ", backend))["id"])
+        default = result_of(client, submit(client, estimator_job("ZZ", backend))["id"])
         estimated = result_of(client, submit(client, estimator_job(
             "ZZ", backend, precision=0.1))["id"])
-        for document in (sampler, exact, estimated):
-            assert_fits(document, "Result")
-            assert document["metadata"] == {"version": 2}
-        metadata[backend] = [d["pub_results"][0]["metadata"] for d in (sampler, exact, estimated)]
-    assert metadata["aer_simulator"] == metadata["fake_manila"] == [
+        for document in (sampler, default, estimated):
+            if backend == "aer_simulator" or document is sampler:
+                assert_fits(document, "Result")
+                assert document["metadata"] == {"version": 2}
+            else:
+                assert document["metadata"]["version"] == 2
+                assert document["metadata"]["mitigation"]["resilience_level"] == 1
+        metadata[backend] = [d["pub_results"][0]["metadata"] for d in (sampler, default, estimated)]
+    assert metadata["aer_simulator"] == [
         {"shots": 64, "target_precision": None},
         {"shots": None, "target_precision": 0.0},  # exact values: no shots
+        {"shots": 100, "target_precision": 0.1}]
+    assert metadata["fake_manila"] == [
+        {"shots": 64, "target_precision": None},
+        {"shots": 4096, "target_precision": 0.015625},  # the library's default precision
         {"shots": 100, "target_precision": 0.1}]

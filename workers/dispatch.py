@@ -23,7 +23,7 @@ def run_next() -> None:
         if not run_job(ctx, job_id, taken_at):  # a place in line it no longer had (final now)
             ctx.dispatch.drop(tenant, job_id)
     finally:
-        queueing.wake(ctx.queue, ctx.dispatch.release(cap, workers),
+        queueing.wake(ctx.queue, ctx.dispatch.release(cap, workers, job_id),
                       ctx.config.JOB_TIME_LIMIT_SECONDS)
 
 

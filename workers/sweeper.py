@@ -9,7 +9,10 @@ import threading
 
 import redis
 
+from core import sessions
 from core.store import listing
+from core.store.connection import Connection
+from core.store.sessions import SessionStore
 from workers import dispatch, recovery
 from workers.context import WorkerContext
 from workers.health import ALIVE_FILE
@@ -19,7 +22,9 @@ PRUNE_EVERY_SECONDS = 600
 
 
 def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
-    """Recover the jobs of dead workers; now and then, prune indexes of expired jobs."""
+    """Recover the jobs of dead workers; now and then, prune indexes of expired jobs and end
+    sessions past their max_ttl."""
+    session_store = SessionStore(Connection.for_config(ctx.config))
     while not stop.wait(ctx.config.WORKER_LEASE_SECONDS / 2):
         try:
             recovery.recover_orphans(ctx)
@@ -31,6 +36,8 @@ def sweep_forever(ctx: WorkerContext, stop: threading.Event) -> None:
             if ctx.stats.take_turn("check-tokens", every):
                 recovery.check_tokens(ctx)
             dispatch.wake_lost(ctx)
+            if ctx.stats.take_turn("expire-sessions", ctx.config.WORKER_LEASE_SECONDS):
+                sessions.expire_due(session_store, ctx.store, ctx.transitions)
             if ctx.stats.take_turn("prune-indexes", PRUNE_EVERY_SECONDS):
                 listing.prune_indexes(ctx.store)
         except redis.RedisError as exc:  # the sweeper must outlive a Redis outage

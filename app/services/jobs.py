@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from app.gateway import Gateway
 from app.json_guard import load_json
 from app.schemas import MAX_WAIT_SECONDS, JobSubmitSchema
-from app.services import backends, webhooks
+from app.services import backends, sessions, webhooks
 from app.services.limits import check_time_limit, qubit_cap
 from core import catalog, collector
 from core.admission import (
@@ -22,7 +22,6 @@ from core.admission import (
     Inspection,
     check_programs,
     check_sizes,
-    inspect_pubs,
     over,
 )
 from core.circuits import Limits
@@ -36,6 +35,7 @@ from core.errors import (
     JobNotFinished,
     QuotaExceeded,
 )
+from core.options import inspect_job
 from core.providers import Provider
 from core.states import JobStatus
 from core.store.connection import SentAlong
@@ -59,6 +59,10 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
     with gw.tracing.span("validate"):
         inputs, inspection, provider, backend = validate_inputs(gw, payload)
     callback = webhooks.callback_fields(gw, tenant, payload)
+    upstream_session = None
+    if payload.get("session_id"):  # the tenant's own, open, on this backend
+        upstream_session = sessions.check_job(gw, tenant, payload["session_id"],
+                                              payload["backend"]).get("upstream_id")
     job_id = new_job_id()
     if idempotency_key:
         body_hash = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -73,6 +77,7 @@ def submit(gw: Gateway, tenant: str, payload: dict[str, Any],
         "num_pubs": len(inspection.pubs), "num_shots": inspection.num_shots,
         "usage_estimation": provider.usage_estimation(inspection, backend), **callback,
         "traceparent": gw.tracing.traceparent(),  # None (not stored) when not tracing
+        "upstream_session_id": upstream_session,  # an IBM session's id (None: not stored)
     }
     gw.rates.submission(tenant)
     provider.check_room(tenant)
@@ -128,32 +133,35 @@ def validate_inputs(gw: Gateway, payload: dict[str, Any],
         provider, backend = gw.providers.find(payload["backend"])
     except BackendNotFound as exc:
         raise InvalidJobInput(exc.detail, errors={"backend": [exc.detail]}) from None
-    pubs = check_pubs(payload["program_id"], payload["pubs"], gw.limits,
-                      gw.config.MAX_CIRCUIT_CHARS)
     options = {"optimization_level": DEFAULT_OPTIMIZATION_LEVEL, **(payload.get("options") or {})}
+    program = payload["program_id"]
+    pubs = check_pubs(program, payload["pubs"], gw.limits, gw.config.MAX_CIRCUIT_CHARS,
+                      options.get("default_shots"))
     check_time_limit(options, gw.config)
+    provider.check_options(program, options, backend)
     chars = sum(len(pub["circuit"]) for pub in pubs)  # OpenQASM 3 parses at ~20 KB/s
     if chars <= INLINE_CHECK_CHARS:  # refused here, it spares the parse process a round trip
         check_programs(pubs, gw.program_limits)
     budget = gw.config.PARSE_TIMEOUT_SECONDS + gw.config.PARSE_SECONDS_PER_MB * chars / 1e6
-    inspection = gw.parsers.run(inspect_pubs, payload["program_id"], pubs,
+    inspection = gw.parsers.run(inspect_job, program, pubs, options,
                                 qubit_cap(backend, gw.config), gw.limits, gw.program_limits,
                                 timeout=budget)
-    provider.admit(payload["program_id"], pubs, inspection, backend)
+    provider.admit(program, pubs, inspection, backend, options)
     return {"pubs": pubs, "options": options}, inspection, provider, backend
 
 
 def check_pubs(program_id: str, pubs: list[dict[str, Any]], limits: Limits,
-               max_chars: int) -> list[dict[str, Any]]:
-    """The PUBs, the sampler's default shots filled in, checked for what needs no parsing:
-    how many, shots per PUB and the circuits' lengths."""
+               max_chars: int, default_shots: int | None = None) -> list[dict[str, Any]]:
+    """The PUBs, the sampler's default shots filled in (`options.default_shots`, else the
+    gateway's), checked for what needs no parsing: how many, shots per PUB and the circuits'
+    lengths."""
     if len(pubs) > limits.max_pubs:
         raise over("pubs", f"the job has {len(pubs)} PUBs", "pubs", len(pubs), limits.max_pubs,
                    "GATEWAY_MAX_PUBS")
     pubs = [dict(pub) for pub in pubs]
     for i, pub in enumerate(pubs):
         if program_id == "sampler":
-            pub["shots"] = pub.get("shots") or limits.default_shots
+            pub["shots"] = pub.get("shots") or default_shots or limits.default_shots
             if pub["shots"] > limits.max_shots:
                 raise over(f"pubs.{i}.shots", f"{pub['shots']} shots", "shots", pub["shots"],
                            limits.max_shots, "GATEWAY_MAX_SHOTS")
@@ -196,7 +204,8 @@ def _screen_decoded(body: bytes, depth: int, limits: Limits, costs: CostLimits,
         payload = SUBMISSION.load(load_json(body, depth))
     except ValidationError as exc:
         return exc.messages
-    pubs = check_pubs(payload["program_id"], payload["pubs"], limits, max_chars)
+    pubs = check_pubs(payload["program_id"], payload["pubs"], limits, max_chars,
+                      (payload.get("options") or {}).get("default_shots"))
     check_sizes(payload["program_id"], pubs, limits, costs,
                 local=payload["backend"] in catalog.local_backends())
     return None

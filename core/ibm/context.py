@@ -14,6 +14,7 @@ from rq.serializers import JSONSerializer
 
 from core.config import Config
 from core.ibm.account import Account
+from core.ibm.sessions import UpstreamSessions
 from core.store.connection import Connection
 from core.store.ibm import IbmState
 from core.store.jobs import JobStore
@@ -33,13 +34,16 @@ class Ibm:
     account: Account
 
     snapshots: Snapshots
+    sessions: UpstreamSessions
 
     @classmethod
     def build(cls, config: Config, connection: Connection, store: JobStore,
               snapshots: Snapshots) -> Ibm:
         """Once per process (by `create_app` or the worker's `main`); connects on first use."""
         queue = Queue(config.IBM_QUEUE, connection=connection.binary, serializer=JSONSerializer)
-        return cls(config, store, IbmState(connection), queue, Account(config), snapshots)
+        account = Account(config)
+        return cls(config, store, IbmState(connection), queue, account, snapshots,
+                   UpstreamSessions(account))
 
     def start(self, job_id: str, pipe: Pipeline | None = None) -> None:
         """Follow a job from now on with a new chain of steps (in `pipe`'s transaction if given)."""

@@ -54,8 +54,14 @@ class Provider(Protocol):
         """The limits of its own that `GET /v1/backends/{name}` shows beside the gateway's."""
 
     def admit(self, program_id: str, pubs: list[dict[str, Any]],
-              inspection: Inspection, backend: dict[str, Any]) -> None:
+              inspection: Inspection, backend: dict[str, Any],
+              options: dict[str, Any] | None = None) -> None:
         """Its own checks of a parsed job (the cost model, uniform shots)."""
+
+    def check_options(self, program_id: str, options: dict[str, Any],
+                      backend: dict[str, Any]) -> None:
+        """InvalidJobInput naming each runtime option that has no meaning on this backend
+        (their shape and the library's own rules are checked before)."""
 
     def check_room(self, tenant: str) -> None:
         """QuotaExceeded when the tenant may not line up one more job here."""
@@ -81,6 +87,16 @@ class Provider(Protocol):
     def live_metrics(self, record: dict[str, Any]) -> dict[str, Any] | None: ...
 
     def queue_info(self, record: dict[str, Any]) -> dict[str, Any]: ...
+
+    # -- sessions (`core/sessions.py`) -------------------------------------------------------------
+    def open_session(self, backend: str, mode: str, max_ttl: int) -> str | None:
+        """The upstream session a new gateway session is one with (None: the gateway's own)."""
+
+    def end_session(self, upstream_id: str, how: str) -> None:
+        """Close (`closed`) or cancel the upstream session."""
+
+    def session_details(self, upstream_id: str) -> dict[str, Any]:
+        """The upstream session's state and TTLs, as IBM's REST API names them."""
 
     # -- recovery (the workers' sweeper) ----------------------------------------------------------
     def troubles(self, jobs: list[dict[str, Any]]) -> dict[str, str]:

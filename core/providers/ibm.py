@@ -31,6 +31,7 @@ from core.ibm.upstream import (
     tagged_job_id,
     upstream_status,
 )
+from core.mitigation_cost import mitigated
 from core.states import JobStatus
 from core.store.jobs import new_job_id
 
@@ -99,17 +100,28 @@ class IbmQuantum:
 
     # -- admission ------------------------------------------------------------------------------
     def limits(self) -> dict[str, Any]:
-        return {"max_statevector_qubits": None, "worker_memory_bytes": None}
+        return {"max_statevector_qubits": None, "worker_memory_bytes": None,
+                "mitigation_counts": "IBM Quantum devices: the shots the runtime options make "
+                                     "run count in usage_estimation; IBM's own limits apply"}
 
     def admit(self, program_id: str, pubs: list[dict[str, Any]],
-              inspection: Inspection, backend: dict[str, Any]) -> None:
+              inspection: Inspection, backend: dict[str, Any],
+              options: dict[str, Any] | None = None) -> None:
         check_uniform(program_id, pubs)
+
+    def check_options(self, program_id: str, options: dict[str, Any],
+                      backend: dict[str, Any]) -> None:
+        """An IBM device takes every option the library's models take: they are sent as
+        given (`workers/runtimes/ibm/submit.py`)."""
 
     def check_room(self, tenant: str) -> None:
         """IBM jobs wait in IBM's queue, not the gateway's: `max_queued` is not theirs."""
 
     def usage_estimation(self, inspection: Inspection, backend: dict[str, Any]) -> dict[str, Any]:
-        """Shots x the devices' repetition delay: the device time, roughly."""
+        """Shots x the devices' repetition delay: the device time, roughly; the shots the
+        runtime options make run (`core/mitigation_cost.py`)."""
+        if inspection.mitigation is not None:
+            inspection = mitigated(inspection, inspection.mitigation)
         return {"quantum_seconds": inspection.quantum_seconds}
 
     # -- a job's line -----------------------------------------------------------------------------
@@ -119,6 +131,23 @@ class IbmQuantum:
 
     def withdraw(self, record: dict[str, Any]) -> None:
         """Its chain sees the job final and stops."""
+
+    # -- sessions: one with an IBM Quantum session (`core/ibm/sessions.py`) --------------------
+    def open_session(self, backend: str, mode: str, max_ttl: int) -> str | None:
+        return str(self._session_call(self.ibm.sessions.create, backend, mode, max_ttl))
+
+    def end_session(self, upstream_id: str, how: str) -> None:
+        self._session_call(self.ibm.sessions.end, upstream_id, how)
+
+    def session_details(self, upstream_id: str) -> dict[str, Any]:
+        return dict(self._session_call(self.ibm.sessions.details, upstream_id))
+
+    def _session_call(self, action: Callable[..., Any], *args: Any) -> Any:
+        self._configured()
+        try:
+            return action(*args)  # each call to IBM in it is the account's (counted, classified)
+        except UpstreamError as err:
+            raise _problem(err, "IBM Quantum has no such session.") from None
 
     # -- upstream, while the job is not final ---------------------------------------------------
     def cancel(self, record: dict[str, Any]) -> None:

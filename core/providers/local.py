@@ -24,6 +24,8 @@ from core.clock import iso_to_micros, rfc3339
 from core.errors import QuotaExceeded
 from core.estimates import first_free, remaining_seconds, run_seconds
 from core.jsonable import plain
+from core.mitigation_cost import check_mitigated, mitigated
+from core.option_meaning import check_local
 from core.states import JobStatus
 
 if TYPE_CHECKING:
@@ -36,6 +38,12 @@ if TYPE_CHECKING:
     from core.store.leases import Leases
     from core.store.stats import Stats
 
+MITIGATION_COUNTS = (
+    "noisy replicas: what the runtime options make run counts in max_total_shots and in the "
+    "run-time estimate: twirling's randomizations x shots per randomization, one run per ZNE "
+    "noise factor, PEC's max_overhead, TREX's calibration circuits (estimator defaults: "
+    "resilience_level 1, so TREX). A job that mitigation makes run longer than "
+    "max_execution_time (or its own) is refused. The ideal simulator applies no mitigation.")
 MOST_AHEAD = 100  # a tenant's own jobs before a waiting one whose estimates are read; then pace
 
 
@@ -70,13 +78,25 @@ class LocalSimulators:
     def limits(self) -> dict[str, Any]:
         memory = self.config.WORKER_MEMORY_BYTES
         return {"max_statevector_qubits": widest_state_vector(memory),
-                "worker_memory_bytes": memory}
+                "worker_memory_bytes": memory, "mitigation_counts": MITIGATION_COUNTS}
 
     def admit(self, program_id: str, pubs: list[dict[str, Any]],
-              inspection: Inspection, backend: dict[str, Any]) -> None:
-        c = self.config
-        check_costs(inspection, bool(backend.get("noisy")),
+              inspection: Inspection, backend: dict[str, Any],
+              options: dict[str, Any] | None = None) -> None:
+        """The cost model; on a noisy replica, counting what the runtime options make run
+        (`core/mitigation_cost.py`): the ideal simulator applies none of them."""
+        c, noisy = self.config, bool(backend.get("noisy"))
+        check_costs(inspection, noisy,
                     CostLimits(c.MAX_TOTAL_SHOTS, c.MAX_BROADCAST, c.WORKER_MEMORY_BYTES))
+        if noisy:
+            check_mitigated(inspection, noisy, c.MAX_TOTAL_SHOTS,
+                            job_time_limit(options or {}, c.JOB_TIME_LIMIT_SECONDS),
+                            c.WORKER_MEMORY_BYTES)
+
+    def check_options(self, program_id: str, options: dict[str, Any],
+                      backend: dict[str, Any]) -> None:
+        """What has no meaning on a simulator, or on the ideal one (`core/option_meaning.py`)."""
+        check_local(options, backend)
 
     def check_room(self, tenant: str) -> None:
         """A tenant's waiting jobs are capped (`max_queued`): over it, 429 until some start."""
@@ -87,20 +107,34 @@ class LocalSimulators:
                                 limit=limit, retry_after=max(1, round(self.stats.recent_pace())))
 
     def usage_estimation(self, inspection: Inspection, backend: dict[str, Any]) -> dict[str, Any]:
-        """The seconds a worker is expected to run the job (`core/estimates.py`)."""
-        return {"quantum_seconds": run_seconds(inspection, bool(backend.get("noisy")),
-                                               self.config.WORKER_MEMORY_BYTES)}
+        """The seconds a worker is expected to run the job (`core/estimates.py`); on a noisy
+        replica, of what its runtime options make run."""
+        noisy, memory = bool(backend.get("noisy")), self.config.WORKER_MEMORY_BYTES
+        if noisy and inspection.mitigation is not None:
+            inspection = mitigated(inspection, inspection.mitigation)
+        return {"quantum_seconds": run_seconds(inspection, noisy, memory)}
 
     # -- a job's line -----------------------------------------------------------------------------
     def line_up(self, record: dict[str, Any], attempt: int, pipe: Pipeline | None = None,
                 first: bool = False) -> None:
         # a token runs whichever job is fairly next: RQ's timeout is the gateway's longest
         queueing.enqueue(self.queue, self.dispatch, record["tenant"], record["id"], attempt,
-                         self.config.JOB_TIME_LIMIT_SECONDS, pipeline=pipe, first=first)
+                         self.config.JOB_TIME_LIMIT_SECONDS, pipeline=pipe, first=first,
+                         session_id=record.get("session_id"))
 
     def withdraw(self, record: dict[str, Any]) -> None:
         queueing.remove(self.queue, self.dispatch, record["tenant"], record["id"],
                         int(record.get("rq_attempt", 1)))
+
+    # -- sessions: the gateway's own (the reservations of `core/store/dispatch.py`) ------------
+    def open_session(self, backend: str, mode: str, max_ttl: int) -> str | None:
+        return None
+
+    def end_session(self, upstream_id: str, how: str) -> None:
+        """No upstream session."""
+
+    def session_details(self, upstream_id: str) -> dict[str, Any]:
+        return {}
 
     # -- while the job is not final -------------------------------------------------------------
     def cancel(self, record: dict[str, Any]) -> None:

@@ -13,6 +13,10 @@ Keys (prefix `gw` by default), owned by this module, one builder each below:
     {p}:fair:dispatched:{tenant}  sorted set of the tenant's jobs a worker took, scored by when,
                                 or +inf once started; they leave it when they end or are queued
                                 again (the tenant's running jobs, for its cap)
+and the reservations and express line of dedicated sessions, which `sessions.py` owns and
+documents: a job of an open dedicated session waits in the express line, served before every
+tenant's; while a session's reservation is idle (interactive_ttl after its last job) other
+jobs leave a worker free for it, never the last one.
 A worker takes a job with one call of `lua/dispatch.lua`: the least recently served tenant below
 its running cap gives its oldest waiting job. RQ's jobs queue holds one generic token per waiting
 job (`core/queueing.py`), so its length is still the number of waiting jobs. A job's transitions
@@ -40,6 +44,7 @@ from redis.client import Pipeline
 
 from core.store.connection import Connection, run_script
 from core.store.quotas import limits_key
+from core.store.sessions import batch_key, express_key, reservations_key, session_key
 
 _LUA = Path(__file__).with_name("lua")
 # KEYS: ring, turn, order, waiting; ARGV: tenant, job id, "1" to put it first (a retry).
@@ -50,9 +55,29 @@ local n = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[4], ARGV[3] == '1' and -n or n, ARGV[2])
 redis.call('ZADD', KEYS[1], 'NX', (tonumber(redis.call('GET', KEYS[2])) or 0) - 0.5, ARGV[1])
 """
-# KEYS: ring, waiting; ARGV: tenant, job id
+# KEYS: ring, turn, order, waiting, the session, express line, express owners, batch owners;
+# ARGV: tenant, job id, "1" to put it first, now, session id. A job of an open dedicated session
+# goes to the express line (with what dispatch needs of its session), any other to its tenant's
+# line (a batch's, marked with its batch: dispatched together).
+_PUSH_SESSION = """
+local mode, ended, ends, ttl = unpack(redis.call('HMGET', KEYS[5], 'mode', 'ended', 'ends',
+  'interactive_ttl'))
+if mode == 'dedicated' and ended ~= 'cancelled' and ended ~= 'expired'
+    and tonumber(ends) > tonumber(ARGV[4]) then
+  local n = redis.call('INCR', KEYS[3])
+  redis.call('ZADD', KEYS[6], ARGV[3] == '1' and -n or n, ARGV[2])
+  redis.call('HSET', KEYS[7], ARGV[2], cjson.encode({session = ARGV[5], tenant = ARGV[1],
+    ttl = tonumber(ttl), ends = tonumber(ends)}))
+  return 1
+end
+if mode == 'batch' then redis.call('HSET', KEYS[8], ARGV[2], ARGV[5]) end
+""" + _PUSH
+# KEYS: ring, waiting, express line, express owners, batch owners; ARGV: tenant, job id
 _FORGET = """
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('HDEL', KEYS[4], ARGV[2])
+redis.call('HDEL', KEYS[5], ARGV[2])
 if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('ZREM', KEYS[1], ARGV[1]) end
 """
 # KEYS: the tenant's dispatched jobs; ARGV: job id. Not one a slow worker started meanwhile.
@@ -112,25 +137,36 @@ class Dispatch:
         self.lease_grace = lease_grace
         self._dispatch = self.redis.register_script((_LUA / "dispatch.lua").read_text())
         self._push = self.redis.register_script(_PUSH)
+        self._push_session = self.redis.register_script(_PUSH_SESSION)
         self._forget = self.redis.register_script(_FORGET)
         self._position = self.redis.register_script(_POSITION)
         self._drop = self.redis.register_script(_DROP)
         self._tenants: list[str] = []  # those the scripts last needed: a hint, not the truth
+        self._express: set[str] = set()  # jobs this process took from the express line
 
     def key(self, name: str) -> str:
         return fair_key(self.prefix, name)
 
     def push(self, tenant: str, job_id: str, pipeline: Pipeline | None = None,
-             first: bool = False) -> None:
-        """The job waits for its tenant's turn; `first` (a retry) puts it before the others."""
+             first: bool = False, session_id: str | None = None) -> None:
+        """The job waits for its tenant's turn (or, in an open dedicated session, in the
+        express line); `first` (a retry) puts it before the others."""
         keys = [self.key("ring"), self.key("turn"), self.key("order"),
                 waiting_key(self.prefix, tenant)]
-        run_script(self._push, keys, [tenant, job_id, "1" if first else "0"], pipeline)
+        args = [tenant, job_id, "1" if first else "0"]
+        if session_id is None:
+            run_script(self._push, keys, args, pipeline)
+            return
+        keys += [session_key(self.prefix, session_id), express_key(self.prefix),
+                 express_key(self.prefix, "of"), batch_key(self.prefix)]
+        run_script(self._push_session, keys, [*args, time.time(), session_id], pipeline)
 
     def forget(self, tenant: str, job_id: str) -> None:
         """A cancelled or deleted job stops waiting (its final transition did it already: this
         takes its tenant out of the ring when nothing else waits)."""
-        self._forget(keys=[self.key("ring"), waiting_key(self.prefix, tenant)],
+        self._forget(keys=[self.key("ring"), waiting_key(self.prefix, tenant),
+                           express_key(self.prefix), express_key(self.prefix, "of"),
+                           batch_key(self.prefix)],
                      args=[tenant, job_id])
 
     def drop(self, tenant: str, job_id: str) -> None:
@@ -139,22 +175,32 @@ class Dispatch:
         self._drop(keys=[dispatched_key(self.prefix, tenant)], args=[job_id])
 
     def position(self, tenant: str, job_id: str) -> int | None:
-        """1-based: jobs that will start before it, plus one; None when it is not waiting."""
+        """1-based: jobs that will start before it, plus one; None when it is not waiting (a
+        job in the express line: its place there)."""
         found = self._with_tenants([tenant], lambda tenants: self._position(
             keys=[self.key("ring"), *(waiting_key(self.prefix, t) for t in tenants)],
             args=[tenant, job_id, *tenants]))
-        return None if found is None else int(found)
+        if found is None:  # a dedicated session's job: served before every line
+            found = self.redis.zrank(express_key(self.prefix), job_id)
+            return None if found is None else int(found) + 1  # type: ignore[arg-type]
+        return int(found)
 
     def take(self, cap: int, workers_key: str) -> tuple[str, str] | None:
         """(tenant, job id) of the fairly next job, None when no job can start now (the token
         is then parked, if any job waits, and woken by a job's end)."""
-        tenant, job_id = self._call("take", cap, workers_key)
+        tenant, job_id, *express = self._call("take", cap, workers_key)
+        if express:
+            self._express.add(job_id)
         return (tenant, job_id) if tenant else None
 
-    def release(self, cap: int, workers_key: str) -> int:
+    def release(self, cap: int, workers_key: str, job_id: str = "") -> int:
         """A worker is done with a job (its transitions took it out of the dispatched set): how
-        many parked tokens to enqueue again."""
-        return int(self._call("release", cap, workers_key))
+        many parked tokens to enqueue again. A dedicated session's reservation held for
+        `job_id` (taken from the express line by this process) is idle again."""
+        if job_id not in self._express:  # the common case: no reservation to look at
+            job_id = ""
+        self._express.discard(job_id)
+        return int(self._call("release", cap, workers_key, job_id=job_id))
 
     def wake_parked(self, cap: int, workers_key: str) -> int:
         """Parked tokens that can run now (for a sweeper, should a job's end be lost); jobs
@@ -162,14 +208,16 @@ class Dispatch:
         return int(self._call("release", cap, workers_key, sweeping=True))
 
     def lined_up(self, jobs: list[tuple[str, str]]) -> set[str]:
-        """Which of these (tenant, job id) wait in their tenant's line or were dispatched."""
+        """Which of these (tenant, job id) wait in their tenant's line (or the express line) or
+        were dispatched."""
         pipe = self.redis.pipeline(transaction=False)
         for tenant, job_id in jobs:
             pipe.zscore(waiting_key(self.prefix, tenant), job_id)
             pipe.zscore(dispatched_key(self.prefix, tenant), job_id)
+            pipe.zscore(express_key(self.prefix), job_id)
         found = pipe.execute()
         return {job_id for index, (_, job_id) in enumerate(jobs)
-                if found[2 * index] is not None or found[2 * index + 1] is not None}
+                if any(score is not None for score in found[3 * index:3 * index + 3])}
 
     def shortfall(self, tokens_queued: int) -> int:
         """Waiting jobs without a token to run them (queued on RQ, or parked): tokens lost with
@@ -178,6 +226,7 @@ class Dispatch:
         pipe = self.redis.pipeline(transaction=False)
         for tenant in tenants:
             pipe.zcard(waiting_key(self.prefix, tenant))
+        pipe.zcard(express_key(self.prefix))
         pipe.get(self.key("parked"))
         *waiting, parked = pipe.execute()
         return max(0, sum(waiting) - int(parked or 0) - tokens_queued)
@@ -206,10 +255,13 @@ class Dispatch:
         rank = rank or 0
         return Standing(first[:rank], rank, running, None if cap is None else int(cap))
 
-    def _call(self, mode: str, cap: int, workers_key: str, sweeping: bool = False) -> Any:
+    def _call(self, mode: str, cap: int, workers_key: str, sweeping: bool = False,
+              job_id: str = "") -> Any:
+        p = self.prefix
         fixed = [self.key("ring"), self.key("turn"), self.key("parked"), workers_key,
-                 self.key("active")]
-        head = [mode, time.time(), self.lease_grace, cap, "1" if sweeping else "0"]
+                 self.key("active"), reservations_key(p), express_key(p), express_key(p, "of"),
+                 batch_key(p)]
+        head = [mode, time.time(), self.lease_grace, cap, "1" if sweeping else "0", job_id]
         return self._with_tenants([], lambda tenants: self._dispatch(
             keys=fixed + [key for t in tenants for key in self._tenant_keys(t)],
             args=head + tenants))

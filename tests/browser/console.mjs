@@ -238,6 +238,31 @@ async function sweepAndEstimator(page) {
   await shot(page, 'job-estimator');
 }
 
+async function mitigation(page) {
+  step('mitigation on the ideal simulator is refused at its field, with the reason');
+  await page.getByRole('link', {name: 'Submit a job'}).click();
+  await page.getByLabel('Backend').locator('option[value="aer_simulator"]').waitFor({state: 'attached'});
+  await page.getByLabel('Start from an example').selectOption('bell');
+  await page.getByLabel('Backend').selectOption('aer_simulator');
+  assert.ok(await page.getByLabel('Resilience level').isDisabled(), 'the sampler takes no level');
+  await page.getByLabel('Dynamical decoupling').check();
+  await page.getByRole('button', {name: 'Submit', exact: true}).click();
+  await page.locator('#dd-enable-error').getByText(/ideal simulator has no noise/).waitFor();
+  step('an estimator at resilience level 2 with 8 randomizations: the job page says so');
+  await page.getByLabel('Dynamical decoupling').uncheck();
+  await page.getByLabel('Start from an example').selectOption('estimator');
+  await page.getByLabel('Resilience level').selectOption('2');
+  await page.getByLabel('Randomizations').fill('8');
+  await page.getByRole('button', {name: 'Submit', exact: true}).click();
+  await page.waitForURL(/#\/jobs\/[^/]+$/);
+  const shown = page.locator('#job-mitigation');
+  await shown.getByText('resilience_level').first().waitFor();
+  await shown.getByText('{"num_randomizations":8}').first().waitFor();
+  await waitForStatus(page, 'DONE');
+  await shown.getByText(/Reported by the run|reports no mitigation metadata/).waitFor();
+  await shot(page, 'job-mitigation');
+}
+
 /** Wait until the list has loaded `count` rows on the page called `pageName`. */
 async function waitForRows(page, pageName, count) {
   await page.waitForFunction(([name, n]) => {
@@ -258,7 +283,8 @@ async function paging(page) {
   await waitForRows(page, 'Page 1', 5);
   const first = await page.locator('#job-list tbody tr').first().getAttribute('data-job');
   await page.getByRole('button', {name: 'Older jobs'}).click();
-  await waitForRows(page, 'Page 2', 2); // 7 jobs: Bell, outside, cancelled, sweep, estimator, a, b
+  // 8 jobs: Bell, outside, cancelled, sweep, estimator, mitigated, a, b
+  await waitForRows(page, 'Page 2', 3);
   assert.ok(await page.getByRole('button', {name: 'Older jobs'}).isDisabled());
   await page.getByRole('button', {name: 'Newer jobs'}).click();
   await waitForRows(page, 'Page 1', 5);
@@ -273,6 +299,43 @@ async function narrow(page) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
   await shot(page, 'jobs-narrow');
+}
+
+/** A session (and a job in it) made by another client: the session's id and the job's. */
+async function sessionByApi(mode) {
+  const headers = {Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json'};
+  const made = await fetch(`${BASE_URL}/v1/sessions`, {method: 'POST', headers,
+    body: JSON.stringify({backend: 'aer_simulator', mode})});
+  assert.equal(made.status, 201);
+  const {id} = await made.json();
+  const job = await fetch(`${BASE_URL}/v1/jobs`, {method: 'POST', headers,
+    body: JSON.stringify({program_id: 'sampler', backend: 'aer_simulator', session_id: id,
+      pubs: [{circuit: 'OPENQASM 3.0; qubit[1] q; bit[1] c; c[0] = measure q[0];'}]})});
+  assert.equal(job.status, 202);
+  return [id, (await job.json()).id];
+}
+
+async function sessions(page) {
+  step('a job page names its session; the session is listed with its jobs and closed');
+  const [id, jobId] = await sessionByApi('batch');
+  await page.evaluate((hash) => { location.hash = hash; }, `#/jobs/${jobId}`);
+  await waitForStatus(page, 'DONE');
+  await page.locator('#job-session').click();
+  await page.waitForURL(/#\/sessions\/[^/]+$/);
+  await page.locator('#session-facts').getByText('1 DONE').waitFor();
+  await shot(page, 'session');
+  await page.getByRole('button', {name: /^Close the session/}).click();
+  await page.locator('#session-facts').getByText('closed', {exact: true}).waitFor();
+  step('the sessions page lists them; one is cancelled there');
+  const [other] = await sessionByApi('dedicated');
+  await page.getByRole('link', {name: 'Sessions', exact: true}).click();
+  const row = page.locator(`tr[data-session="${other}"]`);
+  await row.waitFor();
+  assert.equal(await page.locator(`tr[data-session="${id}"] .state-cell`).textContent(), 'closed');
+  await shot(page, 'sessions');
+  page.once('dialog', (dialog) => dialog.accept());
+  await row.getByRole('button', {name: /^Cancel the session/}).click();
+  await row.locator('.state-cell').getByText('closed').waitFor();
 }
 
 async function main() {
@@ -303,12 +366,14 @@ async function main() {
     await deleteJob(page);
     await parseError(page);
     await sweepAndEstimator(page);
+    await mitigation(page);
     await page.getByRole('link', {name: 'Submit a job'}).click();
     await page.getByLabel('Circuit', {exact: true}).fill('');
     await page.getByLabel('Start from an example').selectOption('bell');
     await shot(page, 'submit');
     await paging(page);
     await narrow(page);
+    await sessions(page);
     step('forget the key: it leaves the tab');
     await page.getByRole('button', {name: 'Forget key'}).click();
     await page.getByText('Enter your API key above').waitFor();

@@ -8,12 +8,17 @@ So are transpiled programs, per backend and options: a client that sends the sam
 (new parameter values, more shots, another run) gets the same layout, without transpiling again.
 With each one goes the device noise that program can meet, prepared once (see `noise.py`): the
 simulator is handed that, not the device's whole noise model, on every run.
+On a noisy replica, a job whose options ask for what IBM's executor primitives do (an
+estimator's resilience level, 1 by default; twirling; dynamical decoupling) runs their
+preparation and post-processing around this runtime's simulator instead (`mitigation.py`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import math
 import time
 import warnings
 from collections import OrderedDict
@@ -42,7 +47,7 @@ from qiskit_aer.primitives import EstimatorV2, SamplerV2
 from core import catalog
 from core.circuits import PARSED_CACHE_MAX_CHARS, Limits, build_pubs, estimate_quantum_seconds
 from core.results import RESULT_METADATA, normalise_pub, packed_samples, runtime_json
-from workers.runtimes import sampling
+from workers.runtimes import mitigation, sampling
 from workers.runtimes.noise import DeviceNoise, PreparedNoise
 
 
@@ -132,12 +137,14 @@ class LocalRuntime:
                    "transpiled_depth": transpiled.depth(), "size": transpiled.size()}
         device_noise = self._noise.get(backend)
         if device_noise is None:
-            found = Compiled(transpiled, metrics, None, metrics["size"])
+            found = Compiled(transpiled, metrics, None, metrics["size"], transpiled)
         else:
             prepared = device_noise.prepare(transpiled)
             weight = (metrics["size"] + len(prepared.noise.errors)
                       + prepared.own_errors * OWN_ERROR_OPERATIONS)
-            found = Compiled(prepared.circuit, metrics, prepared.noise, weight)
+            if prepared.circuit is not transpiled:  # delays relaxed: a second circuit is kept
+                weight += metrics["size"]
+            found = Compiled(prepared.circuit, metrics, prepared.noise, weight, transpiled)
         if len(text) <= PARSED_CACHE_MAX_CHARS:
             self._remember(key, found)
         return found
@@ -156,37 +163,85 @@ class LocalRuntime:
     def run(self, job: dict[str, Any], inputs: dict[str, Any], report: Reporter) -> None:
         program, backend = job["program_id"], job["backend"]
         options = inputs.get("options") or {}
-        level = options.get("optimization_level", DEFAULT_OPTIMIZATION_LEVEL)
         started = time.monotonic()
-        pubs = build_pubs(program, inputs["pubs"], UNLIMITED.max_qubits, UNLIMITED)
+        limits = dataclasses.replace(UNLIMITED, default_shots=options.get("default_shots")
+                                     or UNLIMITED.default_shots)
+        pubs = build_pubs(program, inputs["pubs"], UNLIMITED.max_qubits, limits)
         report("log", f"parsed {len(pubs)} PUB(s) for the {program} on {backend}")
-        primitive = self.primitive(program, backend, options.get("seed"))
+        if mitigation.wanted(program, backend, options, pubs):
+            result, normalised, circuits, metadata = self._run_mitigated(
+                program, backend, pubs, inputs, options, report)
+        else:
+            pub_results, normalised, circuits = self._run_plain(program, backend, pubs, inputs,
+                                                                options, report)
+            metadata = dict(RESULT_METADATA)
+            result = PrimitiveResult(pub_results, metadata=dict(RESULT_METADATA))
+        seconds = time.monotonic() - started
+        report("result", {
+            "result": {"pub_results": normalised, "metadata": metadata},
+            "runtime": runtime_json(result),
+            "samples": packed_samples(result) if program == "sampler" else None,
+            "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),
+                        "quantum_seconds": estimate_quantum_seconds(pubs)}},
+        })
+
+    def _run_plain(self, program: str, backend: str, pubs: list[Any], inputs: dict[str, Any],
+                   options: dict[str, Any], report: Reporter
+                   ) -> tuple[list[Any], list[dict[str, Any]], list[dict[str, int]]]:
+        """PUB by PUB on the primitives of the backend's simulator, each reported when done."""
+        primitive = self.primitive(program, backend, _simulator_seed(options))
+        precision = _default_precision(options)
         pub_results, normalised, circuits = [], [], []
         for index, pub in enumerate(pubs):
-            with self._span(report, "transpile", index):
-                compiled = self.compiled(inputs["pubs"][index]["circuit"], pub.circuit, backend,
-                                         level, options.get("seed"), report.flush)
+            compiled = self._compile(backend, pubs, index, inputs, options, report)
             circuits.append(compiled.metrics)
-            report("log", f"PUB {index}: transpiled to depth {compiled.metrics['transpiled_depth']}"
-                        f", {compiled.metrics['size']} operations")
-            report.flush()
             tic = time.monotonic()
             with self._span(report, "simulate", index):
-                retargeted = _retarget(program, pub, compiled.circuit.copy())
+                retargeted = _retarget(program, pub, compiled.circuit.copy(), precision)
                 pub_result = _run_now(primitive, program, retargeted, compiled.noise)
             report("log", f"PUB {index}: ran in {time.monotonic() - tic:.3f} s")
             pub_results.append(pub_result)
             normalised.append(normalise_pub(pub_result))
             report("interim", {"pub_index": index, "result": normalised[-1]})
-        result = PrimitiveResult(pub_results, metadata=dict(RESULT_METADATA))
-        seconds = time.monotonic() - started
-        report("result", {
-            "result": {"pub_results": normalised, "metadata": dict(RESULT_METADATA)},
-            "runtime": runtime_json(result),
-            "samples": packed_samples(pub_results) if program == "sampler" else None,
-            "metrics": {"circuits": circuits, "usage": {"seconds": round(seconds, 6),
-                        "quantum_seconds": estimate_quantum_seconds(pubs)}},
-        })
+        return pub_results, normalised, circuits
+
+    def _run_mitigated(self, program: str, backend: str, pubs: list[Any],
+                       inputs: dict[str, Any], options: dict[str, Any], report: Reporter
+                       ) -> tuple[Any, list[dict[str, Any]], list[dict[str, int]],
+                                  dict[str, Any]]:
+        """All PUBs at once through the executor primitive's preparation and post-processing
+        (TREX calibrates on one item for them all), run on this runtime's simulator."""
+        compiled = [self._compile(backend, pubs, index, inputs, options, report)
+                    for index in range(len(pubs))]
+        isa = [_retarget(program, pub, c.transpiled, None) for pub, c in zip(pubs, compiled,
+                                                                             strict=True)]
+        device = mitigation.Device(catalog.fake_backend(backend), self._noise.get(backend))
+
+        def run_pub(pub_like: tuple[Any, ...], noise: PreparedNoise | None,
+                    seed: int | None) -> Any:
+            return _run_now(self.primitive("sampler", backend, seed), "sampler", pub_like, noise)
+
+        tic = time.monotonic()
+        with self._span(report, "simulate", 0):
+            result, ran = mitigation.run(program, isa, options, device, run_pub)
+        report("log", f"mitigation ran {ran['executions']} circuit execution(s), "
+                      f"{ran['shots']} shots, in {time.monotonic() - tic:.3f} s")
+        normalised = mitigation.normalised(result)
+        for index, pub in enumerate(normalised):
+            report("interim", {"pub_index": index, "result": pub})
+        return result, normalised, [c.metrics for c in compiled], {**RESULT_METADATA,
+                                                                   "mitigation": ran}
+
+    def _compile(self, backend: str, pubs: list[Any], index: int, inputs: dict[str, Any],
+                 options: dict[str, Any], report: Reporter) -> Compiled:
+        level = options.get("optimization_level", DEFAULT_OPTIMIZATION_LEVEL)
+        with self._span(report, "transpile", index):
+            compiled = self.compiled(inputs["pubs"][index]["circuit"], pubs[index].circuit,
+                                     backend, level, options.get("seed"), report.flush)
+        report("log", f"PUB {index}: transpiled to depth {compiled.metrics['transpiled_depth']}"
+                    f", {compiled.metrics['size']} operations")
+        report.flush()
+        return compiled
 
     def _span(self, report: Reporter, name: str, pub: int) -> contextlib.AbstractContextManager:
         return Timed(report, name, pub) if self.timed else contextlib.nullcontext()
@@ -231,6 +286,7 @@ class Compiled:
     metrics: dict[str, int]  # width and depth before, depth and size after
     noise: PreparedNoise | None  # the device noise this program can meet; None: ideal
     weight: int  # what it counts for in the cache's bound on operations
+    transpiled: QuantumCircuit  # as the pass manager made it (what mitigation prepares from)
 
 
 def _run_now(primitive: Any, program: str, pub_like: tuple[Any, ...],
@@ -258,9 +314,27 @@ def _run_now(primitive: Any, program: str, pub_like: tuple[Any, ...],
         run_options.pop("noise_model", None)
 
 
-def _retarget(program: str, pub: Any, transpiled: Any) -> Any:
-    """The PUB with its circuit replaced by the transpiled one (observables follow the layout)."""
+def _retarget(program: str, pub: Any, transpiled: Any, precision: float | None = None) -> Any:
+    """The PUB with its circuit replaced by the transpiled one (observables follow the layout),
+    an estimator's without a precision of its own given `precision` if any."""
     if program == "sampler":
         return (transpiled, pub.parameter_values, pub.shots)
     observables = pub.observables.apply_layout(transpiled.layout)
-    return (transpiled, observables, pub.parameter_values, pub.precision)
+    own = pub.precision if pub.precision is not None else precision
+    return (transpiled, observables, pub.parameter_values, own)
+
+
+def _simulator_seed(options: dict[str, Any]) -> int | None:
+    """`simulator.seed_simulator` if set, else the gateway's `seed` (which seeds both)."""
+    chosen = (options.get("simulator") or {}).get("seed_simulator")
+    return chosen if chosen is not None else options.get("seed")
+
+
+def _default_precision(options: dict[str, Any]) -> float | None:
+    """The precision of estimator PUBs without one: `default_precision`, else what
+    `default_shots` stands for (1/√shots), else None (exact values on a simulator)."""
+    if options.get("default_precision") is not None:
+        return float(options["default_precision"])
+    if options.get("default_shots"):
+        return 1 / math.sqrt(options["default_shots"])
+    return None

@@ -83,7 +83,9 @@ def send(ibm: Ibm, record: dict[str, Any]) -> float | None:
     ibm.state.increment("attempts", job_id)
     with context().tracing.span("ibm.submit", parent=record.get("traceparent"),
                                 attributes={"job.id": job_id, "job.backend": record["backend"]}):
-        upstream = submit.send(ibm.account, record, ibm.store.inputs(job_id))
+        in_session = record.get("upstream_session_id")  # one with an IBM session
+        upstream = submit.send(ibm.account, record, ibm.store.inputs(job_id),
+                               ibm.sessions.session(in_session) if in_session else None)
     adopt(ibm, job_id, upstream.job_id(), f"submitted to {record['backend']}")
     if ibm.store.status(job_id) == JobStatus.CANCELLED:  # cancelled while it was being sent
         ibm.account.call("cancelling", upstream.cancel)

@@ -4,14 +4,17 @@
 import {api, follow, Problem} from './api.js';
 import {curlBox, curlCommand} from './curl.js';
 import {field, h, replace, statusBadge, when} from './dom.js';
+import {mitigationView} from './mitigation.js';
 import {pubView} from './results.js';
 import {answerOf} from './webhooks.js';
 
 const FINAL = new Set(['DONE', 'ERROR', 'CANCELLED']);
 
 function facts(job) {
+  const session = job.session_id ? h('a', {href: `#/sessions/${encodeURIComponent(job.session_id)}`,
+    id: 'job-session'}, h('code', {}, job.session_id)) : null;
   const rows = [['Program', job.program_id], ['Backend', job.backend],
-    ['Created', when(job.creation_date)], ['Session', job.session_id]];
+    ['Created', when(job.creation_date)], ['Session', session]];
   return h('dl', {class: 'facts'}, rows.filter(([, value]) => value).map(([name, value]) => [
     h('dt', {}, name), h('dd', {}, value)]));
 }
@@ -63,6 +66,7 @@ export function render(main, jobId) {
     h('button', {type: 'submit'}, 'Save tags'),
     h('p', {role: 'status', id: 'tags-state', class: 'notice'}));
   const about = h('div', {id: 'job-facts'});
+  const mitigation = h('div', {id: 'job-mitigation'});
   const notices = h('div', {id: 'job-notifications', 'aria-live': 'polite'});
   const curl = h('div', {id: 'job-curl'});
   replace(main, h('section', {'aria-labelledby': 'job-title'},
@@ -70,6 +74,7 @@ export function render(main, jobId) {
     h('h2', {id: 'job-title'}, 'Job ', h('code', {}, jobId)),
     h('p', {class: 'job-status-line'}, 'Status: ', status),
     message, about, actions, curl, tagsForm,
+    h('h3', {}, 'Mitigation'), mitigation,
     h('h3', {}, 'Result'), results, h('h3', {}, 'Log'), log,
     h('h3', {}, 'Notifications'), notices,
     h('button', {type: 'button', class: 'secondary', id: 'refresh-notifications',
@@ -102,6 +107,13 @@ export function render(main, jobId) {
     const pubs = (view.inputs && view.inputs.pubs) || [];
     view.drawn = true;
     replace(results, (result.pub_results || []).map((pub, i) => pubView(pub, pubs[i], i)));
+    showMitigation(result);
+  }
+
+  function showMitigation(result) {
+    const job = view.job || {};
+    replace(mitigation, mitigationView(job.program_id,
+      (view.inputs && view.inputs.options) || {}, result));
   }
 
   function drawInterim({pub_index: index, result}) {
@@ -163,6 +175,7 @@ export function render(main, jobId) {
       return;
     }
     replace(about, facts(view.job));
+    showMitigation(null);
     document.getElementById('job-tags').value = (view.job.tags || []).join(', ');
     showStatus(view.job.status);
     view.stream = follow(`${path}/events`, `${path}/events/token`, {

@@ -1,8 +1,10 @@
 // The console's entry point: the key form, and the view the URL's #fragment names (#/jobs,
-// #/submit, #/jobs/<id>, #/webhooks). Only the fragment changes, so the page never reloads.
+// #/submit, #/jobs/<id>, #/sessions, #/sessions/<id>, #/webhooks). Only the fragment changes,
+// so the page never reloads.
 import {api, apiKey, forgetCache, onUnauthorized} from './api.js';
 import * as job from './job.js';
 import * as jobs from './jobs.js';
+import * as sessions from './sessions.js';
 import * as submit from './submit.js';
 import * as webhooks from './webhooks.js';
 
@@ -28,6 +30,8 @@ function route() {
   }
   if (view === 'submit') leave = submit.render(main);
   else if (view === 'webhooks') leave = webhooks.render(main);
+  else if (view === 'sessions' && id) leave = sessions.renderOne(main, decodeURIComponent(id));
+  else if (view === 'sessions') leave = sessions.render(main);
   else if (view === 'jobs' && id) leave = job.render(main, decodeURIComponent(id));
   else leave = jobs.render(main);
 }

@@ -4,6 +4,8 @@ import {api, backends, Problem} from './api.js';
 import {EXAMPLES} from './examples.js';
 import {field, fieldProblem, h, replace} from './dom.js';
 import {curlBox, curlCommand} from './curl.js';
+import {fitMitigation, MITIGATION_FIELDS, MITIGATION_IDS, mitigationFields, mitigationOptions}
+  from './mitigation.js';
 
 // where each path of a problem's `errors` is shown
 const FIELDS = [
@@ -11,10 +13,10 @@ const FIELDS = [
   [/^pubs\.\d+\.parameter_values/, 'parameters'], [/^pubs\.\d+\.observables/, 'observables'],
   [/^pubs\.\d+\.precision/, 'precision'], [/^backend/, 'backend'], [/^program_id/, 'program'],
   [/^options\.seed/, 'seed'], [/^options\.optimization_level/, 'optimization-level'],
-  [/^tags/, 'tags'],
+  [/^tags/, 'tags'], ...MITIGATION_FIELDS,
 ];
 const IDS = ['circuit', 'shots', 'parameters', 'observables', 'precision', 'backend', 'program',
-  'seed', 'optimization-level', 'tags'];
+  'seed', 'optimization-level', 'tags', ...MITIGATION_IDS];
 
 export function fieldFor(path) {
   const found = FIELDS.find(([pattern]) => pattern.test(path));
@@ -63,6 +65,7 @@ function form() {
           h('select', {}, [0, 1, 2, 3].map((level) => h('option', {value: level, selected: level === 1},
             String(level))))),
         field('tags', 'Tags', h('input', {type: 'text'}), 'Comma-separated.'))),
+    mitigationFields(),
     h('div', {id: 'submit-problem', class: 'problem', role: 'alert', tabindex: -1}),
     h('div', {class: 'actions'},
       h('button', {type: 'submit'}, 'Submit'),
@@ -76,6 +79,7 @@ function fitProgram() {
   document.getElementById('shots').disabled = estimator;
   document.getElementById('observables').disabled = !estimator;
   document.getElementById('precision').disabled = !estimator;
+  fitMitigation(estimator);
 }
 
 function useExample(name) {
@@ -116,7 +120,8 @@ export function body() {
     pub.observables = /^[[{"]/.test(text) ? json('observables', 'pubs.0.observables') : text;
     if (value('precision')) pub.precision = Number(value('precision'));
   }
-  const options = {optimization_level: Number(value('optimization-level'))};
+  const options = {optimization_level: Number(value('optimization-level')),
+    ...mitigationOptions(program)};
   if (value('seed')) options.seed = Number(value('seed'));
   const tags = value('tags').split(',').map((tag) => tag.trim()).filter(Boolean);
   if (Object.keys(errors).length) {
