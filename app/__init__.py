@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
+from types import FunctionType
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -23,6 +25,23 @@ MAX_URL_BYTES = 32 * 1024
 FORM_PATHS = {"/ibm/identity/token"}  # IAM's token exchange is a form, as IBM Cloud's is
 
 
+class GatewayFlask(Flask):
+    """Flask, with `ensure_sync`'s inspection of a plain function made once: Flask asks it of
+    every hook and view at every request (a dozen inspections a status read)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ensured: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        if not isinstance(func, FunctionType):  # a bound method is new at each request
+            return super().ensure_sync(func)
+        found = self._ensured.get(func)
+        if found is None:
+            found = self._ensured[func] = super().ensure_sync(func)
+        return found
+
+
 def create_app(config: Config | None = None) -> Flask:
     from app import errors
     from app.api import GatewayApi
@@ -39,7 +58,8 @@ def create_app(config: Config | None = None) -> Flask:
     from app.webhooks import EndpointIdConverter, webhooks
 
     config = config or Config()
-    app = Flask(__name__, static_folder=None)  # app/static is the console's, served with its CSP
+    # app/static is the console's, served with its CSP
+    app = GatewayFlask(__name__, static_folder=None)
     app.config.update(flask_settings(config, ASSETS_URL))
     tracing = Tracing.start(config, SERVICE)
     logs.configure(config, observability.log_fields, tracing.log_fields)

@@ -10,6 +10,7 @@ from flask import g, request
 
 from app.gateway import gateway
 from app.ratelimits import Count
+from core.documents import job_json
 from core.errors import Unauthorized
 from core.store.api_keys import digest
 
@@ -78,3 +79,12 @@ def auth_required_for_job(view: Callable[..., Any]) -> Callable[..., Any]:
 def callers_job(job_id: str) -> dict[str, Any]:
     """The caller's job `job_id`, read with the request's count (`auth_required_for_job`)."""
     return gateway().store.owned(g.tenant, job_id, along=g.pop("count", None))
+
+
+def callers_job_json(job_id: str) -> str:
+    """`callers_job` as its JSON document, as the store keeps it beside the record: a poll
+    reads two fields and runs no schema (a job stored before documents were kept: its record,
+    through the schema)."""
+    store = gateway().store
+    found = store.document(g.tenant, job_id, along=g.pop("count", None))
+    return found if found is not None else job_json(store.owned(g.tenant, job_id))

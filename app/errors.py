@@ -103,6 +103,7 @@ PROBLEMS: dict[type[GatewayError], tuple[int, str]] = {
     errors.QuotaExceeded: (429, "too-many-requests"),
     errors.UpstreamFailed: (502, "upstream-error"),
     errors.ParsersBusy: (503, "unavailable"),
+    errors.StreamsFull: (503, "unavailable"),
     errors.BackendsNotRead: (503, "unavailable"),
 }
 

@@ -26,7 +26,8 @@ NO_STORE = {"Cache-Control": "no-store"}  # a token response is a credential
 STREAM_DOC = (
     "`text/event-stream`. Each event has an `id:` (resume with `Last-Event-ID`), an `event:` "
     "(its kind) and a JSON `data:`. Comments (`: heartbeat`) come at least every "
-    "GATEWAY_SSE_HEARTBEAT_SECONDS; `retry:` is sent first.")
+    "GATEWAY_SSE_HEARTBEAT_SECONDS; `retry:` is sent first. 503 (with `Retry-After`) when the "
+    "API process holds all the streams it has room for: try again.")
 JOB_KINDS = ("Kinds: `status` {status, at}; `log` {line}; `interim` {pub_index, result}, one per "
              "finished PUB; `result` (the result, or {href, bytes} when large); `error` {message}. "
              "Replays from the start (or after Last-Event-ID), then live; ends after the status "
@@ -79,7 +80,7 @@ def resume_point(token: str | None = None, last_event_id: str | None = None,
                  description="The job's events, replayed then live")
 @events.alt_response(204, description="The job is final and Last-Event-ID is its last event: "
                                       "nothing more will come (EventSource stops reconnecting)")
-@problems(events, 401, 404)
+@problems(events, 401, 404, 503)
 def job_events(job_id: str, **resume: str | None) -> Any:
     """Stream a job's events (stream_results())"""
     stream = sse.job_stream(gateway(), gateway().hub, g.tenant, job_id, resume_point(**resume),
@@ -107,7 +108,7 @@ def job_events_token(job_id: str) -> Any:
 @events.arguments(LastEventIdSchema, location="headers", as_kwargs=True)
 @events.response(200, TenantEventSchema, content_type="text/event-stream",
                  description="Status changes of all the tenant's jobs, replayed then live")
-@problems(events, 401)
+@problems(events, 401, 503)
 def tenant_events(**resume: str | None) -> Any:
     """Stream the status changes of all the tenant's jobs (for dashboards)"""
     gw = gateway()
@@ -119,7 +120,7 @@ def tenant_events(**resume: str | None) -> Any:
 @auth_required
 @events.doc(operationId="createEventsToken")
 @events.response(201, StreamTokenSchema, description="A token for `?token=` on /v1/events")
-@problems(events, 401)
+@problems(events, 401, 503)
 def tenant_events_token() -> Any:
     """A short-lived token that opens the tenant's event stream (for browsers' EventSource)"""
     return gateway().tokens.issue(g.tenant, TENANT_SCOPE, minting_key()), 201, NO_STORE

@@ -13,7 +13,7 @@ from webargs.flaskparser import abort, is_json_request
 from werkzeug.routing import BaseConverter
 
 from app.api import GatewayBlueprint, conditional, problems
-from app.auth import auth_required, auth_required_for_job, callers_job
+from app.auth import auth_required, auth_required_for_job, callers_job, callers_job_json
 from app.examples import IMPORT_EXAMPLES, SUBMIT_EXAMPLES, TAGS_EXAMPLES
 from app.gateway import gateway
 from app.schemas import (
@@ -126,7 +126,8 @@ class Job(MethodView):
     @problems(jobs, 401, 404)
     def get(self, job_id: str) -> Any:
         """Read a job"""
-        return callers_job(job_id)
+        # the document as stored: the schema (documented above) ran when it was written
+        return Response(callers_job_json(job_id), 200, mimetype="application/json")
 
     @auth_required
     @jobs.doc(operationId="deleteJob")

@@ -98,6 +98,7 @@ def main() -> None:
     if sink is not None:
         print(f"tracing: {sink.spans} spans received by the bench's OTLP receiver")
     if args.quick or args.tracing or args.figures != set(ALL_FIGURES):  # not a result
+        print("\n" + "\n\n".join(report.notes))  # how each figure was measured, its details
         print(f"{took}; {RESULTS.relative_to(ROOT)} is written by full runs only")
         return
     RESULTS.write_text(report.markdown(machine(redis_version), generator))
@@ -127,8 +128,13 @@ def measure_all(stack: Stack, budget: Budget, report: Report, figures: set[str])
     floor = stack.start_api(FLOOR_APP)[0] if figures & {"1", "6"} else ""
     if "1" in figures:
         _progress("1 status reads")
-        add(report, status_reads.measure(gateway, floor, key, job_id, budget.read_rounds,
+        single = stack.start_api(processes=1)
+        sync_floor = stack.start_api(FLOOR_APP, processes=1, worker_class="gthread",
+                                     threads=status_reads.SYNC_THREADS)
+        servers = status_reads.Servers(gateway, floor, single[0], sync_floor[0])
+        add(report, status_reads.measure(servers, key, job_id, budget.read_rounds,
                                          budget.read_seconds))
+        stack.stop([single[1], sync_floor[1]])
     if "6" in figures:
         _progress("6 hostile input")
         add(report, hostile.measure(gateway, floor, key, job_id, stack.web_processes,

@@ -6,7 +6,10 @@ bench appends events the way a worker does, through JobStore), then measures:
      (goal: p99 < 50 ms), at 10 and 50 events/s;
   2. open streams held by that process and its memory per stream (goal: 2,000 at < 50 KB),
      and latency with all of them open (one event per job; then the 500 listeners again);
-  3. how fast the server lets go of clients that disconnect (heartbeat left at 15 s).
+  3. how fast the server lets go of clients that disconnect (heartbeat left at 15 s);
+  4. with those closed, 10,000 dashboards (`GET /v1/events`, another tenant's) held by the one
+     process (GATEWAY_WEB_CONNECTIONS raised to have room for them): memory per stream (goal:
+     at most 20 KB), and one status event's delivery to all of them (goal: p99 < 1 s).
 The clients are raw asyncio sockets, so that client-side parsing adds as little as possible.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import math
 import multiprocessing
 import os
@@ -29,6 +33,8 @@ from core.store.connection import Connection
 from core.store.jobs import JobStore
 from core.store.quotas import Quotas
 from scripts.local_redis import start_redis
+
+DASHBOARDS = "dashboards"  # the tenant whose stream the dashboards follow (no jobs of its own)
 
 
 class Listener(asyncio.Protocol):
@@ -64,9 +70,19 @@ class Listener(asyncio.Protocol):
             self.transport.close()
 
 
-async def open_listener(port: int, key: str, path: str) -> Listener:
+class Dashboard(Listener):
+    """A tenant stream's client, opened on a tenant with no events yet: open at its `retry:`."""
+
+    def data_received(self, data: bytes) -> None:
+        if b"retry:" in data:
+            self.opened.set()
+        super().data_received(data)
+
+
+async def open_listener(port: int, key: str, path: str,
+                        kind: type[Listener] = Listener) -> Listener:
     loop = asyncio.get_running_loop()
-    transport, listener = await loop.create_connection(Listener, "127.0.0.1", port)
+    transport, listener = await loop.create_connection(kind, "127.0.0.1", port)
     request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
                "Accept: text/event-stream\r\n\r\n")
     transport.write(request.encode())
@@ -74,11 +90,12 @@ async def open_listener(port: int, key: str, path: str) -> Listener:
     return listener
 
 
-async def open_many(port: int, key: str, paths: list[str], batch: int = 50) -> list[Listener]:
+async def open_many(port: int, key: str, paths: list[str], batch: int = 50,
+                    kind: type[Listener] = Listener) -> list[Listener]:
     """Open in batches: more at once than the API's Redis pool (100) would get 503s."""
     opened: list[Listener] = []
     for start in range(0, len(paths), batch):
-        opened += await asyncio.gather(*(open_listener(port, key, p)
+        opened += await asyncio.gather(*(open_listener(port, key, p, kind)
                                          for p in paths[start:start + batch]))
     return opened
 
@@ -127,6 +144,42 @@ def make_jobs(store: JobStore, tenant: str, count: int) -> list[str]:
     return ids
 
 
+async def dashboards(server: Server, url: str, key: str, count: int) -> list[str]:
+    """`count` tenant streams of one tenant in the process: memory per stream, and how long
+    one status event (a new job's, as the tenant's stream carries it) takes to reach each."""
+    gc.collect()
+    before = rss_kb(server.worker_pids)
+    crowd = await open_many(server.port, key, ["/v1/events"] * count, kind=Dashboard)
+    await asyncio.sleep(2.0)  # the last ones' first heartbeat alarms set, allocations settled
+    per_stream = (rss_kb(server.worker_pids) - before) / count
+    tenant_events = JobStore(Connection.open(url)).tenant_events_key(DASHBOARDS)
+    writer = Connection.open(url).text
+    latencies: list[float] = []
+    cpu = cpu_seconds(server.worker_pids)
+    for seq in range(3):  # a few events, one at a time: each one's delivery to all
+        for listener in crowd:
+            listener.received.clear()
+        gc.disable()  # a collection in this client would be charged to the server
+        sent = time.monotonic()
+        writer.xadd(tenant_events, {"kind": "status", "data": json.dumps(
+            {"seq": seq, "job_id": f"new{seq}", "status": "QUEUED", "at": "now"})})
+        while (sum(seq in listener.received for listener in crowd) < count
+               and time.monotonic() - sent < 10):
+            await asyncio.sleep(0.01)
+        gc.enable()
+        latencies += [(listener.received[seq] - sent) * 1000 if seq in listener.received
+                      else math.inf for listener in crowd]
+        await asyncio.sleep(0.5)
+    per_event = (cpu_seconds(server.worker_pids) - cpu) / 3 * 1000  # with 1.5 s of heartbeats
+    for listener in crowd:
+        listener.close()
+    return [f"memory per open stream, {count:,} tenant streams in one process (RSS growth / "
+            f"{count:,}) | {per_stream:.1f} KB | ≤ 20 KB",
+            f"latency, 1 status event to each of {count:,} tenant streams of one process "
+            f"(3 events, one at a time; server CPU {per_event:.0f} ms per event) | "
+            f"{_summary(latencies)} | p99 < 1,000 ms"]
+
+
 async def run(args: argparse.Namespace, server: Server, url: str, key: str) -> list[str]:
     jobs = make_jobs(JobStore(Connection.open(url)), "bench", args.streams + 1)
     hot, others = jobs[0], jobs[1:]
@@ -149,6 +202,9 @@ async def run(args: argparse.Namespace, server: Server, url: str, key: str) -> l
     rows.append(await hang_up(server, streams[:200]))
     for listener in streams[200:] + crowd:
         listener.close()
+    if args.dashboards:
+        await asyncio.sleep(2.0)  # the server lets go of them all
+        rows += await dashboards(server, url, args.dashboards_key, args.dashboards)
     return rows
 
 
@@ -191,15 +247,22 @@ def main() -> None:
     parser.add_argument("--listeners", type=int, default=500)
     parser.add_argument("--events", type=int, default=200, help="per rate, on the hot job")
     parser.add_argument("--processes", type=int, default=1, help="gunicorn gevent processes")
+    parser.add_argument("--dashboards", type=int, default=10_000,
+                        help="tenant streams held at once by the process, at the end (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         redis_process, url = start_redis(Path(tmp), persist=False)
         try:
             _, key = KeyStore(Connection.open(url)).create("bench")
+            _, args.dashboards_key = KeyStore(Connection.open(url)).create(DASHBOARDS)
             quotas = Quotas(Connection.open(url))  # one key stands for thousands of browsers
-            quotas.set("bench", "max_streams", 10**6)
-            quotas.set("bench", "requests_per_second", 10**6)
-            with Server.start(url, args.processes) as server:
+            for tenant in ("bench", DASHBOARDS):
+                quotas.set(tenant, "max_streams", 10**6)
+                quotas.set(tenant, "requests_per_second", 10**6)
+            # room for the dashboards beside the other streams' stragglers (a tenth is kept
+            # for other requests: app/services/streams.py)
+            connections = max(10_000, (args.dashboards + 1_000) * 10 // 9 + 1)
+            with Server.start(url, args.processes, connections) as server:
                 rows = asyncio.run(run(args, server, url, key))
         finally:
             redis_process.terminate()

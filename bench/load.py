@@ -103,6 +103,8 @@ async def _python_load(url: str, seconds: float, headers: dict[str, str],
 
 async def _connection(host: str, port: int, request: bytes, deadline: float,
                       latencies: list[float], errors: list[int]) -> None:
+    """One client: requests over a keep-alive connection, and a new connection whenever the
+    server closes it (a sync gunicorn worker closes every one; wrk reconnects alike)."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.monotonic() < deadline:
@@ -111,6 +113,9 @@ async def _connection(host: str, port: int, request: bytes, deadline: float,
             head = await reader.readuntil(b"\r\n\r\n")
             length = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
             await reader.readexactly(int(length.group(1)) if length else 0)
+            if re.search(rb"(?i)\r\nconnection:\s*close", head):
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
             latencies.append((time.monotonic() - tic) * 1000)
             if not head.startswith(b"HTTP/1.1 2"):
                 errors[0] += 1

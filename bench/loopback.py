@@ -27,11 +27,14 @@ class Server:
 
     @classmethod
     @contextmanager
-    def start(cls, redis_url: str, processes: int = 1) -> Iterator[Server]:
-        """gunicorn with `processes` gevent processes, bound to loopback only."""
+    def start(cls, redis_url: str, processes: int = 1,
+              connections: int = 10_000) -> Iterator[Server]:
+        """gunicorn with `processes` gevent processes of `connections` connections each, bound
+        to loopback only."""
         port = free_port()
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")},
                "REDIS_URL": redis_url, "GATEWAY_WEB_PROCESSES": str(processes),
+               "GATEWAY_WEB_CONNECTIONS": str(connections),
                "GATEWAY_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
         master = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),

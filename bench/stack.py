@@ -79,12 +79,18 @@ class Stack:
         self._children.append(process)
         return process
 
-    def start_api(self, app: str = GATEWAY_APP) -> tuple[str, subprocess.Popen]:
-        """gunicorn with the gateway's own settings (gevent, processes), bound to loopback."""
+    def start_api(self, app: str = GATEWAY_APP, processes: int | None = None,
+                  worker_class: str | None = None,
+                  threads: int | None = None) -> tuple[str, subprocess.Popen]:
+        """gunicorn with the gateway's own settings (gevent, processes), bound to loopback;
+        `processes`, `worker_class` and `threads` override those of `gunicorn.conf.py`."""
         port = free_port()
+        overrides = [*(["--workers", str(processes)] if processes else []),
+                     *(["--worker-class", worker_class] if worker_class else []),
+                     *(["--threads", str(threads)] if threads else [])]
         process = self.spawn(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-             "--bind", f"127.0.0.1:{port}", app], f"api-{port}", PORT=str(port))
+             "--bind", f"127.0.0.1:{port}", *overrides, app], f"api-{port}", PORT=str(port))
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/healthz", process)
         return base, process

@@ -14,7 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rq import Queue, Worker
 
@@ -26,7 +26,8 @@ from bench.stack import Stack
 from bench.worker import NOOP
 from core import queueing
 
-GOAL = 0.5
+GOAL = 0.75  # at 1 and 2 workers; 4 on 2 cores is set by CPU, not by the cycle
+GOAL_4 = 0.5
 COUNTS = (1, 2, 4)
 TINY_SHOTS = 128
 TINY_JOB = {"program_id": "sampler", "backend": "aer_simulator",
@@ -38,10 +39,12 @@ TENANTS = 4
 
 @dataclass
 class Rates:
-    """Jobs per second, one per round, of the gateway's tiny jobs and RQ's no-ops."""
+    """Jobs per second, one per round, of the gateway's tiny jobs and RQ's no-ops; `left`: the
+    fewest jobs any round's queue still held when its measure ended (never 0: never ran dry)."""
 
     gateways: list[float]
     noops: list[float]
+    left: list[int] = field(default_factory=list)
 
     @property
     def gateway(self) -> float:
@@ -57,10 +60,12 @@ class Rates:
         return statistics.median(g / n for g, n in zip(self.gateways, self.noops, strict=True))
 
 
-def dequeue_rate(stack: Stack, queue: Queue, fill: Callable[[], None], window: float) -> float:
+def dequeue_rate(stack: Stack, queue: Queue, fill: Callable[[], None], window: float,
+                 left: list[int]) -> float:
     """Fill a holding list no worker listens to, hand it to the workers whole (one RENAME),
     then measure how fast the queue empties over `window` seconds: however slow the filling
-    (the workers can outrun the bench's submitters), the queue is full when the measure starts."""
+    (the workers can outrun the bench's submitters), the queue is full when the measure starts,
+    and the measure ends while jobs are still queued (appended to `left`: how many)."""
     fill()
     stack.redis.rename(holding(queue).key, queue.key)
     time.sleep(0.1)  # every worker has a job by now
@@ -71,6 +76,7 @@ def dequeue_rate(stack: Stack, queue: Queue, fill: Callable[[], None], window: f
         t2, n2 = time.monotonic(), stack.redis.llen(queue.key)
     if t2 - t1 < 0.5:
         raise RuntimeError(f"figure 3: {queue.name} ran dry after {t2 - t1:.2f} s; fill it more")
+    left.append(n2)
     queue.empty()
     _wait_idle(queue)
     return (n1 - n2) / (t2 - t1)
@@ -148,7 +154,7 @@ def measure_class(stack: Stack, kind: str, gw: Gateway, window: float, rounds: i
             pair = [(rates[count].gateways, jobs_queue, gateway_fill(gw, fills[0])),
                     (rates[count].noops, noop_queue, noop_fill(noop_queue, fills[1]))]
             for found, queue, fill in pair[::-1] if round_ % 2 else pair:
-                found.append(dequeue_rate(stack, queue, fill, window))
+                found.append(dequeue_rate(stack, queue, fill, window, rates[count].left))
     stack.stop(gateway_workers + noop_workers)
     return rates
 
@@ -163,10 +169,10 @@ def measure(stack: Stack, window: float, rounds: int) -> tuple[list[Row], str]:
     forked = measure_class(stack, "fork", gw, 2 * window, 1, (60 + int(120 * window), 1000))
     rows = []
     for count in COUNTS:
-        s = simple[count]
+        s, goal = simple[count], GOAL if count < 4 else GOAL_4
         rows.append(Row("3 throughput", f"tiny jobs/s, {count} SimpleWorker(s)",
                         f"{s.gateway:.1f} jobs/s", f"{s.noop:.0f} RQ no-op jobs/s",
-                        f"{s.ratio:.2f}", f"≥ {GOAL}", verdict(s.ratio >= GOAL)))
+                        f"{s.ratio:.2f}", f"≥ {goal}", verdict(s.ratio >= goal)))
     noop = 1 / simple[1].noop
     rows.append(Row("3 throughput", "for scale, 1 worker: RQ's no-op cycle plus the "
                     "library's own time for the tiny job", f"{library * 1000:.1f} ms library "
@@ -188,7 +194,10 @@ def measure(stack: Stack, window: float, rounds: int) -> tuple[list[Row], str]:
             "task simulates inside the forked horse (no executor process: killing the horse "
             f"would stop it). SimpleWorker: {rounds} rounds of ~{window:g} s of a full queue for "
             "each job, taking turns going first; rates are medians, the ratio is the median of "
-            f"the rounds' ratios. rq.Worker: one round of ~{2 * window:g} s. Machine: 2 cores "
+            "the rounds' ratios. No queue ran dry during a measure: each measure ends while jobs "
+            "are still queued (the fewest left at the end of a round, 1/2/4 workers: "
+            f"{'/'.join(str(min(simple[c].left)) for c in COUNTS)}). "
+            f"rq.Worker: one round of ~{2 * window:g} s. Machine: 2 cores "
             "shared, so 4 workers cannot be faster than 2: there the rate is set by the CPU each "
             "job takes (worker, executor and Redis together), not by latency. The 'for scale' row: "
             "a gateway that added nothing to RQ's cycle and did all of the library's own work for "

@@ -4,11 +4,12 @@ job event, so the two cannot drift. `app/schemas.py` documents it in openapi.yam
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, missing, validate
 
-from core.states import JobStatus
+from core.states import FINAL_STATES, JobStatus
 
 STATUSES = [s.value for s in JobStatus]
 # what every field of a request says when it is missing, null, or fails a validator (the API's
@@ -84,3 +85,39 @@ JOB = JobSchema()
 def job_document(record: dict[str, Any]) -> dict[str, Any]:
     """The job as `GET /v1/jobs/{id}` answers it, from its decoded record."""
     return JOB.dump(record)
+
+
+def job_json(record: dict[str, Any]) -> str:
+    """`job_document` as JSON."""
+    return json.dumps(job_document(record), separators=(",", ":"), ensure_ascii=False)
+
+
+# The document's fields that change after a job is created (`final` follows `status`): every
+# other one is written once, at creation, so the store keeps that part as JSON beside the record
+# (its `doc` field) and a read adds these, raw from the record (`assemble`). A write after
+# creation of any other document field must rewrite `doc` (tests/test_job_document_stored.py).
+LIVE_FIELDS = ("status", "updated", "tags", "instance", "error_message", "runtime_job_id")
+_FINAL = frozenset(status.value for status in FINAL_STATES)
+
+
+def static_json(record: dict[str, Any]) -> str:
+    """The document less its live fields, as JSON (kept beside a new job's record)."""
+    static = {k: v for k, v in job_document(record).items() if k not in (*LIVE_FIELDS, "final")}
+    return json.dumps(static, separators=(",", ":"), ensure_ascii=False)
+
+
+def assemble(static: str, live: list[str | None]) -> str:
+    """The document as JSON from `static_json` and the LIVE_FIELDS as the record stores them
+    (strings, tags as JSON; None when absent), as JobSchema would dump them."""
+    status, updated, tags, instance, error_message, runtime_job_id = live
+    parts = [static[:-1]]
+    if status is not None:
+        parts.append(f',"status":{json.dumps(status)},'
+                     f'"final":{"true" if status in _FINAL else "false"}')
+    if updated is not None:
+        parts.append(f',"updated":{json.dumps(updated)}')
+    parts.append(f',"tags":{tags or "[]"},"instance":{json.dumps(instance)},'
+                 f'"error_message":{json.dumps(error_message, ensure_ascii=False)}')
+    if runtime_job_id is not None:
+        parts.append(f',"runtime_job_id":{json.dumps(runtime_job_id)}')
+    return "".join(parts) + "}"

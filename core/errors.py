@@ -85,6 +85,11 @@ class ParsersBusy(GatewayError):
     """Every parse process of this API process is busy: try again shortly."""
 
 
+class StreamsFull(GatewayError):
+    """This API process holds as many event streams as it has room for (the rest of its
+    connections are kept for other requests): try again, on another process or a moment later."""
+
+
 class QuotaExceeded(GatewayError):
     """Over one of the tenant's quotas; `retry_after` (s), `limit`, `remaining`, `policy` become
     the Retry-After and RateLimit headers."""

@@ -164,7 +164,9 @@ def test_tags_replace_and_list_filters_see_them_at_once(client: httpx.Client) ->
 
 
 def test_list_filters_and_pages_without_skips_or_repeats(client: httpx.Client) -> None:
-    made = [submit(client, {**sampler_job(), "session_id": "s1" if i % 2 else None})
+    batch = client.post("/v1/sessions", json={"backend": "aer_simulator", "mode": "batch"})
+    session = batch.json()["id"]
+    made = [submit(client, {**sampler_job(), "session_id": session if i % 2 else None})
             for i in range(7)]
     estimator = submit(client, {"program_id": "estimator", "backend": "aer_simulator",
                                 "pubs": [{"circuit": BELL_QASM3, "observables": "ZZ"}]})
@@ -180,7 +182,7 @@ def test_list_filters_and_pages_without_skips_or_repeats(client: httpx.Client) -
     else:
         raise AssertionError(f"the pages never ended: {seen}")
     assert seen == [j["id"] for j in reversed(made)]
-    sessions = client.get("/v1/jobs", params={"session_id": "s1"}).json()["jobs"]
+    sessions = client.get("/v1/jobs", params={"session_id": session}).json()["jobs"]
     assert [j["id"] for j in sessions] == [j["id"] for j in reversed(made) if j["session_id"]]
     assert [j["id"] for j in client.get("/v1/jobs", params={"program_id": "estimator"}).json()[
         "jobs"]] == [estimator["id"]]

@@ -20,7 +20,8 @@ from app.gateway import Gateway
 from app.streaming.events import Event, EventStream, id_order
 from app.streaming.hub import EventHub
 from core import metrics
-from core.errors import InvalidEventId, JobNotFound, QuotaExceeded
+from core.config import Config
+from core.errors import InvalidEventId, JobNotFound, QuotaExceeded, StreamsFull
 from core.states import JobStatus
 
 log = logging.getLogger("gateway.events")
@@ -28,6 +29,14 @@ RETRY_MS = 3000  # how long EventSource waits before reconnecting (it then sends
 HEARTBEAT = b": heartbeat\n\n"
 CLOCK_SKEW_MS = 60_000  # how far ahead of this host's clock a Redis host's may be
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+REQUEST_ROOM = 10  # 1/10 of a process's connections are kept for requests other than streams
+
+
+def stream_room(config: Config) -> int:
+    """How many event streams one API process holds: GATEWAY_WEB_CONNECTIONS less the room kept
+    for other requests, so that a submit or a poll never waits behind a process full of
+    streams (gunicorn stops accepting at GATEWAY_WEB_CONNECTIONS: a connection over it waits)."""
+    return config.WEB_CONNECTIONS - config.WEB_CONNECTIONS // REQUEST_ROOM
 
 
 def job_stream(gw: Gateway, hub: EventHub, tenant: str, job_id: str, after: str,
@@ -54,9 +63,14 @@ def tenant_stream(gw: Gateway, hub: EventHub, tenant: str, after: str,
     """Every status change of the tenant's jobs after `after`; it does not end by itself."""
     key = gw.store.tenant_events_key(tenant)
     _check_position(hub, key, after)
-    return EventStream(hub, key, after, is_last=lambda _event: False,
+    return EventStream(hub, key, after, is_last=never,
                        heartbeat=gw.config.SSE_HEARTBEAT_SECONDS, still_wanted=still_authorized,
                        kind="tenant")
+
+
+def never(_event: Event) -> bool:
+    """A tenant's stream has no last event (one function for all of them, not one each)."""
+    return False
 
 
 def _check_position(hub: EventHub, key: str, after: str) -> str:
@@ -75,9 +89,14 @@ def response(gw: Gateway, stream: EventStream, tenant: str, key_digest: str) -> 
     """The stream as text/event-stream: `retry:` first, then events and heartbeat comments.
     Revoking the key of `key_digest` (the request's, or the one that minted its token) ends it
     at once in every API process (and at its next re-check should the news be missed). The
-    tenant's open streams are capped (`max_streams`): over it, 429."""
+    tenant's open streams are capped (`max_streams`): over it, 429. So are the process's
+    (`stream_room`): over it, 503 at once, and the client reconnects (to another process)."""
     if request.method == "HEAD":
         return Response(mimetype="text/event-stream", headers=SSE_HEADERS)
+    hub = stream.hub
+    if hub.streams >= stream_room(gw.config):
+        raise StreamsFull(f"this API process holds {hub.streams} event streams, all it has room "
+                          "for; try again (another process may take it)")
     environ = request.environ  # the body runs after the request context is gone
     close_count = count_open_stream(gw, stream, tenant)
 
@@ -86,6 +105,7 @@ def response(gw: Gateway, stream: EventStream, tenant: str, key_digest: str) -> 
         stop_revocation_watch = gw.tenants.on_revoked(key_digest, stream.interrupt)
         events = stream.follow()
         metrics.STREAMS_OPEN.labels(stream.kind).inc()
+        hub.streams += 1  # one greenlet at a time: no lock
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
             for batch in events:  # one write per batch: a busy stream catches up in big steps
@@ -102,6 +122,7 @@ def response(gw: Gateway, stream: EventStream, tenant: str, key_digest: str) -> 
             stop_revocation_watch()
             close_count()
             metrics.STREAMS_OPEN.labels(stream.kind).dec()
+            hub.streams -= 1
 
     # direct_passthrough: the body is bytes already; werkzeug need not wrap each chunk
     return Response(body(), mimetype="text/event-stream", headers=SSE_HEADERS,
@@ -109,9 +130,24 @@ def response(gw: Gateway, stream: EventStream, tenant: str, key_digest: str) -> 
 
 
 def count_sent(kind: str, batch: list[Event]) -> None:
-    """The events a stream wrote, by their kind (one count per kind and batch)."""
+    """The events a stream wrote, by their kind (one count per kind and batch). Each of a
+    process's streams counts each event it writes: one event to 10,000 streams is 10,000 calls,
+    hence the counters kept rather than looked up by their labels each time."""
+    if len(batch) == 1:
+        _sent_counter(kind, batch[0].kind).inc()
+        return
     for event_kind, sent in Counter(event.kind for event in batch).items():
-        metrics.EVENTS_SENT.labels(kind, event_kind).inc(sent)
+        _sent_counter(kind, event_kind).inc(sent)
+
+
+def _sent_counter(kind: str, event_kind: str) -> Any:
+    found = _SENT_COUNTERS.get((kind, event_kind))
+    if found is None:
+        found = _SENT_COUNTERS[kind, event_kind] = metrics.EVENTS_SENT.labels(kind, event_kind)
+    return found
+
+
+_SENT_COUNTERS: dict[tuple[str, str], Any] = {}  # made in the process that counts (after fork)
 
 
 def count_open_stream(gw: Gateway, stream: EventStream, tenant: str) -> Callable[[], None]:

@@ -72,6 +72,10 @@ class EventStream:
     leaves the hub. When the process stops (`hub.close()`), every stream ends at once.
     `kind`: `job` or `tenant`, as the metrics count streams."""
 
+    # a process holds thousands of streams: no dict of attributes for each
+    __slots__ = ("finished", "heartbeat", "hub", "is_last", "key", "kind", "listener", "order",
+                 "position", "recheck", "still_wanted")
+
     def __init__(self, hub: EventHub, key: str, after: str, *, is_last: Callable[[Event], bool],
                  heartbeat: float, still_wanted: Callable[[], bool], recheck: float = 60.0,
                  kind: str = "job") -> None:

@@ -151,6 +151,7 @@ class EventHub:
         self.block_seconds = block_seconds
         self.timeout = timeout  # socket timeout of every command: a stalled Redis fails fast
         self.closing = False  # the process is stopping: streams tell their clients to reconnect
+        self.streams = 0  # streams this process is serving (app/services/streams.py counts them)
         # replays and catch-ups wait their turn for a connection rather than fail, and cannot
         # starve the other routes of theirs
         self.redis = address.client(True, timeout, max_connections=READ_CONNECTIONS)

@@ -1,9 +1,11 @@
-"""How a job lies in Redis: its record as strings in a hash, a few fields as JSON, and its
-documents (inputs, results) as compressed JSON (no keys here)."""
+"""How a job lies in Redis: its record as strings in a hash, a few fields as JSON, its JSON
+document (what `GET /v1/jobs/{id}` answers) in the hash's `doc` field, and its documents
+(inputs, results) as compressed JSON (no keys here)."""
 
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from enum import Enum
 from typing import Any
@@ -12,7 +14,10 @@ JSON_FIELDS = ("tags", "options", "usage_estimation", "metrics", "backend_info")
 
 
 def plausible_id(job_id: str) -> bool:
-    return 0 < len(job_id) <= 64 and all(c.isalnum() or c in "-_" for c in job_id)
+    return _PLAUSIBLE_ID.fullmatch(job_id) is not None
+
+
+_PLAUSIBLE_ID = re.compile(r"[\w-]{1,64}")  # \w: what str.isalnum() accepts, and "_"
 
 
 def encode_record(record: dict[str, Any]) -> dict[str, str]:
@@ -27,7 +32,9 @@ def encode_record(record: dict[str, Any]) -> dict[str, str]:
 
 
 def decode_record(raw: dict[str, str]) -> dict[str, Any]:
+    """The record from its hash; without `doc`, the job's JSON document kept beside it."""
     record: dict[str, Any] = dict(raw)
+    record.pop("doc", None)
     for field in JSON_FIELDS:
         if field in record:
             record[field] = json.loads(record[field])
