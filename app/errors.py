@@ -169,9 +169,12 @@ def count_refusal(exc: GatewayError) -> None:
 def handle_gateway_error(exc: GatewayError) -> Response:
     status, kind = PROBLEMS[type(exc)]
     count_refusal(exc)
-    response = problem(status, kind, exc.detail, **exc.extra)
-    if isinstance(exc, errors.QuotaExceeded):
+    if isinstance(exc, errors.QuotaExceeded):  # the numbers go in the RateLimit headers
+        response = problem(status, kind, exc.detail, limit=exc.extra["policy"],
+                           maximum=exc.extra["limit"])
         rate_limit_headers(response, **exc.extra)
+    else:
+        response = problem(status, kind, exc.detail, **exc.extra)
     if status == 503:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

@@ -294,13 +294,16 @@ class ProblemSchema(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
         "description": "invalid input: messages by field path (e.g. `pubs.0.shots`; the whole "
                        "body's under `_schema`)"})
-    limit = fields.String(metadata={"description": "limit-exceeded: which limit (e.g. `shots`)"})
+    limit = fields.String(metadata={"description": "limit-exceeded: which limit (e.g. `shots`); "
+                                                   "too-many-requests: which quota or rate "
+                                                   "(the RateLimit policy, e.g. `queued`)"})
     value = fields.Float(allow_none=True, metadata={
         "description": "limit-exceeded: the request's value, in the limit's unit (bytes, "
                        "seconds, counts); null when it cannot be known (a chunked body, a "
                        "parse process that ran out of memory)"})
     maximum = fields.Float(metadata={"description": "limit-exceeded: the most allowed, in the "
-                                                    "same unit"})
+                                                    "same unit; too-many-requests: the quota or "
+                                                    "rate"})
     setting = fields.String(metadata={
         "description": "limit-exceeded: the environment variable that sets the maximum"})
     line = fields.Integer(metadata={"description": "invalid JSON or an OpenQASM program that "
