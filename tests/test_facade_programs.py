@@ -40,6 +40,17 @@ def test_a_sweep_becomes_openqasm_with_values_by_name() -> None:
     assert pub["parameter_values"] == {"fp_0": [0.0, 1.5]}
 
 
+def test_a_sweeps_last_axis_of_one_is_kept() -> None:
+    from core.circuits import bind_parameters
+
+    made = convert("sampler", encoded([swept(), np.zeros((3, 1, 1)), 100]), CAPS)
+    values = made.pubs[0]["parameter_values"]
+    assert np.shape(values["fp_0"]) == (3, 1, 1)
+    circuit = QuantumCircuit(1)
+    circuit.ry(Parameter("fp_0"), 0)
+    assert bind_parameters(circuit, values, "pubs.0")[1] == (3, 1)  # the gateway's shape
+
+
 def test_estimator_observables_and_precision() -> None:
     circuit = QuantumCircuit(2)
     circuit.h(0)
@@ -116,3 +127,68 @@ def test_only_a_pubs_own_types_are_decoded() -> None:
     noise = {"__type__": "NoiseModel", "__value__": {"errors": []}}
     with pytest.raises(InvalidJobInput, match="'NoiseModel'"):
         convert("sampler", {"pubs": [[NOT_QPY, noise]]}, CAPS)
+
+
+def twirled_program(shots: int = 64) -> dict[str, Any]:
+    """A twirled executor Sampler's params (gates and measurements), as the client encodes a
+    Bell circuit for aer_simulator."""
+    from qiskit import transpile
+    from qiskit_aer import AerSimulator
+    from qiskit_ibm_runtime.executor.executor import Executor
+    from qiskit_ibm_runtime.executor_sampler import Sampler
+    from qiskit_ibm_runtime.executor_sampler.prepare import prepare
+    from qiskit_ibm_runtime.quantum_program.params_converters import (
+        QUANTUM_PROGRAM_PARAMS_CONVERTERS,
+    )
+
+    backend = AerSimulator()
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.measure_all()
+    sampler = Sampler(backend)
+    sampler.options.twirling.enable_gates = True
+    sampler.options.twirling.enable_measure = True
+    program, options = prepare([transpile(circuit, backend)], sampler.options, shots,
+                               backend=backend)
+    program._semantic_role = "sampler_v2"
+    converter = QUANTUM_PROGRAM_PARAMS_CONVERTERS[Executor._SCHEMA_VERSION]
+    return converter.encoder(program, options).model_dump(mode="json")  # type: ignore[no-any-return]
+
+
+def test_a_twirled_items_flips_are_kept_for_its_result() -> None:
+    from ibm_quantum_schemas.common.tensor import CompressedTensorModel
+
+    converted = convert("executor", twirled_program(1024), CAPS)
+    (outputs,) = converted.meta["samplex_outputs"]
+    (name,) = outputs
+    flips = CompressedTensorModel.model_validate(outputs[name]).to_numpy()
+    assert name.startswith("measurement_flips.") and flips.dtype == bool
+    sets = len(converted.pubs[0]["parameter_values"]["fp_0"])
+    assert flips.shape[0] == sets and flips.shape[-1] == 2  # one flip per bit per randomization
+
+
+def test_samplex_outputs_over_the_limit_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.facade import programs
+
+    monkeypatch.setattr(programs, "MAX_SAMPLEX_OUTPUTS", 10)
+    with pytest.raises(LimitExceeded, match="samplex outputs") as raised:
+        convert("executor", twirled_program(1024), CAPS)  # 16 randomizations of 2 flips
+    assert raised.value.extra["limit"] == "samplex_outputs"
+    assert raised.value.extra["value"] > 10
+
+
+def test_an_items_samplex_outputs_come_back_beside_its_bits() -> None:
+    from ibm_quantum_schemas.common.tensor import CompressedTensorModel
+    from ibm_quantum_schemas.executor.version_2_0 import QuantumProgramResultModel
+
+    from app.facade.results import executor_result
+
+    flips = np.array([[True], [False]])
+    kept = {"measurement_flips._flags": CompressedTensorModel.from_numpy(flips).model_dump(
+        mode="json")}
+    model = QuantumProgramResultModel.model_validate_json(executor_result(
+        stored_result(), {"registers": {"esc__flags": "_flags"}, "samplex_outputs": [kept]}))
+    results = model.data[0].results
+    assert list(results) == ["measurement_flips._flags", "_flags"]  # as the local runner's
+    assert (results["measurement_flips._flags"].to_numpy() == flips).all()

@@ -22,6 +22,9 @@ import numpy as np
 from core.errors import InvalidJobInput, LimitExceeded
 
 MAX_SAMPLEX_SETS = 10_000  # parameter sets one samplex item may sample (GATEWAY_MAX_PARAMETER_SETS)
+# elements of a program's samplex outputs besides parameter values (twirling's measurement flips,
+# kept with the job for its result): 100,000 bits are at most ~17 kB of the job's record
+MAX_SAMPLEX_OUTPUTS = 100_000
 PARAMETER_PREFIX = "fp_"  # the client's parameters, renamed: any Qiskit name is not OpenQASM's
 # what RuntimeEncoder writes for a PUB's members: circuits, arrays, parameters, observables
 PUB_TYPES = {"QuantumCircuit", "ndarray", "complex", "Parameter", "ObservablesArray",
@@ -152,15 +155,18 @@ def _executor(params: dict[str, Any], caps: Caps) -> Converted:
     options = ((passthrough or {}).get("post_processor") or {}).get("options") or {}
     options = options if isinstance(options, dict) else {}
     rng = np.random.default_rng(_seed(options))
-    pubs = []
+    pubs, outputs = [], []
     for item in decoded.items:
-        values = (item.circuit_arguments if isinstance(item, CircuitItem)
-                  else _samplex_values(item, rng))
+        values, extra = ((item.circuit_arguments, {}) if isinstance(item, CircuitItem)
+                         else _samplex_values(item, rng))
         pubs.append({**_circuit_fields(item.circuit, values, caps),
                      "shots": int(decoded.shots)})
+        outputs.append(extra)
     meta = {"program": "executor", "semantic_role": program.get("semantic_role"),
             "passthrough_data": passthrough,
             "registers": _renamed([[item.circuit] for item in decoded.items])}
+    if any(outputs):
+        meta["samplex_outputs"] = _encoded_outputs(outputs)
     return Converted(pubs, "sampler", options, meta)
 
 
@@ -169,10 +175,10 @@ def _seed(options: dict[str, Any]) -> int | None:
     return seed if isinstance(seed, int) and seed >= 0 else None
 
 
-def _samplex_values(item: Any, rng: np.random.Generator) -> Any:
-    """A samplex item's parameter values, sampled here as the library's local runner samples
-    them. A samplex that outputs more than parameter values (twirling: the flips the client
-    undoes from the result) is not supported: the gateway keeps no such outputs for a result."""
+def _samplex_values(item: Any, rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
+    """A samplex item's parameter values and its other outputs (twirling's measurement flips,
+    which the client's post-processing undoes from the result), sampled here as the library's
+    local runner samples them (`broadcast_sample`, one generator for the items in turn)."""
     from qiskit_ibm_runtime.fake_provider.executor.broadcast_sample import broadcast_sample
 
     samples = int(np.prod(item.shape, dtype=np.int64)) if item.shape else 1
@@ -183,13 +189,27 @@ def _samplex_values(item: Any, rng: np.random.Generator) -> Any:
     item.samplex.finalize()
     outputs = broadcast_sample(item.samplex, item.samplex_arguments, item.shape, rng)
     values = outputs.pop("parameter_values", None)
-    if outputs:
-        raise InvalidJobInput(
-            "twirling is not supported by this gateway (the program's samplex outputs "
-            f"{sorted(outputs)}): set twirling.enable_gates and twirling.enable_measure to "
-            "False (resilience_level 0 for the Estimator)",
-            errors={"params": ["twirled samplex items are not supported"]})
-    return values
+    return values, outputs
+
+
+def _encoded_outputs(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each item's samplex outputs as the result model's tensors (what the local runner puts
+    into an item's result beside its bits), after their size is checked: they are kept with the
+    job until its result is read."""
+    from ibm_quantum_schemas.common.tensor import CompressedTensorModel
+
+    size = sum(int(np.size(array)) for extra in outputs for array in extra.values())
+    if size > MAX_SAMPLEX_OUTPUTS:
+        raise LimitExceeded(f"the program's samplex outputs (twirling's flips) have {size} "
+                            f"elements; at most {MAX_SAMPLEX_OUTPUTS}: fewer randomizations or "
+                            "shots", limit="samplex_outputs", value=size,
+                            maximum=MAX_SAMPLEX_OUTPUTS)
+    try:
+        return [{name: CompressedTensorModel.from_numpy(np.asarray(array)).model_dump(mode="json")
+                 for name, array in extra.items()} for extra in outputs]
+    except ValueError as exc:  # a dtype the result model has no name for
+        raise InvalidJobInput(f"a samplex output cannot be kept: {str(exc)[:200]}",
+                              errors={"params": ["unsupported samplex output"]}) from None
 
 
 def _circuit_fields(circuit: Any, values: Any, caps: Caps) -> dict[str, Any]:
@@ -215,8 +235,11 @@ def _circuit_fields(circuit: Any, values: Any, caps: Caps) -> dict[str, Any]:
             raise InvalidJobInput(f"the circuit has {len(parameters)} parameters; the values "
                                   f"have shape {list(array.shape)}",
                                   errors={"params.pubs": ["parameter values do not fit"]})
-        fields["parameter_values"] = {name: array[..., i].tolist()
-                                      for i, name in enumerate(names)}
+        # the gateway reads a last axis of 1 as the parameter's own: one that is the sets'
+        # (a samplex item of shape (7, 1)) keeps an axis of 1 after it, or the shape shrinks
+        keep = array.ndim > 1 and array.shape[-2] == 1
+        fields["parameter_values"] = {name: (array[..., i:i + 1] if keep else array[..., i])
+                                      .tolist() for i, name in enumerate(names)}
     return fields
 
 

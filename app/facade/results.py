@@ -3,7 +3,8 @@
 `sampler`/`estimator` programs: the gateway's own `?format=runtime` result, RuntimeEncoder JSON
 of the same PrimitiveResult the client's ResultDecoder reads. `executor` programs: that
 sampler result turned into the executor's QuantumProgramResult model (each register's shots as
-booleans, as the library's local runner returns them), with the passthrough data the client's
+booleans, as the library's local runner returns them, after the samplex outputs sampled at
+submission, e.g. twirling's measurement flips), with the passthrough data the client's
 post-processor (ClientSideSamplerResultDecoder / ClientSideEstimatorDecoder) needs."""
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ def executor_result(runtime_json: bytes, meta: dict[str, Any]) -> str:
 
     result = json.loads(runtime_json, cls=RuntimeDecoder)
     names = meta.get("registers") or {}
-    items = [{"results": {names.get(name, name): CompressedTensorModel.from_numpy(
+    outputs = meta.get("samplex_outputs") or [{} for _ in result]
+    items = [{"results": {**extra, **{names.get(name, name): CompressedTensorModel.from_numpy(
                               bits.to_bool_array(order="little"))
-                          for name, bits in pub.data.items() if isinstance(bits, BitArray)},
-              "metadata": {}} for pub in result]
+                          for name, bits in pub.data.items() if isinstance(bits, BitArray)}},
+              "metadata": {}} for pub, extra in zip(result, outputs, strict=True)]
     return QuantumProgramResultModel.model_validate({
         "data": items, "metadata": {"chunk_timing": []},
         "passthrough_data": meta.get("passthrough_data"),

@@ -20,7 +20,8 @@ from app.services import jobs as service
 from app.services.jobs import SUBMISSION
 from core.errors import InvalidJobInput
 
-MAX_META_CHARS = 64 * 1024  # what an executor program keeps for its result (passthrough data)
+MAX_META_CHARS = 64 * 1024  # what an executor program keeps for its result (passthrough data,
+# its samplex outputs: programs.MAX_SAMPLEX_OUTPUTS bounds them before they are encoded)
 RESULT_SECONDS = 60  # an executor result is re-encoded in a parse process within this
 TAGS = TagsSchema()
 
@@ -41,7 +42,8 @@ def create(gw: Gateway, tenant: str, data: bytes) -> dict[str, Any]:
             payload[ours] = body[name]
     meta = json.dumps(converted.meta, separators=(",", ":"))
     if len(meta) > MAX_META_CHARS:
-        raise InvalidJobInput(f"the program's passthrough data has {len(meta)} characters; "
+        raise InvalidJobInput("what the program keeps for its result (passthrough data, "
+                              f"samplex outputs) has {len(meta)} characters; "
                               f"at most {MAX_META_CHARS}", errors={"params": ["too large"]})
     try:
         payload = SUBMISSION.load(payload)
