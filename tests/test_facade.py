@@ -107,7 +107,7 @@ def test_executor_sampler_sweep_and_estimator(ibm_service: QiskitRuntimeService)
     counts = [result[0].data.meas.get_counts(i) for i in range(3)]
     assert counts[0] == {"0": 200} and counts[2] == {"1": 200} and len(counts[1]) == 2
     estimator = ExecutorEstimator(backend)
-    estimator.options.resilience_level = 0  # no twirling: the gateway runs no samplex flips
+    estimator.options.resilience_level = 0  # no twirling: samplex items of parameters only
     circuit = QuantumCircuit(2)
     circuit.h(0)
     circuit.cx(0, 1)

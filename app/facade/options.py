@@ -15,17 +15,14 @@ OPTIMIZATION_LEVEL = 0  # the client sends ISA circuits: the gateway keeps their
 
 def native_options(client: dict[str, Any], program: str, cost: Any = None) -> dict[str, Any]:
     """The gateway job's options: the client's, IBM's `cost` as max_execution_time, and
-    optimization level 0; the client's simulator seed is also the gateway's `seed` (what its
-    local runtime seeds the simulation with)."""
+    optimization level 0. The client's `simulator.seed_simulator` is the gateway's own option
+    too: its local runtime seeds the simulation with it (before the gateway's `seed`)."""
     if program == "executor":
         seed = (client.get("simulator") or {}).get("seed_simulator")
         options: dict[str, Any] = {"simulator": {"seed_simulator": seed}} if seed is not None \
             else {}
     else:
         options = dict(client)
-    seed = (options.get("simulator") or {}).get("seed_simulator")
-    if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
-        options["seed"] = seed  # what the gateway's simulators are seeded with
     options["optimization_level"] = OPTIMIZATION_LEVEL
     if isinstance(cost, int) and not isinstance(cost, bool) and cost > 0:
         options["max_execution_time"] = cost
