@@ -21,6 +21,10 @@ def _host_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def _host_cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
 def _list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -134,6 +138,8 @@ class Config:
         self.WORKERS_PER_HOST = _int("GATEWAY_WORKERS_PER_HOST", max(self.WORKERS, 1))
         self.WORKER_MEMORY_BYTES = _int("GATEWAY_WORKER_MEMORY_BYTES",
                                         _host_memory() // max(self.WORKERS_PER_HOST, 1))
+        self.WORKER_THREADS = _int("GATEWAY_WORKER_THREADS",
+                                   max(1, _host_cpus() // max(self.WORKERS_PER_HOST, 1)))
         self.REDIS_URL_SET = bool(os.environ.get("REDIS_URL"))
         self.IBM_TOKEN = os.environ.get("QISKIT_IBM_TOKEN", "")
         self.IBM_INSTANCE = os.environ.get("QISKIT_IBM_INSTANCE", "")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from qiskit.primitives import BitArray, DataBin, SamplerPubResult
 
 from core.circuits import parse_circuit
+from core.config import Config
 from core.results import counts_of, normalise_pub
 from tests.conftest import BELL_QASM3
 from workers.runtimes import local
@@ -62,3 +65,17 @@ def test_the_transpiled_programs_kept_stay_within_their_bounds(monkeypatch: pyte
     assert runtime._compiled_operations == sum(c.weight for c in kept)
     newest = programs[-1]
     assert (newest, "aer_simulator", 0, None) in runtime._compiled  # the oldest went first
+
+
+def test_a_worker_simulates_with_its_share_of_the_host_cores(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    """Two workers on a host each take half its cores (so a flood on one leaves the other's
+    jobs their speed); GATEWAY_WORKER_THREADS says otherwise."""
+    monkeypatch.setenv("GATEWAY_WORKERS_PER_HOST", "2")
+    monkeypatch.delenv("GATEWAY_WORKER_THREADS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert max(1, cores // 2) == Config().WORKER_THREADS
+    monkeypatch.setenv("GATEWAY_WORKER_THREADS", "3")
+    runtime = LocalRuntime(threads=Config().WORKER_THREADS)
+    for backend in ("aer_simulator", "fake_manila"):
+        assert runtime.simulator(backend).options.max_parallel_threads == 3

@@ -55,7 +55,8 @@ class WorkerContext:
         connection = Connection.for_config(config)
         store = JobStore(connection, config.JOB_RETENTION_SECONDS)
         snapshots = Snapshots(connection, config.JOB_RETENTION_SECONDS)
-        runtime = LocalRuntime(config.WORKER_MEMORY_BYTES, timed=config.TRACING)
+        runtime = LocalRuntime(config.WORKER_MEMORY_BYTES, timed=config.TRACING,
+                               threads=config.WORKER_THREADS)
         for backend in config.WORKER_PREWARM:
             runtime.prewarm(backend)
         leases, stats = Leases(connection), Stats(connection)

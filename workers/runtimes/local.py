@@ -68,7 +68,8 @@ OWN_ERROR_OPERATIONS = 20  # what a program's own noise error (a delay's relaxat
 
 
 class LocalRuntime:
-    def __init__(self, memory_bytes: int | None = None, timed: bool = False) -> None:
+    def __init__(self, memory_bytes: int | None = None, timed: bool = False,
+                 threads: int | None = None) -> None:
         self.timed = timed  # report the `transpile` and `simulate` spans (when tracing)
         # the parameter sets of a sweep run side by side, one thread each, rather than one
         # after another with every thread on each: a small circuit's state is too small to
@@ -78,6 +79,8 @@ class LocalRuntime:
         # allocate under the executor's RLIMIT_AS)
         if memory_bytes:
             self._aer_options["max_memory_mb"] = memory_bytes // 2**20
+        if threads:  # the worker's share of the host's cores (GATEWAY_WORKER_THREADS)
+            self._aer_options["max_parallel_threads"] = threads
         self._simulators: dict[str, AerSimulator] = {}
         self._noise: dict[str, DeviceNoise] = {}  # of the noisy backends' simulators
         self._compiled: OrderedDict[tuple[str, str, int, int | None], Compiled] = OrderedDict()
