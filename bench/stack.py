@@ -97,8 +97,10 @@ class Stack:
 
     def start_workers(self, count: int, args: list[str] | None = None,
                       **env: str) -> list[subprocess.Popen]:
-        """`count` workers (the gateway's `python -m workers` unless `args` says otherwise)."""
+        """`count` workers (the gateway's `python -m workers` unless `args` says otherwise),
+        each told it shares the host with `count` (its share of memory and cores)."""
         command = [sys.executable, *(args or ["-m", "workers"])]
+        env = {"GATEWAY_WORKERS_PER_HOST": str(count), **env}
         started = [self.spawn(command, f"worker-{len(self._children)}", **env)
                    for _ in range(count)]
         self.wait_for_workers(started)
