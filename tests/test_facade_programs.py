@@ -3,6 +3,7 @@ JSON before anything is decoded, then on each decoded circuit before it is writt
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -168,13 +169,12 @@ def test_a_twirled_items_flips_are_kept_for_its_result() -> None:
     assert flips.shape[0] == sets and flips.shape[-1] == 2  # one flip per bit per randomization
 
 
-def test_samplex_outputs_over_the_limit_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.facade import programs
-
-    monkeypatch.setattr(programs, "MAX_SAMPLEX_OUTPUTS", 10)
+def test_samplex_outputs_over_the_limit_are_refused() -> None:
+    few = dataclasses.replace(CAPS, max_samplex_outputs=10)
     with pytest.raises(LimitExceeded, match="samplex outputs") as raised:
-        convert("executor", twirled_program(1024), CAPS)  # 16 randomizations of 2 flips
+        convert("executor", twirled_program(1024), few)  # 16 randomizations of 2 flips
     assert raised.value.extra["limit"] == "samplex_outputs"
+    assert raised.value.extra["setting"] == "GATEWAY_FACADE_MAX_SAMPLEX_OUTPUTS"
     assert raised.value.extra["value"] > 10
 
 

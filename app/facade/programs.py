@@ -21,10 +21,6 @@ import numpy as np
 
 from core.errors import InvalidJobInput, LimitExceeded
 
-MAX_SAMPLEX_SETS = 10_000  # parameter sets one samplex item may sample (GATEWAY_MAX_PARAMETER_SETS)
-# elements of a program's samplex outputs besides parameter values (twirling's measurement flips,
-# kept with the job for its result): 100,000 bits are at most ~17 kB of the job's record
-MAX_SAMPLEX_OUTPUTS = 100_000
 PARAMETER_PREFIX = "fp_"  # the client's parameters, renamed: any Qiskit name is not OpenQASM's
 # what RuntimeEncoder writes for a PUB's members: circuits, arrays, parameters, observables
 PUB_TYPES = {"QuantumCircuit", "ndarray", "complex", "Parameter", "ObservablesArray",
@@ -40,6 +36,10 @@ class Caps:
     max_encoded_chars: int  # one circuit's base64 QPY
     max_qubits: int
     max_operations: int
+    max_parameter_sets: int = 10_000  # one samplex item may sample (GATEWAY_MAX_PARAMETER_SETS)
+    # elements of a program's samplex outputs besides parameter values (twirling's measurement
+    # flips, kept with the job for its result; GATEWAY_FACADE_MAX_SAMPLEX_OUTPUTS)
+    max_samplex_outputs: int = 100_000
 
 
 @dataclass
@@ -158,7 +158,7 @@ def _executor(params: dict[str, Any], caps: Caps) -> Converted:
     pubs, outputs = [], []
     for item in decoded.items:
         values, extra = ((item.circuit_arguments, {}) if isinstance(item, CircuitItem)
-                         else _samplex_values(item, rng))
+                         else _samplex_values(item, rng, caps))
         pubs.append({**_circuit_fields(item.circuit, values, caps),
                      "shots": int(decoded.shots)})
         outputs.append(extra)
@@ -166,7 +166,7 @@ def _executor(params: dict[str, Any], caps: Caps) -> Converted:
             "passthrough_data": passthrough,
             "registers": _renamed([[item.circuit] for item in decoded.items])}
     if any(outputs):
-        meta["samplex_outputs"] = _encoded_outputs(outputs)
+        meta["samplex_outputs"] = _encoded_outputs(outputs, caps.max_samplex_outputs)
     return Converted(pubs, "sampler", options, meta)
 
 
@@ -175,35 +175,37 @@ def _seed(options: dict[str, Any]) -> int | None:
     return seed if isinstance(seed, int) and seed >= 0 else None
 
 
-def _samplex_values(item: Any, rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
+def _samplex_values(item: Any, rng: np.random.Generator, caps: Caps
+                    ) -> tuple[Any, dict[str, Any]]:
     """A samplex item's parameter values and its other outputs (twirling's measurement flips,
     which the client's post-processing undoes from the result), sampled here as the library's
     local runner samples them (`broadcast_sample`, one generator for the items in turn)."""
     from qiskit_ibm_runtime.fake_provider.executor.broadcast_sample import broadcast_sample
 
     samples = int(np.prod(item.shape, dtype=np.int64)) if item.shape else 1
-    if samples > MAX_SAMPLEX_SETS:
+    if samples > caps.max_parameter_sets:
         raise LimitExceeded(f"a samplex item asks for {samples} parameter sets; at most "
-                            f"{MAX_SAMPLEX_SETS}", limit="parameter_sets", value=samples,
-                            maximum=MAX_SAMPLEX_SETS, setting="GATEWAY_MAX_PARAMETER_SETS")
+                            f"{caps.max_parameter_sets}", limit="parameter_sets", value=samples,
+                            maximum=caps.max_parameter_sets,
+                            setting="GATEWAY_MAX_PARAMETER_SETS")
     item.samplex.finalize()
     outputs = broadcast_sample(item.samplex, item.samplex_arguments, item.shape, rng)
     values = outputs.pop("parameter_values", None)
     return values, outputs
 
 
-def _encoded_outputs(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _encoded_outputs(outputs: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:
     """Each item's samplex outputs as the result model's tensors (what the local runner puts
     into an item's result beside its bits), after their size is checked: they are kept with the
     job until its result is read."""
     from ibm_quantum_schemas.common.tensor import CompressedTensorModel
 
     size = sum(int(np.size(array)) for extra in outputs for array in extra.values())
-    if size > MAX_SAMPLEX_OUTPUTS:
+    if size > most:
         raise LimitExceeded(f"the program's samplex outputs (twirling's flips) have {size} "
-                            f"elements; at most {MAX_SAMPLEX_OUTPUTS}: fewer randomizations or "
-                            "shots", limit="samplex_outputs", value=size,
-                            maximum=MAX_SAMPLEX_OUTPUTS)
+                            f"elements; at most {most}: fewer randomizations or shots",
+                            limit="samplex_outputs", value=size, maximum=most,
+                            setting="GATEWAY_FACADE_MAX_SAMPLEX_OUTPUTS")
     try:
         return [{name: CompressedTensorModel.from_numpy(np.asarray(array)).model_dump(mode="json")
                  for name, array in extra.items()} for extra in outputs]

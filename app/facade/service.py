@@ -21,7 +21,7 @@ from app.services.jobs import SUBMISSION
 from core.errors import InvalidJobInput
 
 MAX_META_CHARS = 64 * 1024  # what an executor program keeps for its result (passthrough data,
-# its samplex outputs: programs.MAX_SAMPLEX_OUTPUTS bounds them before they are encoded)
+# its samplex outputs: GATEWAY_FACADE_MAX_SAMPLEX_OUTPUTS bounds them before they are encoded)
 RESULT_SECONDS = 60  # an executor result is re-encoded in a parse process within this
 TAGS = TagsSchema()
 
@@ -58,7 +58,8 @@ def create(gw: Gateway, tenant: str, data: bytes) -> dict[str, Any]:
 
 def _caps(gw: Gateway) -> programs.Caps:
     c = gw.config
-    return programs.Caps(gw.limits.max_pubs, c.MAX_CIRCUIT_CHARS, c.MAX_QUBITS, c.MAX_OPERATIONS)
+    return programs.Caps(gw.limits.max_pubs, c.MAX_CIRCUIT_CHARS, c.MAX_QUBITS, c.MAX_OPERATIONS,
+                         c.MAX_PARAMETER_SETS, c.FACADE_MAX_SAMPLEX_OUTPUTS)
 
 
 def get(gw: Gateway, tenant: str, job_id: str) -> dict[str, Any]:
