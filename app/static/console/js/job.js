@@ -93,10 +93,10 @@ export function render(main, jobId) {
     setTimeout(loadNotices, 1000); // a change's notification follows it, from the deliverer
     cancel.disabled = FINAL.has(value);
     if (view.job) view.job.status = value;
-    if (FINAL.has(value) && view.stream) {
-      view.stream.close(); // the stream ends here anyway: the final status is its last event
-      if (value === 'DONE' && !view.drawn) onResult(null);
-    }
+    if (!FINAL.has(value)) return;
+    if (view.stream) view.stream.close(); // it ends here anyway: the final status is its last event
+    // also when the job was DONE before the page first read it (no stream yet to bring its result)
+    if (value === 'DONE' && !view.drawn) onResult(null);
   }
 
   function showProblem(problem) {
