@@ -167,7 +167,7 @@ def test_the_sweeper_ends_sessions_past_max_ttl(app_client: FlaskClient, app: An
     created = session(app_client, max_ttl=1)
     gw: Gateway = app.extensions["gateway"]
     time.sleep(1.1)
-    assert rules.expire_due(gw.sessions, gw.store, gw.transitions) >= 1
+    rules.expire_due(gw.sessions, gw.store, gw.transitions)  # or a worker's sweeper did first
     record = gw.sessions.find(created["id"])
     assert record is not None and record["ended"] == "expired"
     assert created["id"] not in gw.sessions.past_end(time.time())  # ended once, not again
