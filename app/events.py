@@ -39,24 +39,22 @@ TENANT_KINDS = ("Kind `status` {job_id, status, at} for every status change of t
 
 
 def stream_auth(scope_of: Callable[[dict[str, Any]], str]) -> Callable[..., Any]:
-    """Bearer key, or `?token=` issued for this very stream. Sets g.tenant and g.still_authorized
-    (asked about once a minute, so that revoking a key ends its open streams)."""
+    """Bearer key, or `?token=` issued for this very stream. Sets g.tenant and g.key_digest (the
+    key's, or the token's minting key's: revoking it ends the stream)."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             token = request.args.get("token")
             if token is None:
-                g.tenant = tenant = authenticate()
-                g.key_digest = key_digest = digest(bearer_key() or "")
+                g.tenant = authenticate()
+                g.key_digest = digest(bearer_key() or "")
             else:  # a token only opens a stream; reconnecting needs a live one
                 grant = gateway().tokens.grant_for(token, scope_of(kwargs))
                 if grant is None:
                     raise Unauthorized("The stream token is unknown, expired, or for another "
                                        "stream; ask for a new one.")
-                g.tenant, g.key_digest = tenant, key_digest = grant
-            keys = gateway().keys  # the key, or the token's minting key, still belongs to it
-            g.still_authorized = lambda: keys.tenant_of_digest(key_digest) == tenant
+                g.tenant, g.key_digest = grant
             return view(*args, **kwargs)
 
         return wrapper
@@ -83,10 +81,11 @@ def resume_point(token: str | None = None, last_event_id: str | None = None,
 @problems(events, 401, 404, 503)
 def job_events(job_id: str, **resume: str | None) -> Any:
     """Stream a job's events (stream_results())"""
-    stream = sse.job_stream(gateway(), gateway().hub, g.tenant, job_id, resume_point(**resume),
-                            g.still_authorized)
-    return sse.response(gateway(), stream, g.tenant, g.key_digest) if stream else Response(
-        status=204)
+    gw = gateway()
+    stream = sse.job_stream(gw, gw.hub, g.tenant, job_id, resume_point(**resume))
+    if stream is None:
+        return Response(status=204)
+    return sse.response(gw, stream, g.tenant, g.key_digest, job_id)
 
 
 @events.post("/jobs/<job_id>/events/token")
@@ -112,8 +111,8 @@ def job_events_token(job_id: str) -> Any:
 def tenant_events(**resume: str | None) -> Any:
     """Stream the status changes of all the tenant's jobs (for dashboards)"""
     gw = gateway()
-    return sse.response(gw, sse.tenant_stream(gw, gw.hub, g.tenant, resume_point(**resume),
-                                              g.still_authorized), g.tenant, g.key_digest)
+    return sse.response(gw, sse.tenant_stream(gw, gw.hub, g.tenant, resume_point(**resume)),
+                        g.tenant, g.key_digest)
 
 
 @events.post("/events/token")

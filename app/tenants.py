@@ -52,18 +52,16 @@ class TenantCache:
             self._entries[digest(key)] = (tenant, time.monotonic() + self.seconds)
         return tenant
 
-    def on_revoked(self, key_digest: str, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call `callback` when the key of `key_digest` is revoked; returns how to stop."""
+    def on_revoked(self, key_digest: str, callback: Callable[[], None]) -> None:
+        """Call `callback` when the key of `key_digest` is revoked (until `off_revoked`)."""
         self._follow()
         self._watchers.setdefault(key_digest, set()).add(callback)
 
-        def stop() -> None:
-            callbacks = self._watchers.get(key_digest, set())
-            callbacks.discard(callback)
-            if not callbacks:
-                self._watchers.pop(key_digest, None)
-
-        return stop
+    def off_revoked(self, key_digest: str, callback: Callable[[], None]) -> None:
+        callbacks = self._watchers.get(key_digest, set())
+        callbacks.discard(callback)  # an equal callback will do: a bound method made again
+        if not callbacks:
+            self._watchers.pop(key_digest, None)
 
     def _follow(self) -> None:
         """Start following revocations, once per process (after gunicorn forked it)."""

@@ -42,6 +42,9 @@ PATTERNS = [
 # what a record may carry (`extra=`) into a JSON line, besides what the context providers add
 FIELDS = ("request_id", "tenant", "job_id", "trace_id", "method", "path", "status", "bytes",
           "duration_ms", "remote_addr", "user_agent")
+# what an access line reads of a request's WSGI environ (gunicorn.conf.py's GatewayLogger): all
+# that an open event stream keeps of it (app/services/streams.py)
+ACCESS_ENVIRON = ("REQUEST_METHOD", "PATH_INFO", "REMOTE_ADDR", "HTTP_USER_AGENT", "gateway.tenant")
 MIN_SECRET_CHARS = 8  # shorter values would take ordinary words out of the logs
 # libraries that give their logger a handler of their own and stop it propagating (when they
 # are imported): their lines would skip the format and the redaction

@@ -240,3 +240,42 @@ def test_a_listener_that_falls_behind_rereads_redis_without_a_gap(
     rest = [event for batch in follow for event in batch]
     assert [json.loads(e.data)["line"] for e in first + rest] == list(range(40))
     assert hub.counts()[:2] == (0, 0)  # ending the stream left the hub
+
+
+def test_a_green_wake_wakes_its_greenlet_once_and_a_late_wake_harms_nothing() -> None:
+    """GreenWake, what a stream waits on under gevent: set before the wait, during it, and
+    after its greenlet was killed mid-wait (nothing to wake, and the next wait works)."""
+    import gevent
+
+    from app.streaming.hub import GreenWake
+
+    wake, woken = GreenWake(), []
+
+    def waiter(name: str) -> None:
+        wake.wait()
+        woken.append(name)
+
+    wake.set()
+    gevent.spawn(waiter, "already set").join(1)
+    assert woken == ["already set"]
+    wake.clear()
+    waiting = gevent.spawn(waiter, "set meanwhile")
+    gevent.sleep(0.01)
+    assert woken == ["already set"] and wake.waiter is not None
+    wake.set()
+    waiting.join(1)
+    assert woken == ["already set", "set meanwhile"] and wake.waiter is None
+    wake.clear()
+    killed = gevent.spawn(waiter, "killed")
+    gevent.sleep(0.01)
+    killed.kill()  # a stream's greenlet killed mid-wait (a worker stopping)
+    assert killed.dead and wake.waiter is None
+    wake.set()
+    gevent.sleep(0.01)
+    assert "killed" not in woken
+    wake.clear()
+    later = gevent.spawn(waiter, "later")
+    gevent.sleep(0.01)
+    wake.set()
+    later.join(1)
+    assert woken[-1] == "later"

@@ -91,6 +91,10 @@ def test_every_line_is_json_and_no_secret_is_in_any(gateway: PrivateGateway,
     reads = [line for line in access if line["path"] == f"/v1/jobs/{local['id']}/result"]
     assert reads and reads[0]["status"] == 200 and reads[0]["tenant"] == "logged"
     assert reads[0]["request_id"] == "whsec_[redacted]"
+    # a stream's environ is shed to what its access line reads: the line still has it all
+    stream = [line for line in access if line["path"] == f"/v1/jobs/{local['id']}/events"]
+    assert stream and stream[0]["tenant"] == "logged" and stream[0]["method"] == "GET"
+    assert stream[0]["remote_addr"] == "127.0.0.1" and stream[0]["user_agent"].startswith("python-")
     assert all("token=" not in line["message"] for line in access)
     assert {"gunicorn.error", "gunicorn.access"} <= {line["logger"] for line in api}
     assert any(line["logger"].startswith("rq.") for line in worker)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import gevent
@@ -19,7 +20,7 @@ from flask import Response, request
 from app.gateway import Gateway
 from app.streaming.events import Event, EventStream, id_order
 from app.streaming.hub import EventHub
-from core import metrics
+from core import logs, metrics
 from core.config import Config
 from core.errors import InvalidEventId, JobNotFound, QuotaExceeded, StreamsFull
 from core.states import JobStatus
@@ -39,8 +40,8 @@ def stream_room(config: Config) -> int:
     return config.WEB_CONNECTIONS - config.WEB_CONNECTIONS // REQUEST_ROOM
 
 
-def job_stream(gw: Gateway, hub: EventHub, tenant: str, job_id: str, after: str,
-               still_authorized: Callable[[], bool]) -> EventStream | None:
+def job_stream(gw: Gateway, hub: EventHub, tenant: str, job_id: str,
+               after: str) -> EventStream | None:
     """The job's events after `after`; None when the job is final and the client has them all."""
     gw.store.owned(tenant, job_id)
     status = gw.store.status(job_id)  # read before the tail: a final status implies its event
@@ -50,22 +51,16 @@ def job_stream(gw: Gateway, hub: EventHub, tenant: str, job_id: str, after: str,
     tail = _check_position(hub, key, after)
     if JobStatus(status).final and id_order(after) >= id_order(tail):
         return None
-
-    def still_wanted() -> bool:  # a deleted or expired job ends its stream
-        return still_authorized() and gw.store.status(job_id) is not None
-
     return EventStream(hub, key, after, is_last=Event.ends_job,
-                       heartbeat=gw.config.SSE_HEARTBEAT_SECONDS, still_wanted=still_wanted)
+                       heartbeat=gw.config.SSE_HEARTBEAT_SECONDS)
 
 
-def tenant_stream(gw: Gateway, hub: EventHub, tenant: str, after: str,
-                  still_authorized: Callable[[], bool]) -> EventStream:
+def tenant_stream(gw: Gateway, hub: EventHub, tenant: str, after: str) -> EventStream:
     """Every status change of the tenant's jobs after `after`; it does not end by itself."""
     key = gw.store.tenant_events_key(tenant)
     _check_position(hub, key, after)
     return EventStream(hub, key, after, is_last=never,
-                       heartbeat=gw.config.SSE_HEARTBEAT_SECONDS, still_wanted=still_authorized,
-                       kind="tenant")
+                       heartbeat=gw.config.SSE_HEARTBEAT_SECONDS, kind="tenant")
 
 
 def never(_event: Event) -> bool:
@@ -85,48 +80,116 @@ def _check_position(hub: EventHub, key: str, after: str) -> str:
     return tail
 
 
-def response(gw: Gateway, stream: EventStream, tenant: str, key_digest: str) -> Response:
+def response(gw: Gateway, stream: EventStream, tenant: str, key_digest: str,
+             job_id: str | None = None) -> Response:
     """The stream as text/event-stream: `retry:` first, then events and heartbeat comments.
     Revoking the key of `key_digest` (the request's, or the one that minted its token) ends it
-    at once in every API process (and at its next re-check should the news be missed). The
-    tenant's open streams are capped (`max_streams`): over it, 429. So are the process's
-    (`stream_room`): over it, 503 at once, and the client reconnects (to another process)."""
+    at once in every API process (and at its next re-check should the news be missed); so does
+    deleting the job of a job's stream (`job_id`), at its next re-check. The tenant's open
+    streams are capped (`max_streams`): over it, 429. So are the process's (`stream_room`): over
+    it, 503 at once, and the client reconnects (to another process)."""
     if request.method == "HEAD":
         return Response(mimetype="text/event-stream", headers=SSE_HEADERS)
-    hub = stream.hub
-    if hub.streams >= stream_room(gw.config):
-        raise StreamsFull(f"this API process holds {hub.streams} event streams, all it has room "
-                          "for; try again (another process may take it)")
-    environ = request.environ  # the body runs after the request context is gone
-    close_count = count_open_stream(gw, stream, tenant)
+    if stream.hub.streams >= stream_room(gw.config):
+        raise StreamsFull(f"this API process holds {stream.hub.streams} event streams, all it "
+                          "has room for; try again (another process may take it)")
+    served = ServedStream(gw, stream, tenant, key_digest, job_id)
+    # direct_passthrough: the body is bytes already; werkzeug need not wrap each chunk
+    return Response(served.body(request.environ), mimetype="text/event-stream",
+                    headers=SSE_HEADERS, direct_passthrough=True)
 
-    def body() -> Iterator[bytes]:
-        stop_watching = watch_for_hangup(environ, stream.interrupt)
-        stop_revocation_watch = gw.tenants.on_revoked(key_digest, stream.interrupt)
-        events = stream.follow()
+
+class ServedStream:
+    """What serving one stream keeps besides its EventStream: its place among the tenant's open
+    streams, the re-check, and the watches for a hang-up and a revoked key. One slotted object,
+    its bound methods the callbacks: a process holds thousands of idle streams, and a closure
+    (with its cells) per concern cost ~1 KB a stream."""
+
+    __slots__ = ("gw", "job_id", "key_digest", "lapse", "stream", "stream_id", "tenant",
+                 "watcher")
+
+    def __init__(self, gw: Gateway, stream: EventStream, tenant: str, key_digest: str,
+                 job_id: str | None) -> None:
+        self.gw, self.stream = gw, stream
+        # one copy per process, not per stream, of the strings its streams share
+        self.tenant, self.key_digest = sys.intern(tenant), sys.intern(key_digest)
+        self.job_id = job_id
+        self.watcher: Any = None
+        limit = gw.quotas.limit(tenant, "max_streams", gw.config.TENANT_MAX_STREAMS)
+        self.stream_id, self.lapse = uuid.uuid4().hex, 3 * stream.recheck
+        if not gw.quotas.open_stream(tenant, self.stream_id, limit, self.lapse):
+            raise QuotaExceeded(f"{limit} event streams of yours are open (max_streams); close "
+                                "one first.", policy="streams", limit=limit, retry_after=5)
+        stream.still_wanted = self.still_wanted
+
+    def still_wanted(self) -> bool:
+        """Asked at the stream's re-checks: renews its count among the tenant's open streams;
+        False when the key is no longer the tenant's, or the job was deleted or expired."""
+        self.gw.quotas.renew_stream(self.tenant, self.stream_id, self.lapse)
+        if self.gw.keys.tenant_of_digest(self.key_digest) != self.tenant:
+            return False
+        return self.job_id is None or self.gw.store.status(self.job_id) is not None
+
+    def body(self, environ: dict[str, Any]) -> Iterator[bytes]:
+        """Runs after the request context is gone (gunicorn iterates it)."""
+        stream, hub = self.stream, self.stream.hub
+        self._watch_for_hangup(environ.get("gunicorn.socket"))
+        shed(environ)
+        del environ
+        self.gw.tenants.on_revoked(self.key_digest, stream.interrupt)
         metrics.STREAMS_OPEN.labels(stream.kind).inc()
         hub.streams += 1  # one greenlet at a time: no lock
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
-            for batch in events:  # one write per batch: a busy stream catches up in big steps
+            # one write per batch: a busy stream catches up in big steps
+            while (batch := stream.next_batch()) is not None:
                 yield b"".join(event.frame for event in batch) if batch else HEARTBEAT
                 count_sent(stream.kind, batch)
-            if stream.hub.closing:  # this process stops: resume on another, a moment apart
+            if hub.closing:  # this process stops: resume on another, a moment apart
                 yield reconnect_frame()
         except redis.RedisError as exc:  # the client reconnects with Last-Event-ID and resumes
             log.warning("event stream %s cut short: Redis error %s", stream.key, type(exc).__name__)
             yield reconnect_frame()
         finally:
-            events.close()  # leaves the hub now, not whenever it is collected
-            stop_watching()
-            stop_revocation_watch()
-            close_count()
+            stream.close()  # leaves the hub now
+            self._stop_watching()
+            self.gw.tenants.off_revoked(self.key_digest, stream.interrupt)
+            self.gw.quotas.close_stream(self.tenant, self.stream_id)
             metrics.STREAMS_OPEN.labels(stream.kind).dec()
             hub.streams -= 1
 
-    # direct_passthrough: the body is bytes already; werkzeug need not wrap each chunk
-    return Response(body(), mimetype="text/event-stream", headers=SSE_HEADERS,
-                    direct_passthrough=True)
+    def _watch_for_hangup(self, sock: object) -> None:
+        """End the stream as soon as the client closes the connection.
+
+        Without this a quiet stream would notice a departed client only when its next heartbeat
+        fails to write, up to GATEWAY_SSE_HEARTBEAT_SECONDS later. Under gunicorn's gevent
+        worker the client's socket is in the environ, and an SSE client sends nothing after its
+        request: the socket turning readable means it closed (or broke the protocol), either
+        way the stream ends. A bare event-loop watcher, not a greenlet, so that an idle stream
+        costs no more objects for the garbage collector to walk. Elsewhere this does nothing."""
+        if isinstance(sock, gevent.socket.socket) and gevent.monkey.is_module_patched("socket"):
+            self.watcher = gevent.get_hub().loop.io(sock.fileno(), 1)  # 1: readable
+            self.watcher.start(self._hung_up)
+
+    def _hung_up(self) -> None:
+        self.watcher.stop()  # level-triggered: once is enough
+        self.stream.interrupt()
+
+    def _stop_watching(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher.close()
+            self.watcher = None
+
+
+def shed(environ: dict[str, Any]) -> None:
+    """Keep of a stream's WSGI environ only what the access line reads. gunicorn holds the
+    environ until the stream ends, and with it werkzeug's Request (its parsed headers and query):
+    ~1.5 KB a stream. Under gunicorn only: other servers may read more of it afterwards."""
+    if "gunicorn.socket" in environ:
+        kept = {name: environ[name] for name in logs.ACCESS_ENVIRON if name in environ}
+        environ.clear()  # frees the dict's table too
+        environ.update(kept)
 
 
 def count_sent(kind: str, batch: list[Event]) -> None:
@@ -150,52 +213,7 @@ def _sent_counter(kind: str, event_kind: str) -> Any:
 _SENT_COUNTERS: dict[tuple[str, str], Any] = {}  # made in the process that counts (after fork)
 
 
-def count_open_stream(gw: Gateway, stream: EventStream, tenant: str) -> Callable[[], None]:
-    """Count the stream among the tenant's open ones (QuotaExceeded over its limit), renewed at
-    each of its re-checks; returns what uncounts it."""
-    limit = gw.quotas.limit(tenant, "max_streams", gw.config.TENANT_MAX_STREAMS)
-    stream_id, lapse = uuid.uuid4().hex, 3 * stream.recheck
-    if not gw.quotas.open_stream(tenant, stream_id, limit, lapse):
-        raise QuotaExceeded(f"{limit} event streams of yours are open (max_streams); close one "
-                            "first.", policy="streams", limit=limit, retry_after=5)
-    still_wanted = stream.still_wanted
-
-    def still_wanted_and_renewed() -> bool:
-        gw.quotas.renew_stream(tenant, stream_id, lapse)
-        return still_wanted()
-
-    stream.still_wanted = still_wanted_and_renewed
-    return lambda: gw.quotas.close_stream(tenant, stream_id)
-
-
 def reconnect_frame() -> bytes:
     """Reconnect after a random moment (so that a process's streams do not all come back at
     once); the client sends Last-Event-ID and loses nothing."""
     return f"retry: {random.randint(RETRY_MS // 6, RETRY_MS)}\n\n".encode()
-
-
-def watch_for_hangup(environ: dict[str, Any], on_hangup: Callable[[], None]) -> Callable[[], None]:
-    """Call `on_hangup` as soon as the client closes the connection; returns a stop function.
-
-    Without this a quiet stream would notice a departed client only when its next heartbeat
-    fails to write, up to GATEWAY_SSE_HEARTBEAT_SECONDS later. Under gunicorn's gevent worker the
-    client's socket is in the environ, and an SSE client sends nothing after its request: the
-    socket turning readable means it closed (or broke the protocol), either way the stream ends.
-    A bare event-loop watcher, not a greenlet, so that an idle stream costs no more objects for
-    the garbage collector to walk. Elsewhere this does nothing."""
-    sock = environ.get("gunicorn.socket")
-    if not isinstance(sock, gevent.socket.socket) or not gevent.monkey.is_module_patched("socket"):
-        return lambda: None
-    watcher = gevent.get_hub().loop.io(sock.fileno(), 1)  # 1: readable
-
-    def readable() -> None:
-        watcher.stop()  # level-triggered: once is enough
-        on_hangup()
-
-    watcher.start(readable)
-
-    def stop() -> None:
-        watcher.stop()
-        watcher.close()
-
-    return stop

@@ -24,10 +24,13 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
+from typing import Protocol
 
+import gevent
+import gevent.monkey
 import redis
+from gevent._waiter import Waiter
 
 from app.streaming.events import PAGE, Event
 from core.store.connection import RedisAddress
@@ -40,6 +43,49 @@ READ_CONNECTIONS = 50  # per process, for replays: each holds one only for one X
 WAKE_ATTEMPTS = 100  # x 10 ms: how long a join keeps nudging a reader that is between reads
 
 
+class Wake(Protocol):
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    def wait(self) -> object: ...
+
+
+class GreenWake:
+    """threading.Event's set, clear and wait, for the one greenlet of a stream.
+
+    An idle stream is a suspended greenlet, and a suspended greenlet keeps the C stack it was
+    switched out with, copied to the heap. gevent's Event parks a greenlet ~1.2 KB deeper than
+    a bare Waiter: on 10,000 idle streams, 12 MB. (The Waiter also makes a wake-up that comes
+    after the greenlet stopped waiting, say killed, harmless.)"""
+
+    __slots__ = ("flag", "waiter")
+
+    def __init__(self) -> None:
+        self.flag = False
+        self.waiter: Waiter | None = None
+
+    def set(self) -> None:
+        self.flag = True
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None:  # a Waiter is switched from the hub, which resumes its greenlet
+            gevent.get_hub().loop.run_callback(waiter.switch, None)
+
+    def clear(self) -> None:
+        self.flag = False
+
+    def wait(self) -> None:
+        if not self.flag:
+            waiter = self.waiter = Waiter()
+            try:
+                waiter.get()
+            finally:
+                self.waiter = None
+
+
+def new_wake() -> Wake:
+    """A GreenWake under gevent (gunicorn's workers); a threading.Event where threads are real."""
+    return GreenWake() if gevent.monkey.is_module_patched("threading") else threading.Event()
+
+
 class Listener:
     """One open stream's mailbox: the hub appends, the stream's own greenlet takes."""
 
@@ -47,8 +93,8 @@ class Listener:
 
     def __init__(self, key: str) -> None:
         self.key = key
-        self.pending: deque[Event] = deque()
-        self.wake = threading.Event()
+        self.pending: list[Event] = []  # an empty list holds no storage (an empty deque: 600 B)
+        self.wake = new_wake()
         self.lagging = False  # it fell MAX_PENDING behind: the queue was dropped, re-read Redis
 
     def deliver(self, events: list[Event]) -> None:
@@ -64,8 +110,7 @@ class Listener:
         if not self.pending:
             self.wake.wait()
         self.wake.clear()  # before draining, so a delivery racing with the drain wakes us again
-        taken = list(self.pending)
-        self.pending.clear()
+        taken, self.pending = self.pending, []
         return taken
 
 
