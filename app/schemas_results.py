@@ -21,6 +21,15 @@ def shape_field() -> fields.List:
     return fields.List(fields.Integer(), required=True, metadata={"description": SHAPE})
 
 
+NOT_FINITE = ("; null where a value is not a finite number (JSON has no NaN or infinity): a ZNE "
+              "extrapolation can leave a standard deviation unbounded")
+
+
+def value() -> fields.Float:
+    """An estimator's number: null where it is not finite (NOT_FINITE)."""
+    return fields.Float(allow_none=True)
+
+
 def per_set(values: fields.Field, description: str) -> fields.List:
     """A list of one element per parameter set (see SHAPE)."""
     return fields.List(values, required=True, metadata={"description": description})
@@ -41,23 +50,24 @@ class SamplerRegisterSchema(Schema):
 
 class EstimatorPubDataSchema(Schema):
     shape = shape_field()
-    evs = per_set(fields.Float(), "expectation values")
-    stds = per_set(fields.Float(), "their standard deviations")
-    ensemble_standard_error = per_set(fields.Float(), (
+    evs = per_set(value(), f"expectation values{NOT_FINITE}")
+    stds = per_set(value(), f"their standard deviations{NOT_FINITE}")
+    ensemble_standard_error = per_set(value(), (
         "standard errors under the shot-noise assumption; equal to `stds` without twirling "
-        "(always, on the simulators)"))
+        f"(always, on the simulators){NOT_FINITE}"))
     # zero-noise extrapolation (options.resilience.zne_mitigation) only
-    evs_noise_factors = fields.List(fields.Float(), metadata={"description": (
-        "ZNE only: the value at each noise factor, in C order over `shape`, then the factors")})
-    stds_noise_factors = fields.List(fields.Float(), metadata={
-        "description": "ZNE only: their standard deviations, in the same order"})
-    ensemble_stds_noise_factors = fields.List(fields.Float(), metadata={
-        "description": "ZNE only: their standard errors under the shot-noise assumption"})
-    evs_extrapolated = fields.List(fields.Float(), metadata={"description": (
+    evs_noise_factors = fields.List(value(), metadata={"description": (
+        "ZNE only: the value at each noise factor, in C order over `shape`, then the "
+        f"factors{NOT_FINITE}")})
+    stds_noise_factors = fields.List(value(), metadata={
+        "description": f"ZNE only: their standard deviations, in the same order{NOT_FINITE}"})
+    ensemble_stds_noise_factors = fields.List(value(), metadata={"description": (
+        f"ZNE only: their standard errors under the shot-noise assumption{NOT_FINITE}")})
+    evs_extrapolated = fields.List(value(), metadata={"description": (
         "ZNE only: each extrapolator's values, in C order over `shape`, then the extrapolators, "
-        "then `zne.extrapolated_noise_factors`")})
-    stds_extrapolated = fields.List(fields.Float(), metadata={
-        "description": "ZNE only: their standard deviations, in the same order"})
+        f"then `zne.extrapolated_noise_factors`{NOT_FINITE}")})
+    stds_extrapolated = fields.List(value(), metadata={
+        "description": f"ZNE only: their standard deviations, in the same order{NOT_FINITE}"})
 
 
 class PubMetadataSchema(Schema):

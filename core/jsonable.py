@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,28 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
     return value
+
+
+def finite(document: Any) -> Any:
+    """The document with null for each float that is not finite. JSON has no NaN or infinity,
+    which Python writes anyway, and then a browser's JSON.parse refuses the whole document (a
+    ZNE extrapolation can leave a standard deviation unbounded)."""
+    if isinstance(document, float):
+        return document if math.isfinite(document) else None
+    if isinstance(document, dict):
+        return {key: finite(value) for key, value in document.items()}
+    if isinstance(document, (list, tuple)):
+        return [finite(value) for value in document]
+    return document
+
+
+def dumps(document: Any, **options: Any) -> str:
+    """json.dumps, always valid JSON: floats that are not finite become null (`finite`), the
+    document walked only when it has one."""
+    try:
+        return json.dumps(document, allow_nan=False, **options)
+    except ValueError:
+        return json.dumps(finite(document), allow_nan=False, **options)
 
 
 def plain(document: Any) -> Any:

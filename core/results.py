@@ -55,12 +55,13 @@ def _estimator_pub(pub_result: Any, job_metadata: Mapping[str, Any]) -> dict[str
     stands for (⌈1/precision²⌉, as IBM Quantum counts them); None for exact values (precision
     0 on a simulator)."""
     data = pub_result.data
-    stds = _flat(data.stds)
-    errors = _flat(data["ensemble_standard_error"]) if "ensemble_standard_error" in data else stds
+    stds = finite_floats(data.stds)
+    errors = (finite_floats(data["ensemble_standard_error"]) if "ensemble_standard_error" in data
+              else stds)
     precision = pub_result.metadata.get("target_precision", _job_precision(job_metadata))
     precision = None if precision is None else float(precision)
     shots = job_metadata.get("shots") or (math.ceil(1 / precision**2) if precision else None)
-    return {"data": {"shape": list(data.shape), "evs": _flat(data.evs), "stds": stds,
+    return {"data": {"shape": list(data.shape), "evs": finite_floats(data.evs), "stds": stds,
                      "ensemble_standard_error": errors},
             "metadata": {"shots": shots, "target_precision": precision}}
 
@@ -74,8 +75,10 @@ def _job_precision(job_metadata: Mapping[str, Any]) -> float | None:
     return options.get("default_precision") if options.get("default_shots") is None else None
 
 
-def _flat(values: Any) -> list[float]:
-    return [float(value) for value in np.ravel(values)]
+def finite_floats(values: Any) -> list[float | None]:
+    """Flat in C order; null where a value is not finite (JSON has no NaN or infinity: a ZNE
+    extrapolation can leave a standard deviation unbounded)."""
+    return [float(value) if math.isfinite(value) else None for value in np.ravel(values)]
 
 
 def packed_samples(pub_results: Any) -> list[dict[str, Any]]:

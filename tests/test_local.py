@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import zlib
 
 import numpy as np
 import pytest
-from qiskit.primitives import BitArray, DataBin, SamplerPubResult
+from qiskit.primitives import BitArray, DataBin, PubResult, SamplerPubResult
 
 from core.circuits import parse_circuit
 from core.config import Config
 from core.results import counts_of, normalise_pub
+from core.store.connection import Connection
+from core.store.jobs import JobStore
+from core.store.records import compress
 from tests.conftest import BELL_QASM3
 from workers.runtimes import local
 from workers.runtimes.local import LocalRuntime
@@ -40,6 +45,31 @@ def test_counts_of_every_parameter_set_agree_with_the_library(num_bits: int,
     register = normalise_pub(result)["data"]["c"]
     assert register["shape"] == list(shape)
     assert register["counts"] == [bits.get_counts(loc=loc or None) for loc in np.ndindex(*shape)]
+
+
+def test_numbers_that_are_not_finite_are_stored_and_streamed_as_null(redis_url: str) -> None:
+    """JSON has no NaN or infinity (a browser's JSON.parse refuses a document with one): an
+    estimator value an extrapolation left unbounded is null, in the result, its events and the
+    interim results; the other values are as they were."""
+    def strict(text: str | bytes) -> object:
+        def refuse(name: str) -> None:
+            raise AssertionError(f"{name} in JSON")
+        return json.loads(text, parse_constant=refuse)
+
+    data = DataBin(evs=np.array([0.5, np.nan]), stds=np.array([np.inf, 0.25]), shape=(2,))
+    pub = normalise_pub(PubResult(data, metadata={"target_precision": 0.1}))
+    assert pub["data"]["evs"] == [0.5, None] and pub["data"]["stds"] == [None, 0.25]
+    store = JobStore(Connection.open(redis_url, "finite"))
+    store.create({"id": "unbounded", "tenant": "t", "program_id": "estimator",
+                  "backend": "aer_simulator", "status": "QUEUED", "tags": []}, {})
+    raw = {"pub_results": [{"data": {"evs": [float("inf")], "stds": [float("-inf")]}}],
+           "metadata": {"spread": float("nan")}}
+    store.append_event("unbounded", "interim", raw)
+    stored = store.redis.xrange(store.event_stream_key("unbounded"))[-1][1]["data"]
+    assert strict(stored) == {"pub_results": [{"data": {"evs": [None], "stds": [None]}}],
+                              "metadata": {"spread": None}}
+    assert strict(zlib.decompress(compress(raw)))["metadata"] == {"spread": None}
+    assert strict(zlib.decompress(compress({"ok": [1.5, 2]}))) == {"ok": [1.5, 2]}
 
 
 def test_a_program_is_transpiled_once_per_backend_and_options() -> None:

@@ -39,6 +39,7 @@ from typing import Any
 
 from redis.client import Pipeline
 
+from core import jsonable
 from core.clock import iso_to_micros, now_iso
 from core.documents import LIVE_FIELDS, assemble, static_json
 from core.errors import JobNotFound
@@ -267,7 +268,7 @@ class JobStore:
             TIMESTAMP_FIELD.get(to, ""), json.dumps(extra),
             "1" if to in FINAL_STATES else "0", self.retention, tenant,
             json.dumps({"status": to.value, "at": now}), _tenant_event(job_id, to.value, now),
-            event[0] if event else "", json.dumps(event[1]) if event else "",
+            event[0] if event else "", jsonable.dumps(event[1]) if event else "",
             _appends(appends), _lease(lease),
             "" if ran_for is None else str(round(ran_for, 4)), 1,
             *(notice or ("", "")), f",{notice[0]}," if notice else "",
@@ -310,7 +311,8 @@ class JobStore:
 
     # -- events, logs, interim results --------------------------------------------------------
     def append_event(self, job_id: str, kind: str, data: Any) -> None:
-        self.redis.xadd(self.key(job_id, ":events"), {"kind": kind, "data": json.dumps(data)})
+        self.redis.xadd(self.key(job_id, ":events"), {"kind": kind,
+                                                      "data": jsonable.dumps(data)})
 
     def events(
         self, job_id: str, after: str = "-", count: int = 1000
@@ -395,7 +397,7 @@ class JobStore:
 def _append_entries(appends: Appends) -> list[tuple[str, str]]:
     """(event kind, event data) of each log line or interim result."""
     return [("log", json.dumps({"line": value})) if kind == "log" else
-            ("interim", json.dumps(value)) for kind, value in appends]
+            ("interim", jsonable.dumps(value)) for kind, value in appends]
 
 
 def _appends(appends: Appends) -> str:

@@ -10,6 +10,8 @@ import zlib
 from enum import Enum
 from typing import Any
 
+from core import jsonable
+
 JSON_FIELDS = ("tags", "options", "usage_estimation", "metrics", "backend_info")
 
 
@@ -45,5 +47,5 @@ def decode_record(raw: dict[str, str]) -> dict[str, Any]:
 
 
 def compress(document: Any, level: int = 6) -> bytes:
-    """A document as the store keeps it: compact JSON, zlib-compressed."""
-    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), level)
+    """A document as the store keeps it: compact JSON (valid: no NaN), zlib-compressed."""
+    return zlib.compress(jsonable.dumps(document, separators=(",", ":")).encode(), level)

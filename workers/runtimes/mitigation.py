@@ -42,7 +42,7 @@ from qiskit.primitives.containers.bindings_array import BindingsArray
 from core import catalog
 from core import options as core_options
 from core.jsonable import plain
-from core.results import normalise_pub
+from core.results import finite_floats, normalise_pub
 from workers.runtimes import narrowing
 from workers.runtimes.noise import DeviceNoise, PreparedNoise
 
@@ -212,7 +212,7 @@ def normalised(result: PrimitiveResult) -> list[dict[str, Any]]:
         data, metadata = pub_result.data, pub_result.metadata
         for name in ZNE_DATA:
             if name in data:
-                pub["data"][name] = [float(v) for v in np.ravel(data[name])]
+                pub["data"][name] = finite_floats(data[name])
         zne = (metadata.get("resilience") or {}).get("zne")
         if zne is not None:
             pub["metadata"]["resilience"] = {"zne": {

@@ -5,6 +5,8 @@ import {h, svg} from './dom.js';
 const MAX_BARS = 64;
 const MAX_SERIES = 4;
 const fmt = (value, digits = 3) => Number(value).toFixed(digits);
+// the API sends null for a number that is not finite (JSON has no NaN or infinity)
+const finite = (value, digits = 3) => (value === null ? 'not finite' : fmt(value, digits));
 
 function axes(width, height, pad) {
   return [
@@ -110,22 +112,27 @@ export function sweepPlot(countsList, xs, xLabel, title) {
       (counts, i) => [fmt(xs[i]), ...outcomes.map((bits) => fmt(probability(counts, bits)))])));
 }
 
-/** Expectation values with ±1 standard deviation as error bars, one row per observable. */
+/** Expectation values with ±1 standard deviation as error bars, one row per observable. A
+ * null (a value that is not finite, say a deviation an extrapolation left unbounded) is drawn
+ * as no point, or no bar, and said as such. */
 export function expectationChart(items, title) {
   const width = 640, row = 30;
   const pad = {top: 12, right: 20, bottom: 30, left: 150};
   const height = pad.top + pad.bottom + row * items.length;
-  const reach = Math.max(1, ...items.map(({ev, std}) => Math.abs(ev) + (std || 0)));
+  const drawn = items.filter(({ev}) => ev !== null);
+  const reach = Math.max(1, ...drawn.map(({ev, std}) => Math.abs(ev) + (std || 0)));
   const sx = (v) => pad.left + ((v + reach) / (2 * reach)) * (width - pad.left - pad.right);
   const marks = items.map(({label, ev, std}, i) => {
     const y = pad.top + row * i + row / 2;
-    const spread = std || 0;
-    return svg('g', {role: 'img', 'aria-label': `${label}: ${fmt(ev)} ± ${fmt(spread)}`},
-      svg('title', {}, `${label}: ${fmt(ev)} ± ${fmt(spread)}`),
-      svg('text', {x: pad.left - 8, y: y + 4, 'text-anchor': 'end', 'aria-hidden': 'true'}, label),
-      svg('line', {class: 'errorbar', x1: sx(ev - spread), x2: sx(ev + spread), y1: y, y2: y}),
-      svg('line', {class: 'errorbar', x1: sx(ev - spread), x2: sx(ev - spread), y1: y - 6, y2: y + 6}),
-      svg('line', {class: 'errorbar', x1: sx(ev + spread), x2: sx(ev + spread), y1: y - 6, y2: y + 6}),
+    const said = `${label}: ${finite(ev)} ± ${finite(std)}`;
+    const name = svg('text', {x: pad.left - 8, y: y + 4, 'text-anchor': 'end', 'aria-hidden': 'true'},
+      label);
+    if (ev === null) return svg('g', {role: 'img', 'aria-label': said}, svg('title', {}, said), name);
+    const bars = std === null ? [] : [
+      svg('line', {class: 'errorbar', x1: sx(ev - std), x2: sx(ev + std), y1: y, y2: y}),
+      svg('line', {class: 'errorbar', x1: sx(ev - std), x2: sx(ev - std), y1: y - 6, y2: y + 6}),
+      svg('line', {class: 'errorbar', x1: sx(ev + std), x2: sx(ev + std), y1: y - 6, y2: y + 6})];
+    return svg('g', {role: 'img', 'aria-label': said}, svg('title', {}, said), name, bars,
       svg('circle', {class: 'point', cx: sx(ev), cy: y, r: 5}));
   });
   const base = height - pad.bottom;
@@ -138,5 +145,5 @@ export function expectationChart(items, title) {
         y2: base})),
     h('figcaption', {}, `${title}: expectation values, error bars ±1 standard deviation`),
     dataTable(title, ['observable', 'value', 'std'], items.map(
-      ({label, ev, std}) => [label, fmt(ev, 4), fmt(std || 0, 4)])));
+      ({label, ev, std}) => [label, finite(ev, 4), finite(std, 4)])));
 }
