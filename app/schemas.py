@@ -124,7 +124,16 @@ class IdempotencyKeySchema(Schema):
                                                   "(200); same key, other body: 409"})
 
 
-class JobListArgsSchema(Schema):
+class PageArgsSchema(Schema):
+    """A page of a listing: up to `limit` items, after `cursor`."""
+
+    limit = Integer(load_default=20, validate=validate.Range(min=1, max=100),
+                    metadata={"description": "items per page (default 20)"})
+    cursor = String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "the previous page's `next_cursor`"})
+
+
+class JobListArgsSchema(PageArgsSchema):
     status = Status()
     program_id = String(validate=validate.OneOf(PROGRAMS))
     backend = String(validate=validate.Length(min=1, max=128))
@@ -132,9 +141,6 @@ class JobListArgsSchema(Schema):
     session_id = String(validate=validate.Length(min=1, max=128))
     created_after = AwareDateTime(default_timezone=None)
     created_before = AwareDateTime(default_timezone=None)
-    limit = Integer(load_default=20, validate=validate.Range(min=1, max=100),
-                    metadata={"description": "jobs per page (default 20)"})
-    cursor = String(validate=validate.Length(min=1, max=200))
 
 
 class JobListSchema(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.fields import Integer, String
-from app.schemas import StrictSchema
+from app.schemas import PageArgsSchema, StrictSchema
 from core.sessions import MODES, STATES
 
 POSITIVE = validate.Range(min=1)
@@ -68,13 +68,10 @@ class SessionSchema(Schema):
                          metadata={"description": "its jobs, counted by status"})
 
 
-class SessionListArgsSchema(Schema):
+class SessionListArgsSchema(PageArgsSchema):
     state = String(validate=validate.OneOf(STATES))
     backend = String(validate=validate.Length(min=1, max=128))
     mode = String(validate=validate.OneOf(MODES))
-    limit = Integer(load_default=20, validate=validate.Range(min=1, max=100),
-                    metadata={"description": "sessions per page (default 20)"})
-    cursor = String(validate=validate.Length(min=1, max=200))
 
 
 class SessionListSchema(Schema):
