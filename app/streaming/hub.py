@@ -30,7 +30,7 @@ from typing import Protocol
 import gevent
 import gevent.monkey
 import redis
-from gevent._waiter import Waiter
+from gevent.hub import Waiter
 
 from app.streaming.events import PAGE, Event
 from core.store.connection import RedisAddress
@@ -53,9 +53,9 @@ class GreenWake:
     """threading.Event's set, clear and wait, for the one greenlet of a stream.
 
     An idle stream is a suspended greenlet, and a suspended greenlet keeps the C stack it was
-    switched out with, copied to the heap. gevent's Event parks a greenlet ~1.2 KB deeper than
-    a bare Waiter: on 10,000 idle streams, 12 MB. (The Waiter also makes a wake-up that comes
-    after the greenlet stopped waiting, say killed, harmless.)"""
+    switched out with, copied to the heap. gevent's Event parks a stream's greenlet ~0.7 KB
+    deeper than a bare Waiter (measured in place): on 10,000 idle streams, 7 MB. (The Waiter
+    also makes a wake-up that comes after the greenlet stopped waiting, say killed, harmless.)"""
 
     __slots__ = ("flag", "waiter")
 
